@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * RFC 1034 4.3.2 for one zone: exact match, CNAME chains, delegations,
+ * wildcards (RFC 4592) and negative answers (RFC 2308), with the choices
+ * Knot DNS makes where the RFCs leave room.
+ */
+#include <string.h>
+
+#include "auth/answer.h"
+#include "auth/resp.h"
+
+#define CNAME_CHAIN_MAX 16 /* loops and long chains stop here */
+
+/* Additional-section addresses for NS/MX/SRV targets (RFC 1034 4.3.2 step 6). */
+static void put_additionals(struct resp *r, const struct rrset *rs)
+{
+	if (!rs->addl)
+		return;
+	for (unsigned i = 0; i < rs->count; i++) {
+		const struct znode *t = rs->addl[i];
+		if (!t)
+			continue;
+		const struct rrset *a = znode_rrset(t, DNS_A);
+		const struct rrset *aaaa = znode_rrset(t, DNS_AAAA);
+		if (a)
+			resp_put_rrset(r, SEC_AR, t->name_orig, a, a->ttl);
+		if (aaaa)
+			resp_put_rrset(r, SEC_AR, t->name_orig, aaaa, aaaa->ttl);
+	}
+}
+
+/* RFC 2308 3: SOA in authority, TTL = min(SOA TTL, SOA MINIMUM). */
+static void put_negative(struct resp *r, const struct zone *z)
+{
+	resp_put_rrset(r, SEC_NS, z->apex_node->name_orig, z->soa, z->neg_ttl);
+}
+
+/* RFC 1034 4.3.2 step 3b: NS of the cut in authority, glue in additional. */
+static void put_referral(struct resp *r, const struct znode *cut)
+{
+	const struct rrset *ns = znode_rrset(cut, DNS_NS);
+	if (resp_put_rrset(r, SEC_NS, cut->name_orig, ns, ns->ttl))
+		put_additionals(r, ns);
+}
+
+/* The closest encloser of `name`: the deepest existing ancestor. */
+static const struct znode *closest_encloser(const struct zone *z,
+					    const uint8_t *name, size_t len)
+{
+	for (;;) {
+		len -= 1 + name[0];
+		name += 1 + name[0];
+		const struct znode *n = zone_find(z, name, len);
+		if (n)
+			return n;
+	}
+}
+
+static const struct znode *wildcard_child(const struct zone *z, const struct znode *ce)
+{
+	uint8_t wc[DNAME_MAXLEN + 2];
+	if (ce->name_len + 2u > DNAME_MAXLEN)
+		return NULL;
+	wc[0] = 1;
+	wc[1] = '*';
+	memcpy(wc + 2, ce->name, ce->name_len);
+	return zone_find(z, wc, ce->name_len + 2u);
+}
+
+static bool seen_before(const uint8_t *const *seen, unsigned n, const uint8_t *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (dname_equal(seen[i], name))
+			return true;
+	return false;
+}
+
+/* Answer from the data at `node` for owner `owner`.  Returns the CNAME
+ * target to follow next, or NULL when the answer is complete. */
+static const uint8_t *answer_node(struct resp *r, const struct zone *z,
+				  const struct znode *node, const uint8_t *owner,
+				  uint16_t qtype, bool tcp)
+{
+	if (qtype == DNS_ANY && node->rrset_count > 0) {
+		/* RFC 8482 4.1 over UDP: one RRset is enough; Knot picks the
+		 * first by type and does the same over TCP. */
+		const struct rrset *rs = &node->rrsets[0];
+		(void)tcp;
+		resp_put_rrset(r, SEC_AN, owner, rs, rs->ttl);
+		return NULL;
+	}
+	const struct rrset *rs = znode_rrset(node, qtype);
+	if (rs) {
+		if (resp_put_rrset(r, SEC_AN, owner, rs, rs->ttl))
+			put_additionals(r, rs);
+		return NULL;
+	}
+	const struct rrset *cn = znode_rrset(node, DNS_CNAME);
+	if (cn) {
+		if (!resp_put_rrset(r, SEC_AN, owner, cn, cn->ttl))
+			return NULL;
+		return cn->rdata + 2;
+	}
+	put_negative(r, z); /* NODATA */
+	return NULL;
+}
+
+static void answer_zone(struct resp *r, const struct zone *z,
+			const struct dns_query *q, bool tcp)
+{
+	const uint8_t *seen[CNAME_CHAIN_MAX];
+	unsigned nseen = 0;
+	uint8_t lbuf[DNAME_MAXLEN];
+	const uint8_t *lname = q->qname;  /* lower-cased, for lookups */
+	const uint8_t *owner = q->qname;  /* as written into the answer */
+	size_t len = q->qname_len;
+	uint8_t *hdr = r->w.start;
+
+	hdr[2] |= DNS_AA >> 8;
+	seen[nseen++] = q->qname;
+	for (;;) {
+		const struct znode *node = zone_find(z, lname, len);
+		const uint8_t *next;
+
+		if (node) {
+			/* DS belongs to the parent side of a cut (RFC 4035 3.1.4.1). */
+			bool ds_here = q->qtype == DNS_DS && node->cut == node;
+			if (node->cut && !ds_here) {
+				if (nseen == 1)
+					hdr[2] &= (uint8_t)~(DNS_AA >> 8);
+				put_referral(r, node->cut);
+				return;
+			}
+			next = answer_node(r, z, node, owner, q->qtype, tcp);
+		} else {
+			const struct znode *ce = closest_encloser(z, lname, len);
+			if (ce->cut) {
+				if (nseen == 1)
+					hdr[2] &= (uint8_t)~(DNS_AA >> 8);
+				put_referral(r, ce->cut);
+				return;
+			}
+			const struct znode *wc = (ce->flags & ZNODE_WILDCARD_CHILD) ?
+						 wildcard_child(z, ce) : NULL;
+			if (!wc) {
+				/* RFC 6604 2.1: the rcode describes the last name. */
+				hdr[3] = (uint8_t)((hdr[3] & 0xF0) | DNS_NXDOMAIN);
+				put_negative(r, z);
+				return;
+			}
+			/* RFC 4592 3.3.1: synthesise with the query's owner name. */
+			next = answer_node(r, z, wc, owner, q->qtype, tcp);
+		}
+		/* Follow CNAMEs inside this zone only, as Knot does; a loop or
+		 * an over-long chain ends with what is already in the answer. */
+		if (!next || nseen == CNAME_CHAIN_MAX || !dname_is_sub(next, z->apex) ||
+		    seen_before(seen, nseen, next))
+			return;
+		seen[nseen++] = next;
+		owner = next;
+		len = dname_len(next);
+		memcpy(lbuf, next, len);
+		dname_lower(lbuf);
+		lname = lbuf;
+	}
+}
+
+/* CH TXT id.server/hostname.bind and version.server/version.bind, as Knot
+ * and NSD answer them (no AA); anything else in CH is refused. */
+static uint8_t answer_chaos(struct resp *r, const struct auth_conf *conf,
+			    const struct dns_query *q)
+{
+	static const uint8_t id_server[] = "\2id\6server";
+	static const uint8_t hostname_bind[] = "\10hostname\4bind";
+	static const uint8_t version_server[] = "\7version\6server";
+	static const uint8_t version_bind[] = "\7version\4bind";
+	const char *text = NULL;
+
+	if (q->qtype != DNS_TXT && q->qtype != DNS_ANY)
+		return DNS_REFUSED;
+	if (dname_equal(q->qname, id_server) || dname_equal(q->qname, hostname_bind))
+		text = conf->identity;
+	else if (dname_equal(q->qname, version_server) || dname_equal(q->qname, version_bind))
+		text = conf->version;
+	if (!text || !*text)
+		return DNS_REFUSED;
+	uint8_t rd[256];
+	size_t tl = strlen(text);
+	if (tl > 255)
+		tl = 255;
+	rd[0] = (uint8_t)tl;
+	memcpy(rd + 1, text, tl);
+	resp_put_rr(r, SEC_AN, q->qname, DNS_TXT, DNS_CH, 0, rd, (uint16_t)(tl + 1));
+	return DNS_NOERROR;
+}
+
+/* Space the OPT record will need, reserved before the sections. */
+static size_t opt_size(const struct auth_conf *conf, const struct dns_query *q)
+{
+	size_t n = 11;
+	if (q->nsid && conf->nsid_len)
+		n += 4u + conf->nsid_len;
+	if (q->ecs.present)
+		n += 8u + ecs_addr_bytes(q->ecs.source);
+	return n;
+}
+
+/* RFC 6891 6.1: one OPT, our payload size, extended rcode, DO echoed. */
+static void put_opt(struct resp *r, const struct auth_conf *conf,
+		    const struct dns_query *q, unsigned rcode)
+{
+	struct wire *w = &r->w;
+	wire_write_u8(w, 0);
+	wire_write_u16(w, DNS_OPT);
+	wire_write_u16(w, conf->max_udp);
+	wire_write_u8(w, (uint8_t)(rcode >> 4));
+	wire_write_u8(w, 0);
+	wire_write_u16(w, q->edns_do ? 0x8000 : 0);
+	uint8_t *lenpos = w->pos;
+	wire_write_u16(w, 0);
+	if (q->nsid && conf->nsid_len) {
+		wire_write_u16(w, EDNS_NSID);
+		wire_write_u16(w, conf->nsid_len);
+		wire_write(w, conf->nsid, conf->nsid_len);
+	}
+	if (q->ecs.present) {
+		/* RFC 7871 7.2.1: echo the option; static data is valid for
+		 * every client, so SCOPE PREFIX-LENGTH is 0. */
+		unsigned nb = ecs_addr_bytes(q->ecs.source);
+		wire_write_u16(w, EDNS_ECS);
+		wire_write_u16(w, (uint16_t)(4 + nb));
+		wire_write_u16(w, q->ecs.family);
+		wire_write_u8(w, q->ecs.source);
+		wire_write_u8(w, 0);
+		wire_write(w, q->ecs.addr, nb);
+	}
+	if (!w->err) {
+		wire_put_u16(lenpos, (uint16_t)(w->pos - lenpos - 2));
+		r->counts[SEC_AR]++;
+	}
+}
+
+static size_t udp_limit(const struct auth_conf *conf, const struct dns_query *q)
+{
+	if (!q->edns)
+		return DNS_UDP_MIN;
+	return q->edns_udp < conf->max_udp ? q->edns_udp : conf->max_udp;
+}
+
+size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
+		   const uint8_t *query, size_t qlen, bool tcp,
+		   uint8_t *out, size_t outcap, struct auth_result *res)
+{
+	struct dns_query q;
+	struct resp r;
+	unsigned rcode = DNS_NOERROR;
+	enum dns_verdict v = dns_query_parse(query, qlen, &q);
+
+	res->qtype = q.qtype;
+	res->tc = false;
+	if (v == DNS_V_DROP || outcap < DNS_UDP_MIN) {
+		res->rcode = 0;
+		return 0;
+	}
+	size_t limit = tcp ? DNS_MAXMSG : udp_limit(conf, &q);
+	if (limit > outcap)
+		limit = outcap;
+
+	/* Header: ID, opcode, RD and CD from the query; the question echoed
+	 * only when it parsed (RFC 1035 4.1.1). */
+	bool echo_q = q.qname_len > 0;
+	resp_init(&r, out, limit, query, echo_q ? q.question_end : DNS_HDRLEN, &q);
+	out[2] = (uint8_t)(0x80 | (query[2] & 0x79)); /* QR, opcode, RD */
+	out[3] = query[3] & 0x10;                      /* CD */
+	wire_put_u16(out + 4, echo_q ? 1 : 0);
+
+	switch (v) {
+	case DNS_V_FORMERR:
+		rcode = DNS_FORMERR;
+		q.edns = false; /* the OPT itself may be what was wrong */
+		goto finish;
+	case DNS_V_NOTIMP:
+		rcode = DNS_NOTIMP;
+		goto finish;
+	case DNS_V_BADVERS:
+		rcode = DNS_BADVERS;
+		goto finish;
+	default:
+		break;
+	}
+
+	size_t reserve = q.edns ? opt_size(conf, &q) : 0;
+	r.w.end -= reserve;
+
+	if (q.qclass == DNS_CH) {
+		rcode = answer_chaos(&r, conf, &q);
+	} else if (q.qclass != DNS_IN && q.qclass != DNS_ANYCLASS) {
+		rcode = DNS_REFUSED;
+	} else if (q.qtype == DNS_AXFR || q.qtype == DNS_IXFR) {
+		/* No transfers yet: NOTIMP over UDP, NOTAUTH over TCP (Knot). */
+		rcode = (tcp || q.qtype == DNS_IXFR) ? DNS_NOTAUTH : DNS_NOTIMP;
+	} else {
+		const struct zone *z = zone_db_find(db, q.qname);
+		/* DS at a zone apex lives in the parent zone, if we serve it. */
+		if (z && q.qtype == DNS_DS && z->apex_len == q.qname_len && q.qname_len > 1) {
+			const struct zone *pz = zone_db_find(db, dname_parent(q.qname));
+			if (pz)
+				z = pz;
+		}
+		if (!z)
+			rcode = DNS_REFUSED;
+		else
+			answer_zone(&r, z, &q, tcp);
+	}
+	r.w.end += reserve;
+finish:
+	out[3] = (uint8_t)((out[3] & 0xF0) | (out[3] & 0x0F) | (rcode & 0x0F));
+	if (q.edns)
+		put_opt(&r, conf, &q, rcode);
+	res->rcode = (uint8_t)((out[3] & 0x0F) | (rcode & 0xFF0));
+	size_t n = resp_finish(&r);
+	res->tc = r.tc;
+	return n;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <string.h>
+
+#include "auth/resp.h"
+
+void resp_init(struct resp *r, uint8_t *buf, size_t limit, const uint8_t *query,
+	       size_t qlen, const struct dns_query *q)
+{
+	r->w = wire_init(buf, limit);
+	r->counts[0] = r->counts[1] = r->counts[2] = 0;
+	r->tc = false;
+	r->nc = 0;
+	wire_write(&r->w, query, qlen);
+	if (q->qname_len && !r->w.err) {
+		/* The question name sits uncompressed at offset 12; remember it
+		 * (lower-cased copy from the parse) as the first target. */
+		r->ctab[0].name = q->qname;
+		r->ctab[0].off = DNS_HDRLEN;
+		r->ctab[0].len = q->qname_len;
+		r->nc = 1;
+	}
+}
+
+/* Longest suffix of `name` already in the response: its offset, or 0. */
+static uint16_t ctab_find(const struct resp *r, const uint8_t *name, size_t len,
+			  const uint8_t **suffix)
+{
+	const uint8_t *p = name;
+	while (*p) {
+		size_t slen = len - (size_t)(p - name);
+		for (unsigned i = 0; i < r->nc; i++) {
+			/* Entries cover whole written names; try their suffixes of
+			 * the same length. */
+			const uint8_t *e = r->ctab[i].name;
+			size_t elen = r->ctab[i].len;
+			uint16_t eoff = r->ctab[i].off;
+			while (elen > slen) {
+				eoff = (uint16_t)(eoff + 1 + e[0]);
+				elen -= 1 + e[0];
+				e += 1 + e[0];
+			}
+			if (elen == slen && dname_equal(e, p)) {
+				*suffix = p;
+				return eoff;
+			}
+		}
+		p += 1 + *p;
+	}
+	*suffix = p;
+	return 0;
+}
+
+void resp_put_name(struct resp *r, const uint8_t *name)
+{
+	size_t len = dname_len(name);
+	const uint8_t *suffix;
+	uint16_t ptr = ctab_find(r, name, len, &suffix);
+	size_t lit = (size_t)(suffix - name);
+	size_t off = wire_offset(&r->w);
+
+	if (ptr) {
+		wire_write(&r->w, name, lit);
+		wire_write_u16(&r->w, (uint16_t)(0xC000 | ptr));
+	} else {
+		wire_write(&r->w, name, len);
+	}
+	/* Remember the literal part as a new target, if pointers can reach it. */
+	if (lit && !r->w.err && off < 0x3FFF && r->nc < RESP_CTAB) {
+		r->ctab[r->nc].name = name;
+		r->ctab[r->nc].off = (uint16_t)off;
+		r->ctab[r->nc].len = (uint8_t)len;
+		r->nc++;
+	}
+}
+
+/* Types whose RDATA names may be compressed (RFC 3597 4: only those of
+ * RFC 1035), and where in the RDATA those names are. */
+static void put_rdata(struct resp *r, uint16_t type, const uint8_t *rd, uint16_t rdlen)
+{
+	switch (type) {
+	case DNS_NS:
+	case DNS_CNAME:
+	case DNS_PTR:
+		resp_put_name(r, rd);
+		return;
+	case DNS_MX:
+		wire_write(&r->w, rd, 2);
+		resp_put_name(r, rd + 2);
+		return;
+	case DNS_SOA: {
+		size_t l1 = dname_len(rd);
+		size_t l2 = dname_len(rd + l1);
+		resp_put_name(r, rd);
+		resp_put_name(r, rd + l1);
+		wire_write(&r->w, rd + l1 + l2, 20);
+		return;
+	}
+	default:
+		wire_write(&r->w, rd, rdlen);
+	}
+}
+
+static bool put_one(struct resp *r, const uint8_t *owner, uint16_t type,
+		    uint16_t rclass, uint32_t ttl, const uint8_t *rd, uint16_t rdlen,
+		    bool compress)
+{
+	resp_put_name(r, owner);
+	wire_write_u16(&r->w, type);
+	wire_write_u16(&r->w, rclass);
+	wire_write_u32(&r->w, ttl);
+	uint8_t *lenpos = r->w.pos;
+	wire_write_u16(&r->w, 0);
+	if (compress)
+		put_rdata(r, type, rd, rdlen);
+	else
+		wire_write(&r->w, rd, rdlen);
+	if (r->w.err)
+		return false;
+	wire_put_u16(lenpos, (uint16_t)(r->w.pos - lenpos - 2));
+	return true;
+}
+
+static bool rewind_to(struct resp *r, uint8_t *pos, unsigned nc, enum resp_section sec)
+{
+	r->w.err = 0;
+	r->w.pos = pos;
+	r->nc = nc;
+	if (sec != SEC_AR)
+		r->tc = true;
+	return false;
+}
+
+bool resp_put_rrset(struct resp *r, enum resp_section sec, const uint8_t *owner,
+		    const struct rrset *rs, uint32_t ttl)
+{
+	uint8_t *start = r->w.pos;
+	unsigned nc = r->nc;
+	const uint8_t *p = rs->rdata;
+	if (r->w.err)
+		return false;
+	for (unsigned i = 0; i < rs->count; i++) {
+		uint16_t rdlen = wire_get_u16(p);
+		if (!put_one(r, owner, rs->type, DNS_IN, ttl, p + 2, rdlen, true))
+			return rewind_to(r, start, nc, sec);
+		p += 2 + rdlen;
+	}
+	r->counts[sec] = (uint16_t)(r->counts[sec] + rs->count);
+	return true;
+}
+
+bool resp_put_rr(struct resp *r, enum resp_section sec, const uint8_t *owner,
+		 uint16_t type, uint16_t rclass, uint32_t ttl,
+		 const uint8_t *rdata, uint16_t rdlen)
+{
+	uint8_t *start = r->w.pos;
+	unsigned nc = r->nc;
+	if (r->w.err)
+		return false;
+	if (!put_one(r, owner, type, rclass, ttl, rdata, rdlen, false))
+		return rewind_to(r, start, nc, sec);
+	r->counts[sec]++;
+	return true;
+}
+
+size_t resp_finish(struct resp *r)
+{
+	uint8_t *h = r->w.start;
+	wire_put_u16(h + 6, r->counts[SEC_AN]);
+	wire_put_u16(h + 8, r->counts[SEC_NS]);
+	wire_put_u16(h + 10, r->counts[SEC_AR]);
+	if (r->tc)
+		h[2] |= DNS_TC >> 8;
+	return wire_offset(&r->w);
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Domain names in uncompressed wire form (RFC 1035 3.1): length-prefixed
+ * labels ending with the root label.  At most 255 bytes, labels at most 63.
+ * Names used as keys are lower-cased (RFC 4343: case-insensitive, ASCII only).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/errcode.h"
+
+#define DNAME_MAXLEN 255
+#define DNAME_MAXLABEL 63
+#define DNAME_MAXSTR 1024 /* enough for any name in presentation form, escaped */
+
+/*
+ * Read a possibly compressed name at `*off` of the packet `pkt` (length
+ * `pktlen`) into `out` (DNAME_MAXLEN bytes), lower-cased when `lower` is set.
+ * On success `*off` moves past the name as it sits in the packet and the name
+ * length is returned.  Compression pointers must point strictly backwards
+ * (RFC 1035 4.1.4 only allows prior occurrences), which also rules out loops.
+ * Returns > 0 length, or VANE_EMALF/ELABEL/ENAMELEN/ELOOP.
+ */
+int dname_unpack(const uint8_t *pkt, size_t pktlen, size_t *off, uint8_t *out,
+		 bool lower) VANE_WUR;
+
+/* Length of an uncompressed, already validated wire name. */
+size_t dname_len(const uint8_t *name);
+
+/* Number of labels, not counting the root label. */
+unsigned dname_labels(const uint8_t *name);
+
+/* Lower-case `name` in place (ASCII only, as RFC 4343 requires). */
+void dname_lower(uint8_t *name);
+
+/* True when both names are equal ignoring ASCII case. */
+bool dname_equal(const uint8_t *a, const uint8_t *b);
+
+/* True when `name` equals `parent` or lies below it (both lower-cased). */
+bool dname_is_sub(const uint8_t *name, const uint8_t *parent);
+
+/* Pointer to the name with the first label removed; the root returns itself. */
+static inline const uint8_t *dname_parent(const uint8_t *name)
+{
+	return name[0] ? name + 1 + name[0] : name;
+}
+
+/* True when the first label is "*" (RFC 4592 wildcard owner). */
+static inline bool dname_is_wildcard(const uint8_t *name)
+{
+	return name[0] == 1 && name[1] == '*';
+}
+
+/* FNV-1a over the lower-cased wire name; used for exact-match tables. */
+static inline uint32_t dname_hash(const uint8_t *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= name[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/*
+ * Parse presentation form ("www.Example.com." or relative to `origin` when
+ * not ending in a dot; origin may be NULL meaning the root) into `out`.
+ * Handles \DDD and \X escapes.  Returns length > 0 or a VANE_E* code.
+ */
+int dname_from_str(const char *str, const uint8_t *origin, uint8_t *out) VANE_WUR;
+
+/* Presentation form into `buf` (DNAME_MAXSTR bytes), always dot-terminated. */
+char *dname_to_str(const uint8_t *name, char *buf, size_t bufsize);

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <string.h>
+
+#include "lib/pkt.h"
+#include "lib/wire.h"
+
+/* RFC 7871 6: family, prefix bounds, exact address length, zero padding. */
+static bool ecs_parse(const uint8_t *p, uint16_t len, struct dns_ecs *ecs)
+{
+	if (len < 4)
+		return false;
+	ecs->family = wire_get_u16(p);
+	ecs->source = p[2];
+	ecs->scope = p[3];
+	unsigned maxbits;
+	if (ecs->family == 1)
+		maxbits = 32;
+	else if (ecs->family == 2)
+		maxbits = 128;
+	else
+		return false;
+	if (ecs->source > maxbits)
+		return false;
+	/* RFC 7871 7.1.2: SCOPE PREFIX-LENGTH MUST be 0 in queries. */
+	if (ecs->scope != 0)
+		return false;
+	unsigned nbytes = ecs_addr_bytes(ecs->source);
+	if (len != 4 + nbytes)
+		return false;
+	memset(ecs->addr, 0, sizeof(ecs->addr));
+	memcpy(ecs->addr, p + 4, nbytes);
+	/* Bits past the prefix MUST be zero (RFC 7871 6, ADDRESS). */
+	if (ecs->source % 8) {
+		uint8_t mask = (uint8_t)(0xFF >> (ecs->source % 8));
+		if (ecs->addr[nbytes - 1] & mask)
+			return false;
+	}
+	ecs->present = true;
+	return true;
+}
+
+static bool opt_parse(const uint8_t *rdata, uint16_t rdlen, struct dns_query *q)
+{
+	struct wire w = wire_init_ro(rdata, rdlen);
+	while (wire_avail(&w) > 0) {
+		uint16_t code = wire_read_u16(&w);
+		uint16_t olen = wire_read_u16(&w);
+		if (w.err || wire_avail(&w) < olen)
+			return false;
+		const uint8_t *val = w.pos;
+		switch (code) {
+		case EDNS_NSID:
+			/* RFC 5001 2.3: the request carries an empty payload. */
+			if (olen != 0)
+				return false;
+			q->nsid = true;
+			break;
+		case EDNS_ECS:
+			if (q->ecs.present || !ecs_parse(val, olen, &q->ecs))
+				return false;
+			break;
+		case EDNS_COOKIE:
+			/* RFC 7873 5.2.2: 8 or 16..40 bytes, else FORMERR. */
+			if (olen != 8 && (olen < 16 || olen > 40))
+				return false;
+			break;
+		default:
+			break; /* RFC 6891 6.1.2: unknown options are ignored */
+		}
+		wire_skip(&w, olen);
+	}
+	return !w.err;
+}
+
+/* Skip one resource record; if it is an OPT, record it in `q`. */
+static enum dns_verdict rr_skip(const uint8_t *pkt, size_t len, size_t *off,
+				bool additional, struct dns_query *q)
+{
+	uint8_t owner[DNAME_MAXLEN];
+	int r = dname_unpack(pkt, len, off, owner, true);
+	if (r < 0)
+		return DNS_V_FORMERR;
+	if (*off + 10 > len)
+		return DNS_V_FORMERR;
+	const uint8_t *h = pkt + *off;
+	uint16_t type = wire_get_u16(h);
+	uint16_t rdlen = wire_get_u16(h + 8);
+	*off += 10;
+	if (*off + rdlen > len)
+		return DNS_V_FORMERR;
+	if (type == DNS_OPT) {
+		/* RFC 6891 6.1.1: one OPT, in the additional section, owner root. */
+		if (!additional || q->edns || r != 1)
+			return DNS_V_FORMERR;
+		q->edns = true;
+		uint16_t udp = wire_get_u16(h + 2);
+		q->edns_udp = udp < DNS_UDP_MIN ? DNS_UDP_MIN : udp;
+		q->edns_version = h[5];
+		q->edns_do = (h[6] & 0x80) != 0;
+		if (!opt_parse(pkt + *off, rdlen, q))
+			return DNS_V_FORMERR;
+	}
+	*off += rdlen;
+	return DNS_V_OK;
+}
+
+enum dns_verdict dns_query_parse(const uint8_t *pkt, size_t len,
+				 struct dns_query *q)
+{
+	q->qname_len = 0;
+	q->qtype = 0;
+	q->qclass = 0;
+	q->question_end = DNS_HDRLEN;
+	q->edns = false;
+	q->edns_version = 0;
+	q->edns_do = false;
+	q->nsid = false;
+	q->edns_udp = DNS_UDP_MIN;
+	q->ecs.present = false;
+
+	if (len < DNS_HDRLEN)
+		return DNS_V_DROP;
+	q->id = wire_get_u16(pkt);
+	q->flags = wire_get_u16(pkt + 2);
+	if (q->flags & DNS_QR)
+		return DNS_V_DROP; /* never answer a response (RFC 1035 4.1.1) */
+
+	uint16_t qd = wire_get_u16(pkt + 4);
+	uint16_t an = wire_get_u16(pkt + 6);
+	uint16_t ns = wire_get_u16(pkt + 8);
+	uint16_t ar = wire_get_u16(pkt + 10);
+
+	/* Unknown opcodes get NOTIMP, with the question echoed if it parses. */
+	enum dns_verdict bad = DNS_OPCODE(q->flags) == DNS_OP_QUERY ?
+			       DNS_V_FORMERR : DNS_V_NOTIMP;
+	if (qd != 1)
+		return bad;
+
+	size_t off = DNS_HDRLEN;
+	int r = dname_unpack(pkt, len, &off, q->qname, true);
+	if (r < 0 || off + 4 > len)
+		return bad;
+	q->qname_len = (uint8_t)r;
+	q->qtype = wire_get_u16(pkt + off);
+	q->qclass = wire_get_u16(pkt + off + 2);
+	off += 4;
+	q->question_end = (uint16_t)off;
+	if (bad == DNS_V_NOTIMP)
+		return bad;
+
+	/* A query has no answer or authority records (RFC 1035 4.1.1). */
+	if (an != 0 || ns != 0)
+		return DNS_V_FORMERR;
+	for (unsigned i = 0; i < ar; i++) {
+		enum dns_verdict v = rr_skip(pkt, len, &off, true, q);
+		if (v != DNS_V_OK)
+			return v;
+	}
+	if (off != len)
+		return DNS_V_FORMERR; /* trailing garbage */
+	if (q->edns && q->edns_version > 0)
+		return DNS_V_BADVERS;
+	return DNS_V_OK;
+}

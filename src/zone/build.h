@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Internal to src/zone: records collected from a zone file, before they are
+ * compiled into a `struct zone` by zone_build().
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zone/zone.h"
+
+struct zrec {
+	uint32_t owner;      /* pool offset of the original-case owner */
+	uint32_t lowner;     /* pool offset of the lower-cased owner */
+	uint32_t rdata;      /* pool offset of the RDATA */
+	uint32_t ttl;
+	uint32_t line;
+	uint32_t seq;        /* file order, for stable sorting */
+	uint16_t type;
+	uint16_t rdlen;
+	uint16_t file;       /* index into zbuild.files */
+	uint8_t owner_len;
+};
+
+struct zbuild {
+	struct zrec *recs;
+	size_t nrecs, caprecs;
+	uint8_t *pool;
+	size_t pool_len, pool_cap;
+	char **files;        /* main file, then each $INCLUDE'd file */
+	unsigned nfiles;
+	uint8_t apex[DNAME_MAXLEN];
+	size_t apex_len;
+	unsigned errors;
+	zone_err_fn err;
+	void *ctx;
+};
+
+/* Report a problem at record `r` (or the zone file when r is NULL). */
+void zbuild_error(struct zbuild *b, const struct zrec *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Compile collected records into a zone, running the semantic checks. */
+int zone_build(struct zbuild *b, struct zone **out) VANE_WUR;

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Zone file parsing with libzscanner ($ORIGIN, $TTL, $INCLUDE, $GENERATE,
+ * every type it knows, RFC 3597 generic data), collecting records for
+ * zone_build().
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libzscanner/scanner.h>
+
+#include "lib/pkt.h"
+#include "zone/build.h"
+
+#define DEFAULT_TTL 3600 /* as Knot and NSD use without $TTL */
+
+void zbuild_error(struct zbuild *b, const struct zrec *r, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	b->errors++;
+	if (b->err)
+		b->err(b->ctx, r ? b->files[r->file] : b->files[0],
+		       r ? r->line : 0, msg);
+}
+
+static int pool_put(struct zbuild *b, const void *data, size_t len, uint32_t *off)
+{
+	if (b->pool_len + len > UINT32_MAX)
+		return VANE_ENOMEM;
+	if (b->pool_len + len > b->pool_cap) {
+		size_t cap = b->pool_cap ? b->pool_cap * 2 : 65536;
+		while (cap < b->pool_len + len)
+			cap *= 2;
+		uint8_t *p = realloc(b->pool, cap);
+		if (!p)
+			return VANE_ENOMEM;
+		b->pool = p;
+		b->pool_cap = cap;
+	}
+	memcpy(b->pool + b->pool_len, data, len);
+	*off = (uint32_t)b->pool_len;
+	b->pool_len += len;
+	return 0;
+}
+
+/* $INCLUDE'd files get their own name in messages. */
+static uint16_t file_index(struct zbuild *b, const char *name)
+{
+	if (!name)
+		return 0;
+	for (unsigned i = 0; i < b->nfiles; i++)
+		if (strcmp(b->files[i], name) == 0)
+			return (uint16_t)i;
+	char **f = realloc(b->files, (b->nfiles + 1) * sizeof(*f));
+	char *dup = strdup(name);
+	if (!f || !dup || b->nfiles >= UINT16_MAX) {
+		free(dup);
+		if (f)
+			b->files = f;
+		return 0;
+	}
+	b->files = f;
+	b->files[b->nfiles] = dup;
+	return (uint16_t)b->nfiles++;
+}
+
+static void on_record(zs_scanner_t *s)
+{
+	struct zbuild *b = s->process.data;
+	struct zrec r = {
+		.ttl = s->r_ttl,
+		.line = (uint32_t)s->line_counter,
+		.seq = (uint32_t)b->nrecs,
+		.type = s->r_type,
+		.rdlen = (uint16_t)s->r_data_length,
+		.file = file_index(b, s->file.name),
+		.owner_len = (uint8_t)s->r_owner_length,
+	};
+	if (s->r_class != DNS_IN) {
+		zbuild_error(b, &r, "only class IN is supported");
+		return;
+	}
+	if (b->nrecs == b->caprecs) {
+		size_t cap = b->caprecs ? b->caprecs * 2 : 1024;
+		struct zrec *n = realloc(b->recs, cap * sizeof(*n));
+		if (!n)
+			goto nomem;
+		b->recs = n;
+		b->caprecs = cap;
+	}
+	if (pool_put(b, s->r_owner, s->r_owner_length, &r.owner) != 0 ||
+	    pool_put(b, s->r_owner, s->r_owner_length, &r.lowner) != 0 ||
+	    pool_put(b, s->r_data, s->r_data_length, &r.rdata) != 0)
+		goto nomem;
+	dname_lower(b->pool + r.lowner);
+	b->recs[b->nrecs++] = r;
+	return;
+nomem:
+	zbuild_error(b, &r, "out of memory");
+	s->state = ZS_STATE_STOP;
+}
+
+static void on_error(zs_scanner_t *s)
+{
+	struct zbuild *b = s->process.data;
+	struct zrec r = { .line = (uint32_t)s->line_counter,
+			  .file = file_index(b, s->file.name) };
+	zbuild_error(b, &r, "%s", zs_strerror(s->error.code));
+}
+
+int zone_load(const char *origin, const char *file, zone_err_fn err, void *ctx,
+	      struct zone **out)
+{
+	struct zbuild b = { .err = err, .ctx = ctx };
+	zs_scanner_t *s = NULL;
+	int ret = VANE_ENOMEM;
+
+	*out = NULL;
+	b.files = calloc(1, sizeof(char *));
+	if (!b.files || !(b.files[0] = strdup(file)))
+		goto done;
+	b.nfiles = 1;
+
+	int len = dname_from_str(origin, NULL, b.apex);
+	if (len < 0) {
+		zbuild_error(&b, NULL, "invalid zone name '%s': %s", origin,
+			     vane_strerror(len));
+		ret = len;
+		goto done;
+	}
+	b.apex_len = (size_t)len;
+	dname_lower(b.apex);
+
+	s = malloc(sizeof(*s));
+	if (!s)
+		goto done;
+	char origin_abs[DNAME_MAXSTR];
+	dname_to_str(b.apex, origin_abs, sizeof(origin_abs));
+	if (zs_init(s, origin_abs, DNS_IN, DEFAULT_TTL) != 0) {
+		free(s);
+		s = NULL;
+		goto done;
+	}
+	if (zs_set_input_file(s, file) != 0) {
+		zbuild_error(&b, NULL, "cannot open zone file: %s",
+			     zs_strerror(s->error.code));
+		ret = VANE_ENOENT;
+		goto done;
+	}
+	if (zs_set_processing(s, on_record, on_error, &b) != 0)
+		goto done;
+	if (zs_parse_all(s) != 0 && b.errors == 0)
+		zbuild_error(&b, NULL, "%s", zs_strerror(s->error.code));
+	if (b.errors) {
+		ret = VANE_ESYNTAX;
+		goto done;
+	}
+	ret = zone_build(&b, out);
+done:
+	if (s) {
+		zs_deinit(s);
+		free(s);
+	}
+	free(b.recs);
+	free(b.pool);
+	for (unsigned i = 0; i < b.nfiles; i++)
+		free(b.files[i]);
+	free(b.files);
+	return ret;
+}

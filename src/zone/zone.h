@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Zone data compiled for the answer path.  A zone is an immutable hash table
+ * of nodes keyed by lower-cased wire owner name; every empty non-terminal has
+ * a node too, so the closest encloser of any name is found by stripping
+ * labels and looking each ancestor up (no tree needed).  RRsets keep their
+ * RDATA in wire form, so answering copies bytes instead of re-encoding.
+ *
+ * Zones are reference counted so that a reload can carry unchanged or failed
+ * zones over to the next zone_db.  Refcounts move only on reload, never on
+ * the query path.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/dname.h"
+#include "lib/errcode.h"
+
+struct znode;
+
+/*
+ * One RRset.  `rdata` holds `count` records, each as a 16-bit big-endian
+ * RDLENGTH followed by the RDATA with uncompressed names, in zone-file order
+ * minus duplicates.  `addl[i]`, when `addl` is set, is the in-zone node that
+ * record i names for additional-section processing (NS, MX, SRV targets;
+ * RFC 1034 4.3.2 step 6), or NULL.
+ */
+struct rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	uint32_t rdata_len;
+	uint8_t *rdata;
+	const struct znode **addl;
+};
+
+enum znode_flags {
+	ZNODE_APEX = 1 << 0,
+	ZNODE_CUT = 1 << 1,         /* NS below the apex: a delegation point */
+	ZNODE_NONAUTH = 1 << 2,     /* strictly below a cut (glue or occluded) */
+	ZNODE_WILDCARD_CHILD = 1 << 3, /* "*.<this>" exists */
+};
+
+struct znode {
+	struct znode *hnext;        /* hash chain */
+	uint32_t hash;
+	uint8_t name_len;
+	uint8_t flags;
+	uint16_t rrset_count;       /* 0 for an empty non-terminal */
+	const struct znode *cut;    /* nearest cut at or above, else NULL */
+	struct rrset *rrsets;       /* sorted by type */
+	uint8_t *name;              /* lower-cased wire name */
+	uint8_t *name_orig;         /* as written in the zone file */
+};
+
+struct zone {
+	uint8_t apex[DNAME_MAXLEN];
+	uint8_t apex_len;
+	unsigned apex_labels;
+	uint32_t serial;
+	uint32_t neg_ttl;           /* min(SOA TTL, SOA MINIMUM), RFC 2308 3 */
+	const struct znode *apex_node;
+	const struct rrset *soa;
+	struct znode **buckets;
+	uint32_t nbuckets;          /* power of two */
+	uint32_t nnodes;
+	uint32_t nrecords;
+	int refcount;
+	char *file;                 /* source path, for messages */
+	time_t loaded_at;
+	struct zone_mem *mem;       /* owns every allocation of the zone */
+};
+
+/* Exact-match lookup of a lower-cased wire name. */
+static inline const struct znode *zone_find(const struct zone *z,
+					    const uint8_t *name, size_t len)
+{
+	uint32_t h = dname_hash(name, len);
+	for (const struct znode *n = z->buckets[h & (z->nbuckets - 1)]; n; n = n->hnext)
+		if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0)
+			return n;
+	return NULL;
+}
+
+/* The RRset of `type` at `node`, or NULL. */
+static inline const struct rrset *znode_rrset(const struct znode *node, uint16_t type)
+{
+	for (unsigned i = 0; i < node->rrset_count; i++)
+		if (node->rrsets[i].type == type)
+			return &node->rrsets[i];
+	return NULL;
+}
+
+/* One problem found while loading, reported as `file:line: message`. */
+typedef void (*zone_err_fn)(void *ctx, const char *file, unsigned long line,
+			    const char *msg);
+
+/*
+ * Load and check a zone file.  `origin` is the zone apex in presentation
+ * form.  Every error is passed to `err` (which may be NULL); the zone is
+ * only returned when there were none.  Returns 0 and sets `*out` (refcount
+ * 1), or a negative VANE_E* code.
+ */
+int zone_load(const char *origin, const char *file, zone_err_fn err, void *ctx,
+	      struct zone **out) VANE_WUR;
+
+void zone_ref(struct zone *z);
+void zone_unref(struct zone *z); /* frees at zero */
