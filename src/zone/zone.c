@@ -240,6 +240,46 @@ static uint32_t next_pow2(size_t n)
 	return p;
 }
 
+/* End offset of an uncompressed name at `off` in RDATA, or -1. */
+static int rdata_name_end(const uint8_t *rd, size_t rdlen, size_t off)
+{
+	size_t start = off;
+	while (off < rdlen) {
+		uint8_t l = rd[off];
+		if (l & 0xC0)
+			return -1;
+		off += 1 + (size_t)l;
+		if (off - start > DNAME_MAXLEN)
+			return -1;
+		if (l == 0)
+			return off <= rdlen ? (int)off : -1;
+	}
+	return -1;
+}
+
+/* The answer path parses names inside RDATA of these types; generic
+ * (RFC 3597) data for them must hold well-formed, uncompressed names. */
+static bool rdata_ok(uint16_t type, const uint8_t *rd, size_t rdlen)
+{
+	int e;
+	switch (type) {
+	case DNS_NS:
+	case DNS_CNAME:
+	case DNS_PTR:
+		return rdata_name_end(rd, rdlen, 0) == (int)rdlen;
+	case DNS_MX:
+		return rdlen > 2 && rdata_name_end(rd, rdlen, 2) == (int)rdlen;
+	case DNS_SRV:
+		return rdlen > 6 && rdata_name_end(rd, rdlen, 6) == (int)rdlen;
+	case DNS_SOA:
+		e = rdata_name_end(rd, rdlen, 0);
+		e = e < 0 ? -1 : rdata_name_end(rd, rdlen, (size_t)e);
+		return e >= 0 && (size_t)e + 20 == rdlen;
+	default:
+		return true;
+	}
+}
+
 /* Semantic checks (errors make the zone unservable), per record line. */
 static void check_records(struct zbuild *b, struct zone *z)
 {
@@ -331,6 +371,8 @@ int zone_build(struct zbuild *b, struct zone **out)
 	/* Out-of-zone data is an error, reported where it was written. */
 	for (size_t i = 0; i < b->nrecs; i++) {
 		const struct zrec *r = &b->recs[i];
+		if (!rdata_ok(r->type, b->pool + r->rdata, r->rdlen))
+			zbuild_error(b, r, "malformed RDATA for type %u", r->type);
 		if (!dname_is_sub(b->pool + r->lowner, z->apex)) {
 			char name[DNAME_MAXSTR], apex[DNAME_MAXSTR];
 			zbuild_error(b, r, "%s: out of zone %s",
