@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The configuration schema: one table of items (conf/schema.c) that drives
+ * parsing, validation, defaults, freeing and the reference documentation.
+ *
+ * Each item names a key, its type and where the value lands (an offset into
+ * the struct that holds it).  A map item (CONF_MAP) has a child table whose
+ * offsets are relative to the map's own struct; a list item (CONF_LIST) has
+ * an element item whose offset is 0 within each element.  Maps and lists
+ * nest freely, so a later section such as `services:` (a list of maps with
+ * `endpoints:` lists and `location:` maps inside) is only new table entries.
+ * Internal to src/conf.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf/conf.h"
+
+enum conf_type {
+	CONF_STR,      /* char *, any string */
+	CONF_PATH,     /* char *, resolved against the config file's directory */
+	CONF_UINT,     /* unsigned, min..max */
+	CONF_DURATION, /* unsigned milliseconds, min..max (ms); "10s", "500ms", "2m", "1h", "1d", bare = s */
+	CONF_BOOL,     /* bool */
+	CONF_ENUM,     /* char *, one of values[] */
+	CONF_DNAME,    /* char *, canonical presentation form: lower case, final dot */
+	CONF_LISTEN,   /* struct conf_listen: "ADDR@PORT" or "ADDR" (port 53) */
+	CONF_MAP,      /* nested map: children[] fill the struct at offset */
+	CONF_LIST,     /* array of `elem` at offset, unsigned count at count_off */
+};
+
+enum conf_flag {
+	CONF_REQUIRED = 1 << 0, /* must be given (no default) */
+	CONF_UNIQUE = 1 << 1,   /* no two entries of the enclosing list may share it */
+	CONF_LINE = 1 << 2,     /* map in a list: store the entry's line at line_off */
+};
+
+struct conf_item;
+
+/* Extra validation after a value converted; the value is already stored at
+ * base + item->offset.  Returns false and writes a message on failure. */
+typedef bool (*conf_check_fn)(void *base, const struct conf_item *item,
+			      char *msg, size_t msgsize);
+
+/* A default computed at load time (e.g. the number of CPUs), as config text. */
+typedef const char *(*conf_default_fn)(char *buf, size_t size);
+
+struct conf_item {
+	const char *name;                 /* NULL terminates a table */
+	enum conf_type type;
+	unsigned flags;
+	size_t offset;                    /* into the enclosing struct */
+	uint64_t min, max;                /* UINT, DURATION (ms); LIST: entry count (max 0 = any) */
+	const char *const *values;        /* ENUM: NULL-terminated */
+	const struct conf_item *children; /* MAP */
+	const struct conf_item *elem;     /* LIST: element (offset 0 within an element) */
+	size_t count_off;                 /* LIST: offset of the unsigned count */
+	size_t elem_size;                 /* LIST: size of one element */
+	size_t line_off;                  /* MAP with CONF_LINE: unsigned line number */
+	const char *def;                  /* default as config text; a list takes one entry */
+	conf_default_fn def_fn;           /* computed default, wins over def */
+	const char *def_doc;              /* how the docs describe def_fn's value */
+	conf_check_fn check;
+	const char *help;
+};
+
+/* The root map: top-level sections of struct vane_conf. */
+extern const struct conf_item conf_schema_root;
+
+/*
+ * Parse the YAML file `file` against the map item `root` into `base` (zeroed
+ * by the caller); relative paths resolve against `dir`.  conf_load() is this
+ * with the vaned schema; tests use it with their own tables.  Returns 0 or a
+ * negative VANE_E* code after reporting every problem to `err`.  Free the
+ * values with conf_free_schema() whatever the result.
+ */
+int conf_parse_schema(const struct conf_item *root, const char *file, const char *dir,
+		      conf_err_fn err, void *ctx, void *base);
+void conf_free_schema(const struct conf_item *root, void *base);
+
+/* Type description, e.g. "an integer 1..64" (article) or "integer 1..64". */
+void conf_type_desc(const struct conf_item *item, bool article, char *buf, size_t size);
+
+/* Scalar conversions (conf/values.c).  Return 0 or a VANE_E* code. */
+int conf_parse_uint(const char *s, uint64_t *out);
+int conf_parse_duration(const char *s, uint64_t *ms);
+int conf_parse_bool(const char *s, bool *out);
+int conf_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+int conf_parse_dname(const char *s, char **out);
+void conf_format_duration(uint64_t ms, char *buf, size_t size);
+void conf_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
+
+/* `path` joined to `dir` when relative, with "." and ".." folded lexically.
+ * Returns a malloc'd string or NULL (out of memory). */
+char *conf_path_join(const char *dir, const char *path);
