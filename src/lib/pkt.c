@@ -138,7 +138,9 @@ enum dns_verdict dns_query_parse(const uint8_t *pkt, size_t len,
 
 	size_t off = DNS_HDRLEN;
 	int r = dname_unpack(pkt, len, &off, q->qname, true);
-	if (r < 0 || off + 4 > len)
+	/* The question is the first name; a pointer could only aim into the
+	 * header, so a compressed QNAME is malformed (Knot: FORMERR). */
+	if (r < 0 || off + 4 > len || off - DNS_HDRLEN != (size_t)r)
 		return bad;
 	q->qname_len = (uint8_t)r;
 	q->qtype = wire_get_u16(pkt + off);

@@ -32,6 +32,8 @@ struct zbuild {
 	unsigned nfiles;
 	uint8_t apex[DNAME_MAXLEN];
 	size_t apex_len;
+	const uint32_t *linemap; /* $GENERATE expansion: line -> original line */
+	size_t nlines;
 	unsigned errors;
 	zone_err_fn err;
 	void *ctx;

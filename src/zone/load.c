@@ -6,13 +6,16 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libzscanner/error.h>
 #include <libzscanner/scanner.h>
 
 #include "lib/pkt.h"
 #include "zone/build.h"
+#include "zone/generate.h"
 
 #define DEFAULT_TTL 3600 /* as Knot and NSD use without $TTL */
 
@@ -70,16 +73,26 @@ static uint16_t file_index(struct zbuild *b, const char *name)
 	return (uint16_t)b->nfiles++;
 }
 
+/* Line of the current record in the file as written. */
+static uint32_t source_line(const struct zbuild *b, const zs_scanner_t *s, uint16_t file)
+{
+	uint64_t line = s->line_counter;
+	if (file == 0 && b->linemap && line >= 1 && line <= b->nlines)
+		return b->linemap[line - 1];
+	return (uint32_t)line;
+}
+
 static void on_record(zs_scanner_t *s)
 {
 	struct zbuild *b = s->process.data;
+	uint16_t file = file_index(b, s->file.name);
 	struct zrec r = {
 		.ttl = s->r_ttl,
-		.line = (uint32_t)s->line_counter,
+		.line = source_line(b, s, file),
 		.seq = (uint32_t)b->nrecs,
 		.type = s->r_type,
 		.rdlen = (uint16_t)s->r_data_length,
-		.file = file_index(b, s->file.name),
+		.file = file,
 		.owner_len = (uint8_t)s->r_owner_length,
 	};
 	if (s->r_class != DNS_IN) {
@@ -109,15 +122,95 @@ nomem:
 static void on_error(zs_scanner_t *s)
 {
 	struct zbuild *b = s->process.data;
-	struct zrec r = { .line = (uint32_t)s->line_counter,
-			  .file = file_index(b, s->file.name) };
+	/* The include's own error was already reported where it happened. */
+	if (s->error.code == ZS_UNPROCESSED_INCLUDE && b->errors > 0)
+		return;
+	uint16_t file = file_index(b, s->file.name);
+	struct zrec r = { .line = source_line(b, s, file), .file = file };
 	zbuild_error(b, &r, "%s", zs_strerror(s->error.code));
+}
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+	do {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			char *p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				fclose(f);
+				return VANE_ENOMEM;
+			}
+			buf = p;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	int err = ferror(f) ? VANE_EINVAL : 0;
+	fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* Feed the file to the scanner directly, or through $GENERATE expansion
+ * when it has that directive. */
+static int set_input(struct zbuild *b, zs_scanner_t *s, const char *file,
+		     struct gen_text *gen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r = read_file(file, &text, &len);
+	if (r != 0) {
+		zbuild_error(b, NULL, "cannot open zone file: %s", vane_strerror(r));
+		return r == VANE_ENOMEM ? r : VANE_ENOENT;
+	}
+	if (!gen_needed(text, len)) {
+		free(text);
+		if (zs_set_input_file(s, file) != 0) {
+			zbuild_error(b, NULL, "cannot open zone file: %s",
+				     zs_strerror(s->error.code));
+			return VANE_ENOENT;
+		}
+		return 0;
+	}
+	uint32_t line = 0;
+	char msg[128] = "";
+	r = gen_expand(text, len, gen, &line, msg);
+	free(text);
+	if (r != 0) {
+		struct zrec at = { .line = line };
+		zbuild_error(b, &at, "%s", r == VANE_ESYNTAX ? msg : vane_strerror(r));
+		return r;
+	}
+	b->linemap = gen->linemap;
+	b->nlines = gen->nlines;
+	if (zs_set_input_string(s, gen->text, gen->len) != 0)
+		return VANE_ENOMEM;
+	/* $INCLUDE paths stay relative to the zone file's folder. */
+	char *copy = strdup(file);
+	if (!copy)
+		return VANE_ENOMEM;
+	free(s->path);
+	s->path = strdup(dirname(copy));
+	free(copy);
+	return s->path ? 0 : VANE_ENOMEM;
 }
 
 int zone_load(const char *origin, const char *file, zone_err_fn err, void *ctx,
 	      struct zone **out)
 {
 	struct zbuild b = { .err = err, .ctx = ctx };
+	struct gen_text gen = { 0 };
 	zs_scanner_t *s = NULL;
 	int ret = VANE_ENOMEM;
 
@@ -147,12 +240,9 @@ int zone_load(const char *origin, const char *file, zone_err_fn err, void *ctx,
 		s = NULL;
 		goto done;
 	}
-	if (zs_set_input_file(s, file) != 0) {
-		zbuild_error(&b, NULL, "cannot open zone file: %s",
-			     zs_strerror(s->error.code));
-		ret = VANE_ENOENT;
+	if ((ret = set_input(&b, s, file, &gen)) != 0)
 		goto done;
-	}
+	ret = VANE_ENOMEM;
 	if (zs_set_processing(s, on_record, on_error, &b) != 0)
 		goto done;
 	if (zs_parse_all(s) != 0 && b.errors == 0)
@@ -167,6 +257,7 @@ done:
 		zs_deinit(s);
 		free(s);
 	}
+	gen_free(&gen);
 	free(b.recs);
 	free(b.pool);
 	for (unsigned i = 0; i < b.nfiles; i++)

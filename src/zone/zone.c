@@ -280,6 +280,28 @@ static bool rdata_ok(uint16_t type, const uint8_t *rd, size_t rdlen)
 	}
 }
 
+/*
+ * For RRsets that must hold one record (SOA, CNAME): is record i a
+ * different second one?  Records are sorted by RDATA, so the original is
+ * the one written first (lowest seq); each other distinct RDATA is blamed
+ * once, at the line where it first appears.
+ */
+static bool is_extra_record(const struct zbuild *b, size_t i)
+{
+	const struct zrec *r = &b->recs[i];
+	size_t gs = i, ge = i;
+	while (gs > 0 && b->recs[gs - 1].type == r->type && same_owner(b, &b->recs[gs - 1], r))
+		gs--;
+	while (ge < b->nrecs && b->recs[ge].type == r->type && same_owner(b, &b->recs[ge], r))
+		ge++;
+	const struct zrec *orig = &b->recs[gs];
+	for (size_t k = gs; k < ge; k++)
+		if (b->recs[k].seq < orig->seq)
+			orig = &b->recs[k];
+	bool first_of_rdata = i == gs || !same_rdata(b, r, r - 1);
+	return first_of_rdata && !same_rdata(b, r, orig);
+}
+
 /* Semantic checks (errors make the zone unservable), per record line. */
 static void check_records(struct zbuild *b, struct zone *z)
 {
@@ -295,7 +317,7 @@ static void check_records(struct zbuild *b, struct zone *z)
 			if (!apex)
 				zbuild_error(b, r, "%s: SOA outside the zone apex",
 					     dname_to_str(owner, name, sizeof(name)));
-			else if (apex_soa && !same_rdata(b, r, r - 1))
+			else if (is_extra_record(b, i))
 				zbuild_error(b, r, "more than one SOA at the zone apex");
 			apex_soa |= apex;
 		}
@@ -311,8 +333,7 @@ static void check_records(struct zbuild *b, struct zone *z)
 					break;
 				}
 			}
-			if (i > 0 && r[-1].type == DNS_CNAME && same_owner(b, r, r - 1) &&
-			    !same_rdata(b, r, r - 1))
+			if (is_extra_record(b, i))
 				zbuild_error(b, r, "%s: more than one CNAME record",
 					     dname_to_str(owner, name, sizeof(name)));
 		}
