@@ -406,6 +406,11 @@ int zone_build(struct zbuild *b, struct zone **out)
 		goto fail;
 	}
 
+	if (b->nrecs == 0) {
+		zbuild_error(b, NULL, "no records: a zone needs at least SOA and NS at the apex");
+		ret = VANE_ESEMANTIC;
+		goto fail;
+	}
 	sort_pool = b->pool;
 	qsort(b->recs, b->nrecs, sizeof(*b->recs), rec_cmp);
 	sort_pool = NULL;
