@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * vanectl: send one command to vaned's control socket and show the reply.
+ * Protocol: one line `VERB [ARG ...]\n`, answered by one JSON object and a
+ * newline, then the server closes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "conf/conf.h"
+#include "server/vane_version.h"
+
+#define DEFAULT_CONFIG "etc/vaned.conf"
+#define REPLY_MAX (16 << 20)
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: vanectl [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"  -s, --socket PATH  vaned control socket\n"
+		"  -c, --config FILE  read the control socket path from this config\n"
+		"                     (default: " DEFAULT_CONFIG " when it exists)\n"
+		"  -j, --json         print the server's JSON reply as is\n"
+		"  -h, --help         show this help\n"
+		"  -V, --version      show the version\n"
+		"\n"
+		"Commands:\n"
+		"  status             version, uptime, zones and listeners\n"
+		"  reload             reload the config and zones (waits until done)\n"
+		"  zone-status [ZONE] serial, records and last load error per zone\n"
+		"  stats              query counters by rcode, qtype and transport\n"
+		"  stop               stop the server\n"
+		"\n"
+		"Exit status 0 when the server says ok, else 1 with `error: ...` on stderr.\n");
+}
+
+static int fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	return 1;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Send `line`, read the reply until the server closes. */
+static char *transact(const char *path, const char *line)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fail("socket path too long: %s", path);
+		return NULL;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "cannot connect to %s: %s", path, strerror(errno));
+		fail("%s", msg);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	if (write_all(fd, line, strlen(line)) < 0) {
+		fail("cannot send command: %s", strerror(errno));
+		goto fail;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			char *nb = cap <= REPLY_MAX ? realloc(buf, cap) : NULL;
+			if (nb == NULL) {
+				fail("%s", "reply too large");
+				goto fail;
+			}
+			buf = nb;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail("cannot read reply: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len == 0) {
+		free(buf);
+		fail("%s", "server closed the connection without a reply");
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* ---- human-readable output ---- */
+
+static void print_value(const json_t *v)
+{
+	if (json_is_string(v))
+		printf("%s", json_string_value(v));
+	else if (json_is_null(v))
+		printf("-");
+	else {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%s", s ? s : "?");
+		free(s);
+	}
+}
+
+static void show_status(const json_t *res)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)res, key, v) {
+		if (strcmp(key, "ok") == 0)
+			continue;
+		if (json_is_array(v)) {
+			printf("%-14s ", key);
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e) {
+				printf(i ? ", " : "");
+				print_value(e);
+			}
+			printf("\n");
+			continue;
+		}
+		printf("%-14s ", key);
+		print_value(v);
+		printf("\n");
+	}
+}
+
+static void show_zones(const json_t *res, bool full)
+{
+	const json_t *zones = json_object_get(res, "zones");
+	if (full)
+		printf("%-28s %-8s %-10s %-8s %-20s %s\n", "ZONE", "STATUS", "SERIAL",
+		       "RECORDS", "LOADED", "ERROR");
+	else
+		printf("%-28s %-10s %-10s %s\n", "ZONE", "STATUS", "SERIAL", "ERROR");
+	size_t i;
+	json_t *z;
+	json_array_foreach(zones, i, z) {
+		const char *name = json_string_value(json_object_get(z, "name"));
+		const char *st = json_string_value(json_object_get(z, "status"));
+		json_t *serial = json_object_get(z, "serial");
+		json_t *err = json_object_get(z, "error");
+		char sbuf[24] = "-";
+		if (json_is_integer(serial))
+			snprintf(sbuf, sizeof(sbuf), "%lld", (long long)json_integer_value(serial));
+		if (full) {
+			json_t *rec = json_object_get(z, "records");
+			char rbuf[24] = "-";
+			if (json_is_integer(rec))
+				snprintf(rbuf, sizeof(rbuf), "%lld", (long long)json_integer_value(rec));
+			const char *at = json_string_value(json_object_get(z, "loaded_at"));
+			printf("%-28s %-8s %-10s %-8s %-20s ", name ? name : "?", st ? st : "?",
+			       sbuf, rbuf, at ? at : "-");
+		} else {
+			printf("%-28s %-10s %-10s ", name ? name : "?", st ? st : "?", sbuf);
+		}
+		print_value(json_is_string(err) ? err : json_null());
+		printf("\n");
+	}
+}
+
+static void show_counters(const char *title, const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	printf("%s:\n", title);
+	json_object_foreach((json_t *)obj, key, v)
+		printf("  %-12s %lld\n", key, (long long)json_integer_value(v));
+}
+
+static void show_stats(const json_t *res)
+{
+	printf("queries        %lld\n", (long long)json_integer_value(json_object_get(res, "queries")));
+	printf("dropped        %lld\n", (long long)json_integer_value(json_object_get(res, "dropped")));
+	show_counters("transport", json_object_get(res, "transport"));
+	show_counters("rcode", json_object_get(res, "rcode"));
+	show_counters("qtype", json_object_get(res, "qtype"));
+}
+
+static void show(const char *verb, const json_t *res)
+{
+	if (strcmp(verb, "status") == 0)
+		show_status(res);
+	else if (strcmp(verb, "zone-status") == 0)
+		show_zones(res, true);
+	else if (strcmp(verb, "reload") == 0)
+		show_zones(res, false);
+	else if (strcmp(verb, "stats") == 0)
+		show_stats(res);
+	else if (strcmp(verb, "stop") == 0)
+		printf("stopping\n");
+	else if (json_is_true(json_object_get(res, "ok"))) {
+		char *s = json_dumps(res, JSON_INDENT(2));
+		printf("%s\n", s ? s : "");
+		free(s);
+	}
+}
+
+static char *socket_from_config(const char *path)
+{
+	struct vane_conf *conf = NULL;
+	if (conf_load(path, NULL, NULL, &conf) != 0) {
+		fail("cannot read configuration %s", path);
+		return NULL;
+	}
+	char *sock = strdup(conf->control);
+	conf_free(conf);
+	return sock;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL, *config = NULL;
+	bool json = false;
+	int opt;
+	/* '+': options stop at the verb, so verb arguments pass through. */
+	while ((opt = getopt_long(argc, argv, "+s:c:jhV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': sock = optarg; break;
+		case 'c': config = optarg; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("vanectl %s\n", VANE_VERSION); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	if (sock == NULL && config == NULL) {
+		if (access(DEFAULT_CONFIG, R_OK) != 0)
+			return fail("%s", "no control socket: give -s SOCKET or -c CONFIG");
+		config = DEFAULT_CONFIG;
+	}
+	char *sock_alloc = NULL;
+	if (sock == NULL) {
+		sock = sock_alloc = socket_from_config(config);
+		if (sock == NULL)
+			return 1;
+	}
+
+	/* One line: the verb and its arguments, space separated. */
+	size_t need = 2;
+	for (int i = optind; i < argc; i++)
+		need += strlen(argv[i]) + 1;
+	char *line = malloc(need);
+	int status = 1;
+	char *reply = NULL;
+	json_t *res = NULL;
+	if (line == NULL)
+		goto out;
+	line[0] = '\0';
+	for (int i = optind; i < argc; i++) {
+		if (strpbrk(argv[i], " \t\r\n")) {
+			fail("argument contains white space: %s", argv[i]);
+			goto out;
+		}
+		strcat(line, argv[i]);
+		strcat(line, i + 1 < argc ? " " : "\n");
+	}
+
+	reply = transact(sock, line);
+	if (reply == NULL)
+		goto out;
+	json_error_t jerr;
+	res = json_loads(reply, JSON_DISABLE_EOF_CHECK, &jerr);
+	if (!json_is_object(res)) {
+		fail("bad reply from server: %s", jerr.text);
+		goto out;
+	}
+	bool ok = json_is_true(json_object_get(res, "ok"));
+	if (json)
+		fputs(reply, stdout);
+	else
+		show(argv[optind], res);
+	if (!ok) {
+		const char *msg = json_string_value(json_object_get(res, "error"));
+		fail("%s", msg ? msg : "command failed");
+	}
+	status = ok ? 0 : 1;
+out:
+	json_decref(res);
+	free(reply);
+	free(line);
+	free(sock_alloc);
+	return status;
+}

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "server/ctl.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/tcp.h"
+#include "server/udp.h"
+#include "server/vane_version.h"
+
+#define CTL_LINE_MAX 4096
+#define CTL_ARGS_MAX 16
+#define CTL_TIMEOUT_MS 10000  /* a client must send its line within this */
+
+struct ctl_client {
+	uv_pipe_t h;                 /* first */
+	struct ctl_server *cs;
+	struct ctl_client *prev, *next;
+	struct reload_waiter waiter;
+	uv_timer_t timer;
+	uv_write_t wreq;
+	char *out;
+	size_t len;
+	bool replied;
+	bool closing;
+	bool stop_after;             /* `stop`: shut down once the reply is out */
+	char line[CTL_LINE_MAX];
+};
+
+struct ctl_server {
+	struct server *srv;
+	uv_pipe_t pipe;
+	char *path;
+	struct ctl_client *clients;
+	bool listening;
+	bool closing;
+};
+
+json_t *ctl_error(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b,s:s}", "ok", 0, "error", buf);
+}
+
+static struct server *client_srv(struct ctl_client *c)
+{
+	return c->cs->srv;
+}
+
+/* ---- commands ---- */
+
+static json_t *cmd_status(struct ctl_client *c, int argc, char **argv)
+{
+	struct server *srv = client_srv(c);
+	const struct vane_conf *boot = srv->boot_conf;
+	json_t *listen = json_array();
+	for (unsigned i = 0; i < boot->nlisten; i++)
+		json_array_append_new(listen, json_string(boot->listen[i].text));
+	const struct vane_snapshot *snap = srv->snap;
+	return json_pack("{s:b,s:s,s:I,s:I,s:i,s:i,s:i,s:i,s:o,s:s,s:i}",
+			 "ok", 1, "version", VANE_VERSION,
+			 "pid", (json_int_t)getpid(),
+			 "uptime_s", (json_int_t)(time(NULL) - srv->started),
+			 "zones", (int)snap->nzones,
+			 "zones_serving", (int)snap->nserving,
+			 "zones_failed", (int)snap->nfailed,
+			 "udp_workers", (int)boot->udp_workers,
+			 "listen", listen,
+			 "config", srv->conf_path,
+			 "tcp_clients", (int)tcp_client_count(srv->tcp));
+}
+
+static void reload_done(struct reload_waiter *w, json_t *res)
+{
+	struct ctl_client *c = (struct ctl_client *)((char *)w - offsetof(struct ctl_client, waiter));
+	ctl_reply(c, json_incref(res));
+}
+
+static json_t *cmd_reload(struct ctl_client *c, int argc, char **argv)
+{
+	c->waiter.done = reload_done;
+	server_reload(client_srv(c), &c->waiter);
+	return NULL;
+}
+
+static json_t *zone_status_entry(const struct zone_state *st)
+{
+	char name[DNAME_MAXSTR], ts[32];
+	json_t *e = json_pack("{s:s,s:s,s:s,s:b}",
+			      "name", server_zone_fqdn(st, name, sizeof(name)),
+			      "file", st->file,
+			      "status", st->status == ZS_FAILED ? "failed" : "ok",
+			      "serving", st->zone != NULL);
+	json_object_set_new(e, "error", st->error ? json_string(st->error) : json_null());
+	if (st->zone) {
+		log_iso8601(st->zone->loaded_at, ts, sizeof(ts));
+		json_object_set_new(e, "serial", json_integer(st->zone->serial));
+		json_object_set_new(e, "records", json_integer(st->zone->nrecords));
+		json_object_set_new(e, "loaded_at", json_string(ts));
+	} else {
+		json_object_set_new(e, "serial", json_null());
+		json_object_set_new(e, "records", json_null());
+		json_object_set_new(e, "loaded_at", json_null());
+	}
+	return e;
+}
+
+static json_t *cmd_zone_status(struct ctl_client *c, int argc, char **argv)
+{
+	const struct vane_snapshot *snap = client_srv(c)->snap;
+	json_t *zones = json_array();
+	char name[DNAME_MAXSTR];
+	for (unsigned i = 0; i < snap->nzones; i++) {
+		const struct zone_state *st = &snap->zones[i];
+		/* Optional filter: zone-status NAME... */
+		bool want = argc <= 1;
+		for (int a = 1; a < argc && !want; a++) {
+			const char *fq = server_zone_fqdn(st, name, sizeof(name));
+			size_t al = strlen(argv[a]);
+			want = strcasecmp(argv[a], fq) == 0 ||
+			       (al + 1 == strlen(fq) && strncasecmp(argv[a], fq, al) == 0);
+		}
+		if (want)
+			json_array_append_new(zones, zone_status_entry(st));
+	}
+	if (argc > 1 && json_array_size(zones) == 0) {
+		json_decref(zones);
+		return ctl_error("no such zone: %s", argv[1]);
+	}
+	return json_pack("{s:b,s:o}", "ok", 1, "zones", zones);
+}
+
+static json_t *cmd_stats(struct ctl_client *c, int argc, char **argv)
+{
+	json_t *res = server_stats_json(client_srv(c));
+	return res ? res : ctl_error("out of memory");
+}
+
+static json_t *cmd_stop(struct ctl_client *c, int argc, char **argv)
+{
+	c->stop_after = true;
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *cmd_help(struct ctl_client *c, int argc, char **argv)
+{
+	json_t *cmds = json_array();
+	for (const struct ctl_cmd *cmd = ctl_commands; cmd->name; cmd++)
+		json_array_append_new(cmds, json_pack("{s:s,s:s,s:s}", "name", cmd->name,
+						      "args", cmd->args, "help", cmd->help));
+	return json_pack("{s:b,s:o}", "ok", 1, "commands", cmds);
+}
+
+const struct ctl_cmd ctl_commands[] = {
+	{ "status", cmd_status, "", "Server version, uptime, zones, listeners." },
+	{ "reload", cmd_reload, "",
+	  "Reload the config and every zone; replies when done. Zones that fail keep serving "
+	  "their old version." },
+	{ "zone-status", cmd_zone_status, "[ZONE...]",
+	  "Serial, records, load time and last load error of each zone." },
+	{ "stats", cmd_stats, "", "Query counters by rcode, qtype and transport." },
+	{ "stop", cmd_stop, "", "Stop the server cleanly." },
+	{ "help", cmd_help, "", "List the commands." },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* ---- connections ---- */
+
+static void client_close_cb(uv_handle_t *h)
+{
+	struct ctl_client *c = h->data;
+	/* Two handles per client: free when the second one is closed. */
+	if (h == (uv_handle_t *)&c->h) {
+		free(c->out);
+		free(c);
+	} else {
+		uv_close((uv_handle_t *)&c->h, client_close_cb);
+	}
+}
+
+static void client_close(struct ctl_client *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	struct ctl_server *cs = c->cs;
+	if (!c->replied)
+		server_reload_cancel(cs->srv, &c->waiter);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		cs->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	uv_close((uv_handle_t *)&c->timer, client_close_cb);
+}
+
+static void reply_written(uv_write_t *req, int status)
+{
+	struct ctl_client *c = req->data;
+	struct server *srv = c->cs->srv;
+	bool stop = c->stop_after && status == 0;
+	client_close(c);
+	if (stop || (c->stop_after && status < 0))
+		server_stop(srv);
+}
+
+void ctl_reply(struct ctl_client *c, json_t *res)
+{
+	if (c->replied || c->closing) {
+		json_decref(res);
+		return;
+	}
+	c->replied = true;
+	if (res == NULL)
+		res = ctl_error("out of memory");
+	char *s = json_dumps(res, JSON_COMPACT);
+	json_decref(res);
+	if (s == NULL) {
+		client_close(c);
+		return;
+	}
+	size_t n = strlen(s);
+	c->out = malloc(n + 2);
+	if (c->out == NULL) {
+		free(s);
+		client_close(c);
+		return;
+	}
+	memcpy(c->out, s, n);
+	c->out[n] = '\n';
+	free(s);
+	uv_timer_stop(&c->timer);
+	uv_buf_t b = uv_buf_init(c->out, (unsigned)n + 1);
+	c->wreq.data = c;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->h, &b, 1, reply_written) < 0)
+		client_close(c);
+}
+
+static void client_dispatch(struct ctl_client *c)
+{
+	char *argv[CTL_ARGS_MAX];
+	int argc = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(c->line, " \t\r", &save); tok && argc < CTL_ARGS_MAX;
+	     tok = strtok_r(NULL, " \t\r", &save))
+		argv[argc++] = tok;
+	if (argc == 0) {
+		ctl_reply(c, ctl_error("empty command"));
+		return;
+	}
+	for (const struct ctl_cmd *cmd = ctl_commands; cmd->name; cmd++) {
+		if (strcmp(cmd->name, argv[0]) == 0) {
+			log_debug("control: %s", argv[0]);
+			json_t *res = cmd->fn(c, argc, argv);
+			if (res)
+				ctl_reply(c, res);
+			return;
+		}
+	}
+	ctl_reply(c, ctl_error("unknown command: %s", argv[0]));
+}
+
+static void client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct ctl_client *c = h->data;
+	*buf = uv_buf_init(c->line + c->len, (unsigned)(CTL_LINE_MAX - 1 - c->len));
+}
+
+static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ctl_client *c = s->data;
+	if (nread < 0) {
+		/* EOF without a newline: take what we have as the line. */
+		uv_read_stop(s);
+		if (nread == UV_EOF && c->len > 0 && !c->replied) {
+			c->line[c->len] = '\0';
+			client_dispatch(c);
+		} else if (!c->replied) {
+			client_close(c);
+		}
+		return;
+	}
+	c->len += (size_t)nread;
+	c->line[c->len] = '\0';
+	char *nl = memchr(c->line, '\n', c->len);
+	if (nl) {
+		*nl = '\0';
+		uv_read_stop(s);
+		client_dispatch(c);
+	} else if (c->len >= CTL_LINE_MAX - 1) {
+		uv_read_stop(s);
+		ctl_reply(c, ctl_error("command line too long"));
+	}
+}
+
+static void client_timeout(uv_timer_t *t)
+{
+	struct ctl_client *c = t->data;
+	if (!c->replied)
+		client_close(c);
+}
+
+static void ctl_accept(uv_stream_t *server, int status)
+{
+	struct ctl_server *cs = server->data;
+	if (status < 0 || cs->closing)
+		return;
+	struct ctl_client *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return;
+	c->cs = cs;
+	uv_pipe_init(server->loop, &c->h, 0);
+	uv_timer_init(server->loop, &c->timer);
+	c->h.data = c;
+	c->timer.data = c;
+	c->next = cs->clients;
+	if (cs->clients)
+		cs->clients->prev = c;
+	cs->clients = c;
+	if (uv_accept(server, (uv_stream_t *)&c->h) < 0 ||
+	    uv_read_start((uv_stream_t *)&c->h, client_alloc, client_read) < 0) {
+		client_close(c);
+		return;
+	}
+	uv_timer_start(&c->timer, client_timeout, CTL_TIMEOUT_MS, 0);
+}
+
+/* mkdir -p for the socket's directory. */
+static int make_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 256];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Remove a socket file left by a dead server; refuse if one answers. */
+static int remove_stale(const char *path)
+{
+	struct stat sb;
+	if (lstat(path, &sb) < 0)
+		return 0;
+	if (!S_ISSOCK(sb.st_mode))
+		return VANE_EEXIST;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		close(fd);
+		if (r == 0)
+			return VANE_EEXIST;   /* a live server owns it */
+	}
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+int ctl_start(struct server *srv, const char *path, struct ctl_server **out)
+{
+	int ret = VANE_ENOMEM;
+	struct ctl_server *cs = calloc(1, sizeof(*cs));
+	if (cs == NULL)
+		return ret;
+	cs->srv = srv;
+	*out = cs;
+	if ((cs->path = strdup(path)) == NULL)
+		return ret;
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		log_error("control socket path too long: %s", path);
+		return VANE_ENAMELEN;
+	}
+	ret = make_parent(path);
+	if (ret == 0)
+		ret = remove_stale(path);
+	if (ret < 0) {
+		log_error("control socket %s: %s", path,
+			  ret == VANE_EEXIST ? "in use by a running server" : vane_strerror(ret));
+		return ret;
+	}
+	uv_pipe_init(&srv->loop, &cs->pipe, 0);
+	cs->pipe.data = cs;
+	cs->listening = true;
+	ret = uv_pipe_bind(&cs->pipe, path);
+	if (ret == 0) {
+		chmod(path, 0660);
+		ret = uv_listen((uv_stream_t *)&cs->pipe, 64, ctl_accept);
+	}
+	if (ret < 0) {
+		log_error("control socket %s: %s", path, uv_strerror(ret));
+		return ret;
+	}
+	log_info("control socket %s", path);
+	return 0;
+}
+
+void ctl_close(struct ctl_server *cs)
+{
+	if (cs == NULL || cs->closing)
+		return;
+	cs->closing = true;
+	if (cs->listening)
+		uv_close((uv_handle_t *)&cs->pipe, NULL);
+	/* Let a `stop` reply finish; close the rest now. */
+	struct ctl_client *c = cs->clients;
+	while (c) {
+		struct ctl_client *next = c->next;
+		if (!c->replied)
+			client_close(c);
+		c = next;
+	}
+}
+
+void ctl_free(struct ctl_server *cs)
+{
+	if (cs == NULL)
+		return;
+	if (cs->listening && cs->path)
+		unlink(cs->path);
+	free(cs->path);
+	free(cs);
+}

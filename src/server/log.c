@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/errcode.h"
+#include "server/log.h"
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+/* Written by the loop thread on reload, read everywhere: a stale read only
+ * means one message more or less, so no synchronisation is needed. */
+static volatile int cur_level = LOG_INFO;
+
+int log_set_level_name(const char *name)
+{
+	if (name == NULL)
+		return VANE_EINVAL;
+	for (int i = 0; i <= LOG_DEBUG; i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			cur_level = i;
+			return 0;
+		}
+	}
+	return VANE_EINVAL;
+}
+
+void log_set_level(enum log_level level)
+{
+	cur_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return cur_level;
+}
+
+void log_iso8601(long long t, char *buf, unsigned long size)
+{
+	time_t tt = t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	if ((int)level > cur_level)
+		return;
+
+	char line[2048];
+	log_iso8601(time(NULL), line, sizeof(line));
+	size_t len = strlen(line);
+	len += snprintf(line + len, sizeof(line) - len, " %s: ", level_names[level]);
+
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	len += (size_t)n;
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2; /* truncated message */
+	line[len++] = '\n';
+
+	/* One write per line keeps lines whole across threads. */
+	ssize_t w = write(STDERR_FILENO, line, len);
+	(void)w;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "server/stats.h"
+
+static const struct { uint16_t type; const char *name; } type_names[] = {
+	{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" }, { 12, "PTR" },
+	{ 13, "HINFO" }, { 15, "MX" }, { 16, "TXT" }, { 17, "RP" }, { 18, "AFSDB" },
+	{ 24, "SIG" }, { 25, "KEY" }, { 28, "AAAA" }, { 29, "LOC" }, { 33, "SRV" },
+	{ 35, "NAPTR" }, { 36, "KX" }, { 37, "CERT" }, { 39, "DNAME" }, { 41, "OPT" },
+	{ 42, "APL" }, { 43, "DS" }, { 44, "SSHFP" }, { 45, "IPSECKEY" },
+	{ 46, "RRSIG" }, { 47, "NSEC" }, { 48, "DNSKEY" }, { 49, "DHCID" },
+	{ 50, "NSEC3" }, { 51, "NSEC3PARAM" }, { 52, "TLSA" }, { 53, "SMIMEA" },
+	{ 55, "HIP" }, { 59, "CDS" }, { 60, "CDNSKEY" }, { 61, "OPENPGPKEY" },
+	{ 62, "CSYNC" }, { 63, "ZONEMD" }, { 64, "SVCB" }, { 65, "HTTPS" },
+	{ 99, "SPF" }, { 108, "EUI48" }, { 109, "EUI64" }, { 249, "TKEY" },
+	{ 250, "TSIG" }, { 251, "IXFR" }, { 252, "AXFR" }, { 253, "MAILB" },
+	{ 254, "MAILA" }, { 255, "ANY" }, { 256, "URI" }, { 257, "CAA" },
+};
+
+static const char *const rcode_names[] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+	[16] = "BADVERS", [23] = "BADCOOKIE",
+};
+
+const char *stats_type_name(uint16_t type, char *buf, unsigned size)
+{
+	for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+		if (type_names[i].type == type)
+			return type_names[i].name;
+	snprintf(buf, size, "TYPE%u", type);
+	return buf;
+}
+
+const char *stats_rcode_name(unsigned rcode, char *buf, unsigned size)
+{
+	if (rcode < sizeof(rcode_names) / sizeof(rcode_names[0]) && rcode_names[rcode])
+		return rcode_names[rcode];
+	snprintf(buf, size, "RCODE%u", rcode);
+	return buf;
+}
+
+static int add_count(json_t *obj, const char *key, uint64_t n)
+{
+	if (n == 0)
+		return 0;
+	json_t *old = json_object_get(obj, key);
+	uint64_t base = old ? (uint64_t)json_integer_value(old) : 0;
+	return json_object_set_new(obj, key, json_integer((json_int_t)(base + n)));
+}
+
+json_t *stats_to_json(struct srv_stats *const *blocks, unsigned n)
+{
+	struct srv_stats sum;
+	memset(&sum, 0, sizeof(sum));
+	json_t *hitypes = json_object();
+	char buf[32];
+
+	for (unsigned b = 0; b < n; b++) {
+		/* Volatile reads: the owner keeps counting while we sum. */
+		const volatile struct srv_stats *s = blocks[b];
+		sum.queries += s->queries;
+		sum.dropped += s->dropped;
+		for (int i = 0; i < TR_COUNT; i++)
+			sum.transport[i] += s->transport[i];
+		for (int i = 0; i < STATS_RCODES; i++)
+			sum.rcode[i] += s->rcode[i];
+		for (int i = 0; i < 256; i++)
+			sum.qtype[i] += s->qtype[i];
+		sum.qtype_other += s->qtype_other;
+		for (int i = 0; i < STATS_HITYPES && s->hitype[i]; i++)
+			add_count(hitypes, stats_type_name(s->hitype[i], buf, sizeof(buf)),
+				  s->hitype_count[i]);
+	}
+
+	json_t *rcode = json_object(), *qtype = json_object(), *tr = json_object();
+	json_t *out = json_object();
+	if (!hitypes || !rcode || !qtype || !tr || !out)
+		goto fail;
+
+	for (unsigned i = 0; i < STATS_RCODES; i++)
+		add_count(rcode, stats_rcode_name(i, buf, sizeof(buf)), sum.rcode[i]);
+	for (unsigned i = 0; i < 256; i++)
+		add_count(qtype, stats_type_name(i, buf, sizeof(buf)), sum.qtype[i]);
+	json_object_update(qtype, hitypes);
+	add_count(qtype, "OTHER", sum.qtype_other);
+
+	static const char *const tr_names[TR_COUNT] = { "udp4", "udp6", "tcp4", "tcp6" };
+	for (int i = 0; i < TR_COUNT; i++)
+		json_object_set_new(tr, tr_names[i], json_integer((json_int_t)sum.transport[i]));
+
+	json_object_set_new(out, "ok", json_true());
+	json_object_set_new(out, "queries", json_integer((json_int_t)sum.queries));
+	json_object_set_new(out, "rcode", rcode);
+	json_object_set_new(out, "qtype", qtype);
+	json_object_set_new(out, "transport", tr);
+	json_object_set_new(out, "dropped", json_integer((json_int_t)sum.dropped));
+	json_decref(hitypes);
+	return out;
+fail:
+	json_decref(hitypes);
+	json_decref(rcode);
+	json_decref(qtype);
+	json_decref(tr);
+	json_decref(out);
+	return NULL;
+}
