@@ -48,6 +48,7 @@ if ! build "$ASAN_BUILD" -Db_sanitize=address,undefined -Db_lundef=false -Dbuild
 fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 step "unit tests (release)"
