@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The steering decision: a chain of filters over a small candidate set.
+ *
+ * The set is a 64-bit mask, plus an explicit order once a filter imposes
+ * one (nearest first, lowest RTT, weighted).  Narrowing filters (health,
+ * geo, priority, shed) are a few ANDs against masks precomputed with the
+ * service; only ordering filters walk the members.  Nothing is cleared per
+ * query: only the entries in use are written (gdnsd spends most of its
+ * dynamic-answer cost clearing an 8 KB buffer).  No clock, no malloc, no
+ * locks: `now` and `rand` are inputs.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "steer/fixmath.h"
+#include "steer/steer.h"
+
+#define Q16 65536u
+
+struct cand {
+	uint64_t mask;                  /* the members */
+	bool ordered;                   /* a filter fixed their order in ord[] */
+	uint8_t n;                      /* entries in ord[] when listed */
+	uint8_t ord[STEER_MAX_ENDPOINTS];
+};
+
+/* Per-query working state. */
+struct ctx {
+	const struct steer_service *svc;
+	const struct steer_client *client;
+	const struct steer_admin *admin;
+	uint64_t now, rand;
+	struct steer_trace *tr;
+	char *why;                      /* current step's reason; NULL: not tracing */
+	uint64_t bad;                   /* down or drained */
+	uint64_t down, drained, ramping;
+	uint64_t special;               /* weight override or ramp: see admin */
+	uint16_t family;                /* client address for geo and sticky */
+	const uint8_t *addr;
+	uint8_t src_prefix;             /* ECS source prefix, or 32/128 */
+	bool ecs_used;
+	uint8_t scope;                  /* longest client prefix the decision used */
+	bool shed_done;
+	uint8_t outcome;
+	bool fallback;
+	uint32_t scale[STEER_MAX_ENDPOINTS]; /* shed share in Q16, set for members */
+};
+
+/* Reasons are formatted only when tracing; the test is inline so the
+ * untraced path pays no varargs call. */
+#define why(c, ...) do { if ((c)->why) why_fmt((c), __VA_ARGS__); } while (0)
+
+static void why_fmt(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void why_fmt(struct ctx *c, const char *fmt, ...)
+{
+	size_t used = strlen(c->why);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->why + used, sizeof(c->tr->step[0].why) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* The decision depends on `prefix` bits of the client address.  The scope
+ * is the longest such prefix over all client-dependent filters: any change
+ * within it could change the answer. */
+static void scope_use(struct ctx *c, uint8_t prefix, const char *what)
+{
+	if (prefix > c->scope)
+		c->scope = prefix;
+	if (c->tr) {
+		size_t used = strlen(c->tr->scope_why);
+		snprintf(c->tr->scope_why + used, sizeof(c->tr->scope_why) - used,
+			 "%s%s /%u", used ? ", " : "", what, prefix);
+	}
+}
+
+/* --- the candidate set ----------------------------------------------------- */
+
+/* Make ord[] list exactly the members: in the imposed order (dropping any
+ * that a later narrowing filter removed), else in configuration order. */
+static void cand_list(struct cand *s)
+{
+	uint8_t n = 0;
+	if (s->ordered) {
+		for (unsigned k = 0; k < s->n; k++)
+			if (s->mask & (1ull << s->ord[k]))
+				s->ord[n++] = s->ord[k];
+	} else {
+		for (uint64_t m = s->mask; m; m &= m - 1)
+			s->ord[n++] = (uint8_t)__builtin_ctzll(m);
+	}
+	s->n = n;
+}
+
+/* Replace the members by ord[0..n), which now carries an order. */
+static void cand_set_order(struct cand *s, unsigned n)
+{
+	uint64_t m = 0;
+	for (unsigned k = 0; k < n; k++)
+		m |= 1ull << s->ord[k];
+	s->mask = m;
+	s->n = (uint8_t)n;
+	s->ordered = true;
+}
+
+/* Same as steer_client_addr(), inlined for the query path. */
+static inline uint8_t client_addr(const struct steer_service *svc,
+				  const struct steer_client *client,
+				  uint16_t *family, const uint8_t **addr)
+{
+	if (svc->ecs && client->ecs.present) {
+		*family = client->ecs.family;
+		*addr = client->ecs.addr;
+		return client->ecs.source;
+	}
+	*family = client->family;
+	*addr = client->addr;
+	return client->family == 2 ? 128 : 32;
+}
+
+/* --- per-endpoint state ---------------------------------------------------- */
+
+static inline const struct steer_admin_ep *admin_ep(const struct ctx *c, unsigned i)
+{
+	return c->admin && i < c->admin->n ? &c->admin->ep[i] : NULL;
+}
+
+/* Weight with the operator override and any running ramp applied. */
+static inline uint32_t eff_weight(const struct ctx *c, unsigned i)
+{
+	uint32_t w = c->svc->hot[i].weight;
+	if (!(c->special & (1ull << i)))
+		return w;
+	const struct steer_admin_ep *a = admin_ep(c, i);
+	if (a->weight_set)
+		w = a->weight < STEER_WEIGHT_MAX ? a->weight : STEER_WEIGHT_MAX;
+	if (c->ramping & (1ull << i))
+		w = steer_ramp_weight(a->ramp.steps, a->ramp.nsteps, a->ramp.every_ms,
+				      a->ramp.started_ms, c->now, w);
+	return w;
+}
+
+static void scan_admin(struct ctx *c)
+{
+	const struct steer_admin *admin = c->admin;
+	c->drained = c->special = c->ramping = 0;
+	if (!admin)
+		return;
+	if (admin->prepared) {
+		c->drained = admin->drained_mask & c->svc->all_mask;
+		c->special = admin->special_mask & c->svc->all_mask;
+	} else {
+		for (unsigned i = 0; i < c->svc->n_ep && i < admin->n; i++) {
+			const struct steer_admin_ep *a = &admin->ep[i];
+			c->drained |= (uint64_t)a->drained << i;
+			c->special |= (uint64_t)(a->weight_set || a->ramp.active) << i;
+		}
+	}
+	/* Ramps are rare: look only at the endpoints that have one. */
+	for (uint64_t m = c->special; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(m);
+		const struct steer_admin_ep *a = admin_ep(c, i);
+		if (a && steer_ramp_running(&a->ramp, c->now))
+			c->ramping |= 1ull << i;
+	}
+}
+
+/* Masks of down, drained and ramping endpoints, for the health filter and
+ * for ttl-degraded (which looks at every endpoint, not just candidates). */
+static void scan_state(struct ctx *c, const struct steer_health *health)
+{
+	const struct steer_service *svc = c->svc;
+	uint64_t down = 0;
+	if (health) {
+		const struct steer_health_state *st = health->state;
+		uint32_t hn = health->n;
+		for (unsigned i = 0; i < svc->n_ep; i++) {
+			uint32_t hi = svc->hot[i].health;
+			if (hi < hn && !st[hi].up)
+				down |= 1ull << i;
+		}
+	}
+	c->down = down;
+	scan_admin(c);
+	c->bad = c->down | c->drained;
+}
+
+/* --- filters --------------------------------------------------------------- */
+
+/* Returns false when the chain must stop (EMPTY or SERVFAIL). */
+static bool filter_health(struct ctx *c, struct cand *s)
+{
+	uint64_t m = s->mask & ~c->bad;
+	if (m || !s->mask) {
+		why(c, "%u down or drained removed", __builtin_popcountll(s->mask & c->bad));
+		s->mask = m;
+		return true;
+	}
+	c->fallback = true;
+	switch (c->svc->all_down) {
+	case STEER_DOWN_EMPTY:
+		why(c, "all down: all-down empty, answer NODATA");
+		c->outcome = STEER_NODATA;
+		s->mask = 0;
+		return false;
+	case STEER_DOWN_SERVFAIL:
+		why(c, "all down: all-down servfail");
+		c->outcome = STEER_SERVFAIL;
+		s->mask = 0;
+		return false;
+	default:
+		why(c, "all down: all-down open, health ignored");
+		return true; /* every input endpoint stays */
+	}
+}
+
+/* Stable insertion sort of ord[] by key, descending when `desc`. */
+static void sort_by(struct cand *s, const double *key, bool desc)
+{
+	for (unsigned k = 1; k < s->n; k++) {
+		uint8_t v = s->ord[k];
+		unsigned j = k;
+		while (j > 0 && (desc ? key[s->ord[j - 1]] < key[v]
+				      : key[s->ord[j - 1]] > key[v])) {
+			s->ord[j] = s->ord[j - 1];
+			j--;
+		}
+		s->ord[j] = v;
+	}
+}
+
+static uint64_t code_mask(const struct steer_code_mask *tab, unsigned n, uint16_t code)
+{
+	if (!code)
+		return 0;
+	for (unsigned k = 0; k < n; k++)
+		if (tab[k].code == code)
+			return tab[k].mask;
+	return 0;
+}
+
+/* Nearest first by great-circle distance: a larger dot product of unit
+ * vectors is nearer; endpoints without coordinates sort last. */
+static void geo_nearest(struct ctx *c, struct cand *s)
+{
+	const struct geo_info *g = &c->client->geo;
+	double x, y, z, dot[STEER_MAX_ENDPOINTS];
+	cand_list(s);
+	steer_unit_vector(g->lat, g->lon, &x, &y, &z);
+	for (unsigned k = 0; k < s->n; k++) {
+		const struct steer_ep_hot *h = &c->svc->hot[s->ord[k]];
+		dot[s->ord[k]] = h->has_coords ? h->vx * x + h->vy * y + h->vz * z : -2;
+	}
+	sort_by(s, dot, true);
+	s->ordered = true;
+	why(c, ", nearest first from %.2f,%.2f", g->lat, g->lon);
+}
+
+static void filter_geo(struct ctx *c, struct cand *s)
+{
+	const struct steer_service *svc = c->svc;
+	const struct steer_client *cl = c->client;
+	if (!cl->has_geo) {
+		/* Unknown network: valid only for this exact client subnet. */
+		scope_use(c, c->src_prefix, "geo unknown");
+		why(c, "no geo data for client, all kept");
+		return;
+	}
+	scope_use(c, cl->geo.prefix, "geo network");
+	uint64_t m = s->mask & code_mask(svc->country, svc->n_country,
+					 steer_pack_code(cl->geo.country));
+	if (m) {
+		why(c, "same country %s", cl->geo.country);
+	} else if ((m = s->mask & code_mask(svc->continent, svc->n_continent,
+					    steer_pack_code(cl->geo.continent)))) {
+		why(c, "same continent %s (none in country %s)", cl->geo.continent,
+		    cl->geo.country[0] ? cl->geo.country : "?");
+	} else {
+		m = s->mask;
+		why(c, "no endpoint in %s/%s, all kept", cl->geo.continent[0] ?
+		    cl->geo.continent : "?", cl->geo.country[0] ? cl->geo.country : "?");
+	}
+	s->mask = m;
+	if (cl->geo.has_coords && (m & (m - 1)))
+		geo_nearest(c, s);
+}
+
+static void filter_latency(struct ctx *c, struct cand *s)
+{
+	const struct steer_latency *row = c->client->latency;
+	if (!row) {
+		scope_use(c, c->src_prefix, "latency no row");
+		why(c, "no latency row for client, all kept");
+		return;
+	}
+	scope_use(c, row->prefix, "latency network");
+	cand_list(s);
+	uint32_t best = STEER_RTT_UNKNOWN;
+	for (unsigned k = 0; k < s->n; k++) {
+		unsigned i = s->ord[k];
+		if (i < row->n && row->rtt_ms[i] < best)
+			best = row->rtt_ms[i];
+	}
+	if (best == STEER_RTT_UNKNOWN) {
+		why(c, "no RTT known for any candidate, all kept");
+		return;
+	}
+	uint64_t limit = (uint64_t)best + c->svc->latency_margin_ms;
+	double key[STEER_MAX_ENDPOINTS];
+	uint8_t n = 0;
+	for (unsigned k = 0; k < s->n; k++) {
+		unsigned i = s->ord[k];
+		if (i < row->n && row->rtt_ms[i] <= limit) {
+			key[i] = row->rtt_ms[i];
+			s->ord[n++] = (uint8_t)i;
+		}
+	}
+	s->n = n;
+	sort_by(s, key, false);
+	cand_set_order(s, n);
+	why(c, "best %u ms, kept within %u ms margin", best, c->svc->latency_margin_ms);
+}
+
+static void filter_priority(struct ctx *c, struct cand *s)
+{
+	const struct steer_service *svc = c->svc;
+	for (unsigned k = 0; k < svc->n_tier; k++) {
+		uint64_t m = s->mask & svc->tier[k].mask;
+		if (m) {
+			s->mask = m;
+			why(c, "tier %u", svc->tier[k].tier);
+			return;
+		}
+	}
+}
+
+/* Share in Q16 of one endpoint: full below low, linear to 0 at high. */
+static uint32_t shed_share(const struct steer_service *svc, uint32_t load, uint32_t cap)
+{
+	if (cap == 0)
+		return Q16;
+	uint64_t f = ((uint64_t)load << 16) / cap;
+	if (f <= svc->shed_low_q16)
+		return Q16;
+	if (f >= svc->shed_high_q16)
+		return 0;
+	return (uint32_t)(((svc->shed_high_q16 - f) << 16) /
+			  (svc->shed_high_q16 - svc->shed_low_q16));
+}
+
+static void filter_shed(struct ctx *c, struct cand *s)
+{
+	uint64_t keep = 0;
+	unsigned reduced = 0;
+	for (uint64_t m = s->mask; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(m);
+		const struct steer_admin_ep *a = admin_ep(c, i);
+		uint32_t sh = shed_share(c->svc, a ? a->load : 0, c->svc->hot[i].capacity);
+		c->scale[i] = sh;
+		reduced += sh > 0 && sh < Q16;
+		if (sh)
+			keep |= 1ull << i;
+	}
+	c->shed_done = true;
+	if (!keep && s->mask) {
+		/* Every endpoint is over the high watermark: shedding cannot
+		 * help, so keep them all at equal standing. */
+		for (uint64_t m = s->mask; m; m &= m - 1)
+			c->scale[__builtin_ctzll(m)] = Q16;
+		why(c, "all above high watermark, all kept");
+		return;
+	}
+	why(c, "%u above high removed, %u share reduced",
+	    __builtin_popcountll(s->mask & ~keep), reduced);
+	s->mask = keep;
+}
+
+/* Key of the client subnet for sticky decisions. */
+static uint64_t subnet_key(struct ctx *c, uint8_t *prefix)
+{
+	bool v6 = c->family == 2;
+	uint8_t p = v6 ? c->svc->sticky_v6 : c->svc->sticky_v4;
+	if (p > c->src_prefix)
+		p = c->src_prefix;
+	*prefix = p;
+	uint64_t hi = 0, lo = 0;
+	for (unsigned b = 0; b < 8; b++)
+		hi = hi << 8 | c->addr[b];
+	if (v6)
+		for (unsigned b = 8; b < 16; b++)
+			lo = lo << 8 | c->addr[b];
+	else
+		hi &= 0xffffffff00000000ull;
+	/* Keep p bits of the 128-bit big-endian value. */
+	if (p < 64) {
+		hi = p ? hi & (~0ull << (64 - p)) : 0;
+		lo = 0;
+	} else if (p < 128) {
+		lo &= ~0ull << (128 - p);
+	}
+	return steer_mix64(hi ^ steer_mix64(lo ^ p) ^ (uint64_t)c->family << 56);
+}
+
+/*
+ * Weighted rendezvous (Efraimidis-Spirakis): score_i = -ln(u_i) / w_i with
+ * u_i from hash(subnet, id); the smallest score wins, and ordering by score
+ * is weighted sampling without replacement.  Changing one weight changes one
+ * score only, so only the share that must move to or from it moves.
+ * Compared as L_i * w_j < L_j * w_i: no division, no libm.
+ */
+static void order_sticky(struct ctx *c, struct cand *s, const uint32_t *w, unsigned need)
+{
+	uint8_t p;
+	uint64_t key = subnet_key(c, &p), L[STEER_MAX_ENDPOINTS];
+	for (unsigned k = 0; k < s->n; k++) {
+		unsigned i = s->ord[k];
+		L[i] = steer_neglog2_q24(steer_mix64(key ^ c->svc->hot[i].id_hash));
+	}
+	for (unsigned k = 0; k < need; k++) {
+		unsigned best = k;
+		for (unsigned j = k + 1; j < s->n; j++) {
+			unsigned a = s->ord[j], b = s->ord[best];
+			if (L[a] * w[b] < L[b] * w[a])
+				best = j;
+		}
+		uint8_t t = s->ord[k];
+		s->ord[k] = s->ord[best];
+		s->ord[best] = t;
+	}
+	scope_use(c, p, "sticky subnet");
+	why(c, "sticky subnet /%u", p);
+}
+
+/* Weighted random without replacement, one random draw per position. */
+static void order_random(struct ctx *c, struct cand *s, const uint32_t *w,
+			 uint64_t total, unsigned need)
+{
+	uint64_t state = c->rand;
+	for (unsigned k = 0; k < need; k++) {
+		uint64_t r = (uint64_t)(((unsigned __int128)steer_next_rand(&state) *
+					 total) >> 64);
+		unsigned j = k;
+		for (; j + 1 < s->n; j++) {
+			uint32_t wj = w[s->ord[j]];
+			if (r < wj)
+				break;
+			r -= wj;
+		}
+		/* Swap, not shift: the order of the unchosen tail is
+		 * irrelevant, it is either drawn from again or cut. */
+		uint8_t t = s->ord[j];
+		total -= w[t];
+		s->ord[j] = s->ord[k];
+		s->ord[k] = t;
+	}
+	why(c, "weighted random");
+}
+
+static void filter_weighted(struct ctx *c, struct cand *s, bool last)
+{
+	uint32_t w[STEER_MAX_ENDPOINTS];
+	uint64_t total = 0;
+	uint8_t n = 0;
+	cand_list(s);
+	for (unsigned k = 0; k < s->n; k++) {
+		unsigned i = s->ord[k];
+		uint32_t x = eff_weight(c, i);
+		if (c->shed_done && x) {
+			/* Keep 7 more bits than the weight: shares stay exact even
+			 * for weight 1.  At most 2^31, so sticky products fit. */
+			uint64_t y = (uint64_t)x * c->scale[i] >> 9;
+			x = y ? (uint32_t)y : 1;
+		}
+		w[i] = x;
+		total += x;
+		if (x)
+			s->ord[n++] = (uint8_t)i;
+	}
+	if (n == 0) {
+		/* Every weight is 0: answer something rather than nothing. */
+		for (unsigned k = 0; k < s->n; k++)
+			w[s->ord[k]] = 1;
+		total = n = s->n;
+		why(c, "all weights 0, equal weights; ");
+	} else if (n < s->n) {
+		why(c, "%u with weight 0 removed; ", s->n - n);
+	}
+	s->n = n;
+	/* Weighted last: first N follows, so only N positions need an order. */
+	unsigned need = n;
+	if (last && c->svc->answers && c->svc->answers < need)
+		need = c->svc->answers;
+	if (c->svc->sticky == STEER_STICKY_SUBNET)
+		order_sticky(c, s, w, need);
+	else
+		order_random(c, s, w, total, need);
+	cand_set_order(s, last ? need : n);
+}
+
+/* --- the chain ------------------------------------------------------------- */
+
+static bool run_filter(struct ctx *c, struct cand *s, unsigned f, bool last)
+{
+	switch (f) {
+	case STEER_F_HEALTH:
+		return filter_health(c, s);
+	case STEER_F_GEO:
+		filter_geo(c, s);
+		break;
+	case STEER_F_LATENCY:
+		filter_latency(c, s);
+		break;
+	case STEER_F_WEIGHTED:
+		filter_weighted(c, s, last);
+		break;
+	case STEER_F_PRIORITY:
+		filter_priority(c, s);
+		break;
+	case STEER_F_SHED:
+		filter_shed(c, s);
+		break;
+	}
+	return true;
+}
+
+static void trace_begin(struct ctx *c, const struct steer_health *health)
+{
+	struct steer_trace *tr = c->tr;
+	tr->now_ms = c->now;
+	tr->n_steps = 0;
+	tr->n_ep = (uint8_t)c->svc->n_ep;
+	tr->family = c->family;
+	memcpy(tr->addr, c->addr, 16);
+	tr->ecs_used = c->ecs_used;
+	tr->has_geo = c->client->has_geo;
+	tr->geo = c->client->geo;
+	tr->scope_why[0] = '\0';
+	for (unsigned i = 0; i < c->svc->n_ep; i++) {
+		struct steer_trace_ep *e = &tr->ep[i];
+		uint32_t hi = c->svc->hot[i].health;
+		const struct steer_admin_ep *a = admin_ep(c, i);
+		e->up = !(c->down & (1ull << i));
+		e->since_ms = health && hi < health->n ? health->state[hi].since_ms : 0;
+		e->drained = c->drained & (1ull << i);
+		e->ramping = c->ramping & (1ull << i);
+		e->weight = eff_weight(c, i);
+		e->load = a ? a->load : 0;
+	}
+}
+
+/* Record the set as a list without disturbing it. */
+static uint8_t trace_set(const struct cand *s, uint8_t *out)
+{
+	struct cand copy = *s;
+	cand_list(&copy);
+	memcpy(out, copy.ord, copy.n);
+	return copy.n;
+}
+
+static void trace_step(struct ctx *c, unsigned f, const struct cand *in)
+{
+	struct steer_trace_step *st = &c->tr->step[c->tr->n_steps];
+	st->filter = (uint8_t)f;
+	st->n_in = trace_set(in, st->in);
+	st->why[0] = '\0';
+	c->why = st->why;
+}
+
+static void trace_step_end(struct ctx *c, const struct cand *out)
+{
+	struct steer_trace_step *st = &c->tr->step[c->tr->n_steps++];
+	st->n_out = trace_set(out, st->out);
+	c->why = NULL;
+}
+
+/* First N, applied last. */
+static void first_n(struct ctx *c, struct cand *s)
+{
+	if (c->tr)
+		trace_step(c, STEER_F_FIRST_N, s);
+	cand_list(s);
+	if (c->svc->answers && s->n > c->svc->answers)
+		cand_set_order(s, c->svc->answers);
+	why(c, "answers %u", c->svc->answers);
+	if (c->tr)
+		trace_step_end(c, s);
+}
+
+static void finish(struct ctx *c, const struct cand *s, struct steer_result *res)
+{
+	const struct steer_service *svc = c->svc;
+	res->outcome = c->outcome;
+	res->fallback = c->fallback;
+	res->degraded = (c->bad | c->ramping) != 0;
+	res->ttl = svc->ttl;
+	if (res->degraded && svc->ttl_degraded && svc->ttl_degraded < svc->ttl)
+		res->ttl = svc->ttl_degraded;
+	/* RFC 7871 7.2.1: never claim more than the client sent; without ECS
+	 * (or with `ecs: off`) the answer is the same for every subnet. */
+	uint8_t scope = c->scope < c->src_prefix ? c->scope : c->src_prefix;
+	res->scope = c->ecs_used ? scope : 0;
+	res->n = 0;
+	if (res->outcome == STEER_ANSWER) {
+		for (unsigned k = 0; k < s->n; k++)  /* usually 1: no memcpy call */
+			res->ep[k] = s->ord[k];
+		res->n = s->n;
+		if (s->n == 0)
+			res->outcome = STEER_NODATA;
+	}
+	if (c->tr)
+		c->tr->result = *res;
+}
+
+void steer_decide(const struct steer_service *svc, const struct steer_client *client,
+		  const struct steer_health *health, const struct steer_admin *admin,
+		  uint64_t now_ms, uint64_t rand, struct steer_result *res,
+		  struct steer_trace *trace)
+{
+	struct ctx c;
+	c.svc = svc;
+	c.client = client;
+	c.admin = admin;
+	c.now = now_ms;
+	c.rand = rand;
+	c.tr = trace;
+	c.why = NULL;
+	c.scope = 0;
+	c.shed_done = false;
+	c.outcome = STEER_ANSWER;
+	c.fallback = false;
+	c.src_prefix = client_addr(svc, client, &c.family, &c.addr);
+	c.ecs_used = svc->ecs && client->ecs.present;
+	scan_state(&c, health);
+	if (trace)
+		trace_begin(&c, health);
+
+	struct cand s;
+	s.mask = svc->all_mask;
+	s.ordered = false;
+	s.n = 0;
+	bool go = true;
+	for (unsigned k = 0; k < svc->n_policy && go; k++) {
+		unsigned f = svc->policy[k];
+		if (trace)
+			trace_step(&c, f, &s);
+		go = run_filter(&c, &s, f, k + 1 == svc->n_policy);
+		if (trace)
+			trace_step_end(&c, &s);
+	}
+	if (go)
+		first_n(&c, &s);
+	else
+		s.n = 0;
+	finish(&c, &s, res);
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Traffic steering: the pure decision core.
+ *
+ *   steer_decide(service, client, health, admin, now, rand)
+ *       -> chosen endpoints, outcome, TTL, ECS scope, (optional) trace
+ *
+ * No I/O, no clock reads, no locks, no malloc: time and randomness are
+ * inputs, so the same code runs in the server, in unit tests with a fake
+ * clock and in the lab's simulated time.  Everything read here is an
+ * immutable snapshot (service config, health, admin state) owned by the
+ * caller; several threads may call steer_decide() on the same snapshots.
+ *
+ * Limits: at most STEER_MAX_ENDPOINTS endpoints per service (candidate sets
+ * are small index arrays on the stack), STEER_MAX_ADDRS addresses per family
+ * per endpoint, STEER_MAX_POLICY filters per chain, weights up to
+ * STEER_WEIGHT_MAX.  steer_service_prepare() rejects anything larger.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/dname.h"
+#include "lib/errcode.h"
+#include "lib/pkt.h"
+#include "geo/geo.h"
+
+#define STEER_MAX_ENDPOINTS 64
+#define STEER_MAX_ADDRS 8
+#define STEER_MAX_POLICY 8
+#define STEER_MAX_RAMP 8
+#define STEER_ID_MAX 64            /* endpoint id, including the NUL */
+#define STEER_WEIGHT_MAX (1u << 24) /* keeps weight sums and products in 64 bits */
+#define STEER_NONE UINT32_MAX      /* "no check" / "no health state" */
+#define STEER_RTT_UNKNOWN UINT32_MAX
+
+/* Filters, applied in the order of the service's policy. */
+enum steer_filter {
+	STEER_F_HEALTH = 0,  /* drop endpoints that are down or drained */
+	STEER_F_GEO,         /* same country, else continent, else all; nearest first */
+	STEER_F_LATENCY,     /* best RTT and those within the margin */
+	STEER_F_WEIGHTED,    /* weighted order (random or sticky per subnet) */
+	STEER_F_PRIORITY,    /* lowest tier that has endpoints */
+	STEER_F_SHED,        /* load vs capacity with low/high watermarks */
+	STEER_F_FIRST_N,     /* implicit last step ("answers"); not for policies */
+	STEER_F_COUNT
+};
+
+enum steer_all_down {
+	STEER_DOWN_OPEN = 0, /* ignore health: continue with every endpoint */
+	STEER_DOWN_EMPTY,    /* NODATA, negative TTL capped at the service TTL */
+	STEER_DOWN_SERVFAIL,
+};
+
+enum steer_sticky {
+	STEER_STICKY_NONE = 0, /* weighted random from the `rand` input */
+	STEER_STICKY_SUBNET,   /* weighted rendezvous hash of the client subnet */
+};
+
+enum steer_outcome {
+	STEER_ANSWER = 0,
+	STEER_NODATA,
+	STEER_SERVFAIL,
+};
+
+
+/* One endpoint as configured.  Built by the snapshot builder. */
+struct steer_endpoint {
+	char id[STEER_ID_MAX];
+	uint8_t n_v4, n_v6;
+	uint8_t v4[STEER_MAX_ADDRS][4];
+	uint8_t v6[STEER_MAX_ADDRS][16];
+	uint8_t cname_len;              /* 0 = no CNAME target */
+	uint8_t cname[DNAME_MAXLEN];    /* wire form, lower-case */
+	char continent[3], country[3];  /* "" when not given */
+	bool has_coords;
+	double lat, lon;
+	uint32_t weight;                /* 0..STEER_WEIGHT_MAX */
+	uint8_t priority;               /* tier; lower is preferred */
+	uint32_t capacity;              /* for shed; 0 = unlimited */
+	uint32_t check;                 /* check template index, or STEER_NONE */
+	uint32_t health;                /* index into steer_health, or STEER_NONE (always up) */
+};
+
+/* Per-endpoint constants derived by steer_service_prepare(); the query path
+ * reads only these and the small runtime arrays. */
+struct steer_ep_hot {
+	uint64_t id_hash;               /* seeds the sticky rendezvous hash */
+	double vx, vy, vz;              /* unit vector of lat/lon, for nearest-first */
+	uint32_t weight;
+	uint32_t capacity;
+	uint32_t health;
+	uint16_t country, continent;    /* two upper-case letters packed; 0 = unknown */
+	uint8_t priority;
+	bool has_coords;
+};
+
+struct steer_service {
+	uint8_t name_len;
+	uint8_t name[DNAME_MAXLEN];     /* wire form, lower-case */
+	uint32_t ttl;
+	uint32_t ttl_degraded;          /* 0 = off */
+	uint8_t n_policy;
+	uint8_t policy[STEER_MAX_POLICY]; /* enum steer_filter, in order */
+	uint8_t answers;                /* first N; 0 = all */
+	uint8_t all_down;               /* enum steer_all_down */
+	bool ecs;                       /* false: ignore ECS (`ecs: off`) */
+	uint8_t sticky;                 /* enum steer_sticky */
+	uint8_t sticky_v4, sticky_v6;   /* sticky subnet prefixes, default 24/56 */
+	uint32_t latency_margin_ms;
+	double shed_low, shed_high;     /* fractions of capacity, e.g. 0.8 / 1.0 */
+	uint32_t n_ep;
+	const struct steer_endpoint *ep; /* owned by the snapshot builder */
+
+	/* Derived by steer_service_prepare(); do not set by hand. */
+	uint32_t shed_low_q16, shed_high_q16;
+	uint64_t all_mask;              /* one bit per endpoint */
+	uint8_t n_country, n_continent, n_tier;
+	struct steer_code_mask {
+		uint16_t code;
+		uint64_t mask;
+	} country[STEER_MAX_ENDPOINTS], continent[STEER_MAX_ENDPOINTS];
+	struct steer_tier_mask {
+		uint8_t tier;
+		uint64_t mask;
+	} tier[STEER_MAX_ENDPOINTS];   /* ascending by tier */
+	struct steer_ep_hot hot[STEER_MAX_ENDPOINTS];
+};
+
+/* Health snapshot, indexed by steer_endpoint.health.  Indices past `n` and a
+ * NULL snapshot count as up: the runtime decides initial state (persisted). */
+struct steer_health_state {
+	bool up;
+	uint64_t since_ms;              /* time of the last change */
+};
+
+struct steer_health {
+	uint32_t n;
+	const struct steer_health_state *state;
+};
+
+/* A ramp in progress: weight = base * steps[i] / 100 during step i, where
+ * i = (now - started) / every.  Past the last step the ramp is over. */
+struct steer_ramp {
+	bool active;
+	uint8_t nsteps;
+	uint8_t steps[STEER_MAX_RAMP];  /* percent of the base weight */
+	uint64_t every_ms;
+	uint64_t started_ms;
+};
+
+/* Operator state of one endpoint. */
+struct steer_admin_ep {
+	bool drained;
+	bool weight_set;                /* `weight` overrides the configured weight */
+	uint32_t weight;
+	struct steer_ramp ramp;
+	uint32_t load;                  /* pushed load, same unit as capacity */
+};
+
+/* Admin snapshot of one service, indexed like service->ep.  NULL = defaults.
+ * Call steer_admin_prepare() after filling `n` and `ep`: the query path then
+ * reads two masks instead of every entry. */
+struct steer_admin {
+	uint32_t n;
+	const struct steer_admin_ep *ep;
+
+	/* Derived by steer_admin_prepare(). */
+	bool prepared;
+	uint64_t drained_mask;          /* bit i: endpoint i drained */
+	uint64_t special_mask;          /* bit i: weight override or ramp active */
+};
+
+/* One latency table row: RTT from the client's network (or location) to each
+ * endpoint of the service, indexed like service->ep. */
+struct steer_latency {
+	uint32_t n;
+	const uint32_t *rtt_ms;         /* STEER_RTT_UNKNOWN where not measured */
+	uint8_t prefix;                 /* prefix of the row's network (location rows: geo prefix) */
+};
+
+/* Who asks.  `geo` describes the address steer_client_addr() returns. */
+struct steer_client {
+	uint16_t family;                /* 1 = IPv4, 2 = IPv6 (ECS family numbers) */
+	uint8_t addr[16];               /* source address of the query */
+	struct dns_ecs ecs;             /* as parsed by dns_query_parse */
+	bool has_geo;
+	struct geo_info geo;
+	const struct steer_latency *latency; /* NULL: no row for this client */
+};
+
+struct steer_result {
+	uint8_t outcome;                /* enum steer_outcome */
+	uint8_t n;                      /* endpoints chosen */
+	uint8_t ep[STEER_MAX_ENDPOINTS]; /* indices into service->ep, answer order */
+	uint32_t ttl;                   /* answer TTL; for NODATA the cap of the negative TTL */
+	uint8_t scope;                  /* ECS SCOPE PREFIX-LENGTH to echo */
+	bool fallback;                  /* all-down handling fired (count and log it) */
+	bool degraded;                  /* some endpoint down, drained or ramping */
+};
+
+/* Explain: each filter's input and output, and why.  Filled only when a trace
+ * is passed to steer_decide(); costs nothing otherwise. */
+struct steer_trace_step {
+	uint8_t filter;                 /* enum steer_filter */
+	uint8_t n_in, n_out;
+	uint8_t in[STEER_MAX_ENDPOINTS];
+	uint8_t out[STEER_MAX_ENDPOINTS];
+	char why[160];
+};
+
+struct steer_trace_ep {
+	bool up, drained, ramping;
+	uint64_t since_ms;
+	uint32_t weight;                /* effective: override and ramp applied */
+	uint32_t load;
+};
+
+struct steer_trace {
+	uint64_t now_ms;
+	uint8_t n_steps;
+	struct steer_trace_step step[STEER_MAX_POLICY + 1];
+	uint8_t n_ep;
+	struct steer_trace_ep ep[STEER_MAX_ENDPOINTS];
+	uint16_t family;                /* client address used for geo/sticky */
+	uint8_t addr[16];
+	bool ecs_used;
+	bool has_geo;
+	struct geo_info geo;
+	char scope_why[160];
+	struct steer_result result;
+};
+
+/*
+ * Fill `svc` with defaults: ttl 30, answers 1, all-down open, ECS on, no
+ * sticky (prefixes 24/56), latency margin 10 ms, shed watermarks 0.8/1.0.
+ * The caller then sets name, policy, endpoints and overrides.
+ */
+void steer_service_init(struct steer_service *svc);
+
+/*
+ * Validate `svc` and derive the per-endpoint constants the query path uses
+ * (hashes, unit vectors, fixed-point watermarks).  Call once when building a
+ * snapshot, after every config field is set and before publishing it.
+ * Returns 0, VANE_ERANGE (too many endpoints/filters/addresses, weight too
+ * big) or VANE_EINVAL (bad watermarks, duplicate filter, bad code).
+ */
+int steer_service_prepare(struct steer_service *svc) VANE_WUR;
+
+/* Summarise `admin` into its masks (entries past STEER_MAX_ENDPOINTS are
+ * ignored).  An admin snapshot that was not prepared still works, slower. */
+void steer_admin_prepare(struct steer_admin *admin);
+
+/*
+ * Decide the answer for one query.  `health`, `admin` and `trace` may be
+ * NULL.  `rand` is a fresh random 64-bit value per query (unused by sticky
+ * decisions).  Always fills `res`.  Thread-safe: reads its inputs only.
+ */
+void steer_decide(const struct steer_service *svc, const struct steer_client *client,
+		  const struct steer_health *health, const struct steer_admin *admin,
+		  uint64_t now_ms, uint64_t rand, struct steer_result *res,
+		  struct steer_trace *trace);
+
+/*
+ * The address geo lookup (and the sticky hash) should use: the ECS address
+ * when present and the service honours ECS, else the source address.  Sets
+ * `*family`, `*addr` (16 bytes) and returns the usable prefix length
+ * (ECS source prefix, or 32/128).
+ */
+uint8_t steer_client_addr(const struct steer_service *svc,
+			  const struct steer_client *client,
+			  uint16_t *family, const uint8_t **addr);
+
+/* Current weight of a ramp (pure): base * steps[i] / 100, with step i from
+ * (now - started) / every, clamped to the first step before `started` and
+ * to `base_weight` after the last step.  Aborts are the runtime's business. */
+uint32_t steer_ramp_weight(const uint8_t *steps, unsigned nsteps, uint64_t every_ms,
+			   uint64_t started_ms, uint64_t now_ms, uint32_t base_weight);
+
+/* True while a ramp is still stepping at `now_ms`. */
+bool steer_ramp_running(const struct steer_ramp *ramp, uint64_t now_ms);
+
+/*
+ * Answer records for a result.  If the first chosen endpoint has a CNAME
+ * target, the answer is that CNAME (as gdnsd's DYNC): steer_result_cname()
+ * returns it, else NULL.  Otherwise A/AAAA RDATA come from every chosen
+ * endpoint's addresses of the family, in answer order; endpoints without an
+ * address of the family (or with a CNAME) contribute nothing, and a count of
+ * 0 means NODATA.
+ */
+const uint8_t *steer_result_cname(const struct steer_service *svc,
+				  const struct steer_result *res, uint8_t *len);
+
+struct steer_addr_iter {
+	const struct steer_service *svc;
+	const struct steer_result *res;
+	uint8_t i, j;                   /* position: chosen endpoint, address */
+	bool v6;
+};
+
+/* Start iterating RDATA of `qtype` (DNS_A or DNS_AAAA). */
+void steer_addr_begin(struct steer_addr_iter *it, const struct steer_service *svc,
+		      const struct steer_result *res, uint16_t qtype);
+
+/* Next RDATA (4 or 16 bytes) or NULL at the end. */
+const uint8_t *steer_addr_next(struct steer_addr_iter *it, uint16_t *rdlen);
+
+/* Number of RDATA steer_addr_next() will return for `qtype`. */
+unsigned steer_addr_count(const struct steer_service *svc,
+			  const struct steer_result *res, uint16_t qtype);
+
+/* Names for config and traces: "health", "geo", ...; "open", "empty", ... */
+const char *steer_filter_name(unsigned filter);
+int steer_filter_from_name(const char *name);          /* enum or VANE_EINVAL */
+const char *steer_all_down_name(unsigned mode);
+int steer_all_down_from_name(const char *name);        /* enum or VANE_EINVAL */
+const char *steer_outcome_name(unsigned outcome);
+
+/*
+ * Render a trace as text (one line per fact) or JSON (one object).
+ * Returns the length written (NUL-terminated) or VANE_ESPACE.
+ */
+int steer_trace_format(const struct steer_trace *tr, const struct steer_service *svc,
+		       char *buf, size_t len) VANE_WUR;
+int steer_trace_json(const struct steer_trace *tr, const struct steer_service *svc,
+		     char *buf, size_t len) VANE_WUR;
