@@ -37,14 +37,16 @@ cflags="-std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra
 	-DFUZZ_ZONE_FILE=\"$root/fuzz/zones/fuzz.zone\""
 have_auth=
 [ -f "$src/auth/answer.c" ] && have_auth=1 && cflags="$cflags -DFUZZ_HAVE_AUTH"
-libs=$(pkg-config --libs libzscanner)
+libs=$(pkg-config --libs libzscanner libloc libmaxminddb)
+cflags="$cflags $(pkg-config --cflags libloc libmaxminddb)"
 
 mkdir -p "$objdir" "$bindir"
 rm -f "$objdir"/*.o
 
 # Library sources the targets link against; auth only once it exists.
 srcs="$src/lib/*.c $src/zone/*.c"
-[ -n "$have_auth" ] && srcs="$srcs $src/auth/*.c"
+# The answer path steers names, so it needs steer/ and geo/ too.
+[ -n "$have_auth" ] && srcs="$srcs $src/auth/*.c $src/steer/*.c $src/geo/*.c"
 srcs="$srcs $root/fuzz/dnscheck.c $root/fuzz/fuzz_common.c"
 [ $mode = standalone ] && srcs="$srcs $root/fuzz/replay_main.c"
 

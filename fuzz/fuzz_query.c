@@ -134,12 +134,12 @@ static void run_one(const uint8_t *data, size_t size, bool tcp, size_t outcap)
 		abort();
 	struct auth_result res, res2;
 	memset(&res, 0, sizeof(res));
-	size_t n = auth_answer(db, &conf, data, size, tcp, out, outcap, &res);
+	size_t n = auth_answer(db, &conf, NULL, NULL, data, size, tcp, out, outcap, &res);
 	check_answer(data, size, v, &q, tcp, out, n, outcap, &res);
 
 	/* auth_answer is pure: the same input gives the same bytes. */
 	memset(&res2, 0, sizeof(res2));
-	size_t n2 = auth_answer(db, &conf, data, size, tcp, again, outcap, &res2);
+	size_t n2 = auth_answer(db, &conf, NULL, NULL, data, size, tcp, again, outcap, &res2);
 	if (n2 != n || memcmp(out, again, n) != 0 || res.rcode != res2.rcode ||
 	    res.tc != res2.tc)
 		FUZZ_FAIL("auth_answer is not deterministic");

@@ -132,7 +132,7 @@ static void query_node(const struct zone_db *db, const struct znode *n,
 	for (int tcp = 0; tcp < 2; tcp++) {
 		size_t cap = tcp ? DNS_MAXMSG : 512 + (size_t)edns * 720;
 		struct auth_result res;
-		size_t len = auth_answer(db, &conf, q, wire_offset(&w), tcp, out, cap, &res);
+		size_t len = auth_answer(db, &conf, NULL, NULL, q, wire_offset(&w), tcp, out, cap, &res);
 		if (len == 0 || len > cap)
 			FUZZ_FAIL("answer length %zu (cap %zu)", len, cap);
 		struct dnscheck c;

@@ -5,6 +5,7 @@
  * Knot DNS makes where the RFCs leave room.
  */
 #include <string.h>
+#include <netinet/in.h>
 
 #include "auth/answer.h"
 #include "auth/resp.h"
@@ -105,8 +106,131 @@ static const uint8_t *answer_node(struct resp *r, const struct zone *z,
 	return NULL;
 }
 
+/* The resolver's address in ECS family terms (RFC 7871 6: 1 = IPv4,
+ * 2 = IPv6); IPv4-mapped IPv6 sources count as IPv4. */
+static void client_source(const struct sockaddr *sa, struct steer_client *c)
+{
+	c->family = 0;
+	memset(c->addr, 0, sizeof(c->addr));
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET) {
+		c->family = 1;
+		memcpy(c->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			c->family = 1;
+			memcpy(c->addr, a6->s6_addr + 12, 4);
+		} else {
+			c->family = 2;
+			memcpy(c->addr, a6->s6_addr, 16);
+		}
+	}
+}
+
+static bool policy_uses(const struct steer_service *svc, unsigned filter)
+{
+	for (unsigned i = 0; i < svc->n_policy; i++)
+		if (svc->policy[i] == filter)
+			return true;
+	return false;
+}
+
+/* Who is asking, with geo and latency facts only when the policy needs them. */
+static void steer_client_fill(struct steer_client *c, const struct steer_service *svc,
+			      uint32_t idx, const struct dns_query *q,
+			      const struct auth_steer *st, const struct auth_client *cl)
+{
+	client_source(cl ? cl->src : NULL, c);
+	c->ecs = q->ecs;
+	c->has_geo = false;
+	c->latency = NULL;
+	bool geo = policy_uses(svc, STEER_F_GEO);
+	bool lat = st->latency && policy_uses(svc, STEER_F_LATENCY);
+	if (st->geo && (geo || lat)) {
+		uint16_t family;
+		const uint8_t *addr;
+		steer_client_addr(svc, c, &family, &addr);
+		if (family == 1 || family == 2)
+			c->has_geo = geo_lookup(st->geo, cl ? cl->geo_cache : NULL,
+						family == 1 ? AF_INET : AF_INET6, addr,
+						&c->geo) == 0;
+	}
+	if (lat)
+		c->latency = steer_latency_lookup(st->latency, svc, idx, c);
+}
+
+/*
+ * A/AAAA at a steered name: run the service's filter chain and answer from
+ * the chosen endpoints.  Returns a CNAME target to follow (an endpoint given
+ * as `cname:`, as gdnsd's DYNC), or NULL when the answer is complete.
+ */
+static const uint8_t *answer_steered(struct resp *r, const struct zone *z,
+				     const struct dns_query *q, uint32_t idx,
+				     const struct auth_steer *st,
+				     const struct auth_client *cl,
+				     const uint8_t *owner, struct auth_result *res)
+{
+	const struct steer_service *svc = &st->set->svc[idx];
+	const struct steer_admin *admin = st->admin ? st->admin[idx] : NULL;
+	struct steer_client c;
+	struct steer_result sr;
+	uint16_t qtype = q->qtype == DNS_AAAA ? DNS_AAAA : DNS_A; /* ANY: A */
+
+	steer_client_fill(&c, svc, idx, q, st, cl);
+	steer_decide(svc, &c, st->health, admin, cl ? cl->now_ms : 0,
+		     cl ? cl->rand : 0, &sr, cl ? cl->trace : NULL);
+	res->service = (int32_t)idx;
+	res->fallback = sr.fallback;
+	r->ecs_scope = sr.scope;
+	res->scope = sr.scope;
+	res->n_ep = sr.n < AUTH_RESULT_EPS ? sr.n : AUTH_RESULT_EPS;
+	memcpy(res->ep, sr.ep, res->n_ep);
+
+	if (sr.outcome == STEER_SERVFAIL) {
+		uint8_t *hdr = r->w.start;
+		hdr[2] &= (uint8_t)~(DNS_AA >> 8);
+		hdr[3] = (uint8_t)((hdr[3] & 0xF0) | DNS_SERVFAIL);
+		return NULL;
+	}
+	uint8_t clen;
+	const uint8_t *cname = sr.outcome == STEER_ANSWER ? steer_result_cname(svc, &sr, &clen) : NULL;
+	if (cname) {
+		struct resp_mark m = resp_mark(r);
+		if (!resp_put_rr(r, SEC_AN, owner, DNS_CNAME, DNS_IN, sr.ttl, cname, clen)) {
+			resp_rewind(r, &m);
+			return NULL;
+		}
+		return cname;
+	}
+	if (sr.outcome == STEER_ANSWER && steer_addr_count(svc, &sr, qtype) > 0) {
+		struct steer_addr_iter it;
+		const uint8_t *rd;
+		uint16_t rdlen;
+		struct resp_mark m = resp_mark(r);
+		steer_addr_begin(&it, svc, &sr, qtype);
+		while ((rd = steer_addr_next(&it, &rdlen)) != NULL)
+			if (!resp_put_rr(r, SEC_AN, owner, qtype, DNS_IN, sr.ttl, rd, rdlen)) {
+				resp_rewind(r, &m);
+				break;
+			}
+		return NULL;
+	}
+	/* NODATA: no endpoint of this family, or `all-down: empty`, whose
+	 * negative TTL is capped at the service TTL so a brief outage is not
+	 * cached for the SOA minimum. */
+	uint32_t ttl = z->neg_ttl;
+	if (sr.outcome == STEER_NODATA && sr.ttl < ttl)
+		ttl = sr.ttl;
+	resp_put_rrset(r, SEC_NS, z->apex_node->name_orig, z->soa, ttl);
+	return NULL;
+}
+
 static void answer_zone(struct resp *r, const struct zone *z,
-			const struct dns_query *q, bool tcp)
+			const struct dns_query *q, bool tcp,
+			const struct auth_steer *st, const struct auth_client *cl,
+			struct auth_result *res)
 {
 	const uint8_t *seen[CNAME_CHAIN_MAX];
 	unsigned nseen = 0;
@@ -121,8 +245,15 @@ static void answer_zone(struct resp *r, const struct zone *z,
 	for (;;) {
 		const struct znode *node = zone_find(z, lname, len);
 		const uint8_t *next;
+		int svc = st ? steer_set_find(st->set, lname, len, dname_hash(lname, len)) : -1;
 
-		if (node) {
+		if (svc >= 0 && (q->qtype == DNS_A || q->qtype == DNS_AAAA || q->qtype == DNS_ANY)) {
+			next = answer_steered(r, z, q, (uint32_t)svc, st, cl, owner, res);
+		} else if (svc >= 0 && !node) {
+			/* The name exists as a service; other types have no data. */
+			put_negative(r, z);
+			return;
+		} else if (node) {
 			/* DS belongs to the parent side of a cut (RFC 4035 3.1.4.1). */
 			bool ds_here = q->qtype == DNS_DS && node->cut == node;
 			if (node->cut && !ds_here) {
@@ -224,14 +355,15 @@ static void put_opt(struct resp *r, const struct auth_conf *conf,
 		wire_write(w, conf->nsid, conf->nsid_len);
 	}
 	if (q->ecs.present) {
-		/* RFC 7871 7.2.1: echo the option; static data is valid for
-		 * every client, so SCOPE PREFIX-LENGTH is 0. */
+		/* RFC 7871 7.2.1: echo the option with the widest prefix over
+		 * which the answer holds: 0 for static data, the steering
+		 * decision's scope otherwise. */
 		unsigned nb = ecs_addr_bytes(q->ecs.source);
 		wire_write_u16(w, EDNS_ECS);
 		wire_write_u16(w, (uint16_t)(4 + nb));
 		wire_write_u16(w, q->ecs.family);
 		wire_write_u8(w, q->ecs.source);
-		wire_write_u8(w, 0);
+		wire_write_u8(w, r->ecs_scope);
 		wire_write(w, q->ecs.addr, nb);
 	}
 	if (!w->err) {
@@ -248,6 +380,7 @@ static size_t udp_limit(const struct auth_conf *conf, const struct dns_query *q)
 }
 
 size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
+		   const struct auth_steer *steer, const struct auth_client *client,
 		   const uint8_t *query, size_t qlen, bool tcp,
 		   uint8_t *out, size_t outcap, struct auth_result *res)
 {
@@ -258,6 +391,10 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 
 	res->qtype = q.qtype;
 	res->tc = false;
+	res->service = -1;
+	res->fallback = false;
+	res->scope = 0;
+	res->n_ep = 0;
 	if (v == DNS_V_DROP || outcap < DNS_UDP_MIN) {
 		res->rcode = 0;
 		return 0;
@@ -310,7 +447,7 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 		if (!z)
 			rcode = DNS_REFUSED;
 		else
-			answer_zone(&r, z, &q, tcp);
+			answer_zone(&r, z, &q, tcp, steer, client, res);
 	}
 	r.w.end += reserve;
 finish:

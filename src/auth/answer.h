@@ -12,7 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
+#include "geo/geo.h"
 #include "lib/pkt.h"
+#include "steer/latency.h"
+#include "steer/set.h"
 #include "zone/zonedb.h"
 
 /* Answer-path settings from the configuration. */
@@ -24,18 +29,48 @@ struct auth_conf {
 	const char *version;     /* CH TXT version.server / version.bind, NULL = REFUSED */
 };
 
+/*
+ * Steering state the query path reads: every pointer is an immutable
+ * snapshot (or NULL), published by the server with RCU.
+ */
+struct auth_steer {
+	const struct steer_set *set;            /* steered names; NULL = none */
+	const struct steer_health *health;      /* NULL = every endpoint up */
+	const struct steer_admin *const *admin; /* per service index; NULL entries = defaults */
+	const struct geo_db *geo;               /* NULL = no geo data */
+	const struct steer_latency_table *latency; /* NULL = no latency data */
+};
+
+/* Per-query facts about the asker, supplied by the transport. */
+struct auth_client {
+	const struct sockaddr *src;  /* query source; NULL = unknown */
+	uint64_t now_ms;             /* wall clock, read once per batch */
+	uint64_t rand;               /* fresh random bits for this query */
+	struct geo_cache *geo_cache; /* this thread's cache; may be NULL */
+	struct steer_trace *trace;   /* explain only; NULL on the query path */
+};
+
+#define AUTH_RESULT_EPS 8
+
 /* What the server needs to know about an answer, for statistics. */
 struct auth_result {
 	uint16_t qtype;
 	uint8_t rcode;           /* full rcode, extended included */
 	bool tc;
+	int32_t service;         /* steered service answered, or -1 */
+	bool fallback;           /* the service's all-down handling fired */
+	uint8_t scope;           /* ECS scope returned */
+	uint8_t n_ep;            /* endpoints in the answer (first AUTH_RESULT_EPS) */
+	uint8_t ep[AUTH_RESULT_EPS];
 };
 
 /*
  * Answer `query` (`qlen` bytes) into `out` (`outcap` bytes, at least 512;
- * 65535 for TCP).  `tcp` lifts the UDP size limit.  Returns the response
- * length, or 0 when the packet must be dropped silently.
+ * 65535 for TCP).  `tcp` lifts the UDP size limit.  `steer` and `client`
+ * may be NULL (nothing is steered).  Returns the response length, or 0
+ * when the packet must be dropped silently.
  */
 size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
+		   const struct auth_steer *steer, const struct auth_client *client,
 		   const uint8_t *query, size_t qlen, bool tcp,
 		   uint8_t *out, size_t outcap, struct auth_result *res);

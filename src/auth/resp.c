@@ -9,6 +9,7 @@ void resp_init(struct resp *r, uint8_t *buf, size_t limit, const uint8_t *query,
 	r->w = wire_init(buf, limit);
 	r->counts[0] = r->counts[1] = r->counts[2] = 0;
 	r->tc = false;
+	r->ecs_scope = 0;
 	r->nc = 0;
 	wire_write(&r->w, query, qlen);
 	if (q->qname_len && !r->w.err) {

@@ -21,6 +21,7 @@ struct resp {
 	struct wire w;             /* end = the size limit for this transport */
 	uint16_t counts[3];        /* AN, NS, AR */
 	bool tc;                   /* something did not fit */
+	uint8_t ecs_scope;         /* SCOPE PREFIX-LENGTH to echo (RFC 7871 7.2.1) */
 	unsigned nc;
 	struct {
 		const uint8_t *name;   /* uncompressed wire name, any case */
@@ -49,6 +50,30 @@ bool resp_put_rrset(struct resp *r, enum resp_section sec, const uint8_t *owner,
 bool resp_put_rr(struct resp *r, enum resp_section sec, const uint8_t *owner,
 		 uint16_t type, uint16_t rclass, uint32_t ttl,
 		 const uint8_t *rdata, uint16_t rdlen);
+
+/* A point to go back to when a group of RRs must be all or nothing. */
+struct resp_mark {
+	uint8_t *pos;
+	unsigned nc;
+	uint16_t counts[3];
+};
+
+static inline struct resp_mark resp_mark(const struct resp *r)
+{
+	struct resp_mark m = { r->w.pos, r->nc, { r->counts[0], r->counts[1], r->counts[2] } };
+	return m;
+}
+
+/* Undo everything written since `m`; the response is marked truncated. */
+static inline void resp_rewind(struct resp *r, const struct resp_mark *m)
+{
+	r->w.err = 0;
+	r->w.pos = m->pos;
+	r->nc = m->nc;
+	for (int i = 0; i < 3; i++)
+		r->counts[i] = m->counts[i];
+	r->tc = true;
+}
 
 /* Write the section counts into the header; returns the response length. */
 size_t resp_finish(struct resp *r);

@@ -147,7 +147,7 @@ static void conn_answer(struct tcp_conn *c, const uint8_t *q, size_t qlen)
 	const struct vane_snapshot *snap = ts->srv->snap;
 	enum srv_transport tr = c->v6 ? TR_TCP6 : TR_TCP4;
 	struct auth_result res;
-	size_t len = auth_answer(snap->db, &snap->auth, q, qlen, true,
+	size_t len = auth_answer(snap->db, &snap->auth, NULL, NULL, q, qlen, true,
 				 ts->answer + 2, DNS_MAXMSG, &res);
 	if (len == 0) {
 		stats_drop(&ts->stats, tr);

@@ -106,7 +106,7 @@ static unsigned udp_answer(struct udp_thread *t, const struct vane_snapshot *sna
 		size_t len = 0;
 		struct auth_result res;
 		if (!(mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-			len = auth_answer(snap->db, &snap->auth, t->qbuf[i], t->in[i].msg_len,
+			len = auth_answer(snap->db, &snap->auth, NULL, NULL, t->qbuf[i], t->in[i].msg_len,
 					  false, t->abuf[i], UDP_ABUF, &res);
 		if (len == 0) {
 			stats_drop(&t->stats, tr);

@@ -307,7 +307,7 @@ static void ask_raw(struct msg *m, const struct auth_conf *conf, const uint8_t *
 		    size_t qlen, bool tcp)
 {
 	memset(&m->res, 0xA5, sizeof(m->res));
-	m->len = auth_answer(db, conf, q, qlen, tcp, m->buf, sizeof(m->buf), &m->res);
+	m->len = auth_answer(db, conf, NULL, NULL, q, qlen, tcp, m->buf, sizeof(m->buf), &m->res);
 	assert_true(m->len > 0);
 	parse_msg(m);
 	/* The result struct agrees with the wire. */
@@ -759,9 +759,9 @@ static void malformed(void **state)
 	/* Responses and runts are dropped. */
 	struct auth_result res;
 	build_query(&q, 12, DNS_QR, "www.example.com.", DNS_A, DNS_IN, NULL);
-	assert_int_equal(auth_answer(db, &default_conf, q.buf, q.len, false,
+	assert_int_equal(auth_answer(db, &default_conf, NULL, NULL, q.buf, q.len, false,
 				     m->buf, sizeof(m->buf), &res), 0);
-	assert_int_equal(auth_answer(db, &default_conf, q.buf, 5, false,
+	assert_int_equal(auth_answer(db, &default_conf, NULL, NULL, q.buf, 5, false,
 				     m->buf, sizeof(m->buf), &res), 0);
 	free(m);
 }
