@@ -46,7 +46,7 @@ rm -f "$objdir"/*.o
 # Library sources the targets link against; auth only once it exists.
 srcs="$src/lib/*.c $src/zone/*.c"
 # The answer path steers names, so it needs steer/ and geo/ too.
-[ -n "$have_auth" ] && srcs="$srcs $src/auth/*.c $src/steer/*.c $src/geo/*.c"
+[ -n "$have_auth" ] && srcs="$srcs $src/auth/*.c $src/geo/*.c $(for f in steer chain trace fixmath set latency; do printf " %s" "$src/steer/$f.c"; done)"
 srcs="$srcs $root/fuzz/dnscheck.c $root/fuzz/fuzz_common.c"
 [ $mode = standalone ] && srcs="$srcs $root/fuzz/replay_main.c"
 

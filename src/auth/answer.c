@@ -44,28 +44,42 @@ static void put_referral(struct resp *r, const struct znode *cut)
 		put_additionals(r, ns);
 }
 
-/* The closest encloser of `name`: the deepest existing ancestor. */
+/* A lower-cased name to look up, with the offsets and hashes of all its
+ * suffixes (computed once per name, see dname_suffix_hashes). */
+struct lookup {
+	const uint8_t *name;
+	size_t len;
+	const uint8_t *offs;
+	unsigned n;
+	const uint32_t *h;
+};
+
+/* The closest encloser: the deepest existing ancestor (the apex at least).
+ * Sets `*label` to its label index in `ln`. */
 static const struct znode *closest_encloser(const struct zone *z,
-					    const uint8_t *name, size_t len)
+					    const struct lookup *ln, unsigned *label)
 {
-	for (;;) {
-		len -= 1 + name[0];
-		name += 1 + name[0];
-		const struct znode *n = zone_find(z, name, len);
-		if (n)
+	for (unsigned i = 1;; i++) {
+		const struct znode *n = zone_find_h(z, ln->name + ln->offs[i],
+						    ln->len - ln->offs[i], ln->h[i]);
+		if (n) {
+			*label = i;
 			return n;
+		}
 	}
 }
 
-static const struct znode *wildcard_child(const struct zone *z, const struct znode *ce)
+static const struct znode *wildcard_child(const struct zone *z, const struct znode *ce,
+					  uint32_t ce_hash)
 {
+	static const uint8_t star[2] = { 1, '*' };
 	uint8_t wc[DNAME_MAXLEN + 2];
 	if (ce->name_len + 2u > DNAME_MAXLEN)
 		return NULL;
 	wc[0] = 1;
 	wc[1] = '*';
 	memcpy(wc + 2, ce->name, ce->name_len);
-	return zone_find(z, wc, ce->name_len + 2u);
+	return zone_find_h(z, wc, ce->name_len + 2u, dname_hash_label(ce_hash, star));
 }
 
 static bool seen_before(const uint8_t *const *seen, unsigned n, const uint8_t *name)
@@ -228,24 +242,25 @@ static const uint8_t *answer_steered(struct resp *r, const struct zone *z,
 }
 
 static void answer_zone(struct resp *r, const struct zone *z,
-			const struct dns_query *q, bool tcp,
+			const struct dns_query *q, const struct lookup *qn, bool tcp,
 			const struct auth_steer *st, const struct auth_client *cl,
 			struct auth_result *res)
 {
 	const uint8_t *seen[CNAME_CHAIN_MAX];
 	unsigned nseen = 0;
-	uint8_t lbuf[DNAME_MAXLEN];
-	const uint8_t *lname = q->qname;  /* lower-cased, for lookups */
+	uint8_t lbuf[DNAME_MAXLEN], loffs[DNAME_MAXLABELS];
+	uint32_t lh[DNAME_MAXLABELS];
+	struct lookup tn;
+	const struct lookup *ln = qn;     /* lower-cased, for lookups */
 	const uint8_t *owner = q->qname;  /* as written into the answer */
-	size_t len = q->qname_len;
 	uint8_t *hdr = r->w.start;
 
 	hdr[2] |= DNS_AA >> 8;
 	seen[nseen++] = q->qname;
 	for (;;) {
-		const struct znode *node = zone_find(z, lname, len);
+		const struct znode *node = zone_find_h(z, ln->name, ln->len, ln->h[0]);
 		const uint8_t *next;
-		int svc = st ? steer_set_find(st->set, lname, len, dname_hash(lname, len)) : -1;
+		int svc = st ? steer_set_find(st->set, ln->name, ln->len, ln->h[0]) : -1;
 
 		if (svc >= 0 && (q->qtype == DNS_A || q->qtype == DNS_AAAA || q->qtype == DNS_ANY)) {
 			next = answer_steered(r, z, q, (uint32_t)svc, st, cl, owner, res);
@@ -264,7 +279,8 @@ static void answer_zone(struct resp *r, const struct zone *z,
 			}
 			next = answer_node(r, z, node, owner, q->qtype, tcp);
 		} else {
-			const struct znode *ce = closest_encloser(z, lname, len);
+			unsigned ce_label;
+			const struct znode *ce = closest_encloser(z, ln, &ce_label);
 			if (ce->cut) {
 				if (nseen == 1)
 					hdr[2] &= (uint8_t)~(DNS_AA >> 8);
@@ -272,7 +288,7 @@ static void answer_zone(struct resp *r, const struct zone *z,
 				return;
 			}
 			const struct znode *wc = (ce->flags & ZNODE_WILDCARD_CHILD) ?
-						 wildcard_child(z, ce) : NULL;
+						 wildcard_child(z, ce, ln->h[ce_label]) : NULL;
 			if (!wc) {
 				/* RFC 6604 2.1: the rcode describes the last name. */
 				hdr[3] = (uint8_t)((hdr[3] & 0xF0) | DNS_NXDOMAIN);
@@ -289,10 +305,15 @@ static void answer_zone(struct resp *r, const struct zone *z,
 			return;
 		seen[nseen++] = next;
 		owner = next;
-		len = dname_len(next);
-		memcpy(lbuf, next, len);
+		tn.len = dname_len(next);
+		memcpy(lbuf, next, tn.len);
 		dname_lower(lbuf);
-		lname = lbuf;
+		tn.name = lbuf;
+		tn.n = dname_label_offsets(lbuf, loffs);
+		tn.offs = loffs;
+		dname_suffix_hashes(lbuf, loffs, tn.n, lh);
+		tn.h = lh;
+		ln = &tn;
 	}
 }
 
@@ -437,17 +458,25 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 		/* No transfers yet: NOTIMP over UDP, NOTAUTH over TCP (Knot). */
 		rcode = (tcp || q.qtype == DNS_IXFR) ? DNS_NOTAUTH : DNS_NOTIMP;
 	} else {
-		const struct zone *z = zone_db_find(db, q.qname);
+		uint32_t qh[DNAME_MAXLABELS];
+		unsigned zl;
+		struct lookup qn = { q.qname, q.qname_len, q.qname_offs, q.qname_labels, qh };
+		dname_suffix_hashes(q.qname, q.qname_offs, q.qname_labels, qh);
+		const struct zone *z = zone_db_find_h(db, q.qname, q.qname_offs,
+						      q.qname_labels, qh, &zl);
 		/* DS at a zone apex lives in the parent zone, if we serve it. */
-		if (z && q.qtype == DNS_DS && z->apex_len == q.qname_len && q.qname_len > 1) {
-			const struct zone *pz = zone_db_find(db, dname_parent(q.qname));
+		if (z && q.qtype == DNS_DS && zl == 0 && q.qname_labels > 0) {
+			unsigned pl;
+			const struct zone *pz = zone_db_find_h(db, q.qname,
+							       q.qname_offs + 1, q.qname_labels - 1u,
+							       qh + 1, &pl);
 			if (pz)
 				z = pz;
 		}
 		if (!z)
 			rcode = DNS_REFUSED;
 		else
-			answer_zone(&r, z, &q, tcp, steer, client, res);
+			answer_zone(&r, z, &q, &qn, tcp, steer, client, res);
 	}
 	r.w.end += reserve;
 finish:

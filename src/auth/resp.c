@@ -3,6 +3,17 @@
 
 #include "auth/resp.h"
 
+/* Remember that the suffix `name` (`len` bytes) sits at offset `off`. */
+static inline void ctab_add(struct resp *r, const uint8_t *name, size_t len, size_t off)
+{
+	if (off < 0x3FFF && r->nc < RESP_CTAB) {
+		r->ctab[r->nc].name = name;
+		r->ctab[r->nc].off = (uint16_t)off;
+		r->ctab[r->nc].len = (uint8_t)len;
+		r->nc++;
+	}
+}
+
 void resp_init(struct resp *r, uint8_t *buf, size_t limit, const uint8_t *query,
 	       size_t qlen, const struct dns_query *q)
 {
@@ -13,65 +24,50 @@ void resp_init(struct resp *r, uint8_t *buf, size_t limit, const uint8_t *query,
 	r->nc = 0;
 	wire_write(&r->w, query, qlen);
 	if (q->qname_len && !r->w.err) {
-		/* The question name sits uncompressed at offset 12; remember it
-		 * (lower-cased copy from the parse) as the first target. */
-		r->ctab[0].name = q->qname;
-		r->ctab[0].off = DNS_HDRLEN;
-		r->ctab[0].len = q->qname_len;
-		r->nc = 1;
+		/* The question name sits uncompressed at offset 12: every suffix
+		 * of it (lower-cased copy from the parse) is a target. */
+		for (unsigned i = 0; i < q->qname_labels; i++)
+			ctab_add(r, q->qname + q->qname_offs[i],
+				 q->qname_len - q->qname_offs[i], DNS_HDRLEN + q->qname_offs[i]);
 	}
 }
 
-/* Longest suffix of `name` already in the response: its offset, or 0. */
-static uint16_t ctab_find(const struct resp *r, const uint8_t *name, size_t len,
-			  const uint8_t **suffix)
+/* Offset of `name` (`len` bytes) if the response already holds it, else 0.
+ * The same pointer (owner names are mostly the question) needs no compare. */
+static inline uint16_t ctab_find(const struct resp *r, const uint8_t *name, size_t len)
 {
-	const uint8_t *p = name;
-	while (*p) {
-		size_t slen = len - (size_t)(p - name);
-		for (unsigned i = 0; i < r->nc; i++) {
-			/* Entries cover whole written names; try their suffixes of
-			 * the same length. */
-			const uint8_t *e = r->ctab[i].name;
-			size_t elen = r->ctab[i].len;
-			uint16_t eoff = r->ctab[i].off;
-			while (elen > slen) {
-				eoff = (uint16_t)(eoff + 1 + e[0]);
-				elen -= 1 + e[0];
-				e += 1 + e[0];
-			}
-			if (elen == slen && dname_equal(e, p)) {
-				*suffix = p;
-				return eoff;
-			}
-		}
-		p += 1 + *p;
-	}
-	*suffix = p;
+	for (unsigned i = 0; i < r->nc; i++)
+		if (r->ctab[i].len == len &&
+		    (r->ctab[i].name == name || dname_equal(r->ctab[i].name, name)))
+			return r->ctab[i].off;
 	return 0;
 }
 
 void resp_put_name(struct resp *r, const uint8_t *name)
 {
 	size_t len = dname_len(name);
-	const uint8_t *suffix;
-	uint16_t ptr = ctab_find(r, name, len, &suffix);
-	size_t lit = (size_t)(suffix - name);
-	size_t off = wire_offset(&r->w);
+	const uint8_t *p = name;
+	size_t plen = len;
+	size_t start = wire_offset(&r->w);
+	uint16_t ptr = 0;
 
+	/* Longest suffix already written wins (RFC 1035 4.1.4). */
+	while (*p && !(ptr = ctab_find(r, p, plen))) {
+		plen -= 1u + *p;
+		p += 1u + *p;
+	}
+	size_t lit = (size_t)(p - name);
 	if (ptr) {
 		wire_write(&r->w, name, lit);
 		wire_write_u16(&r->w, (uint16_t)(0xC000 | ptr));
 	} else {
 		wire_write(&r->w, name, len);
 	}
-	/* Remember the literal part as a new target, if pointers can reach it. */
-	if (lit && !r->w.err && off < 0x3FFF && r->nc < RESP_CTAB) {
-		r->ctab[r->nc].name = name;
-		r->ctab[r->nc].off = (uint16_t)off;
-		r->ctab[r->nc].len = (uint8_t)len;
-		r->nc++;
-	}
+	if (r->w.err)
+		return;
+	/* Each label written out in full starts a new target. */
+	for (const uint8_t *s = name; s < p; s += 1u + *s)
+		ctab_add(r, s, len - (size_t)(s - name), start + (size_t)(s - name));
 }
 
 /* Types whose RDATA names may be compressed (RFC 3597 4: only those of

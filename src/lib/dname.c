@@ -5,9 +5,21 @@
 
 #include "lib/dname.h"
 
+#define L4(x) x, x + 1, x + 2, x + 3
+#define L16(x) L4(x), L4(x + 4), L4(x + 8), L4(x + 12)
+#define L64(x) L16(x), L16(x + 16), L16(x + 32), L16(x + 48)
+
+/* ASCII lower-casing as a table: one load per byte on the hot path. */
+const uint8_t dname_lower_tab[256] = {
+	L64(0),
+	'@', L16('a'), L4('q'), L4('u'), 'y', 'z', '[', '\\', ']', '^', '_',
+	L16(96), L16(112),
+	L64(128), L64(192),
+};
+
 static inline uint8_t ascii_lower(uint8_t c)
 {
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+	return dname_lower_tab[c];
 }
 
 int dname_unpack(const uint8_t *pkt, size_t pktlen, size_t *off, uint8_t *out,
@@ -88,16 +100,18 @@ void dname_lower(uint8_t *name)
 bool dname_equal(const uint8_t *a, const uint8_t *b)
 {
 	for (;;) {
-		if (*a != *b)
-			return false;
 		uint8_t l = *a;
+		if (l != *b)
+			return false;
 		if (l == 0)
 			return true;
-		a++;
-		b++;
-		for (uint8_t i = 0; i < l; i++, a++, b++)
-			if (ascii_lower(*a) != ascii_lower(*b))
-				return false;
+		/* Names are mostly already in the same case: try bytes first. */
+		if (memcmp(a + 1, b + 1, l) != 0)
+			for (uint8_t i = 1; i <= l; i++)
+				if (ascii_lower(a[i]) != ascii_lower(b[i]))
+					return false;
+		a += 1 + l;
+		b += 1 + l;
 	}
 }
 

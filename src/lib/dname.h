@@ -33,6 +33,9 @@ size_t dname_len(const uint8_t *name);
 /* Number of labels, not counting the root label. */
 unsigned dname_labels(const uint8_t *name);
 
+/* ASCII lower-case of every byte value (RFC 4343). */
+extern const uint8_t dname_lower_tab[256];
+
 /* Lower-case `name` in place (ASCII only, as RFC 4343 requires). */
 void dname_lower(uint8_t *name);
 
@@ -54,14 +57,56 @@ static inline bool dname_is_wildcard(const uint8_t *name)
 	return name[0] == 1 && name[1] == '*';
 }
 
-/* FNV-1a over the lower-cased wire name; used for exact-match tables. */
-static inline uint32_t dname_hash(const uint8_t *name, size_t len)
+#define DNAME_MAXLABELS 128 /* 255 bytes hold at most 127 labels and the root */
+
+/*
+ * Start offset of each label of an uncompressed name; offs[n] is the root
+ * label.  Returns n, the number of labels before the root.
+ */
+static inline unsigned dname_label_offsets(const uint8_t *name, uint8_t *offs)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= name[i];
+	unsigned n = 0;
+	uint8_t o = 0;
+	while (name[o]) {
+		offs[n++] = o;
+		o = (uint8_t)(o + 1 + name[o]);
+	}
+	offs[n] = o;
+	return n;
+}
+
+/* Exact-match tables hash names with FNV-1a over the labels from the root
+ * leftwards (each label with its length byte), so one pass over a query
+ * name yields the hash of every suffix, for zone and closest-encloser
+ * lookups alike.  Names are lower-cased first. */
+#define DNAME_HASH_ROOT 0x050c5d1fu /* FNV-1a basis after the root's 0 byte */
+
+static inline uint32_t dname_hash_label(uint32_t h, const uint8_t *label)
+{
+	for (unsigned i = 0; i <= label[0]; i++) {
+		h ^= label[i];
 		h *= 16777619u;
 	}
+	return h;
+}
+
+/* hashes[i] = hash of the suffix at offs[i], for i = 0..n (n = the root). */
+static inline void dname_suffix_hashes(const uint8_t *name, const uint8_t *offs,
+				       unsigned n, uint32_t *hashes)
+{
+	hashes[n] = DNAME_HASH_ROOT;
+	for (unsigned i = n; i-- > 0;)
+		hashes[i] = dname_hash_label(hashes[i + 1], name + offs[i]);
+}
+
+static inline uint32_t dname_hash(const uint8_t *name, size_t len)
+{
+	uint8_t offs[DNAME_MAXLABELS];
+	uint32_t h = DNAME_HASH_ROOT;
+	unsigned n = dname_label_offsets(name, offs);
+	(void)len;
+	while (n-- > 0)
+		h = dname_hash_label(h, name + offs[n]);
 	return h;
 }
 

@@ -72,6 +72,36 @@ static bool opt_parse(const uint8_t *rdata, uint16_t rdlen, struct dns_query *q)
 	return !w.err;
 }
 
+/*
+ * The question name, lower-cased, with its label offsets.  It is the first
+ * name in the message, so a compression pointer could only aim into the
+ * header: any pointer (or obsolete label type) is malformed (Knot: FORMERR).
+ */
+static int qname_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
+{
+	size_t pos = DNS_HDRLEN;
+	unsigned o = 0, n = 0;
+	for (;;) {
+		if (pos >= len)
+			return -1;
+		uint8_t l = pkt[pos];
+		if (l == 0)
+			break;
+		if (l > DNAME_MAXLABEL || o + 1u + l + 1u > DNAME_MAXLEN || pos + 1u + l >= len)
+			return -1;
+		q->qname_offs[n++] = (uint8_t)o;
+		q->qname[o] = l;
+		for (unsigned i = 1; i <= l; i++)
+			q->qname[o + i] = dname_lower_tab[pkt[pos + i]];
+		o += 1u + l;
+		pos += 1u + l;
+	}
+	q->qname_offs[n] = (uint8_t)o;
+	q->qname[o++] = 0;
+	q->qname_labels = (uint8_t)n;
+	return (int)o;
+}
+
 /* Skip one resource record; if it is an OPT, record it in `q`. */
 static enum dns_verdict rr_skip(const uint8_t *pkt, size_t len, size_t *off,
 				bool additional, struct dns_query *q)
@@ -136,11 +166,9 @@ enum dns_verdict dns_query_parse(const uint8_t *pkt, size_t len,
 	if (qd != 1)
 		return bad;
 
-	size_t off = DNS_HDRLEN;
-	int r = dname_unpack(pkt, len, &off, q->qname, true);
-	/* The question is the first name; a pointer could only aim into the
-	 * header, so a compressed QNAME is malformed (Knot: FORMERR). */
-	if (r < 0 || off + 4 > len || off - DNS_HDRLEN != (size_t)r)
+	int r = qname_parse(pkt, len, q);
+	size_t off = DNS_HDRLEN + (size_t)(r > 0 ? r : 0);
+	if (r < 0 || off + 4 > len)
 		return bad;
 	q->qname_len = (uint8_t)r;
 	q->qtype = wire_get_u16(pkt + off);

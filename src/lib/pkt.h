@@ -73,8 +73,10 @@ struct dns_query {
 	uint16_t qtype;
 	uint16_t qclass;
 	uint8_t qname_len;
+	uint8_t qname_labels;         /* labels before the root */
 	uint16_t question_end;        /* offset just past the question */
 	uint8_t qname[DNAME_MAXLEN];  /* lower-cased */
+	uint8_t qname_offs[DNAME_MAXLABELS]; /* label starts; [labels] = root */
 
 	bool edns;                    /* an OPT record was present */
 	uint8_t edns_version;

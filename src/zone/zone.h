@@ -75,15 +75,21 @@ struct zone {
 	struct zone_mem *mem;       /* owns every allocation of the zone */
 };
 
-/* Exact-match lookup of a lower-cased wire name. */
-static inline const struct znode *zone_find(const struct zone *z,
-					    const uint8_t *name, size_t len)
+/* Exact-match lookup of a lower-cased wire name whose dname_hash is known. */
+static inline const struct znode *zone_find_h(const struct zone *z, const uint8_t *name,
+					      size_t len, uint32_t h)
 {
-	uint32_t h = dname_hash(name, len);
 	for (const struct znode *n = z->buckets[h & (z->nbuckets - 1)]; n; n = n->hnext)
 		if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0)
 			return n;
 	return NULL;
+}
+
+/* Exact-match lookup of a lower-cased wire name. */
+static inline const struct znode *zone_find(const struct zone *z,
+					    const uint8_t *name, size_t len)
+{
+	return zone_find_h(z, name, len, dname_hash(name, len));
 }
 
 /* The RRset of `type` at `node`, or NULL. */

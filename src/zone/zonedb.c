@@ -4,15 +4,21 @@
 
 #include "zone/zonedb.h"
 
-static struct zone **slot(const struct zone_db *db, const uint8_t *apex, size_t len)
+static struct zone **slot_h(const struct zone_db *db, const uint8_t *apex, size_t len,
+			    uint32_t h)
 {
-	uint32_t i = dname_hash(apex, len) & db->tmask;
+	uint32_t i = h & db->tmask;
 	for (;;) {
 		struct zone **s = &db->table[i];
 		if (!*s || ((*s)->apex_len == len && memcmp((*s)->apex, apex, len) == 0))
 			return s;
 		i = (i + 1) & db->tmask;
 	}
+}
+
+static struct zone **slot(const struct zone_db *db, const uint8_t *apex, size_t len)
+{
+	return slot_h(db, apex, len, dname_hash(apex, len));
 }
 
 int zone_db_new(struct zone *const *zones, unsigned count, struct zone_db **out)
@@ -68,6 +74,21 @@ const struct zone *zone_db_find(const struct zone_db *db, const uint8_t *qname)
 		len -= 1 + p[0];
 		p += 1 + p[0];
 	}
+}
+
+const struct zone *zone_db_find_h(const struct zone_db *db, const uint8_t *name,
+				  const uint8_t *offs, unsigned nlabels,
+				  const uint32_t *hashes, unsigned *label)
+{
+	size_t len = (size_t)offs[nlabels] + 1;
+	for (unsigned i = 0; i <= nlabels; i++) {
+		const struct zone *z = *slot_h(db, name + offs[i], len - offs[i], hashes[i]);
+		if (z) {
+			*label = i;
+			return z;
+		}
+	}
+	return NULL;
 }
 
 struct zone *zone_db_get(const struct zone_db *db, const uint8_t *apex)

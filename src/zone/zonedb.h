@@ -24,5 +24,14 @@ void zone_db_free(struct zone_db *db);
 /* The zone with the longest apex that `qname` (lower-cased) is at or below. */
 const struct zone *zone_db_find(const struct zone_db *db, const uint8_t *qname);
 
+/*
+ * The same, from the name's label offsets and suffix hashes (see
+ * dname_suffix_hashes); returns the zone and sets `*label` to the index of
+ * the label where its apex starts.
+ */
+const struct zone *zone_db_find_h(const struct zone_db *db, const uint8_t *name,
+				  const uint8_t *offs, unsigned nlabels,
+				  const uint32_t *hashes, unsigned *label);
+
 /* The zone whose apex is exactly `apex` (lower-cased), or NULL. */
 struct zone *zone_db_get(const struct zone_db *db, const uint8_t *apex);
