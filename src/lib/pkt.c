@@ -80,26 +80,42 @@ static bool opt_parse(const uint8_t *rdata, uint16_t rdlen, struct dns_query *q)
 static int qname_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 {
 	size_t pos = DNS_HDRLEN;
-	unsigned o = 0, n = 0;
+	unsigned n = 0;
+
+	/* Pass 1: validate the labels and note where each starts. */
 	for (;;) {
 		if (pos >= len)
 			return -1;
 		uint8_t l = pkt[pos];
 		if (l == 0)
 			break;
-		if (l > DNAME_MAXLABEL || o + 1u + l + 1u > DNAME_MAXLEN || pos + 1u + l >= len)
+		if (l > DNAME_MAXLABEL || pos - DNS_HDRLEN + 1u + l + 1u > DNAME_MAXLEN ||
+		    pos + 1u + l >= len)
 			return -1;
-		q->qname_offs[n++] = (uint8_t)o;
-		q->qname[o] = l;
-		for (unsigned i = 1; i <= l; i++)
-			q->qname[o + i] = dname_lower_tab[pkt[pos + i]];
-		o += 1u + l;
+		q->qname_offs[n++] = (uint8_t)(pos - DNS_HDRLEN);
 		pos += 1u + l;
 	}
-	q->qname_offs[n] = (uint8_t)o;
-	q->qname[o++] = 0;
+	size_t nlen = pos - DNS_HDRLEN + 1;
+	q->qname_offs[n] = (uint8_t)(nlen - 1);
 	q->qname_labels = (uint8_t)n;
-	return (int)o;
+
+	/* Pass 2: copy and lower-case eight bytes at a time.  Length bytes
+	 * (0..63) are below 'A', so they pass through unchanged. */
+	const uint8_t *src = pkt + DNS_HDRLEN;
+	size_t i = 0;
+	for (; i + 8 <= nlen; i += 8) {
+		uint64_t x;
+		memcpy(&x, src + i, 8);
+		uint64_t h = x & 0x7F7F7F7F7F7F7F7Full;
+		uint64_t ge_a = h + 0x3F3F3F3F3F3F3F3Full;  /* high bit set if >= 'A' */
+		uint64_t gt_z = h + 0x2525252525252525ull;  /* high bit set if >  'Z' */
+		uint64_t upper = ge_a & ~gt_z & ~x & 0x8080808080808080ull;
+		x |= upper >> 2;                            /* 0x80 >> 2 = 0x20 */
+		memcpy(q->qname + i, &x, 8);
+	}
+	for (; i < nlen; i++)
+		q->qname[i] = dname_lower_tab[src[i]];
+	return (int)nlen;
 }
 
 /* Skip one resource record; if it is an OPT, record it in `q`. */
