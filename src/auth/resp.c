@@ -45,6 +45,11 @@ static inline uint16_t ctab_find(const struct resp *r, const uint8_t *name, size
 
 void resp_put_name(struct resp *r, const uint8_t *name)
 {
+	/* Most owners are the question name itself (the first target). */
+	if (r->nc > 0 && name == r->ctab[0].name) {
+		wire_write_u16(&r->w, (uint16_t)(0xC000 | r->ctab[0].off));
+		return;
+	}
 	size_t len = dname_len(name);
 	const uint8_t *p = name;
 	size_t plen = len;

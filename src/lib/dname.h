@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lib/errcode.h"
 
@@ -75,17 +76,35 @@ static inline unsigned dname_label_offsets(const uint8_t *name, uint8_t *offs)
 	return n;
 }
 
-/* Exact-match tables hash names with FNV-1a over the labels from the root
- * leftwards (each label with its length byte), so one pass over a query
- * name yields the hash of every suffix, for zone and closest-encloser
- * lookups alike.  Names are lower-cased first. */
-#define DNAME_HASH_ROOT 0x050c5d1fu /* FNV-1a basis after the root's 0 byte */
+/* Exact-match tables hash names label by label from the root leftwards
+ * (each label with its length), so one pass over a query name yields the
+ * hash of every suffix, for zone and closest-encloser lookups alike.  Four
+ * bytes per multiply; names are lower-cased first. */
+#define DNAME_HASH_ROOT 0x050c5d1fu
+
+static inline uint32_t dname_hash_mix(uint32_t h, uint32_t v)
+{
+	h = (h ^ v) * 0x9E3779B1u;
+	return h ^ (h >> 15);
+}
 
 static inline uint32_t dname_hash_label(uint32_t h, const uint8_t *label)
 {
-	for (unsigned i = 0; i <= label[0]; i++) {
-		h ^= label[i];
-		h *= 16777619u;
+	unsigned n = label[0];
+	const uint8_t *p = label + 1;
+	h = dname_hash_mix(h, n);
+	for (; n >= 4; n -= 4, p += 4) {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		h = dname_hash_mix(h, v);
+	}
+	if (n) {
+		uint32_t v = p[0];
+		if (n > 1)
+			v |= (uint32_t)p[1] << 8;
+		if (n > 2)
+			v |= (uint32_t)p[2] << 16;
+		h = dname_hash_mix(h, v);
 	}
 	return h;
 }
