@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -39,6 +40,16 @@ static void usage(FILE *out)
 		"  zone-status [ZONE] serial, records and last load error per zone\n"
 		"  stats              query counters by rcode, qtype and transport\n"
 		"  stop               stop the server\n"
+		"  health             health and operator state of every endpoint\n"
+		"  drain SVC/EP       take an endpoint out of answers; undrain SVC/EP\n"
+		"  weight SVC/EP N    override an endpoint's weight\n"
+		"  ramp SVC/EP --steps 5,25,50,100 --every 60s\n"
+		"                     bring an endpoint back in steps (aborts if it fails health)\n"
+		"  load SVC/EP VALUE  push an endpoint's current load\n"
+		"  explain NAME TYPE --client IP [--ecs PREFIX]\n"
+		"                     show the steering decision for a query\n"
+		"  latency SVC EP CLIENT RTT_MS   set one latency cell\n"
+		"  latency-load FILE  replace the latency table\n"
 		"\n"
 		"Exit status 0 when the server says ok, else 1 with `error: ...` on stderr.\n");
 }
@@ -216,8 +227,113 @@ static void show_stats(const json_t *res)
 	show_counters("qtype", json_object_get(res, "qtype"));
 }
 
+static const char *str_or(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : dflt;
+}
+
+/* Milliseconds since the epoch as ISO 8601 UTC, or "-". */
+static const char *iso_ms(const json_t *v, char *buf, size_t size)
+{
+	if (!json_is_integer(v))
+		return "-";
+	time_t t = (time_t)(json_integer_value(v) / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static void ramp_text(const json_t *e, char *buf, size_t size)
+{
+	const json_t *r = json_object_get(e, "ramp");
+	if (!json_is_object(r)) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	snprintf(buf, size, "%lld/%lld %lld%%", (long long)json_integer_value(json_object_get(r, "step")),
+		 (long long)json_integer_value(json_object_get(r, "steps_total")),
+		 (long long)json_integer_value(json_object_get(r, "percent")));
+}
+
+static void show_health(const json_t *res)
+{
+	printf("%-28s %-16s %-6s %-20s %-8s %-7s %-10s %s\n", "SERVICE", "ENDPOINT", "STATE",
+	       "SINCE", "WEIGHT", "DRAINED", "RAMP", "LAST ERROR");
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(res, "endpoints"), i, e) {
+		char since[32], ramp[32];
+		const char *origin = str_or(e, "origin", "");
+		char state[16];
+		snprintf(state, sizeof(state), "%s%s", str_or(e, "state", "?"),
+			 strcmp(origin, "assumed") == 0 ? "?" : strcmp(origin, "saved") == 0 ? "*" : "");
+		ramp_text(e, ramp, sizeof(ramp));
+		printf("%-28s %-16s %-6s %-20s %-8lld %-7s %-10s %s\n", str_or(e, "service", "?"),
+		       str_or(e, "endpoint", "?"), state,
+		       iso_ms(json_object_get(e, "since"), since, sizeof(since)),
+		       (long long)json_integer_value(json_object_get(e, "weight")),
+		       json_is_true(json_object_get(e, "drained")) ? "yes" : "no", ramp,
+		       str_or(e, "last_error", "-"));
+	}
+	printf("(* saved state, not probed yet; ? no state, up until the first probe)\n");
+}
+
+static void show_endpoint(const json_t *res)
+{
+	const json_t *e = json_object_get(res, "endpoint");
+	char ramp[32];
+	ramp_text(e, ramp, sizeof(ramp));
+	printf("%s: %s, weight %lld, %s, ramp %s, load %lld\n", str_or(res, "key", "?"),
+	       str_or(e, "state", "?"), (long long)json_integer_value(json_object_get(e, "weight")),
+	       json_is_true(json_object_get(e, "drained")) ? "drained" : "not drained", ramp,
+	       (long long)json_integer_value(json_object_get(e, "load")));
+}
+
+static void show_explain(const json_t *res)
+{
+	fputs(str_or(res, "trace_text", ""), stdout);
+	printf("rcode %s, ECS scope /%lld%s\n", str_or(res, "rcode", "?"),
+	       (long long)json_integer_value(json_object_get(res, "scope")),
+	       json_is_true(json_object_get(res, "fallback")) ? ", all-down fallback" : "");
+	size_t i;
+	json_t *rr;
+	printf("answer:\n");
+	json_array_foreach(json_object_get(res, "answer"), i, rr)
+		printf("  %s %lld IN %s %s\n", str_or(rr, "name", "?"),
+		       (long long)json_integer_value(json_object_get(rr, "ttl")),
+		       str_or(rr, "type", "?"), str_or(rr, "data", "?"));
+}
+
+static bool is_admin_verb(const char *verb)
+{
+	static const char *const verbs[] = { "drain", "undrain", "weight", "ramp", "load", NULL };
+	for (unsigned i = 0; verbs[i]; i++)
+		if (strcmp(verb, verbs[i]) == 0)
+			return true;
+	return false;
+}
+
 static void show(const char *verb, const json_t *res)
 {
+	bool ok = json_is_true(json_object_get(res, "ok"));
+	if (ok && strcmp(verb, "health") == 0) {
+		show_health(res);
+		return;
+	}
+	if (ok && is_admin_verb(verb)) {
+		show_endpoint(res);
+		return;
+	}
+	if (ok && strcmp(verb, "explain") == 0) {
+		show_explain(res);
+		return;
+	}
+	if (ok && strncmp(verb, "latency", 7) == 0) {
+		printf("ok: %lld latency cells\n", (long long)json_integer_value(json_object_get(res, "cells")));
+		return;
+	}
 	if (strcmp(verb, "status") == 0)
 		show_status(res);
 	else if (strcmp(verb, "zone-status") == 0)
@@ -286,6 +402,16 @@ int main(int argc, char **argv)
 		if (sock == NULL)
 			return 1;
 	}
+
+	/* `--json` may also follow the verb (vanectl health --json). */
+	int nargs = optind;
+	for (int i = optind; i < argc; i++) {
+		if (i > optind && (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0))
+			json = true;
+		else
+			argv[nargs++] = argv[i];
+	}
+	argc = nargs;
 
 	/* One line: the verb and its arguments, space separated. */
 	size_t need = 2;

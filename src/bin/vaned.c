@@ -8,7 +8,11 @@
 #include "conf/conf.h"
 #include "server/server.h"
 #include "server/vane_version.h"
+#include "geo/geo.h"
+#include "steer/build.h"
+#include "steer/latency_load.h"
 #include "zone/zone.h"
+#include "zone/zonedb.h"
 
 static void usage(FILE *out)
 {
@@ -41,7 +45,43 @@ static void print_err(void *ctx, const char *file, unsigned long line, const cha
 	c->errors++;
 }
 
-/* --check: the config, then every zone, reporting all problems. */
+/* Services against the loaded zones, then the geo database and latency
+ * table they need: the same checks a reload makes (see snapshot.c). */
+static unsigned check_steering(const struct vane_conf *conf, struct zone **zones,
+			       unsigned nz, struct check_ctx *ctx)
+{
+	struct zone_db *db = NULL;
+	struct steer_build b = { 0 };
+	unsigned failed = 0;
+	if (zone_db_new(zones, nz, &db) != 0) {
+		fprintf(stderr, "%s: cannot index the zones\n", conf->path);
+		return 1;
+	}
+	if (steer_build(conf, db, print_err, ctx, &b) != 0) {
+		fprintf(stderr, "%s: services failed to build\n", conf->path);
+		failed = 1;
+	} else {
+		struct geo_db *geo = NULL;
+		struct steer_latency_table *lat = NULL;
+		if ((conf->geo_database || conf->geo_nets || b.set) &&
+		    geo_open(conf->geo_database, conf->geo_nets, &geo, print_err, ctx) != 0) {
+			fprintf(stderr, "%s: cannot open the geo database\n", conf->path);
+			failed = 1;
+		}
+		if (conf->latency_file &&
+		    steer_latency_load(conf->latency_file, b.set, print_err, ctx, &lat) != 0) {
+			fprintf(stderr, "%s: cannot load the latency table\n", conf->latency_file);
+			failed = 1;
+		}
+		geo_close(geo);
+		steer_latency_free(lat);
+	}
+	steer_build_free(&b);
+	zone_db_free(db);
+	return failed;
+}
+
+/* --check: the config, then every zone, then services, reporting all problems. */
 static int check(const char *path)
 {
 	struct check_ctx ctx = { 0 };
@@ -51,7 +91,12 @@ static int check(const char *path)
 			fprintf(stderr, "%s: cannot load configuration\n", path);
 		return 1;
 	}
-	unsigned bad = 0, records = 0;
+	struct zone **zones = calloc(conf->nzones ? conf->nzones : 1, sizeof(*zones));
+	unsigned bad = 0, records = 0, nz = 0;
+	if (!zones) {
+		conf_free(conf);
+		return 1;
+	}
 	for (unsigned i = 0; i < conf->nzones; i++) {
 		struct zone *z = NULL;
 		unsigned before = ctx.errors;
@@ -63,15 +108,21 @@ static int check(const char *path)
 			continue;
 		}
 		records += z->nrecords;
-		zone_unref(z);
+		zones[nz++] = z;
 	}
 	int status = 0;
 	if (bad > 0) {
 		fprintf(stderr, "%s: %u of %u zones failed\n", path, bad, conf->nzones);
 		status = 1;
+	} else if (check_steering(conf, zones, nz, &ctx) != 0) {
+		status = 1;
 	} else {
-		printf("%s: configuration OK, %u zones, %u records\n", path, conf->nzones, records);
+		printf("%s: configuration OK, %u zones, %u records, %u services\n", path,
+		       conf->nzones, records, conf->nservices);
 	}
+	for (unsigned i = 0; i < nz; i++)
+		zone_unref(zones[i]);
+	free(zones);
 	conf_free(conf);
 	return status;
 }

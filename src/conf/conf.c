@@ -167,6 +167,9 @@ static char *canon_value(const struct conf_item *item, const void *dst)
 		return strdup(buf);
 	case CONF_BOOL:
 		return strdup(*(const bool *)dst ? "true" : "false");
+	case CONF_FLOAT:
+		snprintf(buf, sizeof(buf), "%.17g", *(const double *)dst);
+		return strdup(buf);
 	case CONF_STR:
 	case CONF_PATH:
 	case CONF_ENUM:
@@ -288,6 +291,15 @@ static bool set_scalar(struct conf_parser *p, const struct conf_item *item, cons
 	case CONF_DNAME:
 		ret = conf_parse_dname(text, (char **)dst);
 		break;
+	case CONF_FLOAT: {
+		double d;
+		ret = conf_parse_float(text, &d);
+		if (ret == 0 && (d < item->fmin || d > item->fmax))
+			ret = VANE_ERANGE;
+		if (ret == 0)
+			*(double *)dst = d;
+		break;
+	}
 	case CONF_LISTEN: {
 		struct conf_listen *l = dst;
 		ret = conf_parse_listen(text, &l->addr, &l->addrlen);
@@ -685,6 +697,12 @@ int conf_load(const char *path, conf_err_fn err, void *ctx, struct vane_conf **o
 	ret = conf_parse_schema(&conf_schema_root, path, conf->dir, err, ctx, conf);
 	if (ret != 0)
 		goto fail;
+	/* Rules across keys (address or cname, known check ids, ...) only make
+	 * sense once every value parsed. */
+	if (conf_check_services(conf, path, err ? err : stderr_err, ctx) > 0) {
+		ret = VANE_ESYNTAX;
+		goto fail;
+	}
 	*out = conf;
 	return 0;
 fail:

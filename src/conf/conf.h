@@ -29,6 +29,61 @@ struct conf_zone {
 	unsigned line;                   /* where the entry starts, for messages */
 };
 
+/* A health check template (`checks:`).  Type-specific values are checked
+ * when loading (conf/services.c); defaults per type are resolved there. */
+struct conf_check {
+	char *id;
+	char *type;                      /* tcp | http | https | dns | exec */
+	unsigned port;                   /* 0 = the type's default (80, 443, 53) */
+	char *path;                      /* http(s), default "/" */
+	char *host;                      /* http(s) Host header / SNI; NULL = address */
+	char *expect;                    /* http(s): status (default 200); dns: rcode name */
+	char *body;                      /* http(s): substring the body must contain */
+	char *query;                     /* dns: "NAME TYPE" */
+	char *command;                   /* exec: {address} {port} {endpoint} {service} */
+	unsigned interval_ms, timeout_ms;
+	unsigned rise, fall;
+	bool insecure;                   /* https: skip certificate verification */
+	unsigned line;
+};
+
+/* An endpoint's location; codes are upper case, NULL when not given. */
+struct conf_location {
+	char *continent;
+	char *country;
+	double lat, lon;
+	bool has_lat, has_lon;
+};
+
+struct conf_endpoint {
+	char *id;                        /* unique within the service */
+	char **address;                  /* IPv4/IPv6 text, validated */
+	unsigned naddress;
+	char *cname;                     /* instead of addresses (gdnsd DYNC style) */
+	struct conf_location location;
+	unsigned weight, priority, capacity;
+	char *check;                     /* id of a `checks:` entry, or NULL */
+	char *check_address;             /* what to probe; NULL = first address, v4 first */
+	unsigned line;
+};
+
+struct conf_service {
+	char *name;                      /* canonical presentation form */
+	unsigned ttl, ttl_degraded;      /* ttl_degraded 0 = off */
+	char **policy;                   /* filter names, in order */
+	unsigned npolicy;                /* 0 in the file: [health, weighted] */
+	unsigned answers;                /* 0 = all */
+	char *all_down;                  /* open | empty | servfail */
+	bool ecs;
+	char *sticky;                    /* none | subnet */
+	unsigned sticky_prefix_v4, sticky_prefix_v6;
+	unsigned latency_margin_ms;
+	double shed_low, shed_high;
+	struct conf_endpoint *endpoints;
+	unsigned nendpoints;
+	unsigned line;
+};
+
 struct vane_conf {
 	char *path;                      /* the config file itself, absolute */
 	char *dir;                       /* its directory: base for relative paths */
@@ -52,6 +107,19 @@ struct vane_conf {
 
 	struct conf_zone *zones;
 	unsigned nzones;
+
+	/* geo: both NULL when the section is absent (the database is then
+	 * GEO_DEFAULT_DB, opened only when a service needs it). */
+	char *geo_database;
+	char *geo_nets;
+
+	/* latency: */
+	char *latency_file;              /* NULL = no latency table at start */
+
+	struct conf_check *checks;
+	unsigned nchecks;
+	struct conf_service *services;
+	unsigned nservices;
 };
 
 /* Receives each problem as file, line and message (`file:line: message`).

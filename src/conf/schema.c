@@ -3,6 +3,7 @@
  * The one configuration schema.  Parsing, validation, defaults, freeing and
  * vaned.conf(5) all come from these tables; a new setting is a new entry.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +15,10 @@
 
 #define S(field) offsetof(struct vane_conf, field)
 #define Z(field) offsetof(struct conf_zone, field)
+#define C(field) offsetof(struct conf_check, field)
+#define SV(field) offsetof(struct conf_service, field)
+#define EP(field) offsetof(struct conf_endpoint, field)
+#define LOC(field) offsetof(struct conf_location, field)
 
 /* udp-workers: one per online CPU, within the item's range. */
 static const char *default_ncpu(char *buf, size_t size)
@@ -133,12 +138,288 @@ static const struct conf_item zone_elem = {
 	.line_off = Z(line),
 };
 
+
+/* ---- geo, latency, checks, services ---- */
+
+static bool is_ip(const char *s)
+{
+	uint8_t a[16];
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* An element of `address:`; `base` is the element itself. */
+static bool check_ip(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	if (is_ip(*(char **)base))
+		return true;
+	snprintf(msg, msgsize, "expected an IPv4 or IPv6 address, got \"%.64s\"", *(char **)base);
+	return false;
+}
+
+static bool check_check_address(void *base, const struct conf_item *item, char *msg,
+				size_t msgsize)
+{
+	struct conf_endpoint *ep = base;
+	if (is_ip(ep->check_address))
+		return true;
+	snprintf(msg, msgsize, "expected an IPv4 or IPv6 address, got \"%.64s\"",
+		 ep->check_address);
+	return false;
+}
+
+/* Ids name endpoints in "service/endpoint" keys, logs and vanectl
+ * arguments: keep them to a plain, short charset. */
+static bool check_id(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	const char *id = *(char **)((char *)base + item->offset);
+	size_t n = strlen(id);
+	if (n == 0 || n > 63) {
+		snprintf(msg, msgsize, "expected 1..63 characters, got %zu", n);
+		return false;
+	}
+	for (const char *c = id; *c; c++) {
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.') {
+			snprintf(msg, msgsize, "\"%.63s\": only letters, digits, '-', '_' and '.' "
+				 "are allowed", id);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool check_country(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	char *cc = ((struct conf_location *)base)->country;
+	if (strlen(cc) != 2 || !isalpha((unsigned char)cc[0]) || !isalpha((unsigned char)cc[1])) {
+		snprintf(msg, msgsize, "expected a two-letter ISO 3166-1 code such as DE, got \"%.16s\"",
+			 cc);
+		return false;
+	}
+	cc[0] = (char)toupper((unsigned char)cc[0]);
+	cc[1] = (char)toupper((unsigned char)cc[1]);
+	return true;
+}
+
+static bool mark_lat(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	((struct conf_location *)base)->has_lat = true;
+	return true;
+}
+
+static bool mark_lon(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	((struct conf_location *)base)->has_lon = true;
+	return true;
+}
+
+static const struct conf_item geo_items[] = {
+	{ .name = "database", .type = CONF_PATH, .offset = S(geo_database),
+	  .def_doc = "/var/lib/location/database.db (Debian's libloc-database)",
+	  .help = "Geo database: libloc format, or MaxMind DB when the name ends in .mmdb. "
+		  "Opened when a service uses the geo or latency filter, or when this section "
+		  "is given; a database that cannot be opened is a configuration error." },
+	{ .name = "nets", .type = CONF_PATH, .offset = S(geo_nets),
+	  .help = "Optional overrides, one per line: \"CIDR CONTINENT COUNTRY [LAT LON]\", "
+		  "'#' comments. The longest matching override wins over the database." },
+	{ NULL },
+};
+
+static const struct conf_item latency_items[] = {
+	{ .name = "file", .type = CONF_PATH, .offset = S(latency_file),
+	  .help = "Latency table loaded at start and on reload, one measurement per line: "
+		  "\"SERVICE ENDPOINT CLIENT RTT_MS\", where CLIENT is a CIDR, a country code "
+		  "(DE) or a continent code (EU); '#' comments. vanectl latency and "
+		  "latency-load change it at runtime." },
+	{ NULL },
+};
+
+static const char *const check_types[] = { "tcp", "http", "https", "dns", "exec", NULL };
+
+static const struct conf_item check_items[] = {
+	{ .name = "id", .type = CONF_STR, .flags = CONF_REQUIRED | CONF_UNIQUE, .offset = C(id),
+	  .check = check_id,
+	  .help = "Name that endpoints use in their `check:` key." },
+	{ .name = "type", .type = CONF_ENUM, .flags = CONF_REQUIRED, .offset = C(type),
+	  .values = check_types,
+	  .help = "tcp: connect; http, https: a GET whose status (and optionally body) is "
+		  "checked; dns: a query that must get the expected rcode; exec: a command "
+		  "whose exit status 0 means up." },
+	{ .name = "port", .type = CONF_UINT, .offset = C(port), .min = 1, .max = 65535,
+	  .def_doc = "80 for http, 443 for https, 53 for dns; required for tcp",
+	  .help = "Port to probe." },
+	{ .name = "path", .type = CONF_STR, .offset = C(path), .def = "/",
+	  .help = "http(s): the path to GET." },
+	{ .name = "host", .type = CONF_STR, .offset = C(host),
+	  .help = "http(s): Host header and TLS server name; default: the address." },
+	{ .name = "expect", .type = CONF_STR, .offset = C(expect),
+	  .def_doc = "200 for http(s), NOERROR for dns",
+	  .help = "http(s): the status code; dns: the rcode name." },
+	{ .name = "body", .type = CONF_STR, .offset = C(body),
+	  .help = "http(s): a string the response body must contain." },
+	{ .name = "query", .type = CONF_STR, .offset = C(query),
+	  .help = "dns: \"NAME TYPE\" to ask, e.g. \"health.example.com A\"; required for dns." },
+	{ .name = "command", .type = CONF_STR, .offset = C(command),
+	  .help = "exec: the command line, split on spaces; {address}, {port}, {endpoint} and "
+		  "{service} are substituted. Required for exec." },
+	{ .name = "interval", .type = CONF_DURATION, .offset = C(interval_ms),
+	  .min = 100, .max = 86400 * 1000, .def = "2s",
+	  .help = "Time between probes (jittered by 10%)." },
+	{ .name = "timeout", .type = CONF_DURATION, .offset = C(timeout_ms),
+	  .min = 10, .max = 3600 * 1000, .def = "1s",
+	  .help = "A probe not done in this time fails; at most the interval." },
+	{ .name = "rise", .type = CONF_UINT, .offset = C(rise), .min = 1, .max = 100, .def = "2",
+	  .help = "Consecutive successes before a down endpoint counts as up." },
+	{ .name = "fall", .type = CONF_UINT, .offset = C(fall), .min = 1, .max = 100, .def = "2",
+	  .help = "Consecutive failures before an up endpoint counts as down." },
+	{ .name = "insecure", .type = CONF_BOOL, .offset = C(insecure), .def = "false",
+	  .help = "https: do not verify the certificate." },
+	{ NULL },
+};
+
+static const struct conf_item check_elem = {
+	.name = "check", .type = CONF_MAP, .flags = CONF_LINE, .children = check_items,
+	.line_off = C(line),
+};
+
+static const char *const continents[] = { "AF", "AN", "AS", "EU", "NA", "OC", "SA", NULL };
+
+static const struct conf_item location_items[] = {
+	{ .name = "continent", .type = CONF_ENUM, .offset = LOC(continent), .values = continents,
+	  .help = "Continent code." },
+	{ .name = "country", .type = CONF_STR, .offset = LOC(country), .check = check_country,
+	  .help = "ISO 3166-1 alpha-2 country code." },
+	{ .name = "lat", .type = CONF_FLOAT, .offset = LOC(lat), .fmin = -90, .fmax = 90,
+	  .check = mark_lat,
+	  .help = "Latitude in degrees, for nearest-first ordering; needs lon." },
+	{ .name = "lon", .type = CONF_FLOAT, .offset = LOC(lon), .fmin = -180, .fmax = 180,
+	  .check = mark_lon,
+	  .help = "Longitude in degrees; needs lat." },
+	{ NULL },
+};
+
+static const struct conf_item address_elem = {
+	.name = "address", .type = CONF_STR, .flags = CONF_UNIQUE, .check = check_ip,
+};
+
+static const struct conf_item endpoint_items[] = {
+	{ .name = "id", .type = CONF_STR, .flags = CONF_REQUIRED | CONF_UNIQUE, .offset = EP(id),
+	  .check = check_id,
+	  .help = "Name of the endpoint within its service, as in \"api.example.com/us-east\"." },
+	{ .name = "address", .type = CONF_LIST, .offset = EP(address),
+	  .count_off = EP(naddress), .elem = &address_elem, .elem_size = sizeof(char *),
+	  .help = "IPv4 and IPv6 addresses answered for this endpoint (at most 8 per family); "
+		  "a single address may be given without the list. Either this or cname." },
+	{ .name = "cname", .type = CONF_DNAME, .offset = EP(cname),
+	  .help = "Answer a CNAME to this name instead of addresses (gdnsd DYNC style)." },
+	{ .name = "location", .type = CONF_MAP, .offset = EP(location), .children = location_items,
+	  .help = "Where the endpoint is, for the geo filter." },
+	{ .name = "weight", .type = CONF_UINT, .offset = EP(weight), .min = 0, .max = 1 << 24,
+	  .def = "1",
+	  .help = "Share of traffic for the weighted filter, relative to the other endpoints." },
+	{ .name = "priority", .type = CONF_UINT, .offset = EP(priority), .min = 0, .max = 255,
+	  .def = "0",
+	  .help = "Tier for the priority filter; lower is preferred." },
+	{ .name = "capacity", .type = CONF_UINT, .offset = EP(capacity), .min = 0,
+	  .max = 4000000000u, .def = "0",
+	  .help = "Load at which the endpoint is full, for the shed filter; 0 = unlimited." },
+	{ .name = "check", .type = CONF_STR, .offset = EP(check),
+	  .help = "Id of the health check that probes this endpoint; none: always up." },
+	{ .name = "check-address", .type = CONF_STR, .offset = EP(check_address),
+	  .check = check_check_address,
+	  .help = "Address to probe; default: the first address, IPv4 first. Required for a "
+		  "cname endpoint with a check." },
+	{ NULL },
+};
+
+static const struct conf_item endpoint_elem = {
+	.name = "endpoint", .type = CONF_MAP, .flags = CONF_LINE, .children = endpoint_items,
+	.line_off = EP(line),
+};
+
+static const char *const filters[] = {
+	"health", "geo", "latency", "weighted", "priority", "shed", NULL,
+};
+static const char *const all_down_modes[] = { "open", "empty", "servfail", NULL };
+static const char *const sticky_modes[] = { "none", "subnet", NULL };
+
+static const struct conf_item policy_elem = {
+	.name = "policy", .type = CONF_ENUM, .flags = CONF_UNIQUE, .values = filters,
+};
+
+static const struct conf_item service_items[] = {
+	{ .name = "name", .type = CONF_DNAME, .flags = CONF_REQUIRED | CONF_UNIQUE,
+	  .offset = SV(name),
+	  .help = "The steered name: inside a served zone, not at or below a delegation, "
+		  "with no CNAME there in the zone. A and AAAA queries are answered from the "
+		  "endpoints; other types from the zone." },
+	{ .name = "ttl", .type = CONF_UINT, .offset = SV(ttl), .min = 0, .max = 86400,
+	  .def = "30",
+	  .help = "TTL of steered answers, and the cap of the negative TTL of empty ones." },
+	{ .name = "ttl-degraded", .type = CONF_UINT, .offset = SV(ttl_degraded), .min = 1,
+	  .max = 86400,
+	  .help = "Shorter TTL while any endpoint is down, drained or ramping; off when not set." },
+	{ .name = "policy", .type = CONF_LIST, .offset = SV(policy), .count_off = SV(npolicy),
+	  .elem = &policy_elem, .elem_size = sizeof(char *), .max = 6,
+	  .def_doc = "[health, weighted]",
+	  .help = "The filter chain, applied in order; first N (answers) comes last." },
+	{ .name = "answers", .type = CONF_UINT, .offset = SV(answers), .min = 0, .max = 64,
+	  .def = "1",
+	  .help = "Endpoints returned (first N); 0 = all that pass the filters." },
+	{ .name = "all-down", .type = CONF_ENUM, .offset = SV(all_down), .values = all_down_modes,
+	  .def = "open",
+	  .help = "When the health filter leaves nothing: open answers every endpoint, empty "
+		  "answers NODATA (negative TTL capped at ttl), servfail answers SERVFAIL. "
+		  "Counted and logged each time." },
+	{ .name = "ecs", .type = CONF_BOOL, .offset = SV(ecs), .def = "on",
+	  .help = "Use the EDNS Client Subnet (RFC 7871) address for decisions and return a "
+		  "scope; off ignores ECS." },
+	{ .name = "sticky", .type = CONF_ENUM, .offset = SV(sticky), .values = sticky_modes,
+	  .def = "none",
+	  .help = "weighted: subnet makes the choice deterministic per client subnet "
+		  "(weighted rendezvous hashing)." },
+	{ .name = "sticky-prefix-v4", .type = CONF_UINT, .offset = SV(sticky_prefix_v4),
+	  .min = 1, .max = 32, .def = "24",
+	  .help = "IPv4 prefix length of a sticky subnet." },
+	{ .name = "sticky-prefix-v6", .type = CONF_UINT, .offset = SV(sticky_prefix_v6),
+	  .min = 1, .max = 128, .def = "56",
+	  .help = "IPv6 prefix length of a sticky subnet." },
+	{ .name = "latency-margin", .type = CONF_DURATION, .offset = SV(latency_margin_ms),
+	  .min = 0, .max = 60 * 1000, .def = "10ms",
+	  .help = "latency: keep endpoints within this much of the best RTT." },
+	{ .name = "shed-low", .type = CONF_FLOAT, .offset = SV(shed_low), .fmin = 0, .fmax = 100,
+	  .def = "0.8",
+	  .help = "shed: load/capacity above which an endpoint's share falls." },
+	{ .name = "shed-high", .type = CONF_FLOAT, .offset = SV(shed_high), .fmin = 0,
+	  .fmax = 100, .def = "1.0",
+	  .help = "shed: load/capacity above which an endpoint is removed (unless all are)." },
+	{ .name = "endpoints", .type = CONF_LIST, .flags = CONF_REQUIRED, .offset = SV(endpoints),
+	  .count_off = SV(nendpoints), .elem = &endpoint_elem,
+	  .elem_size = sizeof(struct conf_endpoint), .min = 1, .max = 64,
+	  .help = "The endpoints to choose from, a list of maps." },
+	{ NULL },
+};
+
+static const struct conf_item service_elem = {
+	.name = "service", .type = CONF_MAP, .flags = CONF_LINE, .children = service_items,
+	.line_off = SV(line),
+};
+
 static const struct conf_item root_items[] = {
 	{ .name = "server", .type = CONF_MAP, .children = server_items,
 	  .help = "Settings of the vaned daemon." },
 	{ .name = "zones", .type = CONF_LIST, .offset = S(zones), .count_off = S(nzones),
 	  .elem = &zone_elem, .elem_size = sizeof(struct conf_zone),
 	  .help = "Zones served authoritatively, a list of maps." },
+	{ .name = "geo", .type = CONF_MAP, .children = geo_items,
+	  .help = "Client location for the geo and latency filters." },
+	{ .name = "latency", .type = CONF_MAP, .children = latency_items,
+	  .help = "Measured RTT from client networks to endpoints, for the latency filter." },
+	{ .name = "checks", .type = CONF_LIST, .offset = S(checks), .count_off = S(nchecks),
+	  .elem = &check_elem, .elem_size = sizeof(struct conf_check),
+	  .help = "Health check templates, a list of maps; endpoints name one by id." },
+	{ .name = "services", .type = CONF_LIST, .offset = S(services), .count_off = S(nservices),
+	  .elem = &service_elem, .elem_size = sizeof(struct conf_service),
+	  .help = "Steered names, a list of maps, each with its filter chain and endpoints." },
 	{ NULL },
 };
 
@@ -179,6 +460,9 @@ void conf_type_desc(const struct conf_item *item, bool article, char *buf, size_
 		break;
 	case CONF_DNAME:
 		snprintf(buf, size, "%sdomain name", article ? "a " : "");
+		break;
+	case CONF_FLOAT:
+		snprintf(buf, size, "%snumber %g..%g", article ? "a " : "", item->fmin, item->fmax);
 		break;
 	case CONF_LISTEN:
 		snprintf(buf, size, "%saddress ADDR@PORT or ADDR", article ? "an " : "");

@@ -28,6 +28,7 @@ enum conf_type {
 	CONF_BOOL,     /* bool */
 	CONF_ENUM,     /* char *, one of values[] */
 	CONF_DNAME,    /* char *, canonical presentation form: lower case, final dot */
+	CONF_FLOAT,    /* double, fmin..fmax; a finite decimal number */
 	CONF_LISTEN,   /* struct conf_listen: "ADDR@PORT" or "ADDR" (port 53) */
 	CONF_MAP,      /* nested map: children[] fill the struct at offset */
 	CONF_LIST,     /* array of `elem` at offset, unsigned count at count_off */
@@ -55,6 +56,7 @@ struct conf_item {
 	unsigned flags;
 	size_t offset;                    /* into the enclosing struct */
 	uint64_t min, max;                /* UINT, DURATION (ms); LIST: entry count (max 0 = any) */
+	double fmin, fmax;                /* FLOAT */
 	const char *const *values;        /* ENUM: NULL-terminated */
 	const struct conf_item *children; /* MAP */
 	const struct conf_item *elem;     /* LIST: element (offset 0 within an element) */
@@ -89,10 +91,16 @@ void conf_type_desc(const struct conf_item *item, bool article, char *buf, size_
 int conf_parse_uint(const char *s, uint64_t *out);
 int conf_parse_duration(const char *s, uint64_t *ms);
 int conf_parse_bool(const char *s, bool *out);
+int conf_parse_float(const char *s, double *out);
 int conf_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 int conf_parse_dname(const char *s, char **out);
 void conf_format_duration(uint64_t ms, char *buf, size_t size);
 void conf_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
+
+/* Cross-field checks of checks: and services: (conf/services.c), after the
+ * schema parsed without errors.  Returns the number of errors reported. */
+unsigned conf_check_services(struct vane_conf *conf, const char *file,
+			     conf_err_fn err, void *ctx);
 
 /* `path` joined to `dir` when relative, with "." and ".." folded lexically.
  * Returns a malloc'd string or NULL (out of memory). */

@@ -106,6 +106,26 @@ int conf_parse_bool(const char *s, bool *out)
 	return VANE_EINVAL;
 }
 
+/* A plain decimal number: optional '-', digits, optional fraction.  No
+ * exponents, hex, inf or nan, which strtod would take. */
+int conf_parse_float(const char *s, double *out)
+{
+	const char *p = s;
+	bool digits = false;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	for (; isdigit((unsigned char)*p); p++)
+		digits = true;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits = true;
+	if (!digits || *p != '\0')
+		return VANE_EINVAL;
+	*out = strtod(s, NULL);
+	return 0;
+}
+
 /* Address text into `ss`; IPv6 with or without brackets. */
 static int parse_addr(const char *a, size_t alen, uint16_t port,
 		      struct sockaddr_storage *ss, socklen_t *len)

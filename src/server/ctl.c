@@ -8,7 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "server/admin.h"
 #include "server/ctl.h"
+#include "server/health.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/tcp.h"
@@ -153,6 +155,42 @@ static json_t *cmd_stop(struct ctl_client *c, int argc, char **argv)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* ---- steering: operator changes, health, explain, latency ---- */
+
+static json_t *cmd_admin(struct ctl_client *c, int argc, char **argv)
+{
+	struct live_rt *rt = client_srv(c)->rt;
+	if (rt == NULL)
+		return ctl_error("steering runtime not running");
+	return live_rt_admin(rt, argv[0], argc, argv);
+}
+
+static json_t *cmd_health(struct ctl_client *c, int argc, char **argv)
+{
+	struct live_rt *rt = client_srv(c)->rt;
+	if (rt == NULL)
+		return ctl_error("steering runtime not running");
+	return live_rt_health_json(rt);
+}
+
+static json_t *cmd_explain(struct ctl_client *c, int argc, char **argv)
+{
+	return admin_explain(client_srv(c), argc, argv);
+}
+
+static json_t *cmd_latency(struct ctl_client *c, int argc, char **argv)
+{
+	struct live_rt *rt = client_srv(c)->rt;
+	if (rt == NULL)
+		return ctl_error("steering runtime not running");
+	if (strcmp(argv[0], "latency-load") == 0) {
+		if (argc != 2)
+			return ctl_error("usage: latency-load FILE");
+		return live_rt_latency_load(rt, argv[1]);
+	}
+	return live_rt_latency(rt, argc, argv);
+}
+
 static json_t *cmd_help(struct ctl_client *c, int argc, char **argv)
 {
 	json_t *cmds = json_array();
@@ -170,6 +208,20 @@ const struct ctl_cmd ctl_commands[] = {
 	{ "zone-status", cmd_zone_status, "[ZONE...]",
 	  "Serial, records, load time and last load error of each zone." },
 	{ "stats", cmd_stats, "", "Query counters by rcode, qtype and transport." },
+	{ "drain", cmd_admin, "SERVICE/ENDPOINT", "Take an endpoint out of answers (health filter)." },
+	{ "undrain", cmd_admin, "SERVICE/ENDPOINT", "Put a drained endpoint back." },
+	{ "weight", cmd_admin, "SERVICE/ENDPOINT N", "Override an endpoint's weight." },
+	{ "ramp", cmd_admin, "SERVICE/ENDPOINT --steps 5,25,50,100 --every 60s",
+	  "Bring an endpoint back in weight steps; aborts to weight 0 if it fails health." },
+	{ "load", cmd_admin, "SERVICE/ENDPOINT VALUE", "Push an endpoint's current load (shed)." },
+	{ "health", cmd_health, "",
+	  "Health and operator state of every endpoint: state, since, last error, weight, "
+	  "drained, ramp step." },
+	{ "explain", cmd_explain, "NAME TYPE --client IP [--ecs PREFIX]",
+	  "Answer a query as from IP and show the steering decision trace." },
+	{ "latency", cmd_latency, "SERVICE ENDPOINT CLIENT RTT_MS",
+	  "Set one latency table cell (CLIENT: CIDR, country or continent)." },
+	{ "latency-load", cmd_latency, "FILE", "Replace the latency table from a file." },
 	{ "stop", cmd_stop, "", "Stop the server cleanly." },
 	{ "help", cmd_help, "", "List the commands." },
 	{ NULL, NULL, NULL, NULL },

@@ -9,6 +9,8 @@
 
 #include "lib/dname.h"
 #include "server/ctl.h"
+#include "server/health.h"
+#include "server/live.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/tcp.h"
@@ -31,7 +33,87 @@ json_t *server_stats_json(struct server *srv)
 	unsigned n = udp_stats(srv->udp, blocks, sizeof(blocks) / sizeof(blocks[0]) - 1);
 	if (srv->tcp)
 		blocks[n++] = tcp_stats(srv->tcp);
-	return stats_to_json(blocks, n);
+	json_t *out = stats_to_json(blocks, n);
+	if (out && stats_steer_json(out, blocks, n, srv->snap) != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* All-down fallbacks are counted per thread on the query path and logged
+ * here, at most once a second per service, so an outage cannot flood the
+ * log from the hot path. */
+static void fallback_log_cb(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	struct srv_stats *blocks[1 + 64 * 64];
+	unsigned n = udp_stats(srv->udp, blocks, sizeof(blocks) / sizeof(blocks[0]) - 1);
+	if (srv->tcp)
+		blocks[n++] = tcp_stats(srv->tcp);
+	stats_log_fallbacks(blocks, n, srv->snap, srv->fallback_last);
+}
+
+/* ---- live states: publish (loop), free after a grace period (threadpool) ---- */
+
+struct live_retire {
+	uv_work_t work;
+	struct live_state *l;
+};
+
+static void retire_work(uv_work_t *req)
+{
+	/* Waits for UDP workers only; the loop thread is not blocked. */
+	synchronize_rcu();
+}
+
+static void retire_after(uv_work_t *req, int status)
+{
+	struct live_retire *r = req->data;
+	live_free(r->l);
+	free(r);
+}
+
+static void live_retire(struct server *srv, struct live_state *l)
+{
+	if (l == NULL)
+		return;
+	if (l == srv->live_pinned) {
+		srv->pinned_retired = true;   /* a reload build still reads it */
+		return;
+	}
+	struct live_retire *r = malloc(sizeof(*r));
+	if (r == NULL)
+		return;   /* leak rather than free in use */
+	r->l = l;
+	r->work.data = r;
+	if (uv_queue_work(&srv->loop, &r->work, retire_work, retire_after) < 0)
+		free(r);
+}
+
+void server_live_publish(struct server *srv, struct live_state *l)
+{
+	struct live_state *old = srv->live;
+	rcu_assign_pointer(srv->live, l);
+	live_retire(srv, old);
+}
+
+const struct live_state *server_live_for(const struct server *srv,
+					 const struct vane_snapshot *snap)
+{
+	if (srv->live && srv->live->snap == snap)
+		return srv->live;
+	return snap->live0;
+}
+
+static void live_unpin(struct server *srv)
+{
+	struct live_state *l = (struct live_state *)srv->live_pinned;
+	srv->live_pinned = NULL;
+	if (srv->pinned_retired) {
+		srv->pinned_retired = false;
+		live_retire(srv, l);
+	}
 }
 
 /* ---- reload: build (threadpool) -> swap (loop) -> free old (threadpool) ---- */
@@ -138,7 +220,8 @@ static void build_work(uv_work_t *req)
 {
 	struct server *srv = req->data;
 	/* srv->snap changes only on the loop thread after this work ends. */
-	if (snapshot_build(srv->conf_path, srv->snap, &srv->reload_new, &srv->reload_err) != 0)
+	if (snapshot_build_live(srv->conf_path, srv->snap, srv->live_pinned, &srv->reload_new,
+				&srv->reload_err) != 0)
 		srv->reload_new = NULL;
 }
 
@@ -147,6 +230,7 @@ static void build_after(uv_work_t *req, int status)
 	struct server *srv = req->data;
 	struct vane_snapshot *snap = srv->reload_new;
 	srv->reload_new = NULL;
+	live_unpin(srv);
 
 	if (snap == NULL) {
 		log_error("reload failed, keeping the running configuration: %s",
@@ -165,6 +249,9 @@ static void build_after(uv_work_t *req, int status)
 	srv->reload_old = srv->snap;
 	rcu_assign_pointer(srv->snap, snap);
 	log_info("reloaded: %u zones serving, %u failed", snap->nserving, snap->nfailed);
+	/* Health and admin state follow by name; probes are re-synced. */
+	if (srv->rt)
+		live_rt_adopt(srv->rt, snap);
 
 	srv->reload_work.data = srv;
 	if (uv_queue_work(&srv->loop, &srv->reload_work, free_work, free_after) < 0) {
@@ -182,7 +269,9 @@ static void reload_start(struct server *srv)
 	srv->queued = NULL;
 	log_info("reloading %s", srv->conf_path);
 	srv->reload_work.data = srv;
+	srv->live_pinned = srv->live;
 	if (uv_queue_work(&srv->loop, &srv->reload_work, build_work, build_after) < 0) {
+		live_unpin(srv);
 		srv->reload_res = json_pack("{s:b,s:s}", "ok", 0, "error", "cannot queue reload");
 		reload_finish(srv);
 	}
@@ -238,7 +327,9 @@ void server_stop(struct server *srv)
 	srv->reload_again = false;
 	tcp_close(srv->tcp);
 	ctl_close(srv->ctl);
+	live_rt_close(srv->rt);
 	if (srv->signals_on) {
+		uv_close((uv_handle_t *)&srv->fallback_timer, NULL);
 		uv_close((uv_handle_t *)&srv->sig_hup, NULL);
 		uv_close((uv_handle_t *)&srv->sig_term, NULL);
 		uv_close((uv_handle_t *)&srv->sig_int, NULL);
@@ -266,6 +357,9 @@ static void signals_init(struct server *srv)
 	uv_signal_start(&srv->sig_hup, signal_cb, SIGHUP);
 	uv_signal_start(&srv->sig_term, signal_cb, SIGTERM);
 	uv_signal_start(&srv->sig_int, signal_cb, SIGINT);
+	uv_timer_init(&srv->loop, &srv->fallback_timer);
+	srv->fallback_timer.data = srv;
+	uv_timer_start(&srv->fallback_timer, fallback_log_cb, 1000, 1000);
 	srv->signals_on = true;
 }
 
@@ -281,7 +375,7 @@ static int server_init(struct server *srv, const char *path)
 		return ret;
 	}
 	/* A private copy of the config as started, to detect restart-only changes. */
-	int ret = snapshot_build(srv->conf_path, NULL, &srv->snap, &err);
+	int ret = snapshot_build_live(srv->conf_path, NULL, NULL, &srv->snap, &err);
 	if (ret != 0) {
 		log_error("cannot start: %s", err ? err : vane_strerror(ret));
 		free(err);
@@ -310,7 +404,9 @@ int server_main(const char *path)
 		goto out;
 
 	const struct vane_conf *conf = srv->boot_conf;
-	if (ctl_start(srv, conf->control, &srv->ctl) != 0 ||
+	/* Probes start now (first probe at once); publishes srv->live. */
+	if (live_rt_start(srv, &srv->rt) != 0 ||
+	    ctl_start(srv, conf->control, &srv->ctl) != 0 ||
 	    tcp_start(srv, conf, &srv->tcp) != 0 ||
 	    udp_start(srv, conf, &srv->udp) != 0) {
 		server_stop(srv);   /* srv->stopping is set: signals unused */
@@ -328,6 +424,8 @@ out:
 	srv->udp = NULL;
 	tcp_free(srv->tcp);
 	ctl_free(srv->ctl);
+	live_rt_free(srv->rt);
+	live_free(srv->live);   /* no reader left */
 	if (uv_loop_close(&srv->loop) != 0)
 		log_debug("loop closed with handles open");
 	snapshot_free(srv->snap);

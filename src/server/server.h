@@ -23,6 +23,8 @@
 struct udp_group;
 struct tcp_server;
 struct ctl_server;
+struct live_state;
+struct live_rt;
 
 /* A party waiting for a reload to finish (a control client). */
 struct reload_waiter {
@@ -34,6 +36,13 @@ struct reload_waiter {
 struct server {
 	char *conf_path;                 /* absolute */
 	struct vane_snapshot *snap;      /* RCU-published, see above */
+	/* Health, admin and latency state, RCU-published like `snap` and
+	 * written only on the loop thread (server/live.h).  Readers use it
+	 * only when live->snap == snap, else snap->live0. */
+	struct live_state *live;
+	struct live_rt *rt;              /* probes and operator state (server/health.h) */
+	const struct live_state *live_pinned; /* read by a reload build: not freed */
+	bool pinned_retired;
 	uv_loop_t loop;
 	time_t started;
 
@@ -45,6 +54,8 @@ struct server {
 	struct ctl_server *ctl;
 
 	uv_signal_t sig_hup, sig_term, sig_int;
+	uv_timer_t fallback_timer;       /* rate-limited all-down log */
+	uint64_t fallback_last[STATS_MAX_SERVICES];
 	bool signals_on;
 	bool stopping;
 
@@ -71,6 +82,14 @@ void server_reload_cancel(struct server *srv, struct reload_waiter *w);
 
 /* Begin a clean shutdown (loop thread): close handles, let the loop end. */
 void server_stop(struct server *srv);
+
+/* Publish `l` as srv->live (loop thread); the previous state is freed after
+ * a grace period, off the loop thread. */
+void server_live_publish(struct server *srv, struct live_state *l);
+
+/* The live state to use with `snap` (loop thread). */
+const struct live_state *server_live_for(const struct server *srv,
+					 const struct vane_snapshot *snap);
 
 /* Sum every thread's counters into a `stats` reply.  */
 json_t *server_stats_json(struct server *srv);

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include "lib/dname.h"
+#include "server/live.h"
 #include "server/log.h"
 #include "server/snapshot.h"
+#include "server/stats.h"
 
 const char *zone_load_status_name(enum zone_load_status st)
 {
@@ -148,8 +150,168 @@ static struct zone *build_zone(const struct conf_zone *cz, const struct vane_sna
 	return prev;
 }
 
+
+/* ---- steering: services, geo, latency, counter slots ---- */
+
+static bool set_uses(const struct steer_set *set, unsigned filter)
+{
+	for (uint32_t s = 0; set && s < set->n; s++)
+		for (unsigned i = 0; i < set->svc[s].n_policy; i++)
+			if (set->svc[s].policy[i] == filter)
+				return true;
+	return false;
+}
+
+static int slot_of_name(const struct vane_snapshot *old, const struct steer_service *svc)
+{
+	if (!old || !old->steer || !old->stat_slots)
+		return -1;
+	int i = steer_set_find(old->steer, svc->name, svc->name_len,
+			       dname_hash(svc->name, svc->name_len));
+	return i;
+}
+
+/* Lowest slot below `n` free in `used`, preferring one `old_used` did not
+ * have (a slot freed by this reload would mix a gone service's counts into
+ * a new one's). */
+static int free_slot(const uint8_t *used, const uint8_t *old_used, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!used[i] && !old_used[i])
+			return (int)i;
+	for (unsigned i = 0; i < n; i++)
+		if (!used[i])
+			return (int)i;
+	return -1;
+}
+
+/* Endpoint slots of new service `svc`; `osvc`/`oslots` its old version. */
+static void endpoint_slots(const struct steer_service *svc, const struct steer_service *osvc,
+			   const struct snap_stat_slots *oslots, struct snap_stat_slots *slots)
+{
+	uint8_t used[STEER_MAX_ENDPOINTS] = { 0 }, old_used[STEER_MAX_ENDPOINTS] = { 0 };
+	bool have[STEER_MAX_ENDPOINTS] = { false };
+
+	for (uint32_t k = 0; osvc && k < osvc->n_ep; k++)
+		old_used[oslots->ep[k]] = 1;
+	for (uint32_t e = 0; osvc && e < svc->n_ep; e++) {
+		for (uint32_t k = 0; k < osvc->n_ep; k++) {
+			if (strcmp(svc->ep[e].id, osvc->ep[k].id) == 0) {
+				slots->ep[e] = oslots->ep[k];
+				used[slots->ep[e]] = 1;
+				have[e] = true;
+				break;
+			}
+		}
+	}
+	for (uint32_t e = 0; e < svc->n_ep; e++) {
+		if (have[e])
+			continue;
+		int f = free_slot(used, old_used, STEER_MAX_ENDPOINTS);
+		slots->ep[e] = (uint8_t)(f < 0 ? 0 : f);
+		used[slots->ep[e]] = 1;
+	}
+}
+
+static int build_stat_slots(struct vane_snapshot *snap, const struct vane_snapshot *old)
+{
+	const struct steer_set *set = snap->steer;
+	uint8_t used[STATS_MAX_SERVICES] = { 0 }, old_used[STATS_MAX_SERVICES] = { 0 };
+	int *from = calloc(set->n, sizeof(*from));
+	snap->stat_slots = calloc(set->n, sizeof(*snap->stat_slots));
+	if (!from || !snap->stat_slots) {
+		free(from);
+		return VANE_ENOMEM;
+	}
+	for (uint32_t k = 0; old && old->steer && old->stat_slots && k < old->steer->n; k++)
+		if (old->stat_slots[k].svc != SNAP_NO_SLOT)
+			old_used[old->stat_slots[k].svc] = 1;
+	for (uint32_t s = 0; s < set->n; s++) {
+		from[s] = slot_of_name(old, &set->svc[s]);
+		uint16_t slot = from[s] >= 0 ? old->stat_slots[from[s]].svc : SNAP_NO_SLOT;
+		snap->stat_slots[s].svc = slot;
+		if (slot != SNAP_NO_SLOT)
+			used[slot] = 1;
+	}
+	for (uint32_t s = 0; s < set->n; s++) {
+		struct snap_stat_slots *sl = &snap->stat_slots[s];
+		const struct steer_service *osvc = NULL;
+		const struct snap_stat_slots *oslots = NULL;
+		if (sl->svc == SNAP_NO_SLOT) {
+			int f = free_slot(used, old_used, STATS_MAX_SERVICES);
+			if (f >= 0) {
+				sl->svc = (uint16_t)f;
+				used[f] = 1;
+			}
+		} else {
+			osvc = &old->steer->svc[from[s]];
+			oslots = &old->stat_slots[from[s]];
+		}
+		endpoint_slots(&set->svc[s], osvc, oslots, sl);
+	}
+	free(from);
+	return 0;
+}
+
+int snapshot_build_steer(struct vane_snapshot *snap, const struct vane_snapshot *old,
+			 conf_err_fn err, void *ctx)
+{
+	const struct vane_conf *conf = snap->conf;
+	int ret = steer_build(conf, snap->db, err, ctx, &snap->build);
+	if (ret != 0)
+		return ret;
+	snap->steer = snap->build.set;
+	snap->nhealth = snap->build.nhealth;
+	snap->health_key = snap->build.health_key;
+	snap->htarget = snap->build.target;
+	snap->checks = conf->checks;
+	snap->nchecks = conf->nchecks;
+
+	/* Open the database only when something reads it: it is big. */
+	if (conf->geo_database || conf->geo_nets || set_uses(snap->steer, STEER_F_GEO) ||
+	    set_uses(snap->steer, STEER_F_LATENCY)) {
+		ret = geo_open(conf->geo_database, conf->geo_nets, &snap->geo, err, ctx);
+		if (ret != 0)
+			return ret;
+	}
+	if (conf->latency_file) {
+		ret = steer_latency_load(conf->latency_file, snap->steer, err, ctx, &snap->latency0);
+		if (ret != 0)
+			return ret;
+	}
+	if (snap->steer)
+		return build_stat_slots(snap, old);
+	return 0;
+}
+
+const struct auth_steer *snapshot_steer_view(const struct vane_snapshot *snap,
+					     const struct live_state *live,
+					     struct auth_steer *st)
+{
+	if (!snap->steer)
+		return NULL;
+	/* A live state laid out for another snapshot would index the wrong
+	 * endpoints: use the snapshot's own initial state until the runtime
+	 * publishes one for it. */
+	if (!live || live->snap != snap)
+		live = snap->live0;
+	st->set = snap->steer;
+	st->health = live ? &live->health : NULL;
+	st->admin = live ? live->admin : NULL;
+	st->geo = snap->geo;
+	st->latency = live ? live->latency : snap->latency0;
+	return st;
+}
+
 int snapshot_build(const char *path, const struct vane_snapshot *old,
 		   struct vane_snapshot **out, char **conf_err)
+{
+	return snapshot_build_live(path, old, NULL, out, conf_err);
+}
+
+int snapshot_build_live(const char *path, const struct vane_snapshot *old,
+			const struct live_state *prev_live,
+			struct vane_snapshot **out, char **conf_err)
 {
 	struct err_sink csink = { 0 };
 	struct zone **zones = NULL;
@@ -203,6 +365,25 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 	snap->nserving = nz;
 	free(zones);
 	free(fresh);
+	zones = NULL;
+	fresh = NULL;
+
+	ret = snapshot_build_steer(snap, old, sink_err, &csink);
+	if (ret != 0)
+		goto fail;
+	if (snap->steer) {
+		ret = VANE_ENOMEM;
+		snap->live0 = live_initial(snap, prev_live, snap->conf->state_dir);
+		if (snap->live0 == NULL) {
+			sink_err(&csink, path, 0, "cannot build the initial live state");
+			goto fail;
+		}
+	}
+	if (snap->steer) {
+		log_info("%u services, %u endpoints, %u health checked%s%s", snap->steer->n,
+			 snap->steer->n_ep_total, snap->nhealth, snap->geo ? ", geo " : "",
+			 snap->geo ? geo_backend(snap->geo) : "");
+	}
 	*out = snap;
 	return 0;
 fail:
@@ -223,6 +404,13 @@ void snapshot_free(struct vane_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
+	if (snap->live0)
+		live_free(snap->live0);
+	steer_latency_free(snap->latency0);
+	if (snap->geo)
+		geo_close(snap->geo);
+	steer_build_free(&snap->build);
+	free(snap->stat_slots);
 	if (snap->db)
 		zone_db_free(snap->db);
 	for (unsigned i = 0; i < snap->nzones; i++)

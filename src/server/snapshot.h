@@ -16,7 +16,20 @@
 
 #include "auth/answer.h"
 #include "conf/conf.h"
+#include "geo/geo.h"
+#include "steer/build.h"
+#include "steer/latency_load.h"
 #include "zone/zonedb.h"
+
+struct live_state;
+
+/* Per-thread counter slots of a service (server/stats.h): kept by name
+ * across reloads so counters stay with their service and endpoint. */
+#define SNAP_NO_SLOT 0xFFFF
+struct snap_stat_slots {
+	uint16_t svc;                        /* SNAP_NO_SLOT: not counted */
+	uint8_t ep[STEER_MAX_ENDPOINTS];     /* endpoint index -> slot */
+};
 
 enum zone_load_status { ZS_LOADED = 0, ZS_UNCHANGED, ZS_FAILED };
 
@@ -42,6 +55,19 @@ struct vane_snapshot {
 	unsigned nzones;
 	unsigned nserving;           /* zones in `db` */
 	unsigned nfailed;            /* zones whose last load failed */
+
+	/* Steering (NULL / 0 when no services are configured). */
+	struct steer_set *steer;     /* prepared services, owned via `build` */
+	struct geo_db *geo;          /* opened when a service uses geo/latency or geo: is set */
+	struct steer_latency_table *latency0; /* from latency.file, or NULL */
+	const struct conf_check *checks;      /* check templates = conf->checks */
+	unsigned nchecks;
+	uint32_t nhealth;            /* endpoints with a check; ep.health indexes these */
+	char **health_key;           /* [nhealth] "service/endpoint" */
+	const struct steer_health_target *htarget; /* [nhealth] what to probe */
+	struct steer_build build;    /* owns steer, health_key, htarget */
+	struct live_state *live0;    /* initial live state (live_initial), owned */
+	struct snap_stat_slots *stat_slots; /* [steer->n] */
 };
 
 /*
@@ -54,6 +80,37 @@ struct vane_snapshot {
  */
 int snapshot_build(const char *path, const struct vane_snapshot *old,
 		   struct vane_snapshot **out, char **conf_err) VANE_WUR;
+
+/*
+ * snapshot_build() that also builds `live0` with live_initial() from
+ * `prev_live`, the live state serving now (NULL at first start: then from
+ * the state file in server.state-dir).  The caller keeps `prev_live` alive
+ * during the call.  snapshot_build() is this with prev_live NULL.
+ * Service errors (including the zone rules: inside a served zone, not at or
+ * below a cut, no CNAME there), a geo database that does not open and a bad
+ * latency file are config errors: the build fails and the old snapshot
+ * keeps serving.
+ */
+int snapshot_build_live(const char *path, const struct vane_snapshot *old,
+			const struct live_state *prev_live,
+			struct vane_snapshot **out, char **conf_err) VANE_WUR;
+
+/* The services, geo database and latency table of `snap` (zones and
+ * config already in it); what snapshot_build_live() runs after the zones.
+ * Also usable by `vaned --check` with a snapshot holding conf and db.
+ * Errors go to `err`. */
+int snapshot_build_steer(struct vane_snapshot *snap, const struct vane_snapshot *old,
+			 conf_err_fn err, void *ctx) VANE_WUR;
+
+/*
+ * The steering view of one batch of queries: `snap`'s services, geo and
+ * latency with the health and admin state of `live` when it was built for
+ * `snap`, else of snap->live0.  Returns `st`, or NULL when nothing is
+ * steered (auth_answer then does no steering work at all).
+ */
+const struct auth_steer *snapshot_steer_view(const struct vane_snapshot *snap,
+					     const struct live_state *live,
+					     struct auth_steer *st);
 
 /* Free a snapshot no reader can see any more. */
 void snapshot_free(struct vane_snapshot *snap);

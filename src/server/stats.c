@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "server/log.h"
 #include "server/stats.h"
 
 static const struct { uint16_t type; const char *name; } type_names[] = {
@@ -53,7 +55,11 @@ static int add_count(json_t *obj, const char *key, uint64_t n)
 
 json_t *stats_to_json(struct srv_stats *const *blocks, unsigned n)
 {
-	struct srv_stats sum;
+	/* Only the fields summed here: the whole block is large. */
+	struct {
+		uint64_t queries, dropped, qtype_other;
+		uint64_t transport[TR_COUNT], rcode[STATS_RCODES], qtype[256];
+	} sum;
 	memset(&sum, 0, sizeof(sum));
 	json_t *hitypes = json_object();
 	char buf[32];
@@ -106,4 +112,133 @@ fail:
 	json_decref(tr);
 	json_decref(out);
 	return NULL;
+}
+
+/* ---- steering counters ---- */
+
+/* Per-slot sums of the steering counters (heap: they are large). */
+struct steer_sum {
+	uint64_t steered[STATS_MAX_SERVICES];
+	uint64_t fallbacks[STATS_MAX_SERVICES];
+	uint64_t answers[STATS_MAX_SERVICES][STATS_MAX_EPS];
+	uint64_t scope[STATS_SCOPES];
+	uint64_t size[STATS_SIZE_BUCKETS];
+};
+
+static void steer_sum(struct steer_sum *sum, struct srv_stats *const *blocks, unsigned n)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned b = 0; b < n; b++) {
+		const volatile struct srv_stats *s = blocks[b];
+		const volatile struct srv_steer_stats *st = &s->steer;
+		for (unsigned i = 0; i < STATS_MAX_SERVICES; i++) {
+			sum->steered[i] += st->steered[i];
+			sum->fallbacks[i] += st->fallbacks[i];
+			if (st->steered[i] == 0)
+				continue; /* answers only move with steered */
+			for (unsigned e = 0; e < STATS_MAX_EPS; e++)
+				sum->answers[i][e] += st->answers[i][e];
+		}
+		for (unsigned i = 0; i < STATS_SCOPES; i++)
+			sum->scope[i] += st->scope[i];
+		for (unsigned i = 0; i < STATS_SIZE_BUCKETS; i++)
+			sum->size[i] += s->size[i];
+	}
+}
+
+static json_t *service_json(const struct steer_sum *sum, const struct steer_service *svc,
+			    const struct snap_stat_slots *sl)
+{
+	json_t *o = json_object(), *eps = json_object();
+	if (!o || !eps) {
+		json_decref(o);
+		json_decref(eps);
+		return NULL;
+	}
+	uint16_t k = sl->svc;
+	json_object_set_new(o, "answers", json_integer((json_int_t)sum->steered[k]));
+	json_object_set_new(o, "fallbacks", json_integer((json_int_t)sum->fallbacks[k]));
+	for (uint32_t e = 0; e < svc->n_ep; e++)
+		json_object_set_new(eps, svc->ep[e].id,
+				    json_integer((json_int_t)sum->answers[k][sl->ep[e]]));
+	json_object_set_new(o, "endpoints", eps);
+	return o;
+}
+
+int stats_steer_json(json_t *out, struct srv_stats *const *blocks, unsigned n,
+		     const struct vane_snapshot *snap)
+{
+	struct steer_sum *sum = malloc(sizeof(*sum));
+	json_t *svcs = json_object(), *scope = json_object(), *size = json_object();
+	uint64_t fallbacks = 0;
+	char key[32], name[DNAME_MAXSTR];
+	int ret = VANE_ENOMEM;
+
+	if (!sum || !svcs || !scope || !size)
+		goto out;
+	steer_sum(sum, blocks, n);
+	const struct steer_set *set = snap ? snap->steer : NULL;
+	for (uint32_t s = 0; set && s < set->n; s++) {
+		const struct snap_stat_slots *sl = &snap->stat_slots[s];
+		if (sl->svc == SNAP_NO_SLOT)
+			continue;
+		dname_to_str(set->svc[s].name, name, sizeof(name));
+		size_t len = strlen(name);
+		if (len > 1)
+			name[len - 1] = '\0';   /* "api.example.com", as in keys */
+		json_t *o = service_json(sum, &set->svc[s], sl);
+		if (!o)
+			goto out;
+		json_object_set_new(svcs, name, o);
+		fallbacks += sum->fallbacks[sl->svc];
+	}
+	for (unsigned i = 0; i < STATS_SCOPES; i++) {
+		snprintf(key, sizeof(key), "%u", i);
+		add_count(scope, key, sum->scope[i]);
+	}
+	for (unsigned i = 0; i < STATS_SIZE_BUCKETS; i++) {
+		snprintf(key, sizeof(key), "%u", (i + 1) << STATS_SIZE_SHIFT);
+		add_count(size, key, sum->size[i]);
+	}
+	json_object_set(out, "services", svcs);
+	json_object_set_new(out, "fallbacks", json_integer((json_int_t)fallbacks));
+	json_object_set(out, "ecs_scope", scope);
+	json_object_set(out, "response_size", size);
+	ret = 0;
+out:
+	json_decref(svcs);
+	json_decref(scope);
+	json_decref(size);
+	free(sum);
+	return ret;
+}
+
+uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
+			     const struct vane_snapshot *snap, uint64_t *last)
+{
+	uint64_t cur[STATS_MAX_SERVICES] = { 0 }, total = 0;
+	char name[DNAME_MAXSTR];
+
+	for (unsigned b = 0; b < n; b++) {
+		const volatile struct srv_stats *s = blocks[b];
+		for (unsigned i = 0; i < STATS_MAX_SERVICES; i++)
+			cur[i] += s->steer.fallbacks[i];
+	}
+	const struct steer_set *set = snap ? snap->steer : NULL;
+	for (uint32_t s = 0; set && s < set->n; s++) {
+		uint16_t k = snap->stat_slots[s].svc;
+		if (k == SNAP_NO_SLOT || cur[k] <= last[k])
+			continue;
+		dname_to_str(set->svc[s].name, name, sizeof(name));
+		if (strlen(name) > 1)
+			name[strlen(name) - 1] = '\0';
+		log_warning("[%s] all-down: %llu fallbacks (%s)", name,
+			    (unsigned long long)(cur[k] - last[k]),
+			    steer_all_down_name(set->svc[s].all_down));
+	}
+	for (unsigned i = 0; i < STATS_MAX_SERVICES; i++) {
+		total += cur[i];
+		last[i] = cur[i];
+	}
+	return total;
 }

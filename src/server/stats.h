@@ -17,6 +17,23 @@ enum srv_transport { TR_UDP4 = 0, TR_UDP6, TR_TCP4, TR_TCP6, TR_COUNT };
 
 #define STATS_RCODES 32       /* rcodes past this land in the last bucket */
 #define STATS_HITYPES 32      /* distinct qtypes >= 256 tracked by value */
+#define STATS_MAX_SERVICES 256 /* counter slots for steered services */
+#define STATS_MAX_EPS 64      /* = STEER_MAX_ENDPOINTS */
+#define STATS_SIZE_SHIFT 6    /* response sizes in 64-byte buckets */
+#define STATS_SIZE_BUCKETS (65536 >> STATS_SIZE_SHIFT)
+#define STATS_SCOPES 129      /* ECS scope 0..128 */
+
+struct vane_snapshot;
+struct snap_stat_slots;
+
+/* Steering counters of one thread, by the counter slots of
+ * snapshot.h (stable across reloads by service name and endpoint id). */
+struct srv_steer_stats {
+	uint64_t steered[STATS_MAX_SERVICES];     /* A/AAAA answers decided */
+	uint64_t fallbacks[STATS_MAX_SERVICES];   /* all-down handling fired */
+	uint64_t answers[STATS_MAX_SERVICES][STATS_MAX_EPS]; /* endpoint in an answer */
+	uint64_t scope[STATS_SCOPES];             /* ECS scope of steered answers */
+};
 
 struct srv_stats {
 	uint64_t queries;
@@ -27,6 +44,8 @@ struct srv_stats {
 	uint64_t qtype_other;     /* qtypes >= 256 once `hitype` is full */
 	uint16_t hitype[STATS_HITYPES];   /* 0 = free slot */
 	uint64_t hitype_count[STATS_HITYPES];
+	uint64_t size[STATS_SIZE_BUCKETS];        /* responses by length / 64 */
+	struct srv_steer_stats steer;
 } __attribute__((aligned(64)));
 
 /* Count one answered query. */
@@ -50,6 +69,17 @@ static inline void stats_count(struct srv_stats *s, enum srv_transport tr,
 	s->qtype_other++;
 }
 
+/* Response length histogram; every response. */
+static inline void stats_size(struct srv_stats *s, size_t len)
+{
+	s->size[(len >> STATS_SIZE_SHIFT) & (STATS_SIZE_BUCKETS - 1)]++;
+}
+
+/* Count a steered answer (res->service >= 0) under the slots of the
+ * snapshot that answered.  Call only for steered answers. */
+static inline void stats_steered(struct srv_stats *s, const struct snap_stat_slots *slots,
+				 const struct auth_result *res);
+
 /* Count one query that got no response. */
 static inline void stats_drop(struct srv_stats *s, enum srv_transport tr)
 {
@@ -57,6 +87,23 @@ static inline void stats_drop(struct srv_stats *s, enum srv_transport tr)
 	s->transport[tr]++;
 	s->dropped++;
 }
+
+/* Add the steering counters to a `stats` reply: "services" (per service:
+ * answers, fallbacks, and answers per endpoint), "fallbacks" (total),
+ * "ecs_scope" and "response_size" (non-zero buckets; response_size keys are
+ * bucket upper bounds in bytes).  Names come from `snap` (the serving
+ * snapshot; NULL: only the histograms).  Returns 0 or VANE_ENOMEM. */
+int stats_steer_json(json_t *out, struct srv_stats *const *blocks, unsigned n,
+		     const struct vane_snapshot *snap);
+
+/*
+ * Rate-limited fallback log, for a timer on the loop thread (e.g. once per
+ * second): logs each service whose fallback count moved since the last call
+ * as "[svc] all-down: N fallbacks (mode)".  `last` is the caller's state,
+ * STATS_MAX_SERVICES zeros at first.  Returns the total fallbacks.
+ */
+uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
+			     const struct vane_snapshot *snap, uint64_t *last);
 
 /* Sum `n` blocks into a new JSON object with the `stats` reply fields
  * (queries, rcode, qtype, transport, dropped); zero counters are left out
@@ -67,3 +114,19 @@ json_t *stats_to_json(struct srv_stats *const *blocks, unsigned n);
 const char *stats_type_name(uint16_t type, char *buf, unsigned size);
 /* Mnemonic for an rcode ("NXDOMAIN", "RCODE12"). */
 const char *stats_rcode_name(unsigned rcode, char *buf, unsigned size);
+
+#include "server/snapshot.h"
+
+static inline void stats_steered(struct srv_stats *s, const struct snap_stat_slots *slots,
+				 const struct auth_result *res)
+{
+	const struct snap_stat_slots *sl = &slots[res->service];
+	if (sl->svc == SNAP_NO_SLOT)
+		return;
+	struct srv_steer_stats *st = &s->steer;
+	st->steered[sl->svc]++;
+	st->fallbacks[sl->svc] += res->fallback;
+	st->scope[res->scope < STATS_SCOPES ? res->scope : STATS_SCOPES - 1]++;
+	for (unsigned i = 0; i < res->n_ep; i++)
+		st->answers[sl->svc][sl->ep[res->ep[i] & (STATS_MAX_EPS - 1)]]++;
+}

@@ -6,6 +6,15 @@
 #include "server/log.h"
 #include "server/server.h"
 #include "server/tcp.h"
+#include "server/udp.h"
+#include "server/live.h"
+#include "steer/fixmath.h"
+
+/* The live steering state (server/live.h); the loop thread publishes it,
+ * so reading it here needs no RCU read side. */
+#ifndef SRV_LIVE
+#define SRV_LIVE(srv) ((srv)->live)
+#endif
 
 #define TCP_BUF_INIT 1024
 #define TCP_FRAME_MAX (2 + DNS_MAXMSG)
@@ -43,6 +52,8 @@ struct tcp_server {
 	struct tcp_conn *head, *tail;
 	unsigned nconns;
 	bool closing;
+	uint64_t rng;                /* splitmix64 state for steering decisions */
+	struct geo_cache *geo_cache; /* the loop thread's geo lookups */
 	uint8_t answer[TCP_FRAME_MAX];
 };
 
@@ -147,13 +158,27 @@ static void conn_answer(struct tcp_conn *c, const uint8_t *q, size_t qlen)
 	const struct vane_snapshot *snap = ts->srv->snap;
 	enum srv_transport tr = c->v6 ? TR_TCP6 : TR_TCP4;
 	struct auth_result res;
-	size_t len = auth_answer(snap->db, &snap->auth, NULL, NULL, q, qlen, true,
+	struct auth_steer stv;
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
+	const struct auth_steer *st = snapshot_steer_view(snap, SRV_LIVE(ts->srv), &stv);
+	struct auth_client cl = { .geo_cache = ts->geo_cache };
+	if (st) {
+		if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen) == 0)
+			cl.src = (const struct sockaddr *)&peer;
+		cl.now_ms = srv_now_ms();
+		cl.rand = steer_next_rand(&ts->rng);
+	}
+	size_t len = auth_answer(snap->db, &snap->auth, st, st ? &cl : NULL, q, qlen, true,
 				 ts->answer + 2, DNS_MAXMSG, &res);
 	if (len == 0) {
 		stats_drop(&ts->stats, tr);
 		return;
 	}
 	stats_count(&ts->stats, tr, &res);
+	stats_size(&ts->stats, len);
+	if (res.service >= 0)
+		stats_steered(&ts->stats, snap->stat_slots, &res);
 
 	struct tcp_write *w = malloc(sizeof(*w) + 2 + len);
 	if (w == NULL) {
@@ -296,8 +321,10 @@ int tcp_start(struct server *srv, const struct vane_conf *conf, struct tcp_serve
 	ts->srv = srv;
 	uv_timer_init(&srv->loop, &ts->timer);
 	ts->timer.data = ts;
+	ts->rng = srv_seed();
+	ts->geo_cache = geo_cache_new(0);
 	ts->listeners = calloc(conf->nlisten, sizeof(*ts->listeners));
-	if (ts->listeners == NULL)
+	if (ts->listeners == NULL || ts->geo_cache == NULL)
 		goto fail;
 
 	for (unsigned i = 0; i < conf->nlisten; i++) {
@@ -343,6 +370,7 @@ void tcp_free(struct tcp_server *ts)
 	if (ts == NULL)
 		return;
 	free(ts->listeners);
+	geo_cache_free(ts->geo_cache);
 	free(ts);
 }
 

@@ -4,19 +4,29 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "geo/geo.h"
 #include "lib/pkt.h"
+#include "server/live.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/udp.h"
+#include "steer/fixmath.h"
 
 #define UDP_BATCH 64
 #define UDP_QBUF 4096    /* larger queries are truncated and dropped */
 #define UDP_ABUF 4096    /* max-udp-payload is at most 4096 */
 #define UDP_CTRL 64      /* room for one IP_PKTINFO / IPV6_PKTINFO */
+
+/* The live steering state the loop thread publishes (server/live.h). */
+#ifndef SRV_LIVE
+#define SRV_LIVE(srv) rcu_dereference((srv)->live)
+#endif
 
 /* One thread serving one socket.  Buffers live here so the hot path never
  * allocates. */
@@ -29,6 +39,8 @@ struct udp_thread {
 	int fd;
 	bool v6;
 	bool pktinfo;                    /* wildcard bind: answer from the query's address */
+	uint64_t rng;                    /* splitmix64 state for steering decisions */
+	struct geo_cache *geo_cache;     /* this thread's geo lookups */
 	struct mmsghdr in[UDP_BATCH];
 	struct mmsghdr out[UDP_BATCH];
 	struct iovec iov_in[UDP_BATCH];
@@ -44,6 +56,24 @@ struct udp_group {
 	unsigned count;
 	atomic_bool stop;
 };
+
+uint64_t srv_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t srv_seed(void)
+{
+	uint64_t seed;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return steer_mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
+			   (uint64_t)(uintptr_t)&ts);
+}
 
 static bool addr_is_any(const struct sockaddr_storage *ss)
 {
@@ -101,18 +131,33 @@ static unsigned udp_answer(struct udp_thread *t, const struct vane_snapshot *sna
 {
 	unsigned nout = 0;
 	enum srv_transport tr = t->v6 ? TR_UDP6 : TR_UDP4;
+	struct auth_steer stv;
+	struct auth_client cl = { .geo_cache = t->geo_cache };
+	/* Once per batch: which steering state, and the time.  Without
+	 * services both stay NULL and the static path does no extra work. */
+	const struct auth_steer *st = snapshot_steer_view(snap, SRV_LIVE(t->srv), &stv);
+	const struct auth_client *clp = st ? &cl : NULL;
+	if (st)
+		cl.now_ms = srv_now_ms();
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *mh = &t->in[i].msg_hdr;
 		size_t len = 0;
 		struct auth_result res;
+		if (st) {
+			cl.src = (const struct sockaddr *)&t->peer[i];
+			cl.rand = steer_next_rand(&t->rng);
+		}
 		if (!(mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-			len = auth_answer(snap->db, &snap->auth, NULL, NULL, t->qbuf[i], t->in[i].msg_len,
+			len = auth_answer(snap->db, &snap->auth, st, clp, t->qbuf[i], t->in[i].msg_len,
 					  false, t->abuf[i], UDP_ABUF, &res);
 		if (len == 0) {
 			stats_drop(&t->stats, tr);
 			continue;
 		}
 		stats_count(&t->stats, tr, &res);
+		stats_size(&t->stats, len);
+		if (res.service >= 0)
+			stats_steered(&t->stats, snap->stat_slots, &res);
 		t->iov_out[nout] = (struct iovec){ t->abuf[i], len };
 		t->out[nout].msg_hdr = (struct msghdr){
 			.msg_name = &t->peer[i], .msg_namelen = mh->msg_namelen,
@@ -149,15 +194,20 @@ static void *udp_thread_run(void *arg)
 	struct udp_thread *t = arg;
 	rcu_register_thread();
 	udp_prepare(t);
+	t->rng = srv_seed();
 
+	/* The kernel rewrites the name and control lengths of the slots it
+	 * filled; only those need resetting before the next call. */
+	unsigned used = UDP_BATCH;
 	for (;;) {
-		if (t->pktinfo)
-			for (unsigned i = 0; i < UDP_BATCH; i++) {
+		for (unsigned i = 0; i < used; i++) {
+			t->in[i].msg_hdr.msg_namelen = sizeof(t->peer[i]);
+			if (t->pktinfo) {
 				t->in[i].msg_hdr.msg_control = t->ctrl[i];
 				t->in[i].msg_hdr.msg_controllen = UDP_CTRL;
 			}
-		for (unsigned i = 0; i < UDP_BATCH; i++)
-			t->in[i].msg_hdr.msg_namelen = sizeof(t->peer[i]);
+		}
+		used = 0;
 
 		/* Blocked in the kernel we hold no snapshot: tell RCU so a
 		 * reload never waits for an idle worker. */
@@ -176,6 +226,7 @@ static void *udp_thread_run(void *arg)
 			continue;
 		}
 
+		used = (unsigned)n;
 		const struct vane_snapshot *snap = rcu_dereference(t->srv->snap);
 		unsigned nout = udp_answer(t, snap, (unsigned)n);
 		rcu_quiescent_state();   /* done with `snap` */
@@ -205,6 +256,12 @@ int udp_start(struct server *srv, const struct vane_conf *conf, struct udp_group
 			memset(t, 0, sizeof(*t));
 			t->fd = -1;
 			t->srv = srv;
+			t->geo_cache = geo_cache_new(0);
+			if (t->geo_cache == NULL) {
+				free(t);
+				ret = VANE_ENOMEM;
+				goto fail;
+			}
 			t->group = g;
 			g->threads[g->count++] = t;
 			t->v6 = conf->listen[l].addr.ss_family == AF_INET6;
@@ -251,6 +308,7 @@ void udp_stop(struct udp_group *g)
 			pthread_join(t->tid, NULL);
 		if (t->fd >= 0)
 			close(t->fd);
+		geo_cache_free(t->geo_cache);
 		free(t);
 	}
 	free(g->threads);

@@ -24,3 +24,11 @@ void udp_stop(struct udp_group *g);
 /* Each thread's counters, for summing. */
 unsigned udp_stats(struct udp_group *g, struct srv_stats **blocks, unsigned max);
 unsigned udp_thread_count(const struct udp_group *g);
+
+/* Wall clock in ms (CLOCK_REALTIME, as health `since` times), read once per
+ * batch for steering decisions. */
+uint64_t srv_now_ms(void);
+
+/* A random 64-bit seed (getrandom, else time and address bits) for a
+ * thread's steering PRNG. */
+uint64_t srv_seed(void);

@@ -13,6 +13,8 @@
 
 #include "conf/conf.h"
 #include "conf/schema.h"
+#include "steer/build.h"
+#include "steer/latency_load.h"
 
 static char tmpdir[] = "/tmp/vane-test-conf-XXXXXX";
 static char path[512];
@@ -599,6 +601,277 @@ static void test_nested_schema(void **state)
 	conf_free_schema(&t_root, &root);
 }
 
+
+static const char svc_good[] =
+	"zones: []\n"
+	"geo:\n"
+	"  nets: geo/nets.txt\n"
+	"latency:\n"
+	"  file: latency.txt\n"
+	"checks:\n"
+	"  - id: web\n"
+	"    type: http\n"
+	"    port: 8080\n"
+	"    path: /health\n"
+	"    expect: 200\n"
+	"    interval: 2s\n"
+	"    timeout: 1s\n"
+	"  - id: resolver\n"
+	"    type: dns\n"
+	"    query: \"health.example.com A\"\n"
+	"    expect: NXDOMAIN\n"
+	"services:\n"
+	"  - name: API.example.com\n"
+	"    ttl: 60\n"
+	"    ttl-degraded: 5\n"
+	"    policy: [health, geo, weighted]\n"
+	"    answers: 2\n"
+	"    all-down: empty\n"
+	"    ecs: off\n"
+	"    sticky: subnet\n"
+	"    sticky-prefix-v4: 20\n"
+	"    latency-margin: 25ms\n"
+	"    shed-low: 0.5\n"
+	"    endpoints:\n"
+	"      - id: us-east\n"
+	"        address: [ 192.0.2.10, \"2001:db8::10\" ]\n"
+	"        location: { continent: NA, country: us, lat: 40.7, lon: -74.0 }\n"
+	"        weight: 80\n"
+	"        priority: 1\n"
+	"        capacity: 1000\n"
+	"        check: web\n"
+	"        check-address: 127.0.0.1\n"
+	"      - id: edge\n"
+	"        cname: edge.example.net\n"
+	"  - name: www.example.com\n"
+	"    endpoints:\n"
+	"      - id: a\n"
+	"        address: 198.51.100.1\n";
+
+static void test_services_good(void **state)
+{
+	struct vane_conf *conf;
+	char want[600];
+
+	assert_int_equal(load(svc_good, &conf), 0);
+	assert_int_equal(nerrs, 0);
+	assert_null(conf->geo_database);
+	snprintf(want, sizeof(want), "%s/geo/nets.txt", tmpdir);
+	assert_string_equal(conf->geo_nets, want);
+	snprintf(want, sizeof(want), "%s/latency.txt", tmpdir);
+	assert_string_equal(conf->latency_file, want);
+
+	assert_int_equal(conf->nchecks, 2);
+	const struct conf_check *c = &conf->checks[0];
+	assert_string_equal(c->id, "web");
+	assert_string_equal(c->type, "http");
+	assert_int_equal(c->port, 8080);
+	assert_string_equal(c->path, "/health");
+	assert_string_equal(c->expect, "200");
+	assert_int_equal(c->interval_ms, 2000);
+	assert_int_equal(c->timeout_ms, 1000);
+	assert_int_equal(c->rise, 2);
+	assert_int_equal(c->fall, 2);
+	assert_false(c->insecure);
+	assert_int_equal(c->line, 7);
+	assert_string_equal(conf->checks[1].query, "health.example.com A");
+	assert_int_equal(conf->checks[1].port, 0);   /* the type's default */
+
+	assert_int_equal(conf->nservices, 2);
+	const struct conf_service *s = &conf->services[0];
+	assert_string_equal(s->name, "api.example.com.");
+	assert_int_equal(s->line, 19);
+	assert_int_equal(s->ttl, 60);
+	assert_int_equal(s->ttl_degraded, 5);
+	assert_int_equal(s->npolicy, 3);
+	assert_string_equal(s->policy[1], "geo");
+	assert_int_equal(s->answers, 2);
+	assert_string_equal(s->all_down, "empty");
+	assert_false(s->ecs);
+	assert_string_equal(s->sticky, "subnet");
+	assert_int_equal(s->sticky_prefix_v4, 20);
+	assert_int_equal(s->sticky_prefix_v6, 56);
+	assert_int_equal(s->latency_margin_ms, 25);
+	assert_true(s->shed_low == 0.5);
+	assert_true(s->shed_high == 1.0);
+	assert_int_equal(s->nendpoints, 2);
+	const struct conf_endpoint *e = &s->endpoints[0];
+	assert_string_equal(e->id, "us-east");
+	assert_int_equal(e->line, 31);
+	assert_int_equal(e->naddress, 2);
+	assert_string_equal(e->address[1], "2001:db8::10");
+	assert_string_equal(e->location.continent, "NA");
+	assert_string_equal(e->location.country, "US");
+	assert_true(e->location.has_lat && e->location.has_lon);
+	assert_true(e->location.lon == -74.0);
+	assert_int_equal(e->weight, 80);
+	assert_int_equal(e->priority, 1);
+	assert_int_equal(e->capacity, 1000);
+	assert_string_equal(e->check, "web");
+	assert_string_equal(e->check_address, "127.0.0.1");
+	assert_string_equal(s->endpoints[1].cname, "edge.example.net.");
+	assert_int_equal(s->endpoints[1].naddress, 0);
+
+	/* Defaults of the second service. */
+	s = &conf->services[1];
+	assert_int_equal(s->ttl, 30);
+	assert_int_equal(s->ttl_degraded, 0);
+	assert_int_equal(s->npolicy, 0);
+	assert_int_equal(s->answers, 1);
+	assert_string_equal(s->all_down, "open");
+	assert_true(s->ecs);
+	assert_string_equal(s->sticky, "none");
+	assert_int_equal(s->latency_margin_ms, 10);
+	assert_true(s->shed_low == 0.8);
+	assert_int_equal(s->endpoints[0].weight, 1);
+	assert_int_equal(s->endpoints[0].naddress, 1);
+	assert_false(s->endpoints[0].location.has_lat);
+
+	/* The builder: prepared services, health indices, keys. */
+	struct steer_build b;
+	assert_int_equal(steer_build(conf, NULL, collect, NULL, &b), 0);
+	assert_int_equal(b.set->n, 2);
+	assert_int_equal(b.set->n_ep_total, 3);
+	const struct steer_service *svc = &b.set->svc[0];
+	assert_int_equal(svc->n_policy, 3);
+	assert_int_equal(svc->policy[1], STEER_F_GEO);
+	assert_int_equal(svc->all_down, STEER_DOWN_EMPTY);
+	assert_int_equal(svc->ep[0].n_v4, 1);
+	assert_int_equal(svc->ep[0].n_v6, 1);
+	assert_int_equal(svc->ep[0].health, 0);
+	assert_int_equal(svc->hot[0].health, 0);
+	assert_int_equal(svc->ep[1].health, STEER_NONE);
+	assert_true(svc->ep[1].cname_len > 0);
+	assert_int_equal(b.set->svc[1].n_policy, 2);   /* [health, weighted] */
+	assert_int_equal(b.nhealth, 1);
+	assert_string_equal(b.health_key[0], "api.example.com/us-east");
+	assert_int_equal(b.target[0].family, AF_INET);
+	assert_int_equal(b.target[0].addr[0], 127);
+	uint8_t wire[DNAME_MAXLEN];
+	int len = dname_from_str("www.example.com.", NULL, wire);
+	assert_int_equal(steer_set_find(b.set, wire, (size_t)len, dname_hash(wire, (size_t)len)), 1);
+
+	/* A latency file for these services. */
+	char lpath[600];
+	snprintf(lpath, sizeof(lpath), "%s/latency.txt", tmpdir);
+	FILE *f = fopen(lpath, "w");
+	assert_non_null(f);
+	fputs("# comment\n"
+	      "api.example.com us-east 198.51.100.0/24 12\n"
+	      "api.example.com. edge 198.51.100.7/24 30   # same row\n"
+	      "api.example.com edge DE 40.4\n"
+	      "www.example.com a 2001:db8::/32 5\n", f);
+	fclose(f);
+	struct steer_latency_table *t = NULL;
+	assert_int_equal(steer_latency_load(lpath, b.set, collect, NULL, &t), 0);
+	assert_int_equal(t->nsvc, 2);
+	assert_int_equal(t->svc[0].nrows, 2);
+	assert_int_equal(t->svc[0].rows[0].prefix, 24);     /* network rows first */
+	assert_int_equal(t->svc[0].rows[0].lat.rtt_ms[0], 12);
+	assert_int_equal(t->svc[0].rows[0].lat.rtt_ms[1], 30);
+	assert_string_equal(t->svc[0].rows[1].location, "DE");
+	assert_int_equal(t->svc[0].rows[1].lat.rtt_ms[1], 40);
+	assert_int_equal(t->svc[0].rows[1].lat.rtt_ms[0], STEER_RTT_UNKNOWN);
+	assert_int_equal(steer_latency_cells(t), 4);
+	struct steer_latency_table *t2 = NULL;
+	assert_int_equal(steer_latency_set(t, b.set, 1, 0, "EU", 7, &t2), 0);
+	assert_int_equal(steer_latency_cells(t2), 5);
+	struct steer_latency_table *t3 = NULL;
+	assert_int_equal(steer_latency_remap(t2, b.set, b.set, &t3), 0);
+	assert_int_equal(steer_latency_cells(t3), 5);
+	steer_latency_free(t);
+	steer_latency_free(t2);
+	steer_latency_free(t3);
+
+	f = fopen(lpath, "w");
+	fputs("api.example.com us-east 198.51.100.0/24\n"
+	      "nope.example.com us-east DE 1\n"
+	      "api.example.com nope DE 1\n"
+	      "api.example.com us-east 10.0.0.0/33 1\n"
+	      "api.example.com us-east DE fast\n", f);
+	fclose(f);
+	errs[0] = '\0';
+	nerrs = 0;
+	assert_int_equal(steer_latency_load(lpath, b.set, collect, NULL, &t), VANE_ESYNTAX);
+	assert_int_equal(nerrs, 5);
+	assert_non_null(strstr(errs, "latency.txt:2: unknown service \"nope.example.com\""));
+	assert_non_null(strstr(errs, "latency.txt:3: service api.example.com has no endpoint"));
+	assert_non_null(strstr(errs, "latency.txt:4: client \"10.0.0.0/33\""));
+	unlink(lpath);
+	steer_build_free(&b);
+	conf_free(conf);
+}
+
+static void test_services_errors(void **state)
+{
+	const char *head = "checks:\n  - id: web\n    type: tcp\n    port: 80\nservices:\n";
+	char text[8192];
+
+#define SVC(body) (snprintf(text, sizeof(text), "%s%s", head, body), text)
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"), 1, 8,
+		     "services[0].endpoints[0]: needs an address or a cname");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n        cname: b.example.\n"), 1, 8,
+		     "services[0].endpoints[0]: give either address or cname, not both");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n        check: nope\n"), 1, 8,
+		     "services[0].endpoints[0].check: unknown check \"nope\"");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n      - id: x\n        address: 192.0.2.2\n"),
+		     1, 10, "services[0].endpoints[1].id: duplicate value \"x\", first at line 8");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.300\n"), 1, 9,
+		     "services[0].endpoints[0].address[0]: expected an IPv4 or IPv6 address");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n        location: { continent: XX }\n"), 1, 10,
+		     "services[0].endpoints[0].location.continent: expected one of AF, AN");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n        location: { country: DEU }\n"), 1, 10,
+		     "services[0].endpoints[0].location.country: expected a two-letter");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n        location: { lat: 91 }\n"), 1, 10,
+		     "services[0].endpoints[0].location.lat: expected a number -90..90");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n        location: { lat: 50 }\n"), 1, 8,
+		     "services[0].endpoints[0].location: lat and lon go together");
+	expect_error(SVC("  - name: a.example.\n    policy: [health, geo, health]\n"
+			 "    endpoints:\n      - id: x\n        address: 192.0.2.1\n"), 1, 7,
+		     "services[0].policy[2]: duplicate value \"health\"");
+	expect_error(SVC("  - name: a.example.\n    policy: [health, fastest]\n"
+			 "    endpoints:\n      - id: x\n        address: 192.0.2.1\n"), 1, 7,
+		     "services[0].policy[1]: expected one of health, geo");
+	expect_error(SVC("  - name: a.example.\n    all-down: closed\n"
+			 "    endpoints:\n      - id: x\n        address: 192.0.2.1\n"), 1, 7,
+		     "services[0].all-down: expected one of open, empty, servfail");
+	expect_error(SVC("  - name: a.example.\n    shed-low: 2\n"
+			 "    endpoints:\n      - id: x\n        address: 192.0.2.1\n"), 1, 6,
+		     "services[0].shed-low: above shed-high");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: a/b\n"
+			 "        address: 192.0.2.1\n"), 1, 8, "services[0].endpoints[0].id: \"a/b\"");
+	expect_error(SVC("  - name: a.example.\n  - name: A.example\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n"), 2, 7,
+		     "services[1].name: duplicate value \"a.example.\"");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        cname: c.example.\n        check: web\n"), 1, 8,
+		     "services[0].endpoints[0].check-address: required for a cname endpoint");
+	expect_error("checks:\n  - id: t\n    type: tcp\n", 1, 2, "checks[0].port: required for a tcp check");
+	expect_error("checks:\n  - id: d\n    type: dns\n", 1, 2, "checks[0].query: a dns check needs");
+	expect_error("checks:\n  - id: h\n    type: http\n    expect: ok\n", 1, 2,
+		     "checks[0].expect: expected an HTTP status");
+	expect_error("checks:\n  - id: h\n    type: http\n    interval: 1s\n    timeout: 2s\n", 1, 2,
+		     "checks[0].timeout: longer than the interval");
+	expect_error("checks:\n  - id: e\n    type: exec\n", 1, 2, "checks[0].command: required");
+
+	/* 65 endpoints. */
+	size_t n = (size_t)snprintf(text, sizeof(text), "services:\n  - name: a.\n    endpoints:\n");
+	for (int i = 0; i < 65; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "      - {id: e%d, address: 192.0.2.1}\n", i);
+	char *big = strdup(text);
+	expect_error(big, 1, 4, "services[0].endpoints: expected 1..64 entries, got 65");
+	free(big);
+#undef SVC
+}
+
 static void test_reference(void **state)
 {
 	char *buf = NULL;
@@ -643,6 +916,8 @@ int main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_nested_schema),
+		cmocka_unit_test(test_services_good),
+		cmocka_unit_test(test_services_errors),
 		cmocka_unit_test(test_reference),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
