@@ -116,7 +116,7 @@ static int qtype_from_name(const char *s)
 static size_t dns_build(const char *spec, uint16_t id, uint8_t *q)
 {
 	char name[DNAME_MAXSTR], type[16] = "A";
-	if (sscanf(spec, "%1024s %15s", name, type) < 1)
+	if (sscanf(spec, "%1023s %15s", name, type) < 1)
 		return 0;
 	int qt = qtype_from_name(type);
 	uint8_t wire[DNAME_MAXLEN];
