@@ -11,6 +11,8 @@ libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev
 libmaxminddb-dev libloc-dev libloc-database
 knot knot-dnsutils nsd unbound gdnsd dnsperf bind9-dnsutils
 python3-dnspython python3-pytest valgrind iproute2 procps
+libfstrm-dev libprotobuf-c-dev protobuf-c-compiler dnstap-ldns fstrm-bin
+prometheus chromium nodejs
 "
 
 missing=""
@@ -39,7 +41,7 @@ if [ ! -e "$policy" ]; then
 	chmod 755 "$policy"
 	created_policy=1
 fi
-cleanup() { [ "$created_policy" = 1 ] && rm -f "$policy"; }
+cleanup() { if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
