@@ -3,6 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON ?= meson
 PY ?= /usr/bin/python3
+PREFIX ?= /usr/local
 
 .PHONY: all deps build run test unit integration bench fuzz clean install
 
@@ -38,8 +39,13 @@ bench: build
 fuzz: deps
 	@sh fuzz/run.sh $(FUZZ_SECONDS)
 
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: binaries to
+# $PREFIX/sbin, man pages, the systemd unit and sysusers entry under
+# $PREFIX/lib, the sample config and docs to $PREFIX/share/doc/vane.
 install: build
-	DESTDIR=$(DESTDIR) $(MESON) install -C $(BUILD)
+	$(MESON) configure $(BUILD) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD)
+	DESTDIR=$(DESTDIR) $(MESON) install -C $(BUILD) --no-rebuild
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -8,6 +8,9 @@
   dnsq.py send PORT FILE N          send N queries from a dnsperf query file one
                                     at a time, waiting for each reply (so the server
                                     sees exactly N packets); prints replies received
+  dnsq.py send PORT FILE N A.B      ... each with an EDNS Client Subnet option
+                                    (RFC 7871, family 1, /24) for A.B.X.0/24, X
+                                    cycling 0..255 (a different /24 per query)
 """
 import socket
 import struct
@@ -35,11 +38,17 @@ def free_port():
     raise SystemExit("no free port")
 
 
-def query(qid, name, qtype):
+def query(qid, name, qtype, ecs=None):
+    """ecs: None, or 3 address bytes of a /24 (sent as an ECS option)."""
     wire = b"".join(bytes([len(label)]) + label.encode()
                     for label in name.rstrip(".").split(".") if label) + b"\0"
-    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + wire + \
+    q = struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 1 if ecs else 0) + wire + \
         struct.pack("!HH", TYPES[qtype.upper()], 1)
+    if ecs:
+        opt = struct.pack("!HBB", 1, 24, 0) + ecs	# family, source, scope
+        opt = struct.pack("!HH", 8, len(opt)) + opt
+        q += b"\0" + struct.pack("!HHIH", 41, 1232, 0, len(opt)) + opt
+    return q
 
 
 def exchange(sock, port, pkt, timeout):
@@ -68,15 +77,18 @@ def wait(port, seconds):
     return 1
 
 
-def send(port, path, n):
+def send(port, path, n, ecsnet=None):
     qs = [line.split() for line in open(path) if line.strip()]
+    ab = bytes(int(x) for x in ecsnet.split(".")[:2]) if ecsnet else None
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     got = 0
     for i in range(n):
         name, qtype = qs[i % len(qs)]
         try:
-            exchange(s, port, query(i & 0xffff, name, qtype), 5)
-            got += 1
+            ecs = ab + bytes([i & 255]) if ab else None
+            r = exchange(s, port, query(i & 0xffff, name, qtype, ecs), 5)
+            # With ECS, only NOERROR counts: a FORMERR means a bad option.
+            got += 1 if ecs is None or r[3] & 15 == 0 else 0
         except socket.timeout:
             pass
     print(got)
@@ -91,7 +103,8 @@ def main():
     if cmd == "wait":
         return wait(int(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 30)
     if cmd == "send":
-        return send(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+        return send(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]),
+                    sys.argv[5] if len(sys.argv) > 5 else None)
     raise SystemExit(__doc__)
 
 

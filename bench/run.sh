@@ -12,6 +12,8 @@
 #   BENCH_NAMES=5000        hosts in the generated zone
 #   BENCH_BUILD=build       meson build dir for vaned (or VANED=/path/to/vaned)
 #   BENCH_INSTR=0           skip the instructions-per-query part (bench/instr.sh)
+#   BENCH_STEER=0           skip the traffic-steering part (bench/steer.sh, ~3.5 min)
+#   BENCH_RESOLVER=0        skip vane-resolver vs unbound (bench/resolver.sh, root, ~3 min)
 #   BENCH_KEEP=1            keep the work dir (configs, logs, dnsperf output)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"	# make runs `sh bench/run.sh`
 . "$(dirname "$0")/lib.sh"
@@ -83,4 +85,20 @@ if [ "${BENCH_INSTR:-1}" != 0 ]; then
 	msg "instructions per query (bench/instr.sh)"
 	# Same binary as above: VANED is set by build_all.
 	VANED=${VANED:-} INSTR_SERVERS=${INSTR_SERVERS:-$SERVERS} "$BENCH_DIR/instr.sh"
+fi
+
+if [ "${BENCH_STEER:-1}" != 0 ]; then
+	echo
+	msg "traffic steering (bench/steer.sh)"
+	VANED=${VANED:-} "$BENCH_DIR/steer.sh"
+fi
+
+if [ "${BENCH_RESOLVER:-1}" != 0 ]; then
+	echo
+	if [ "$(id -u)" = 0 ]; then
+		msg "vane-resolver against unbound (bench/resolver.sh)"
+		"$BENCH_DIR/resolver.sh"
+	else
+		msg "skipping bench/resolver.sh: its authorities need port 53 (root)"
+	fi
 fi

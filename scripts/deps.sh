@@ -15,6 +15,19 @@ libfstrm-dev libprotobuf-c-dev protobuf-c-compiler dnstap-ldns fstrm-bin
 prometheus chromium nodejs
 "
 
+# The browser test's npm packages (playwright-core, pinned by
+# tests/browser/package-lock.json), only when missing: a no-op once
+# installed.  A failure only warns: test_dashboard.py then skips.
+npm_deps() {
+	dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+	if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules/playwright-core" ] &&
+	   command -v npm >/dev/null 2>&1; then
+		echo "deps: npm ci --prefix tests/browser" >&2
+		npm ci --prefix "$dir" --no-audit --no-fund >&2 ||
+			echo "deps: npm ci failed; the browser test will be skipped" >&2
+	fi
+}
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -23,6 +36,7 @@ for p in $PKGS; do
 done
 
 if [ -z "$missing" ]; then
+	npm_deps
 	exit 0
 fi
 
@@ -48,3 +62,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null || apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+npm_deps

@@ -197,8 +197,11 @@ static const uint8_t *answer_steered(struct resp *r, const struct zone *z,
 		     cl ? cl->rand : 0, &sr, cl ? cl->trace : NULL);
 	res->service = (int32_t)idx;
 	res->fallback = sr.fallback;
-	r->ecs_scope = sr.scope;
-	res->scope = sr.scope;
+	/* Along a CNAME chain of steered names the answer holds only as
+	 * widely as its narrowest decision: keep the longest scope. */
+	if (sr.scope > r->ecs_scope)
+		r->ecs_scope = sr.scope;
+	res->scope = r->ecs_scope;
 	res->n_ep = sr.n < AUTH_RESULT_EPS ? sr.n : AUTH_RESULT_EPS;
 	memcpy(res->ep, sr.ep, res->n_ep);
 

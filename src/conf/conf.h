@@ -104,6 +104,19 @@ struct vane_conf {
 	char *identity;                  /* CH TXT id.server; NULL = refuse */
 	char *version;                   /* CH TXT version.server; NULL = refuse */
 	char *log_level;                 /* error|warning|info|debug, default info */
+	char *log_target;                /* stderr | syslog, default stderr */
+	char *user;                      /* drop to this user after binding; NULL = stay */
+
+	/* http: http_listen.text NULL = no HTTP API. */
+	struct conf_listen http_listen;
+	char *http_token_file;           /* resolved; NULL = writes refused */
+
+	/* dnstap: dnstap_socket NULL = off. */
+	char *dnstap_socket;
+	unsigned dnstap_sample;          /* log 1 in N queries, default 1 */
+	bool dnstap_log_queries, dnstap_log_responses;
+	char *dnstap_identity;           /* NULL = the host name */
+	char *dnstap_version;            /* NULL = "vaned VERSION" */
 
 	struct conf_zone *zones;
 	unsigned nzones;

@@ -79,6 +79,7 @@ static bool check_nsid(void *base, const struct conf_item *item, char *msg, size
 }
 
 static const char *const log_levels[] = { "error", "warning", "info", "debug", NULL };
+static const char *const log_targets[] = { "stderr", "syslog", NULL };
 
 static const struct conf_item listen_elem = {
 	.name = "listen", .type = CONF_LISTEN, .flags = CONF_UNIQUE,
@@ -121,6 +122,44 @@ static const struct conf_item server_items[] = {
 	{ .name = "log-level", .type = CONF_ENUM, .offset = S(log_level),
 	  .values = log_levels, .def = "info",
 	  .help = "Least severe message written to the log." },
+	{ .name = "log", .type = CONF_ENUM, .offset = S(log_target),
+	  .values = log_targets, .def = "stderr",
+	  .help = "Where log lines go: stderr, or syslog (facility daemon, ident vaned). "
+		  "Restart-only." },
+	{ .name = "user", .type = CONF_STR, .offset = S(user),
+	  .help = "After binding its sockets and creating the control socket and state "
+		  "directory, vaned switches to this user and its primary group "
+		  "(setgroups, setgid, setuid). Stays as started when not set. Restart-only." },
+	{ NULL },
+};
+
+static const struct conf_item http_items[] = {
+	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen),
+	  .help = "Address of the HTTP API, metrics and dashboard, \"ADDR@PORT\". "
+		  "The HTTP server is off when not set. Restart-only." },
+	{ .name = "token-file", .type = CONF_PATH, .offset = S(http_token_file),
+	  .help = "File holding the bearer token that POST requests must send "
+		  "(Authorization: Bearer TOKEN). Without it every write is refused. "
+		  "Read at start." },
+	{ NULL },
+};
+
+static const struct conf_item dnstap_items[] = {
+	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket),
+	  .help = "Unix socket of a dnstap collector (Frame Streams, content type "
+		  "protobuf:dnstap.Dnstap), e.g. fstrm_capture -u. dnstap is off when not set. "
+		  "vaned reconnects when the collector goes away. Restart-only." },
+	{ .name = "sample", .type = CONF_UINT, .offset = S(dnstap_sample),
+	  .min = 1, .max = 1000000, .def = "1",
+	  .help = "Log one query in this many, per UDP worker, to bound the cost." },
+	{ .name = "log-queries", .type = CONF_BOOL, .offset = S(dnstap_log_queries),
+	  .def = "true", .help = "Send AUTH_QUERY messages." },
+	{ .name = "log-responses", .type = CONF_BOOL, .offset = S(dnstap_log_responses),
+	  .def = "true", .help = "Send AUTH_RESPONSE messages." },
+	{ .name = "identity", .type = CONF_STR, .offset = S(dnstap_identity),
+	  .def_doc = "the host name", .help = "dnstap identity field." },
+	{ .name = "version", .type = CONF_STR, .offset = S(dnstap_version),
+	  .def_doc = "vaned and its version", .help = "dnstap version field." },
 	{ NULL },
 };
 
@@ -407,6 +446,12 @@ static const struct conf_item service_elem = {
 static const struct conf_item root_items[] = {
 	{ .name = "server", .type = CONF_MAP, .children = server_items,
 	  .help = "Settings of the vaned daemon." },
+	{ .name = "http", .type = CONF_MAP, .children = http_items,
+	  .help = "The HTTP API (JSON under /api/v1/), Prometheus metrics (/metrics) and "
+		  "the web dashboard (/)." },
+	{ .name = "dnstap", .type = CONF_MAP, .children = dnstap_items,
+	  .help = "Query logging in dnstap format to a Frame Streams unix socket "
+		  "(when vaned is built with dnstap support)." },
 	{ .name = "zones", .type = CONF_LIST, .offset = S(zones), .count_off = S(nzones),
 	  .elem = &zone_elem, .elem_size = sizeof(struct conf_zone),
 	  .help = "Zones served authoritatively, a list of maps." },

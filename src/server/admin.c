@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/events.h"
 #include "server/health.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -156,6 +157,7 @@ static char *persist_text(struct live_rt *rt)
 }
 
 static void persist_start(struct live_rt *rt);
+static void persist_cb(uv_timer_t *h);
 
 static void persist_work(uv_work_t *req)
 {
@@ -172,7 +174,7 @@ static void persist_after(uv_work_t *req, int status)
 	rt->persist_text = NULL;
 	rt->persist_busy = false;
 	if (rt->persist_dirty && !rt->closing)
-		uv_timer_start(&rt->persist_timer, (uv_timer_cb)persist_start, PERSIST_DELAY_MS, 0);
+		uv_timer_start(&rt->persist_timer, persist_cb, PERSIST_DELAY_MS, 0);
 }
 
 static void persist_start(struct live_rt *rt)
@@ -241,6 +243,7 @@ static void tick_cb(uv_timer_t *h)
 			uint8_t *logged = &rt->ramp_logged[base + e];
 			if (step >= a->ramp.nsteps) {
 				log_info("[%s] ramp complete", live_key(set, s, e, key, sizeof(key)));
+				events_add_key(rt->srv->events, EV_RAMP_DONE, key, "ramp complete");
 				memset(&a->ramp, 0, sizeof(a->ramp));
 				*logged = 0;
 				live_rt_changed(rt, true);
@@ -248,6 +251,8 @@ static void tick_cb(uv_timer_t *h)
 				*logged = (uint8_t)(step + 1);
 				log_info("[%s] ramp step %u/%u: %u%%", live_key(set, s, e, key, sizeof(key)),
 					 step + 1, a->ramp.nsteps, a->ramp.steps[step]);
+				events_add_key(rt->srv->events, EV_RAMP_STEP, key, "ramp step %u/%u: %u%%",
+					       step + 1, a->ramp.nsteps, a->ramp.steps[step]);
 			}
 		}
 	}
@@ -266,6 +271,7 @@ void live_rt_target_down(struct live_rt *rt, struct health_target *t)
 	a->weight = 0;
 	rt->ramp_logged[i] = 0;
 	log_warning("[%s] ramp aborted: health down (%s); weight 0", t->key, t->err);
+	events_add_key(rt->srv->events, EV_RAMP_ABORT, t->key, "ramp aborted: health down (%s); weight 0", t->err);
 	live_rt_changed(rt, true);
 }
 

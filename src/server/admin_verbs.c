@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "server/ctl.h"
+#include "server/events.h"
 #include "server/health.h"
 #include "server/log.h"
 #include "server/snapshot.h"
@@ -251,9 +252,12 @@ json_t *live_rt_admin(struct live_rt *rt, const char *verb, int argc, char **arg
 	}
 	if (strcmp(verb, "ramp") == 0)
 		rt->ramp_logged[live_ep_base(set, s) + e] = 1;
-	if (memcmp(&before, a, sizeof(*a)) != 0)
+	bool changed = memcmp(&before, a, sizeof(*a)) != 0;
+	if (changed) {
 		live_rt_changed(rt, true);
-	json_t *res = json_pack("{s:b,s:s}", "ok", 1, "key", canon);
+		events_admin(rt->srv->events, canon, argc, argv);
+	}
+	json_t *res = json_pack("{s:b,s:s,s:b}", "ok", 1, "key", canon, "changed", changed);
 	json_object_set_new(res, "endpoint", endpoint_json(rt, s, e, live_now_ms()));
 	return res;
 }
@@ -318,7 +322,10 @@ json_t *live_rt_latency(struct live_rt *rt, int argc, char **argv)
 	};
 	json_t *res = latency_change(rt, &u, false);
 	if (json_is_true(json_object_get(res, "ok")))
+	{
 		log_info("latency %s %s %s: %s ms", argv[1], argv[2], argv[3], r);
+		events_add(rt->srv->events, EV_LATENCY, argv[1], argv[2], "latency %s: %s ms", argv[3], r);
+	}
 	return res;
 }
 
@@ -330,6 +337,9 @@ json_t *live_rt_latency_load(struct live_rt *rt, const char *path)
 	struct latency_update u = { .file = abs };
 	json_t *res = latency_change(rt, &u, true);
 	if (json_is_true(json_object_get(res, "ok")))
+	{
 		log_info("latency table loaded from %s", abs);
+		events_add(rt->srv->events, EV_LATENCY, NULL, NULL, "latency table loaded from %s", abs);
+	}
 	return res;
 }

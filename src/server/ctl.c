@@ -21,18 +21,17 @@
 #define CTL_ARGS_MAX 16
 #define CTL_TIMEOUT_MS 10000  /* a client must send its line within this */
 
-struct ctl_client {
+/* A control-socket connection; `cl` is its reply sink. */
+struct ctl_conn {
 	uv_pipe_t h;                 /* first */
+	struct ctl_client cl;
 	struct ctl_server *cs;
-	struct ctl_client *prev, *next;
-	struct reload_waiter waiter;
+	struct ctl_conn *prev, *next;
 	uv_timer_t timer;
 	uv_write_t wreq;
 	char *out;
 	size_t len;
-	bool replied;
 	bool closing;
-	bool stop_after;             /* `stop`: shut down once the reply is out */
 	char line[CTL_LINE_MAX];
 };
 
@@ -40,7 +39,7 @@ struct ctl_server {
 	struct server *srv;
 	uv_pipe_t pipe;
 	char *path;
-	struct ctl_client *clients;
+	struct ctl_conn *clients;
 	bool listening;
 	bool closing;
 };
@@ -57,7 +56,7 @@ json_t *ctl_error(const char *fmt, ...)
 
 static struct server *client_srv(struct ctl_client *c)
 {
-	return c->cs->srv;
+	return c->srv;
 }
 
 /* ---- commands ---- */
@@ -227,11 +226,49 @@ const struct ctl_cmd ctl_commands[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
+/* ---- running a command for any sink ---- */
+
+void ctl_reply(struct ctl_client *c, json_t *res)
+{
+	if (c->replied) {
+		json_decref(res);
+		return;
+	}
+	c->replied = true;
+	if (res == NULL)
+		res = ctl_error("out of memory");
+	c->deliver(c, res);
+}
+
+void ctl_run(struct ctl_client *c, int argc, char **argv)
+{
+	if (argc == 0) {
+		ctl_reply(c, ctl_error("empty command"));
+		return;
+	}
+	for (const struct ctl_cmd *cmd = ctl_commands; cmd->name; cmd++) {
+		if (strcmp(cmd->name, argv[0]) == 0) {
+			log_debug("control: %s", argv[0]);
+			json_t *res = cmd->fn(c, argc, argv);
+			if (res)
+				ctl_reply(c, res);
+			return;
+		}
+	}
+	ctl_reply(c, ctl_error("unknown command: %s", argv[0]));
+}
+
+void ctl_cancel(struct ctl_client *c)
+{
+	if (!c->replied)
+		server_reload_cancel(c->srv, &c->waiter);
+}
+
 /* ---- connections ---- */
 
 static void client_close_cb(uv_handle_t *h)
 {
-	struct ctl_client *c = h->data;
+	struct ctl_conn *c = h->data;
 	/* Two handles per client: free when the second one is closed. */
 	if (h == (uv_handle_t *)&c->h) {
 		free(c->out);
@@ -241,14 +278,13 @@ static void client_close_cb(uv_handle_t *h)
 	}
 }
 
-static void client_close(struct ctl_client *c)
+static void client_close(struct ctl_conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
 	struct ctl_server *cs = c->cs;
-	if (!c->replied)
-		server_reload_cancel(cs->srv, &c->waiter);
+	ctl_cancel(&c->cl);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -260,23 +296,22 @@ static void client_close(struct ctl_client *c)
 
 static void reply_written(uv_write_t *req, int status)
 {
-	struct ctl_client *c = req->data;
+	struct ctl_conn *c = req->data;
 	struct server *srv = c->cs->srv;
-	bool stop = c->stop_after && status == 0;
+	bool stop = c->cl.stop_after;
 	client_close(c);
-	if (stop || (c->stop_after && status < 0))
+	if (stop)
 		server_stop(srv);
 }
 
-void ctl_reply(struct ctl_client *c, json_t *res)
+/* The unix socket sink: one JSON line, then close. */
+static void conn_deliver(struct ctl_client *cl, json_t *res)
 {
-	if (c->replied || c->closing) {
+	struct ctl_conn *c = (struct ctl_conn *)((char *)cl - offsetof(struct ctl_conn, cl));
+	if (c->closing) {
 		json_decref(res);
 		return;
 	}
-	c->replied = true;
-	if (res == NULL)
-		res = ctl_error("out of memory");
 	char *s = json_dumps(res, JSON_COMPACT);
 	json_decref(res);
 	if (s == NULL) {
@@ -300,7 +335,7 @@ void ctl_reply(struct ctl_client *c, json_t *res)
 		client_close(c);
 }
 
-static void client_dispatch(struct ctl_client *c)
+static void client_dispatch(struct ctl_conn *c)
 {
 	char *argv[CTL_ARGS_MAX];
 	int argc = 0;
@@ -308,38 +343,25 @@ static void client_dispatch(struct ctl_client *c)
 	for (char *tok = strtok_r(c->line, " \t\r", &save); tok && argc < CTL_ARGS_MAX;
 	     tok = strtok_r(NULL, " \t\r", &save))
 		argv[argc++] = tok;
-	if (argc == 0) {
-		ctl_reply(c, ctl_error("empty command"));
-		return;
-	}
-	for (const struct ctl_cmd *cmd = ctl_commands; cmd->name; cmd++) {
-		if (strcmp(cmd->name, argv[0]) == 0) {
-			log_debug("control: %s", argv[0]);
-			json_t *res = cmd->fn(c, argc, argv);
-			if (res)
-				ctl_reply(c, res);
-			return;
-		}
-	}
-	ctl_reply(c, ctl_error("unknown command: %s", argv[0]));
+	ctl_run(&c->cl, argc, argv);
 }
 
 static void client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	struct ctl_client *c = h->data;
+	struct ctl_conn *c = h->data;
 	*buf = uv_buf_init(c->line + c->len, (unsigned)(CTL_LINE_MAX - 1 - c->len));
 }
 
 static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	struct ctl_client *c = s->data;
+	struct ctl_conn *c = s->data;
 	if (nread < 0) {
 		/* EOF without a newline: take what we have as the line. */
 		uv_read_stop(s);
-		if (nread == UV_EOF && c->len > 0 && !c->replied) {
+		if (nread == UV_EOF && c->len > 0 && !c->cl.replied) {
 			c->line[c->len] = '\0';
 			client_dispatch(c);
-		} else if (!c->replied) {
+		} else if (!c->cl.replied) {
 			client_close(c);
 		}
 		return;
@@ -353,14 +375,14 @@ static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		client_dispatch(c);
 	} else if (c->len >= CTL_LINE_MAX - 1) {
 		uv_read_stop(s);
-		ctl_reply(c, ctl_error("command line too long"));
+		ctl_reply(&c->cl, ctl_error("command line too long"));
 	}
 }
 
 static void client_timeout(uv_timer_t *t)
 {
-	struct ctl_client *c = t->data;
-	if (!c->replied)
+	struct ctl_conn *c = t->data;
+	if (!c->cl.replied)
 		client_close(c);
 }
 
@@ -369,10 +391,12 @@ static void ctl_accept(uv_stream_t *server, int status)
 	struct ctl_server *cs = server->data;
 	if (status < 0 || cs->closing)
 		return;
-	struct ctl_client *c = calloc(1, sizeof(*c));
+	struct ctl_conn *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return;
 	c->cs = cs;
+	c->cl.srv = cs->srv;
+	c->cl.deliver = conn_deliver;
 	uv_pipe_init(server->loop, &c->h, 0);
 	uv_timer_init(server->loop, &c->timer);
 	c->h.data = c;
@@ -477,10 +501,10 @@ void ctl_close(struct ctl_server *cs)
 	if (cs->listening)
 		uv_close((uv_handle_t *)&cs->pipe, NULL);
 	/* Let a `stop` reply finish; close the rest now. */
-	struct ctl_client *c = cs->clients;
+	struct ctl_conn *c = cs->clients;
 	while (c) {
-		struct ctl_client *next = c->next;
-		if (!c->replied)
+		struct ctl_conn *next = c->next;
+		if (!c->cl.replied)
 			client_close(c);
 		c = next;
 	}

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "server/events.h"
 #include "server/health.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -181,6 +182,8 @@ static void set_state(struct health_target *t, bool up, const char *err)
 			log_info("[%s] health down->up", t->key);
 		else
 			log_warning("[%s] health up->down: %s", t->key, err);
+		events_add_key(rt->srv->events, up ? EV_HEALTH_UP : EV_HEALTH_DOWN, t->key,
+			       "health %s%s", up ? "down->up" : "up->down: ", up || !err ? "" : err);
 	} else if (t->since_ms == 0) {
 		t->since_ms = live_now_ms();   /* first probe confirmed the assumption */
 	}
@@ -217,12 +220,20 @@ void health_probe_done(struct health_target *t, bool ok, const char *err)
 			live_rt_changed(rt, true);
 		}
 	}
-	if (t->origin != LIVE_PROBED) {
-		/* First probe: saved or assumed state ends here. */
-		if (t->origin == LIVE_SAVED && t->up != ok)
-			log_info("[%s] first probe: %s (saved state was %s)", t->key,
-				 ok ? "up" : "down", t->up ? "up" : "down");
+	if (t->origin == LIVE_ASSUMED) {
+		/* Nothing was known: the first probe decides. */
 		set_state(t, ok, err);
+	} else if (t->origin == LIVE_SAVED) {
+		/* A saved state is real knowledge: it is confirmed by the first
+		 * probe that agrees, and overturned only by the usual rise/fall
+		 * run, so one slow probe after a restart flips nothing. */
+		if (ok == t->up) {
+			set_state(t, ok, err);
+		} else if (ok ? t->ok_run >= t->pc.rise : t->fail_run >= t->pc.fall) {
+			log_info("[%s] probes overturn the saved state: %s", t->key,
+				 ok ? "up" : "down");
+			set_state(t, ok, err);
+		}
 	} else if (ok && !t->up && t->ok_run >= t->pc.rise) {
 		set_state(t, true, NULL);
 	} else if (!ok && t->up && t->fail_run >= t->pc.fall) {
@@ -337,7 +348,11 @@ int health_sync(struct live_rt *rt, struct health_target **old, uint32_t nold)
 		}
 		nt[h] = t;
 		added++;
-		uv_timer_start(&t->timer, target_fire, rng_next() % FIRST_SPREAD_MS, 0);
+		/* Spread first probes: ~5 per ms at most, within one interval. */
+		uint64_t spread = FIRST_SPREAD_MS + n / 5;
+		if (spread > pc.interval_ms)
+			spread = pc.interval_ms ? pc.interval_ms : FIRST_SPREAD_MS;
+		uv_timer_start(&t->timer, target_fire, rng_next() % spread, 0);
 	}
 	uint32_t removed = 0;
 	for (uint32_t i = 0; i < nold; i++) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,24 @@ static const char *const level_names[] = { "error", "warning", "info", "debug" }
 /* Written by the loop thread on reload, read everywhere: a stale read only
  * means one message more or less, so no synchronisation is needed. */
 static volatile int cur_level = LOG_INFO;
+static bool to_syslog;
+
+int log_set_target(const char *name)
+{
+	if (name == NULL)
+		return VANE_EINVAL;
+	if (strcmp(name, "syslog") == 0) {
+		if (!to_syslog)
+			log_syslog_open();
+		to_syslog = true;
+		return 0;
+	}
+	if (strcmp(name, "stderr") == 0) {
+		to_syslog = false;
+		return 0;
+	}
+	return VANE_EINVAL;
+}
 
 int log_set_level_name(const char *name)
 {
@@ -56,6 +75,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	len += snprintf(line + len, sizeof(line) - len, " %s: ", level_names[level]);
 
 	va_list ap;
+	if (to_syslog) {
+		/* syslog adds time, host and ident; keep the level and prefixes. */
+		char msg[2048];
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		log_syslog_write(level, msg);
+		return;
+	}
 	va_start(ap, fmt);
 	int n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
 	va_end(ap);

@@ -14,6 +14,16 @@ int log_set_level_name(const char *name);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/* Where lines go: "stderr" (the default) or "syslog" (facility daemon,
+ * ident vaned; the timestamp is then syslog's).  Returns 0 or VANE_EINVAL.
+ * Call before starting threads. */
+int log_set_target(const char *name);
+
+/* Internal to log.c / log_syslog.c (apart because <syslog.h> clashes with
+ * the names above). */
+void log_syslog_open(void);
+void log_syslog_write(int level, const char *msg);
+
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -25,6 +35,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 /* Zone messages carry the zone name: `[example.com] message`. */
 #define log_zone(level, zone, fmt, ...) \
 	log_msg(level, "[%s] " fmt, (zone), ##__VA_ARGS__)
+
+/* Endpoint messages carry service and endpoint: `[api.example.com/fra] message`. */
+#define log_endpoint(level, service, endpoint, fmt, ...) \
+	log_msg(level, "[%s/%s] " fmt, (service), (endpoint), ##__VA_ARGS__)
 
 /* Format `t` as ISO 8601 UTC (`2026-11-25T22:00:00Z`) into `buf` (>= 21 bytes). */
 void log_iso8601(long long t, char *buf, unsigned long size);

@@ -9,9 +9,15 @@
 
 #include "lib/dname.h"
 #include "server/ctl.h"
+#include "server/dnstap.h"
+#include "server/events.h"
 #include "server/health.h"
+#include "server/http.h"
 #include "server/live.h"
 #include "server/log.h"
+#include "server/metrics.h"
+#include "server/notify.h"
+#include "server/privdrop.h"
 #include "server/server.h"
 #include "server/tcp.h"
 #include "server/udp.h"
@@ -51,7 +57,10 @@ static void fallback_log_cb(uv_timer_t *t)
 	unsigned n = udp_stats(srv->udp, blocks, sizeof(blocks) / sizeof(blocks[0]) - 1);
 	if (srv->tcp)
 		blocks[n++] = tcp_stats(srv->tcp);
+	uint64_t before[STATS_MAX_SERVICES];
+	memcpy(before, srv->fallback_last, sizeof(before));
 	stats_log_fallbacks(blocks, n, srv->snap, srv->fallback_last);
+	metrics_fallback_events(srv, before);
 }
 
 /* ---- live states: publish (loop), free after a grace period (threadpool) ---- */
@@ -188,9 +197,13 @@ static void reload_finish(struct server *srv)
 {
 	struct reload_waiter *w = srv->waiting;
 	json_t *res = srv->reload_res;
+	events_reload(srv->events, res);
 	srv->waiting = NULL;
 	srv->reload_res = NULL;
 	srv->reload_busy = false;
+	if (!srv->stopping)
+		notify_ready(json_is_true(json_object_get(res, "ok")) ? "serving, reloaded"
+									: "serving, reload failed");
 	while (w) {
 		struct reload_waiter *next = w->next;
 		w->done(w, res);
@@ -268,6 +281,7 @@ static void reload_start(struct server *srv)
 	srv->waiting = srv->queued;
 	srv->queued = NULL;
 	log_info("reloading %s", srv->conf_path);
+	notify_reloading();
 	srv->reload_work.data = srv;
 	srv->live_pinned = srv->live;
 	if (uv_queue_work(&srv->loop, &srv->reload_work, build_work, build_after) < 0) {
@@ -324,9 +338,11 @@ void server_stop(struct server *srv)
 		return;
 	srv->stopping = true;
 	log_info("stopping");
+	notify_stopping();
 	srv->reload_again = false;
 	tcp_close(srv->tcp);
 	ctl_close(srv->ctl);
+	http_close(srv->http);
 	live_rt_close(srv->rt);
 	if (srv->signals_on) {
 		uv_close((uv_handle_t *)&srv->fallback_timer, NULL);
@@ -374,15 +390,18 @@ static int server_init(struct server *srv, const char *path)
 		log_error("%s: %s", path, vane_strerror(ret));
 		return ret;
 	}
-	/* A private copy of the config as started, to detect restart-only changes. */
+	/* A private copy of the config as started, to detect restart-only
+	 * changes; read first so the zone loads already log to server.log. */
+	if (conf_load(srv->conf_path, NULL, NULL, &srv->boot_conf) != 0)
+		return VANE_EINVAL;
+	log_set_level_name(srv->boot_conf->log_level);
+	log_set_target(srv->boot_conf->log_target);
 	int ret = snapshot_build_live(srv->conf_path, NULL, NULL, &srv->snap, &err);
 	if (ret != 0) {
 		log_error("cannot start: %s", err ? err : vane_strerror(ret));
 		free(err);
 		return ret;
 	}
-	if (conf_load(srv->conf_path, NULL, NULL, &srv->boot_conf) != 0)
-		return VANE_EINVAL;
 	log_set_level_name(srv->snap->conf->log_level);
 	log_info("loaded %s: %u zones serving, %u failed", srv->conf_path,
 		 srv->snap->nserving, srv->snap->nfailed);
@@ -397,6 +416,8 @@ int server_main(const char *path)
 	srv->started = time(NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int status = 1;
+	struct dnstap *dt = NULL;
+	notify_init();
 
 	if (uv_loop_init(&srv->loop) < 0)
 		return 1;
@@ -404,17 +425,26 @@ int server_main(const char *path)
 		goto out;
 
 	const struct vane_conf *conf = srv->boot_conf;
-	/* Probes start now (first probe at once); publishes srv->live. */
+	srv->events = events_new();
+	/* One dnstap queue per UDP worker, and the last one for TCP. */
+	if (dnstap_open(conf, conf->nlisten * conf->udp_workers + 1, &dt) != 0)
+		goto out;
+	dnstap_set_current(dt);
+	/* Probes start now (first probe at once); publishes srv->live.  The
+	 * privileges go once every socket is bound (server.user). */
 	if (live_rt_start(srv, &srv->rt) != 0 ||
 	    ctl_start(srv, conf->control, &srv->ctl) != 0 ||
+	    http_start(srv, conf, &srv->http) != 0 ||
 	    tcp_start(srv, conf, &srv->tcp) != 0 ||
-	    udp_start(srv, conf, &srv->udp) != 0) {
+	    udp_start(srv, conf, &srv->udp) != 0 ||
+	    (conf->user && privdrop(conf->user, conf->control, conf->state_dir) != 0)) {
 		server_stop(srv);   /* srv->stopping is set: signals unused */
 		uv_run(&srv->loop, UV_RUN_DEFAULT);
 		goto out;
 	}
 	signals_init(srv);
 	log_info("vaned started, pid %d", (int)getpid());
+	notify_ready("serving");
 
 	uv_run(&srv->loop, UV_RUN_DEFAULT);
 	status = 0;
@@ -422,10 +452,14 @@ int server_main(const char *path)
 out:
 	udp_stop(srv->udp);
 	srv->udp = NULL;
+	http_free(srv->http);   /* joins the HTTP thread */
 	tcp_free(srv->tcp);
+	dnstap_set_current(NULL);
+	dnstap_close(dt);   /* after every tap stopped */
 	ctl_free(srv->ctl);
 	live_rt_free(srv->rt);
 	live_free(srv->live);   /* no reader left */
+	events_free(srv->events);
 	if (uv_loop_close(&srv->loop) != 0)
 		log_debug("loop closed with handles open");
 	snapshot_free(srv->snap);

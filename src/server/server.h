@@ -23,6 +23,8 @@
 struct udp_group;
 struct tcp_server;
 struct ctl_server;
+struct http_server;
+struct events;
 struct live_state;
 struct live_rt;
 
@@ -52,6 +54,8 @@ struct server {
 	struct udp_group *udp;
 	struct tcp_server *tcp;
 	struct ctl_server *ctl;
+	struct http_server *http;        /* NULL: no http: section */
+	struct events *events;           /* recent events (server/events.h), loop thread */
 
 	uv_signal_t sig_hup, sig_term, sig_int;
 	uv_timer_t fallback_timer;       /* rate-limited all-down log */

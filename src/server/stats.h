@@ -23,6 +23,34 @@ enum srv_transport { TR_UDP4 = 0, TR_UDP6, TR_TCP4, TR_TCP6, TR_COUNT };
 #define STATS_SIZE_BUCKETS (65536 >> STATS_SIZE_SHIFT)
 #define STATS_SCOPES 129      /* ECS scope 0..128 */
 
+/* Joint query counter (metrics: vane_queries_total{qtype,rcode,transport}):
+ * common qtypes get a class each, the rest share class 0; rcodes past
+ * STATS_JRCODES - 2 share the last bucket.  Small enough per thread (8 KB). */
+#define STATS_QCLASSES 16
+#define STATS_JRCODES 16
+
+static inline unsigned stats_qclass(uint16_t t)
+{
+	switch (t) {
+	case 1: return 1;     /* A */
+	case 2: return 2;     /* NS */
+	case 5: return 3;     /* CNAME */
+	case 6: return 4;     /* SOA */
+	case 12: return 5;    /* PTR */
+	case 15: return 6;    /* MX */
+	case 16: return 7;    /* TXT */
+	case 28: return 8;    /* AAAA */
+	case 33: return 9;    /* SRV */
+	case 43: return 10;   /* DS */
+	case 48: return 11;   /* DNSKEY */
+	case 64: return 12;   /* SVCB */
+	case 65: return 13;   /* HTTPS */
+	case 255: return 14;  /* ANY */
+	case 257: return 15;  /* CAA */
+	default: return 0;
+	}
+}
+
 struct vane_snapshot;
 struct snap_stat_slots;
 
@@ -45,6 +73,7 @@ struct srv_stats {
 	uint16_t hitype[STATS_HITYPES];   /* 0 = free slot */
 	uint64_t hitype_count[STATS_HITYPES];
 	uint64_t size[STATS_SIZE_BUCKETS];        /* responses by length / 64 */
+	uint64_t joint[TR_COUNT][STATS_JRCODES][STATS_QCLASSES];
 	struct srv_steer_stats steer;
 } __attribute__((aligned(64)));
 
@@ -55,6 +84,8 @@ static inline void stats_count(struct srv_stats *s, enum srv_transport tr,
 	s->queries++;
 	s->transport[tr]++;
 	s->rcode[res->rcode < STATS_RCODES ? res->rcode : STATS_RCODES - 1]++;
+	s->joint[tr][res->rcode < STATS_JRCODES ? res->rcode : STATS_JRCODES - 1]
+		[stats_qclass(res->qtype)]++;
 	if (res->qtype < 256) {
 		s->qtype[res->qtype]++;
 		return;

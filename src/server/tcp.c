@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lib/pkt.h"
+#include "server/dnstap.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/tcp.h"
@@ -54,6 +55,7 @@ struct tcp_server {
 	bool closing;
 	uint64_t rng;                /* splitmix64 state for steering decisions */
 	struct geo_cache *geo_cache; /* the loop thread's geo lookups */
+	struct dnstap_tap tap;       /* dnstap: the last queue; off: dt NULL */
 	uint8_t answer[TCP_FRAME_MAX];
 };
 
@@ -152,6 +154,22 @@ static void write_cb(uv_write_t *req, int status)
 		conn_process(c);
 }
 
+/* A sampled query for dnstap (tcp_start bound the tap to the last queue). */
+static void tcp_tap(struct tcp_conn *c, const uint8_t *q, size_t qlen, const uint8_t *a,
+		    size_t alen)
+{
+	struct sockaddr_storage peer, local;
+	int plen = sizeof(peer), llen = sizeof(local);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen) != 0)
+		peer.ss_family = 0;
+	if (uv_tcp_getsockname(&c->h, (struct sockaddr *)&local, &llen) != 0)
+		local.ss_family = 0;
+	c->ts->tap.local = local;
+	dnstap_log(&c->ts->tap, (const struct sockaddr *)&peer, q, qlen, a, alen, &now);
+}
+
 static void conn_answer(struct tcp_conn *c, const uint8_t *q, size_t qlen)
 {
 	struct tcp_server *ts = c->ts;
@@ -179,6 +197,8 @@ static void conn_answer(struct tcp_conn *c, const uint8_t *q, size_t qlen)
 	stats_size(&ts->stats, len);
 	if (res.service >= 0)
 		stats_steered(&ts->stats, snap->stat_slots, &res);
+	if (dnstap_tap_pick(&ts->tap))
+		tcp_tap(c, q, qlen, ts->answer + 2, len);
 
 	struct tcp_write *w = malloc(sizeof(*w) + 2 + len);
 	if (w == NULL) {
@@ -323,6 +343,7 @@ int tcp_start(struct server *srv, const struct vane_conf *conf, struct tcp_serve
 	ts->timer.data = ts;
 	ts->rng = srv_seed();
 	ts->geo_cache = geo_cache_new(0);
+	dnstap_tap_init(&ts->tap, dnstap_current(), conf->nlisten * conf->udp_workers, -1, true);
 	ts->listeners = calloc(conf->nlisten, sizeof(*ts->listeners));
 	if (ts->listeners == NULL || ts->geo_cache == NULL)
 		goto fail;

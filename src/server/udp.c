@@ -12,6 +12,7 @@
 
 #include "geo/geo.h"
 #include "lib/pkt.h"
+#include "server/dnstap.h"
 #include "server/live.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -41,6 +42,7 @@ struct udp_thread {
 	bool pktinfo;                    /* wildcard bind: answer from the query's address */
 	uint64_t rng;                    /* splitmix64 state for steering decisions */
 	struct geo_cache *geo_cache;     /* this thread's geo lookups */
+	struct dnstap_tap tap;           /* dnstap queue and sampling; off: dt NULL */
 	struct mmsghdr in[UDP_BATCH];
 	struct mmsghdr out[UDP_BATCH];
 	struct iovec iov_in[UDP_BATCH];
@@ -125,6 +127,15 @@ static void udp_prepare(struct udp_thread *t)
 	}
 }
 
+/* Off the common path: only the sampled queries with dnstap on get here. */
+static __attribute__((noinline, cold)) void udp_tap(struct udp_thread *t, unsigned i, size_t len)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	dnstap_log(&t->tap, (const struct sockaddr *)&t->peer[i], t->qbuf[i], t->in[i].msg_len,
+		   t->abuf[i], len, &now);
+}
+
 /* Answer the `n` received packets into the `out` vector; returns how many
  * responses to send. */
 static unsigned udp_answer(struct udp_thread *t, const struct vane_snapshot *snap, unsigned n)
@@ -158,6 +169,8 @@ static unsigned udp_answer(struct udp_thread *t, const struct vane_snapshot *sna
 		stats_size(&t->stats, len);
 		if (res.service >= 0)
 			stats_steered(&t->stats, snap->stat_slots, &res);
+		if (dnstap_tap_pick(&t->tap))
+			udp_tap(t, i, len);
 		t->iov_out[nout] = (struct iovec){ t->abuf[i], len };
 		t->out[nout].msg_hdr = (struct msghdr){
 			.msg_name = &t->peer[i], .msg_namelen = mh->msg_namelen,
@@ -272,6 +285,7 @@ int udp_start(struct server *srv, const struct vane_conf *conf, struct udp_group
 					  vane_strerror(ret));
 				goto fail;
 			}
+			dnstap_tap_init(&t->tap, dnstap_current(), g->count - 1, t->fd, false);
 		}
 		log_info("listening on UDP %s with %u workers", conf->listen[l].text,
 			 conf->udp_workers);

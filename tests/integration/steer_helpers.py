@@ -15,13 +15,11 @@
 """
 
 import json
-import os
 import socket
 import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
 import yaml
@@ -32,8 +30,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from conftest import (VANECTL, VANED, Vaned, exchange, free_port, make_query,
-                      parse_response, udp_exchange)
+from conftest import VANED, Vaned, exchange, free_port, parse_response
 
 # ---------------------------------------------------------------------------
 # vaned with services
@@ -92,6 +89,11 @@ def steer_factory(tmp_path):
             rep = v.sanitizer_report()
             if rep:
                 errors.append("sanitizer report:\n" + rep)
+            elif v.proc.returncode != 0:
+                # Tests that stop vaned check for 0 themselves: anything
+                # else here is a crash (e.g. SIGSEGV, rc -11).
+                errors.append("vaned died with rc %s:\n%s" % (
+                    v.proc.returncode, v.stderr_text()[-5000:]))
             continue
         try:
             v.stop_and_check()
@@ -516,6 +518,8 @@ def module_vaned(tmp_path_factory, steer, name="vaned", files=None, **kw):
         v._close()
         rep = v.sanitizer_report()
         assert rep is None, "sanitizer report in vaned stderr:\n" + rep
+        assert v.proc is None or v.proc.returncode == 0, \
+            "vaned died with rc %s" % v.proc.returncode
 
 
 class BlackHole:

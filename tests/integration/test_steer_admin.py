@@ -11,11 +11,11 @@ import pytest
 
 import dns.rcode
 
-from steer_helpers import (BlackHole, UdpClient, addrs, ctl, ctl_json, ctl_ok, endpoint,
-                           explain_trace, free_port_on, health_row,
-                           health_servers, log_has, log_offset, measure,
-                           query, row_drained, row_state, service,
-                           steer_factory, trace_ep, wait_until)
+from steer_helpers import (BlackHole, UdpClient, addrs, ctl, ctl_json, ctl_ok,
+                           endpoint, explain_trace, free_port_on, health_row,
+                           log_has, log_offset, measure, query, row_drained,
+                           row_state, service, trace_ep, wait_until)
+from steer_helpers import health_servers, steer_factory  # noqa: F401
 
 DOWN_BOUND = 1.0 * 2 + 1.0 + 1.0
 
@@ -342,6 +342,28 @@ def test_restart_keeps_state(steer_factory, health_servers):
                "undrain persisted", 5)
 
 
+def test_burst_of_changes_persisted(steer_factory):
+    """Many changes in a row (coalesced writes, some while a write is in
+    flight): vaned keeps serving and the file ends with the last state."""
+    v = steer_factory({"services": [service("bu.example.com", [
+        endpoint("a", "192.0.2.41"), endpoint("b", "192.0.2.42"),
+    ], ttl=30, policy=["health"], answers=2)]})
+    for i in range(25):
+        ctl_ok(v, "drain" if i % 2 == 0 else "undrain", "bu.example.com/a")
+        ctl_ok(v, "weight", "bu.example.com/b", i + 1)
+        assert v.proc.poll() is None, "vaned died (rc %s)" % v.proc.returncode
+    # Last: a drained (i = 24), b weight 25.
+    assert current(v, "bu.example.com") == {"192.0.2.42"}
+
+    def final():
+        st = _state(v)
+        a = _state_entry(st, "bu.example.com/a") or {}
+        b = _state_entry(st, "bu.example.com/b") or {}
+        return a.get("drained") is True and b.get("weight") == 25
+    wait_until(final, "state.json with the last change", 5)
+    assert v.proc.poll() is None, "vaned died (rc %s)" % v.proc.returncode
+
+
 def test_restart_keeps_saved_up_state(steer_factory, health_servers):
     """A saved "up" is used until the first probes finish: the endpoint
     answers right after the restart even though its probes will fail."""
@@ -588,3 +610,56 @@ def test_latency_file_and_updates(steer_factory, tmp_path):
 
     p = ctl(v, "latency", "lat.example.com", "nosuch", "203.0.113.0/24", 5)
     assert p.returncode == 1 and "error:" in p.stderr, (p.stdout, p.stderr)
+
+
+# ---------------------------------------------------------------------------
+# sticky + weight changes
+
+def test_sticky_weight_change_moves_only_its_share(steer_factory):
+    """Weighted rendezvous hashing: taking weight from one endpoint moves
+    only the clients that were on it; everyone else keeps their answer."""
+    v = steer_factory({"services": [service("rv.example.com", [
+        endpoint("a", "192.0.2.31", weight=100),
+        endpoint("b", "192.0.2.32", weight=100),
+        endpoint("c", "192.0.2.33", weight=100),
+    ], ttl=30, policy=["health", "weighted"], answers=1, sticky="subnet")]})
+    nets = ["10.%d.%d.0/24" % (i // 256, i % 256)
+            for i in range(0, 300 * 7, 7)]
+
+    def snapshot():
+        c = UdpClient(v.port)
+        try:
+            return {n: addrs(c.ask("rv.example.com", "A", ecs=n))[0]
+                    for n in nets}
+        finally:
+            c.close()
+    before = snapshot()
+    share = {a: list(before.values()).count(a) / len(nets)
+             for a in ("192.0.2.31", "192.0.2.32", "192.0.2.33")}
+    assert all(0.2 <= s <= 0.47 for s in share.values()), share
+
+    ctl_ok(v, "weight", "rv.example.com/c", 0)
+    after = snapshot()
+    for n in nets:
+        if before[n] != "192.0.2.33":
+            assert after[n] == before[n], (n, before[n], after[n])
+        else:
+            assert after[n] in ("192.0.2.31", "192.0.2.32"), (n, after[n])
+
+    # Halving a's weight moves only clients away from a.
+    ctl_ok(v, "weight", "rv.example.com/c", 100)
+    assert snapshot() == before
+    ctl_ok(v, "weight", "rv.example.com/a", 50)
+    after = snapshot()
+    moved = [n for n in nets if after[n] != before[n]]
+    assert moved, "halving a's weight moved nobody"
+    assert all(before[n] == "192.0.2.31" for n in moved), \
+        [(n, before[n], after[n]) for n in moved if before[n] != "192.0.2.31"]
+
+    # Draining behaves the same way.
+    ctl_ok(v, "weight", "rv.example.com/a", 100)
+    ctl_ok(v, "drain", "rv.example.com/b")
+    after = snapshot()
+    for n in nets:
+        if before[n] != "192.0.2.32":
+            assert after[n] == before[n], (n, before[n], after[n])

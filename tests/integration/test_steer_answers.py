@@ -14,9 +14,9 @@ import dns.flags
 import dns.rcode
 import dns.rdatatype
 
-from steer_helpers import (UdpClient, addrs, answer_rrset, ecs_echo,
-                           ecs_scope, endpoint, module_vaned, query,
-                           raw_ecs, service, stats_services, wait_until)
+from steer_helpers import (UdpClient, addrs, answer_rrset, ecs_echo, ecs_scope,
+                           endpoint, module_vaned, query, raw_ecs, service,
+                           stats_services, wait_until)
 
 GEO_DB = "/var/lib/location/database.db"
 
@@ -160,6 +160,10 @@ def test_aaaa_from_endpoint(sv):
 def test_steered_over_tcp(sv):
     r = noerror(query(sv.port, "dual.example.com", "A", tcp=True))
     assert addrs(r) == ["192.0.2.50"]
+    r = noerror(query(sv.port, "geo.example.com", "A", ecs="203.0.113.0/24",
+                      tcp=True))
+    assert addrs(r) == ["192.0.2.21"]
+    assert ecs_echo(r) == (1, 24, 24)
 
 
 def test_cname_endpoint(sv):
@@ -261,6 +265,31 @@ def test_geo_v6_ecs(sv, ecs, want):
     fam, src, sc = ecs_echo(r)
     assert (fam, src) == (2, int(ecs.split("/")[1]))
     assert sc == 48, (ecs, sc)
+
+
+@pytest.mark.parametrize("qtype,ecs,want", [
+    ("A", "8.8.8.0/24", US),              # Google, US in the Debian database
+    ("A", "193.0.6.0/24", EU),            # RIPE NCC, NL: same continent (EU)
+    ("AAAA", "2001:67c:2e8::/48", EU),    # RIPE NCC, NL
+])
+def test_geo_real_database(sv, qtype, ecs, want):
+    r = noerror(query(sv.port, "geo.example.com", qtype, ecs=ecs))
+    got = addrs(r, qtype)
+    assert len(got) == 1 and got[0] in want, (ecs, got)
+    fam, src, sc = ecs_echo(r)
+    # The database network's prefix: wider than nothing, never beyond what
+    # the client sent.
+    assert 8 <= sc <= src, (ecs, sc)
+
+
+def test_geo_no_match_falls_back_to_all(sv):
+    # 1.1.1.0/24 is OC/AU: no endpoint there, so every endpoint stays in.
+    for _ in range(5):
+        r = noerror(query(sv.port, "geo.example.com", "A", ecs="1.1.1.0/24"))
+        got = addrs(r)
+        assert len(got) == 1 and got[0] in EU | US, got
+        fam, src, sc = ecs_echo(r)
+        assert sc <= src
 
 
 def test_geo_without_ecs_uses_source(sv):

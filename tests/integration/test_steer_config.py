@@ -13,7 +13,8 @@ import dns.rcode
 
 from conftest import ZONES, ZONES_DIR, free_port
 from steer_helpers import (addrs, check_vaned, ctl_json, endpoint, query,
-                           service, steer_factory)
+                           service)
+from steer_helpers import steer_factory  # noqa: F401
 
 
 def conf_text(services_yaml, checks_yaml=""):

@@ -7,17 +7,16 @@ logged fallback."""
 
 import os
 import stat
-import time
 
-import pytest
 
 import dns.rcode
 import dns.rdatatype
 
-from steer_helpers import (addrs, ctl, ctl_json, endpoint, free_port_on,
-                           health_row, health_rows, health_servers, log_has,
+from steer_helpers import (BlackHole, addrs, ctl, ctl_json, endpoint,
+                           free_port_on, health_row, health_rows, log_has,
                            measure, norm_svc, query, row_state, service,
-                           stats_services, steer_factory, wait_until)
+                           stats_services, wait_until)
+from steer_helpers import health_servers, steer_factory  # noqa: F401
 
 INTERVAL, TIMEOUT, RISE, FALL = 1.0, 1.0, 2, 2
 # The issue's bound for failover; recovery is held to the same shape.
@@ -63,10 +62,11 @@ def test_http_failover_and_recovery(steer_factory, health_servers):
                      check_address="127.0.0.1"),
             endpoint("b", "192.0.2.102", check="web",
                      check_address="127.0.0.2"),
-        ], ttl=30, policy=["health"], answers=2)],
+        ], ttl=30, ttl_degraded=5, policy=["health"], answers=2)],
     })
     wait_probed(h1, h2, n=2)
     assert current(v, "hc.example.com") == {"192.0.2.101", "192.0.2.102"}
+    assert query(v.port, "hc.example.com", "A").answer[0].ttl == 30
     wait_until(lambda: row_state(health_row(v, "hc.example.com", "b")) == "up",
                "b up in vanectl health", 5)
 
@@ -83,9 +83,11 @@ def test_http_failover_and_recovery(steer_factory, health_servers):
     # The last error is recorded and shown.
     err = row.get("last_error", row.get("error", row.get("last-error")))
     assert err, row
-    # Stays out while dead.
+    # Stays out while dead, with the degraded TTL.
     for _ in range(5):
         assert current(v, "hc.example.com") == {"192.0.2.101"}
+    r = query(v.port, "hc.example.com", "A")
+    assert r.answer[0].ttl == 5, r
 
     h2.start()
     took = measure(lambda: "192.0.2.102" in current(v, "hc.example.com"),
@@ -94,9 +96,40 @@ def test_http_failover_and_recovery(steer_factory, health_servers):
     # rise 2: one success is not enough, so it cannot come back at once.
     assert took >= 0.5 * INTERVAL, "b back after %.2fs: rise ignored?" % took
     assert current(v, "hc.example.com") == {"192.0.2.101", "192.0.2.102"}
+    r = query(v.port, "hc.example.com", "A")
+    assert r.answer[0].ttl == 30, r
     wait_until(lambda: log_has(v, "hc.example.com/b", "down->up"),
                "recovery logged", 5)
     assert row_state(health_row(v, "hc.example.com", "b")) == "up"
+
+
+def test_http_hung_server(steer_factory, health_servers):
+    """A server that hangs (accepts, never answers) instead of refusing:
+    every probe runs into its timeout.  The issue's bound counts the timeout
+    once, so probes must keep their interval while one is outstanding."""
+    port = free_port_on(["127.0.0.13"])
+    h = health_servers("127.0.0.13", port)
+    v = steer_factory({
+        "checks": [check("web", "http", port=port, path="/health")],
+        "services": [service("hung.example.com", [
+            endpoint("a", "192.0.2.105", check="web",
+                     check_address="127.0.0.13"),
+            endpoint("b", "192.0.2.106"),
+        ], ttl=30, policy=["health"], answers=2)],
+    })
+    wait_until(lambda: h.hits >= 2 and row_state(
+        health_row(v, "hung.example.com", "a")) == "up", "a probed up", 5)
+    h.stop()
+    hole = BlackHole("127.0.0.13", port)
+    try:
+        took = measure(lambda: current(v, "hung.example.com") ==
+                       {"192.0.2.106"}, "a down (hung)", DOWN_BOUND + 5)
+        assert took <= DOWN_BOUND, "hung server still answered after " \
+            "%.2fs (bound %.1fs)" % (took, DOWN_BOUND)
+        row = health_row(v, "hung.example.com", "a")
+        assert row["last_error"], row
+    finally:
+        hole.close()
 
 
 def test_http_status_and_body(steer_factory, health_servers):
@@ -170,7 +203,7 @@ CHECK_SH = """#!/bin/sh
 # args: address port endpoint service
 echo "$@" >> "{d}/calls.log"
 if [ -e "{d}/hang-$3" ]; then
-    echo $$ > "{d}/hang-$3.pid"
+    echo $$ >> "{d}/hang-$3.pids"
     exec sleep 30
 fi
 test -e "{d}/ok-$3"
@@ -212,14 +245,15 @@ def test_exec_check(steer_factory, tmp_path):
     measure(lambda: "192.0.2.131" in current(v, "exec.example.com"),
             "e1 up", UP_BOUND + 5)
 
-    # A hanging command counts as a failure after `timeout` and is killed.
-    # Each failing probe may take interval + timeout, hence the wider bound.
+    # A hanging command counts as a failure after `timeout` and is killed;
+    # as for http, the timeout counts once in the bound.
     (d / "hang-e2").touch()
-    bound = (INTERVAL + TIMEOUT) * FALL + 1.0
+    bound = DOWN_BOUND
     took = measure(lambda: current(v, "exec.example.com") == {"192.0.2.131"},
                    "e2 down (timeout)", bound + 5)
     assert took <= bound, took
-    pid = int((d / "hang-e2.pid").read_text())
+    # The first hung probe (later ones may still be running).
+    pid = int((d / "hang-e2.pids").read_text().split()[0])
 
     def gone():
         # Killed and reaped: no /proc entry (a zombie would still have one).

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * vane-resolver's configuration: its own schema table (conf/resolver_schema.c)
+ * on the same machinery as vaned's (conf/schema.h), so parsing, `--check`
+ * and error messages (`file:line: message`) behave the same.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+
+/* An `allow:` network, parsed. */
+struct rconf_net {
+	int family;                      /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+struct resolver_conf {
+	char *path;                      /* absolute */
+	char *dir;
+
+	/* server: */
+	struct conf_listen *listen;
+	unsigned nlisten;
+	unsigned udp_workers;
+	unsigned tcp_idle_timeout_ms;
+	char *control;
+	char *log_level;
+
+	/* resolver: */
+	char *root_hints;
+	char *cache_size_text;
+	uint64_t cache_size;             /* bytes, from cache_size_text */
+	unsigned min_ttl_ms, max_ttl_ms, neg_max_ttl_ms, stale_max_age_ms;
+	bool serve_stale;
+	bool prefetch;
+	bool ecs;
+	unsigned ecs_prefix_v4, ecs_prefix_v6;
+	bool qname_min;
+	char **allow;
+	unsigned nallow;
+	struct rconf_net *nets;          /* parsed allow, or loopback by default */
+	unsigned nnets;
+	bool fake_time;
+	unsigned max_upstream;           /* work limit per client query */
+	unsigned upstream_timeout_ms;
+};
+
+/* Where the shipped IANA hints are installed. */
+#define RCONF_DEFAULT_HINTS "/etc/vane/root.hints"
+
+/* Load and validate `path`; problems go to `err` (NULL: stderr). */
+int resolver_conf_load(const char *path, conf_err_fn err, void *ctx,
+		       struct resolver_conf **out) VANE_WUR;
+void resolver_conf_free(struct resolver_conf *conf);
+
+/* Parse "10.0.0.0/8", "::1/128" or a bare address.  Returns 0 or VANE_EINVAL. */
+int rconf_parse_net(const char *s, struct rconf_net *out);
+/* Parse "64M", "1G", "512k", "1000000".  Returns 0 or VANE_EINVAL/ERANGE. */
+int rconf_parse_size(const char *s, uint64_t *out);

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Client side: UDP workers answer cache hits themselves (recvmmsg/sendmmsg
+ * batches) and hand misses to the loop thread through a mutex queue and a
+ * uv_async; the loop resolves and answers with sendto on the worker's
+ * socket.  TCP clients (RFC 7766 framing) are served on the loop.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/pkt.h"
+#include "resolver/iter.h"
+#include "resolver/rserver_int.h"
+#include "server/log.h"
+
+#define BATCH 32
+#define PKT_MAX 4096
+
+struct rworker {
+	struct resolver *r;
+	pthread_t tid;
+	int fd;
+};
+
+static void answer_error(struct creq *c, uint8_t rcode);
+
+/* ---- answering ---- */
+
+static void creq_send(struct creq *c, const uint8_t *ans, size_t len)
+{
+	if (c->tcp) {
+		rtcp_send(c->tcp, ans, len);
+	} else {
+		ssize_t n = sendto(c->fd, ans, len, 0, (struct sockaddr *)&c->ss, c->sslen);
+		(void)n;
+	}
+}
+
+void creq_free(struct creq *c)
+{
+	if (c->tcp)
+		rtcp_unref(c->tcp);
+	free(c);
+}
+
+static size_t creq_limit(const struct creq *c)
+{
+	return c->tcp ? DNS_MAXMSG : cache_udp_limit(&c->q);
+}
+
+/* Answer from the cache; returns true when sent. */
+static bool answer_cached(struct resolver *r, struct creq *c, unsigned flags)
+{
+	static __thread uint8_t out[DNS_MAXMSG];
+	struct cache_hit hit;
+	int n = cache_answer(r->cache, &c->q, c->pkt, c->net.bits ? &c->net : NULL,
+			     resolver_now(r), flags, out, creq_limit(c), &hit);
+	if (n <= 0)
+		return false;
+	if (hit.stale)
+		atomic_fetch_add(&r->st.stale_answers, 1);
+	creq_send(c, out, (size_t)n);
+	return true;
+}
+
+static void resolved(void *ctx, int rcode, const struct rmsg *m)
+{
+	static __thread uint8_t out[DNS_MAXMSG];
+	struct creq *c = ctx;
+	struct resolver *r = c->r;
+
+	if (c->prefetch) {
+		creq_free(c);
+		return;
+	}
+	if (rcode < 0 || !m) {
+		/* RFC 8767: every authority failed; a stale answer beats SERVFAIL. */
+		if (r->conf->serve_stale && answer_cached(r, c, CACHE_STALE_OK)) {
+			creq_free(c);
+			return;
+		}
+		atomic_fetch_add(&r->st.servfail, 1);
+		answer_error(c, DNS_SERVFAIL);
+		return;
+	}
+	int n = ranswer_build(out, creq_limit(c), &c->q, c->pkt, m->rcode, m, 0, 0,
+			      c->net.bits ? c->net.bits : 0);
+	if (n > 0)
+		creq_send(c, out, (size_t)n);
+	creq_free(c);
+}
+
+static void answer_error(struct creq *c, uint8_t rcode)
+{
+	uint8_t out[PKT_MAX];
+	int n = ranswer_error(out, sizeof(out), &c->q, c->pkt, c->len, rcode);
+	if (n > 0)
+		creq_send(c, out, (size_t)n);
+	creq_free(c);
+}
+
+/* Loop thread: a miss (or a TCP query). */
+void creq_resolve(struct resolver *r, struct creq *c)
+{
+	if (!c->prefetch && answer_cached(r, c, 0)) {
+		creq_free(c);
+		return;
+	}
+	if (c->q.qclass != DNS_IN) {
+		answer_error(c, DNS_REFUSED);
+		return;
+	}
+	if (iter_resolve(r, c->q.qname, c->q.qtype, &c->net, resolved, c) != 0)
+		answer_error(c, DNS_SERVFAIL);
+}
+
+/* Any thread: parse, check the ACL; returns false when dropped/answered. */
+static bool creq_prepare(struct resolver *r, struct creq *c, uint8_t *out, int *outlen)
+{
+	enum dns_verdict v = dns_query_parse(c->pkt, c->len, &c->q);
+	uint8_t rcode;
+	*outlen = 0;
+	atomic_fetch_add(&r->st.queries, 1);
+	switch (v) {
+	case DNS_V_OK:
+		break;
+	case DNS_V_DROP:
+		return false;
+	case DNS_V_FORMERR: rcode = DNS_FORMERR; goto err;
+	case DNS_V_NOTIMP: rcode = DNS_NOTIMP; goto err;
+	default: rcode = DNS_BADVERS; goto err;
+	}
+	if (!resolver_allowed(r, (struct sockaddr *)&c->ss)) {
+		atomic_fetch_add(&r->st.refused, 1);
+		rcode = DNS_REFUSED;
+		goto err;
+	}
+	resolver_client_net(r, (struct sockaddr *)&c->ss, &c->q, &c->net);
+	return true;
+err:
+	*outlen = ranswer_error(out, PKT_MAX, &c->q, c->pkt, c->len, rcode);
+	return false;
+}
+
+/* Hit path shared by UDP workers and TCP: returns the answer length, 0 on a
+ * miss (c must then be resolved), < 0 to drop. */
+int creq_fast(struct resolver *r, struct creq *c, uint8_t *out, size_t cap)
+{
+	int n;
+	if (!creq_prepare(r, c, out, &n))
+		return n > 0 ? n : -1;
+	struct cache_hit hit;
+	size_t lim = c->tcp ? cap : cache_udp_limit(&c->q);
+	n = cache_answer(r->cache, &c->q, c->pkt, c->net.bits ? &c->net : NULL,
+			 resolver_now(r), 0, out, lim < cap ? lim : cap, &hit);
+	if (n > 0) {
+		atomic_fetch_add(&r->st.cache_hits, 1);
+		if (hit.prefetch && r->conf->prefetch)
+			c->prefetch = true; /* answered; refresh in the background */
+		return n;
+	}
+	atomic_fetch_add(&r->st.cache_misses, 1);
+	return 0;
+}
+
+void creq_enqueue(struct resolver *r, struct creq *c)
+{
+	pthread_mutex_lock(&r->qlock);
+	c->next = NULL;
+	if (r->qtail)
+		r->qtail->next = c;
+	else
+		r->qhead = c;
+	r->qtail = c;
+	pthread_mutex_unlock(&r->qlock);
+	uv_async_send(&r->async);
+}
+
+static void on_async(uv_async_t *a)
+{
+	struct resolver *r = a->data;
+	pthread_mutex_lock(&r->qlock);
+	struct creq *c = r->qhead;
+	r->qhead = r->qtail = NULL;
+	pthread_mutex_unlock(&r->qlock);
+	while (c) {
+		struct creq *next = c->next;
+		if (c->prefetch)
+			atomic_fetch_add(&r->st.prefetches, 1);
+		creq_resolve(r, c);
+		c = next;
+	}
+}
+
+/* ---- UDP workers ---- */
+
+static void *worker_main(void *arg)
+{
+	struct rworker *w = arg;
+	struct resolver *r = w->r;
+	static __thread uint8_t in[BATCH][PKT_MAX], out[BATCH][PKT_MAX];
+	struct mmsghdr rm[BATCH], sm[BATCH];
+	struct iovec riov[BATCH], siov[BATCH];
+	struct sockaddr_storage from[BATCH];
+
+	for (;;) {
+		for (unsigned i = 0; i < BATCH; i++) {
+			riov[i] = (struct iovec){ in[i], PKT_MAX };
+			rm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
+				.msg_namelen = sizeof(from[i]), .msg_iov = &riov[i],
+				.msg_iovlen = 1 };
+		}
+		int n = recvmmsg(w->fd, rm, BATCH, MSG_WAITFORONE, NULL);
+		if (n <= 0) {
+			if (r->stopping)
+				break;
+			continue;
+		}
+		unsigned ns = 0;
+		for (int i = 0; i < n; i++) {
+			struct creq *c = malloc(sizeof(*c) + rm[i].msg_len);
+			if (!c)
+				continue;
+			memset(c, 0, sizeof(*c));
+			c->r = r;
+			c->fd = w->fd;
+			c->len = rm[i].msg_len;
+			memcpy(c->pkt, in[i], c->len);
+			memcpy(&c->ss, &from[i], rm[i].msg_hdr.msg_namelen);
+			c->sslen = rm[i].msg_hdr.msg_namelen;
+			int len = creq_fast(r, c, out[ns], PKT_MAX);
+			if (len > 0) {
+				siov[ns] = (struct iovec){ out[ns], (size_t)len };
+				sm[ns].msg_hdr = (struct msghdr){ .msg_name = &from[i],
+					.msg_namelen = c->sslen, .msg_iov = &siov[ns],
+					.msg_iovlen = 1 };
+				ns++;
+				if (c->prefetch)
+					creq_enqueue(r, c);
+				else
+					creq_free(c);
+			} else if (len == 0) {
+				creq_enqueue(r, c);
+			} else {
+				creq_free(c);
+			}
+		}
+		if (ns)
+			(void)!sendmmsg(w->fd, sm, ns, 0);
+	}
+	return NULL;
+}
+
+static int udp_socket(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int one = 1;
+	int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int rworkers_start(struct resolver *r)
+{
+	const struct resolver_conf *cf = r->conf;
+	r->nworkers = cf->udp_workers * cf->nlisten;
+	r->workers = calloc(r->nworkers, sizeof(*r->workers));
+	if (!r->workers)
+		return VANE_ENOMEM;
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		const struct conf_listen *l = &cf->listen[i % cf->nlisten];
+		struct rworker *w = &r->workers[i];
+		w->r = r;
+		w->fd = udp_socket(&l->addr, l->addrlen);
+		if (w->fd < 0) {
+			log_error("cannot listen on %s (UDP): %s", l->text, vane_strerror(w->fd));
+			return w->fd;
+		}
+	}
+	r->async.data = r;
+	int ret = uv_async_init(&r->loop, &r->async, on_async);
+	if (ret != 0)
+		return ret;
+	for (unsigned i = 0; i < r->nworkers; i++)
+		if (pthread_create(&r->workers[i].tid, NULL, worker_main, &r->workers[i]) != 0)
+			return VANE_ENOMEM;
+	return 0;
+}

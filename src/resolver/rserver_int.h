@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Internal to the resolver's client side (rserver.c, rtcp.c, rctl.c, run.c). */
+#pragma once
+
+#include "lib/pkt.h"
+#include "resolver/resolver.h"
+
+struct rtcp_conn;
+
+/* One client query, from a UDP worker or a TCP connection. */
+struct creq {
+	struct creq *next;
+	struct resolver *r;
+	int fd;                          /* UDP: the worker's socket */
+	struct rtcp_conn *tcp;           /* TCP: the connection (referenced) */
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct dns_query q;
+	struct cache_net net;
+	bool prefetch;                   /* already answered: only refresh */
+	size_t len;
+	uint8_t pkt[];
+};
+
+int creq_fast(struct resolver *r, struct creq *c, uint8_t *out, size_t cap);
+void creq_resolve(struct resolver *r, struct creq *c);
+void creq_enqueue(struct resolver *r, struct creq *c);
+void creq_free(struct creq *c);
+
+int rworkers_start(struct resolver *r) VANE_WUR;
+int rtcp_start(struct resolver *r) VANE_WUR;
+void rtcp_close(struct resolver *r);
+void rtcp_send(struct rtcp_conn *t, const uint8_t *msg, size_t len);
+void rtcp_unref(struct rtcp_conn *t);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Start-up and shutdown of vane-resolver. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "resolver/rserver_int.h"
+#include "server/log.h"
+
+static void cache_conf_from(const struct resolver_conf *c, struct cache_conf *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+	cc->max_bytes = c->cache_size;
+	cc->min_ttl = c->min_ttl_ms / 1000;
+	cc->max_ttl = c->max_ttl_ms / 1000;
+	cc->neg_max_ttl = c->neg_max_ttl_ms / 1000;
+	cc->serve_stale = c->serve_stale;
+	cc->stale_max_age = c->stale_max_age_ms / 1000;
+	cc->prefetch = c->prefetch;
+	cc->prefetch_min_hits = 2;
+	resolver_random(&cc->hash_seed, sizeof(cc->hash_seed));
+}
+
+void resolver_stop(struct resolver *r)
+{
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	uv_stop(&r->loop);
+}
+
+static void on_signal(uv_signal_t *s, int sig)
+{
+	resolver_stop(s->data);
+}
+
+int resolver_run(const char *conf_path, struct resolver_conf *conf)
+{
+	struct resolver *r = calloc(1, sizeof(*r));
+	struct cache_conf cc;
+	int ret = VANE_ENOMEM;
+
+	if (!r)
+		return 1;
+	r->conf = conf;
+	r->conf_path = strdup(conf_path);
+	r->mono_base = 1000000; /* fake clock origin; any origin works for the cache */
+	pthread_mutex_init(&r->qlock, NULL);
+	log_set_level_name(conf->log_level);
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_init(&r->loop);
+	ret = resolver_load_hints(r, conf->root_hints);
+	if (ret != 0)
+		goto out;
+	cache_conf_from(conf, &cc);
+	r->cache = cache_new(&cc);
+	if (!r->cache) {
+		ret = VANE_ENOMEM;
+		goto out;
+	}
+	ret = rtcp_start(r);
+	if (ret == 0)
+		ret = rctl_start(r, conf->control);
+	if (ret == 0)
+		ret = rworkers_start(r);
+	if (ret != 0)
+		goto out;
+	uv_signal_init(&r->loop, &r->sigint);
+	uv_signal_init(&r->loop, &r->sigterm);
+	r->sigint.data = r->sigterm.data = r;
+	uv_signal_start(&r->sigint, on_signal, SIGINT);
+	uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+	log_info("vane-resolver serving on %s (%u UDP workers)%s", conf->listen[0].text,
+		 conf->udp_workers, conf->fake_time ? ", fake time" : "");
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	log_info("stopping");
+	ret = 0;
+out:
+	if (r->ctl)
+		rctl_close(r);
+	/* Workers sit in recvmmsg; the process exit ends them. */
+	fflush(stderr);
+	_exit(ret == 0 ? 0 : 1);
+}
