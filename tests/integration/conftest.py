@@ -461,6 +461,10 @@ def vaned_factory(tmp_path):
             rep = v.sanitizer_report()
             if rep:
                 errors.append("sanitizer report:\n" + rep)
+            elif v.proc.returncode in (-4, -6, -7, -8, -11):
+                # A test may stop or SIGKILL vaned on purpose; a crash
+                # signal is never on purpose.
+                errors.append("vaned died with signal %d" % -v.proc.returncode)
             continue
         try:
             v.stop_and_check()
