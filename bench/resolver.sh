@@ -27,7 +27,7 @@
 #   BENCH_ROUNDS=5 BENCH_SECONDS=6   cache-hit rounds and dnsperf run length
 #   BENCH_DNSPERF="-c 16 -T 2 -q 1000 -t 1"   cache-hit load shape (as run.sh)
 #   RBENCH_INSTR=1           0 skips the callgrind part
-#   RBENCH_INSTR_WARM=2000 INSTR_N1=2000 INSTR_N2=12000
+#   RBENCH_INSTR_WARM=2000 RBENCH_N1=2000 RBENCH_N2=42000
 #   RBENCH_INSTR_EDNS=1      callgrind hits carry an EDNS0 OPT (1232), as dig's do
 #   RBENCH_PROFILE="vane-resolver"   print instructions per hit by function
 #   VANE_RESOLVER=path       vane-resolver binary (default: BENCH_BUILD's)
@@ -46,8 +46,8 @@ HIT_ARGS=${BENCH_DNSPERF:--c 16 -T 2 -q 1000 -t 1}
 INSTR=${RBENCH_INSTR:-1}
 WARM=${RBENCH_INSTR_WARM:-2000}
 EDNS=$([ "${RBENCH_INSTR_EDNS:-0}" != 0 ] && echo edns || echo plain)
-N1=${INSTR_N1:-2000}
-N2=${INSTR_N2:-12000}
+N1=${RBENCH_N1:-2000}
+N2=${RBENCH_N2:-42000}
 RESOLVERS="vane-resolver unbound"
 
 [ "$(id -u)" = 0 ] || die "needs root: the authorities listen on port 53"
@@ -58,7 +58,7 @@ need unbound-control
 build_all
 VRES=${VANE_RESOLVER:-$ROOT/$BUILD/vane-resolver}
 VCTL=$ROOT/$BUILD/vanectl
-[ -x "$VRES" ] && [ -x "$VCTL" ] || die "vane-resolver or vanectl not built in $BUILD"
+{ [ -x "$VRES" ] && [ -x "$VCTL" ]; } || die "vane-resolver or vanectl not built in $BUILD"
 
 # A 127.X.Y whose .1-.3 are free on port 53 (UDP and TCP).
 PFX=$($PY - <<-'EOP'
@@ -210,7 +210,7 @@ for r in $RESOLVERS; do
 	PORT[$r]=$(free_port)
 	start "$r" "${PORT[$r]}" 60	# readiness: one NXDOMAIN for bench.example (root)
 	PID[$r]=$SERVER_PID
-	echo "$(rss_kb "$SERVER_PID")" >"$WORK/rss0.$r"
+	rss_kb "$SERVER_PID" >"$WORK/rss0.$r"
 done
 
 # ---------------------------------------------------------------- 1. misses
@@ -238,7 +238,7 @@ vup=$(( $(vstat upstream_queries) - vup0 ))
 
 # ---------------------------------------------------------------- 2. memory
 for r in $RESOLVERS; do
-	echo "$(rss_kb "${PID[$r]}")" >"$WORK/rss1.$r"
+	rss_kb "${PID[$r]}" >"$WORK/rss1.$r"
 done
 (unbound-control -c "$WORK/unbound/unbound.conf" stats_noreset >"$WORK/unbound.stats" 2>&1) || true
 "$VCTL" -s "$WORK/vane-resolver/run/resolver.sock" --json stats >"$WORK/vane.stats" 2>&1 || true
@@ -294,7 +294,7 @@ fi
 # ---------------------------------------------------------------- report
 echo
 echo "command: RBENCH_NAMES=$NAMES RBENCH_ZONES=$ZONES RBENCH_MISS_ROUNDS=$MISS_ROUNDS" \
-	"BENCH_ROUNDS=$ROUNDS BENCH_SECONDS=$SECONDS_ RBENCH_INSTR_EDNS=${RBENCH_INSTR_EDNS:-0} bench/resolver.sh"
+	"RBENCH_N1=$N1 RBENCH_N2=$N2 BENCH_ROUNDS=$ROUNDS BENCH_SECONDS=$SECONDS_ RBENCH_INSTR_EDNS=${RBENCH_INSTR_EDNS:-0} bench/resolver.sh"
 echo "         misses: dnsperf -n 1 $MISS_ARGS; hits: dnsperf -l $SECONDS_ $HIT_ARGS"
 echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -r)," \
 	"$(unbound -V | head -n 1), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -306,6 +306,36 @@ static void show_explain(const json_t *res)
 		       str_or(rr, "type", "?"), str_or(rr, "data", "?"));
 }
 
+/* vane-resolver's stats: a flat object of counters (told apart from vaned's
+ * by its "cache_entries"). */
+static void show_resolver_stats(const json_t *res)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)res, key, v)
+		if (json_is_integer(v))
+			printf("%-18s %lld\n", key, (long long)json_integer_value(v));
+}
+
+static void show_cache_dump(const json_t *res)
+{
+	size_t i;
+	json_t *e;
+	printf("%-40s %5s %-10s %5s %8s %5s %6s %7s\n", "NAME", "TYPE", "KIND",
+	       "RCODE", "TTL", "SCOPE", "HITS", "BYTES");
+	json_array_foreach(json_object_get(res, "entries"), i, e)
+		printf("%-40s %5lld %-10s %5lld %8lld %5lld %6lld %7lld\n",
+		       str_or(e, "name", "?"),
+		       (long long)json_integer_value(json_object_get(e, "type")),
+		       str_or(e, "kind", "?"),
+		       (long long)json_integer_value(json_object_get(e, "rcode")),
+		       (long long)json_integer_value(json_object_get(e, "ttl")),
+		       (long long)json_integer_value(json_object_get(e, "scope")),
+		       (long long)json_integer_value(json_object_get(e, "hits")),
+		       (long long)json_integer_value(json_object_get(e, "bytes")));
+	printf("%zu entries\n", json_array_size(json_object_get(res, "entries")));
+}
+
 static bool is_admin_verb(const char *verb)
 {
 	static const char *const verbs[] = { "drain", "undrain", "weight", "ramp", "load", NULL };
@@ -332,6 +362,20 @@ static void show(const char *verb, const json_t *res)
 	}
 	if (ok && strncmp(verb, "latency", 7) == 0) {
 		printf("ok: %lld latency cells\n", (long long)json_integer_value(json_object_get(res, "cells")));
+		return;
+	}
+	/* vane-resolver verbs */
+	if (ok && strcmp(verb, "stats") == 0 && json_object_get(res, "cache_entries")) {
+		show_resolver_stats(res);
+		return;
+	}
+	if (ok && strcmp(verb, "flush") == 0) {
+		printf("flushed %lld entries\n",
+		       (long long)json_integer_value(json_object_get(res, "removed")));
+		return;
+	}
+	if (ok && strcmp(verb, "cache-dump") == 0) {
+		show_cache_dump(res);
 		return;
 	}
 	if (strcmp(verb, "status") == 0)

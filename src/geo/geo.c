@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -127,6 +128,17 @@ static void lookup_slow(const struct geo_db *db, const uint8_t a[16], struct geo
 		hit->scope = nscope;
 }
 
+void geo_hit_set_coords(struct geo_hit *hit, double lat, double lon)
+{
+	const double rad = 3.14159265358979323846 / 180;
+	hit->has_coords = true;
+	hit->lat = lat;
+	hit->lon = lon;
+	hit->ux = cos(lat * rad) * cos(lon * rad);
+	hit->uy = cos(lat * rad) * sin(lon * rad);
+	hit->uz = sin(lat * rad);
+}
+
 static void hit_to_info(const struct geo_hit *hit, bool v4, struct geo_info *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -137,6 +149,9 @@ static void hit_to_info(const struct geo_hit *hit, bool v4, struct geo_info *out
 	out->has_coords = hit->has_coords;
 	out->lat = hit->lat;
 	out->lon = hit->lon;
+	out->ux = hit->ux;
+	out->uy = hit->uy;
+	out->uz = hit->uz;
 	unsigned scope = hit->scope;
 	if (v4)
 		scope = scope > GEO_V4_DEPTH ? scope - GEO_V4_DEPTH : 0;

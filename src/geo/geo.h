@@ -41,6 +41,7 @@ struct geo_info {
 	char country[3];     /* ISO 3166-1 alpha-2, "DE" */
 	bool has_coords;     /* lat/lon valid (mmdb and nets overrides only) */
 	double lat, lon;
+	double ux, uy, uz;   /* unit vector of lat/lon (when has_coords) */
 	uint8_t prefix;      /* ECS scope, see above */
 };
 

@@ -20,8 +20,13 @@ struct geo_hit {
 	char country[2];
 	bool has_coords;
 	double lat, lon;
+	double ux, uy, uz; /* unit vector of lat/lon, set with has_coords */
 	uint8_t scope;   /* depth over which the answer is constant */
 };
+
+/* Set lat/lon and the unit vector steering's nearest-first sort uses, so
+ * it is computed once per database network, not once per query. */
+void geo_hit_set_coords(struct geo_hit *hit, double lat, double lon);
 
 /* Report through the caller's error function (printf-style message). */
 struct geo_report {

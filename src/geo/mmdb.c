@@ -118,8 +118,6 @@ void geo_mmdb_lookup(const struct geo_mmdb *m, const uint8_t a[16], struct geo_h
 	double lat, lon;
 	if (get_double(&res.entry, "location", "latitude", &lat) &&
 	    get_double(&res.entry, "location", "longitude", &lon)) {
-		hit->has_coords = true;
-		hit->lat = lat;
-		hit->lon = lon;
+		geo_hit_set_coords(hit, lat, lon);
 	}
 }

@@ -177,7 +177,7 @@ static int parse_line(struct geo_nets *n, char **f, int nf, unsigned long line,
 		msg = parse_coord(f[3], 90, &ov.hit.lat);
 		if (msg == NULL)
 			msg = parse_coord(f[4], 180, &ov.hit.lon);
-		ov.hit.has_coords = true;
+		geo_hit_set_coords(&ov.hit, ov.hit.lat, ov.hit.lon);
 	}
 	if (msg != NULL) {
 		geo_error(rep, path, line, "%s", msg);

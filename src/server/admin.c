@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <urcu-qsbr.h>
 
 #include "server/events.h"
 #include "server/health.h"
@@ -345,6 +346,35 @@ int live_rt_start(struct server *srv, struct live_rt **out)
 	return 0;
 }
 
+/* ---- a snapshot held after a failed adopt ---- */
+
+static void held_free_work(uv_work_t *req)
+{
+	/* No UDP worker can still reach it once a grace period passed. */
+	synchronize_rcu();
+	snapshot_free(req->data);
+}
+
+static void held_free_after(uv_work_t *req, int status)
+{
+	free(req);
+}
+
+/* The runtime follows the serving snapshot again: let the held one go. */
+static void held_release(struct live_rt *rt)
+{
+	struct vane_snapshot *held = rt->held;
+	if (held == NULL || held == rt->snap)
+		return;
+	rt->held = NULL;
+	uv_work_t *req = malloc(sizeof(*req));
+	if (req == NULL)
+		return;   /* leak rather than free in use */
+	req->data = held;
+	if (uv_queue_work(rt->loop, req, held_free_work, held_free_after) < 0)
+		free(req);
+}
+
 void live_rt_adopt(struct live_rt *rt, const struct vane_snapshot *snap)
 {
 	struct health_target **old = rt->targets;
@@ -352,14 +382,22 @@ void live_rt_adopt(struct live_rt *rt, const struct vane_snapshot *snap)
 	/* Carry from the exact current state (snap->live0 may be a moment
 	 * old): the working copy is a live state of the previous snapshot. */
 	if (work_from_snapshot(rt, snap, rt->work) != 0) {
-		log_error("out of memory adopting steering state; health not carried");
+		/* Everything still runs on the previous snapshot, which the
+		 * server frees after this reload: keep it until an adopt works. */
+		log_error("out of memory adopting steering state; "
+			  "health follows the previous configuration until the next reload");
+		if (rt->srv->reload_old == rt->snap) {
+			rt->held = rt->srv->reload_old;
+			rt->srv->reload_old = NULL;
+		}
 		return;
 	}
+	held_release(rt);
 	rt->targets = NULL;
 	rt->ntargets = 0;
 	latency_replay(rt);
 	if (health_sync(rt, old, nold) != 0)
-		log_error("out of memory re-syncing health checks");
+		log_error("out of memory re-syncing health checks; probes stopped until the next reload");
 	publish_now(rt);
 	live_rt_changed(rt, true);
 }
@@ -398,6 +436,7 @@ void live_rt_free(struct live_rt *rt)
 	free(rt->ramp_logged);
 	free(rt->targets);
 	live_free(rt->work);
+	snapshot_free(rt->held);   /* the loop ended: no reader left */
 	free(rt->state_dir);
 	free(rt);
 }

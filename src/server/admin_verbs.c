@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/ctl.h"
 #include "server/events.h"
@@ -264,20 +265,44 @@ json_t *live_rt_admin(struct live_rt *rt, const char *verb, int argc, char **arg
 
 /* ---- latency ---- */
 
+static void lat_update_free(struct latency_update *u)
+{
+	free(u->file);
+	free(u->service);
+	free(u->endpoint);
+	free(u->client);
+}
+
+/* Same cell: the later update overwrites the earlier one entirely. */
+static bool lat_same_cell(const struct latency_update *a, const struct latency_update *b)
+{
+	return !a->file && !b->file && strcasecmp(a->service, b->service) == 0 &&
+	       strcmp(a->endpoint, b->endpoint) == 0 && strcasecmp(a->client, b->client) == 0;
+}
+
+/* The log replayed at reload and restart, and persisted on every change:
+ * at most one file (a load resets it) and one value per (service,
+ * endpoint, client), so it stays as small as the table it rebuilds.  Cells
+ * are independent, so replacing in place replays to the same table. */
 static void lat_updates_push(struct live_rt *rt, struct latency_update *u, bool reset)
 {
 	if (reset) {
-		for (uint32_t i = 0; i < rt->nlat; i++) {
-			free(rt->lat[i].file);
-			free(rt->lat[i].service);
-			free(rt->lat[i].endpoint);
-			free(rt->lat[i].client);
-		}
+		for (uint32_t i = 0; i < rt->nlat; i++)
+			lat_update_free(&rt->lat[i]);
 		rt->nlat = 0;
 	}
+	for (uint32_t i = 0; i < rt->nlat; i++) {
+		if (lat_same_cell(&rt->lat[i], u)) {
+			lat_update_free(&rt->lat[i]);
+			rt->lat[i] = *u;
+			return;
+		}
+	}
 	struct latency_update *nl = realloc(rt->lat, (rt->nlat + 1) * sizeof(*nl));
-	if (nl == NULL)
-		return;   /* applied but not persisted; logged by the caller's reply */
+	if (nl == NULL) {
+		lat_update_free(u);   /* applied but not persisted */
+		return;
+	}
 	rt->lat = nl;
 	rt->lat[rt->nlat++] = *u;
 }

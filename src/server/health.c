@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 
 #include "server/events.h"
 #include "server/health.h"
@@ -15,7 +16,7 @@
 #include "steer/build.h"
 
 #define FIRST_SPREAD_MS 100   /* first probes: spread over this, not one burst */
-#define JITTER_UP_MAX_MS 500  /* keeps interval x fall + timeout + 1 s */
+#define INFLIGHT_MAX 1024     /* probes in flight at once; the rest wait in a queue */
 
 static uint64_t rng_state;
 
@@ -108,13 +109,12 @@ static int probe_conf_make(const struct vane_snapshot *snap, uint32_t h, struct 
 
 static void target_fire(uv_timer_t *timer);
 
-/* Jittered interval: -10%..+10%, the upper side capped (see health.h). */
+/* Jittered interval: -10%..0, never longer than configured, so `fall`
+ * failures in a row always fit in interval x fall (see health.h). */
 static uint64_t jittered(uint32_t interval)
 {
 	uint64_t span = interval / 10u;
-	uint64_t up = span < JITTER_UP_MAX_MS ? span : JITTER_UP_MAX_MS;
-	uint64_t r = rng_next() % (span + up + 1);
-	return interval - span + r;
+	return interval - rng_next() % (span + 1);
 }
 
 static void schedule_next(struct health_target *t)
@@ -135,13 +135,87 @@ static void target_timeout(uv_timer_t *timer)
 	health_probe_done(t, false, msg);
 }
 
+/* ---- probes in flight: capped, so thousands of checks never exhaust fds ---- */
+
+/* A quarter of the fd limit (sockets of clients, zones and logs need the
+ * rest), at most INFLIGHT_MAX. */
+static uint32_t inflight_max(struct live_rt *rt)
+{
+	if (rt->inflight_max == 0) {
+		struct rlimit rl;
+		rlim_t cap = INFLIGHT_MAX;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur / 4 < cap)
+			cap = rl.rlim_cur / 4 > 16 ? rl.rlim_cur / 4 : 16;
+		rt->inflight_max = (uint32_t)cap;
+	}
+	return rt->inflight_max;
+}
+
+static void queue_push(struct health_target *t)
+{
+	struct live_rt *rt = t->rt;
+	t->queued = true;
+	t->qnext = NULL;
+	t->qprev = rt->qtail;
+	if (rt->qtail)
+		rt->qtail->qnext = t;
+	else
+		rt->qhead = t;
+	rt->qtail = t;
+}
+
+static void queue_unlink(struct health_target *t)
+{
+	struct live_rt *rt = t->rt;
+	if (!t->queued)
+		return;
+	if (t->qprev)
+		t->qprev->qnext = t->qnext;
+	else
+		rt->qhead = t->qnext;
+	if (t->qnext)
+		t->qnext->qprev = t->qprev;
+	else
+		rt->qtail = t->qprev;
+	t->qnext = t->qprev = NULL;
+	t->queued = false;
+}
+
+static void probe_start(struct health_target *t);
+
+/* Start waiting probes while there is room.  A probe that fails to start
+ * reports at once and re-enters here: the flag keeps that a loop. */
+static void queue_drain(struct live_rt *rt)
+{
+	if (rt->draining)
+		return;
+	rt->draining = true;
+	while (rt->qhead && rt->inflight < inflight_max(rt) && !rt->closing) {
+		struct health_target *t = rt->qhead;
+		queue_unlink(t);
+		probe_start(t);
+	}
+	rt->draining = false;
+}
+
 static void target_fire(uv_timer_t *timer)
 {
 	struct health_target *t = timer->data;
-	if (t->running || t->removed || t->rt->closing)
+	if (t->running || t->queued || t->removed || t->rt->closing)
 		return;
+	if (t->rt->inflight >= inflight_max(t->rt)) {
+		queue_push(t);   /* started by queue_drain when a probe ends */
+		return;
+	}
+	probe_start(t);
+}
+
+static void probe_start(struct health_target *t)
+{
 	t->started = uv_now(t->rt->loop);
 	t->running = true;
+	t->rt->inflight++;
 	int ret;
 	switch (t->pc.type) {
 	case PROBE_TCP: ret = probe_tcp_start(t); break;
@@ -154,7 +228,6 @@ static void target_fire(uv_timer_t *timer)
 	if (ret != 0) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "cannot start probe: %s", vane_strerror(ret));
-		t->running = false;
 		health_probe_done(t, false, msg);
 		return;
 	}
@@ -202,6 +275,8 @@ static void set_state(struct health_target *t, bool up, const char *err)
 void health_probe_done(struct health_target *t, bool ok, const char *err)
 {
 	struct live_rt *rt = t->rt;
+	if (t->running)
+		rt->inflight--;
 	t->running = false;
 	t->probe = NULL;
 	t->probes++;
@@ -242,6 +317,7 @@ void health_probe_done(struct health_target *t, bool ok, const char *err)
 	if (t->removed || rt->closing)
 		return;
 	schedule_next(t);
+	queue_drain(rt);
 }
 
 /* ---- lifecycle ---- */
@@ -255,14 +331,18 @@ static void target_closed(uv_handle_t *h)
 
 static void target_remove(struct health_target *t)
 {
-	if (t->running)
+	if (t->running) {
 		probe_cancel(t);
+		t->rt->inflight--;
+	}
+	queue_unlink(t);
 	t->running = false;
 	t->removed = true;
 	uv_timer_stop(&t->timer);
 	uv_close((uv_handle_t *)&t->timer, target_closed);
 }
 
+/* Allocated only: the timer starts in target_arm, once nothing can fail. */
 static struct health_target *target_new(struct live_rt *rt, uint32_t h,
 					const struct probe_conf *pc, const char *key)
 {
@@ -273,10 +353,20 @@ static struct health_target *target_new(struct live_rt *rt, uint32_t h,
 	t->hidx = h;
 	memcpy(&t->pc, pc, sizeof(*pc));   /* padding too: same_probe compares bytes */
 	COPY(t->key, key);
+	return t;
+}
+
+/* Spread first probes: ~5 per ms at most, within one interval. */
+static void target_arm(struct health_target *t, uint32_t n)
+{
+	struct live_rt *rt = t->rt;
 	uv_timer_init(rt->loop, &t->timer);
 	t->timer.data = t;
 	rt->handles_open++;
-	return t;
+	uint64_t spread = FIRST_SPREAD_MS + n / 5;
+	if (spread > t->pc.interval_ms)
+		spread = t->pc.interval_ms ? t->pc.interval_ms : FIRST_SPREAD_MS;
+	uv_timer_start(&t->timer, target_fire, rng_next() % spread, 0);
 }
 
 static bool same_probe(const struct probe_conf *a, const struct probe_conf *b)
@@ -299,41 +389,54 @@ static void target_init_state(struct health_target *t, const struct live_state *
 	}
 }
 
+/* Stop and free every target of `old` (and the array). */
+static void targets_remove(struct health_target **old, uint32_t nold)
+{
+	for (uint32_t i = 0; i < nold; i++)
+		if (old[i])
+			target_remove(old[i]);
+	free(old);
+}
+
+/*
+ * Two passes: the first decides and allocates without touching `old` or
+ * the loop, so an allocation failure leaves nothing half-moved; the second
+ * cannot fail.  `okeys` stays as the map was built over it: a slot taken
+ * by a kept target is marked in `taken`, never nulled (the map still
+ * probes through it).
+ */
 int health_sync(struct live_rt *rt, struct health_target **old, uint32_t nold)
 {
 	const struct vane_snapshot *snap = rt->snap;
 	uint32_t n = snap->nhealth;
 	const char **okeys = calloc(nold ? nold : 1, sizeof(*okeys));
+	bool *taken = calloc(nold ? nold : 1, sizeof(*taken));
+	int64_t *from = malloc((n ? n : 1) * sizeof(*from));
 	struct health_target **nt = calloc(n ? n : 1, sizeof(*nt));
 	struct live_map omap = { 0 };
 	int ret = VANE_ENOMEM;
-	if (!okeys || !nt)
+	if (!okeys || !taken || !from || !nt)
 		goto fail;
 	for (uint32_t i = 0; i < nold; i++)
 		okeys[i] = old[i] ? old[i]->key : NULL;
 	if (live_map_init(&omap, okeys, nold) != 0)
 		goto fail;
 
-	uint32_t kept = 0, added = 0;
 	for (uint32_t h = 0; h < n; h++) {
 		struct probe_conf pc;
 		const char *key = snap->health_key[h];
+		from[h] = -1;
 		if (probe_conf_make(snap, h, &pc) != 0) {
 			log_error("[%s] unknown check type; not probed", key);
 			continue;
 		}
 		int64_t oi = live_map_get(&omap, key);
-		if (oi >= 0 && same_probe(&old[oi]->pc, &pc)) {
+		if (oi >= 0 && old[oi] == NULL)
+			oi = -1;
+		if (oi >= 0 && !taken[oi] && same_probe(&old[oi]->pc, &pc)) {
 			/* Unchanged: keep state, counters and the timer. */
-			nt[h] = old[oi];
-			nt[h]->hidx = h;
-			old[oi] = NULL;
-			okeys[oi] = NULL;
-			struct live_state *w = rt->work;
-			w->hs[h].up = nt[h]->up;
-			w->hs[h].since_ms = nt[h]->since_ms;
-			w->origin[h] = nt[h]->origin;
-			kept++;
+			taken[oi] = true;
+			from[h] = oi;
 			continue;
 		}
 		struct health_target *t = target_new(rt, h, &pc, key);
@@ -347,32 +450,50 @@ int health_sync(struct live_rt *rt, struct health_target **old, uint32_t nold)
 			t->origin = old[oi]->origin == LIVE_ASSUMED ? LIVE_ASSUMED : LIVE_SAVED;
 		}
 		nt[h] = t;
-		added++;
-		/* Spread first probes: ~5 per ms at most, within one interval. */
-		uint64_t spread = FIRST_SPREAD_MS + n / 5;
-		if (spread > pc.interval_ms)
-			spread = pc.interval_ms ? pc.interval_ms : FIRST_SPREAD_MS;
-		uv_timer_start(&t->timer, target_fire, rng_next() % spread, 0);
 	}
-	uint32_t removed = 0;
-	for (uint32_t i = 0; i < nold; i++) {
-		if (old[i]) {
-			target_remove(old[i]);
-			removed++;
+
+	uint32_t kept = 0, added = 0, removed = 0;
+	struct live_state *w = rt->work;
+	for (uint32_t h = 0; h < n; h++) {
+		if (from[h] >= 0) {
+			nt[h] = old[from[h]];
+			old[from[h]] = NULL;
+			nt[h]->hidx = h;
+			w->hs[h].up = nt[h]->up;
+			w->hs[h].since_ms = nt[h]->since_ms;
+			w->origin[h] = nt[h]->origin;
+			kept++;
+		} else if (nt[h]) {
+			target_arm(nt[h], n);
+			added++;
 		}
 	}
+	for (uint32_t i = 0; i < nold; i++)
+		removed += old[i] != NULL;
+	targets_remove(old, nold);
 	if (kept + added + removed)
 		log_info("health checks: %u probed, %u new, %u unchanged, %u removed",
 			 kept + added, added, kept, removed);
-	free(old);
 	free(okeys);
+	free(taken);
+	free(from);
 	live_map_free(&omap);
 	rt->targets = nt;
 	rt->ntargets = n;
+	queue_drain(rt);
 	return 0;
 fail:
+	/* Nothing was moved out of `old`, but its targets are laid out for the
+	 * previous snapshot: stop them rather than let them index this one. */
+	for (uint32_t h = 0; nt && h < n; h++)
+		free(nt[h]);   /* new targets only: kept ones are not set yet */
+	targets_remove(old, nold);
+	rt->targets = NULL;
+	rt->ntargets = 0;
 	live_map_free(&omap);
 	free(okeys);
+	free(taken);
+	free(from);
 	free(nt);
 	return ret;
 }

@@ -6,12 +6,15 @@
  *
  * Probes: one libuv timer per target drives "wait -> probe -> wait".  The
  * next probe starts one jittered interval after the previous one *started*,
- * so a probe that times out does not add a whole interval; the positive
- * jitter is capped at 500 ms, so an endpoint that dies is marked down within
- * interval x fall + timeout + 1 s.  The first probe of every target runs at
- * once (spread over the first 100 ms to avoid a burst), and its result
- * decides the state directly, without rise/fall: saved state is only used
- * until then.  Probe events touch only their own target: no scans.
+ * so a probe that times out does not add a whole interval; the jitter is
+ * downward only (-10%..0), so an endpoint that dies is marked down within
+ * interval x fall + timeout + 1 s whatever `fall` is.  The first probe of
+ * every target runs at once (spread over 100 ms + 1 ms per 5 checks, at
+ * most one interval, to avoid a burst).  With no saved state its result
+ * decides directly; a saved state is overturned only by rise/fall probes.
+ * At most 1024 probes (and a quarter of RLIMIT_NOFILE) are in flight; the
+ * others wait in a FIFO and start as probes finish.  Probe events touch
+ * only their own target: no scans.
  */
 #pragma once
 
@@ -57,6 +60,8 @@ struct health_target {
 	struct probe_conf pc;
 	uv_timer_t timer;                /* next probe, or the timeout of this one */
 	bool running;                    /* a probe is in flight */
+	bool queued;                     /* due, waiting for room in flight */
+	struct health_target *qnext, *qprev;
 	bool removed;                    /* freed once the timer handle is closed */
 	void *probe;                     /* type-specific probe in flight */
 	uint64_t started;                /* uv_now when the probe started */
@@ -75,8 +80,12 @@ struct live_rt {
 	uv_loop_t *loop;
 	const struct vane_snapshot *snap;
 	struct live_state *work;         /* mutable working copy, never published */
+	struct vane_snapshot *held;      /* previous snapshot kept alive after a failed adopt */
 	struct health_target **targets;  /* per health index; NULL = no check */
 	uint32_t ntargets;
+	struct health_target *qhead, *qtail; /* due probes waiting, oldest first */
+	uint32_t inflight, inflight_max;
+	bool draining;
 	struct health_http *http;
 	bool closing;
 
@@ -131,7 +140,9 @@ json_t *live_rt_latency_load(struct live_rt *rt, const char *path);
 /* ---- health (health.c) ---- */
 
 /* Create, keep or remove targets for `rt->snap`; `old` are the targets of
- * the previous snapshot (consumed). */
+ * the previous snapshot (consumed).  On VANE_ENOMEM nothing new is kept and
+ * the old targets are stopped (they index the previous snapshot): no
+ * probes run until the next successful sync. */
 int health_sync(struct live_rt *rt, struct health_target **old, uint32_t nold) VANE_WUR;
 /* Stop every target. */
 void health_close_all(struct live_rt *rt);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -381,6 +383,29 @@ static void signals_init(struct server *srv)
 
 /* ---- main ---- */
 
+/* Health probes, TCP clients and zone files all hold descriptors: take the
+ * whole hard limit (the soft default, often 1024, is too small for
+ * thousands of checks). */
+static void nofile_raise(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warning("cannot raise the open files limit from %llu: %s",
+				    (unsigned long long)was, strerror(errno));
+			return;
+		}
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		log_info("open files limit: unlimited");
+	else
+		log_info("open files limit: %llu", (unsigned long long)rl.rlim_cur);
+}
+
 static int server_init(struct server *srv, const char *path)
 {
 	char *err = NULL;
@@ -423,6 +448,7 @@ int server_main(const char *path)
 		return 1;
 	if (server_init(srv, path) != 0)
 		goto out;
+	nofile_raise();   /* after server_init: the log goes to its target */
 
 	const struct vane_conf *conf = srv->boot_conf;
 	srv->events = events_new();

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "server/log.h"
 #include "server/state.h"
 
 static int64_t int_of(const json_t *o, const char *key, int64_t dflt)
@@ -209,10 +210,13 @@ int state_write(const char *dir, const char *text)
 		unlink(tmp);
 		return ret;
 	}
+	/* The new file is in place; only its durability across a crash is in
+	 * doubt, so say so and carry on. */
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
+	if (dfd < 0 || fsync(dfd) < 0)
+		log_warning("%s: cannot sync the directory, %s may not survive a crash: %s",
+			    dir, STATE_FILE, strerror(errno));
+	if (dfd >= 0)
 		close(dfd);
-	}
 	return 0;
 }

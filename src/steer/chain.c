@@ -17,6 +17,11 @@
 #include "steer/fixmath.h"
 #include "steer/steer.h"
 
+#ifndef STEER_LAT_SCOPE_GEO
+/* steer_latency.prefix of a location row (latency_load.c keeps the same). */
+#define STEER_LAT_SCOPE_GEO 0xFF
+#endif
+
 #define Q16 65536u
 
 struct cand {
@@ -246,9 +251,11 @@ static uint64_t code_mask(const struct steer_code_mask *tab, unsigned n, uint16_
 static void geo_nearest(struct ctx *c, struct cand *s)
 {
 	const struct geo_info *g = &c->client->geo;
-	double x, y, z, dot[STEER_MAX_ENDPOINTS];
+	double x = g->ux, y = g->uy, z = g->uz, dot[STEER_MAX_ENDPOINTS];
 	cand_list(s);
-	steer_unit_vector(g->lat, g->lon, &x, &y, &z);
+	/* geo computes the client's vector once per network (cached). */
+	if (x == 0 && y == 0 && z == 0)
+		steer_unit_vector(g->lat, g->lon, &x, &y, &z);
 	for (unsigned k = 0; k < s->n; k++) {
 		const struct steer_ep_hot *h = &c->svc->hot[s->ord[k]];
 		dot[s->ord[k]] = h->has_coords ? h->vx * x + h->vy * y + h->vz * z : -2;
@@ -295,7 +302,14 @@ static void filter_latency(struct ctx *c, struct cand *s)
 		why(c, "no latency row for client, all kept");
 		return;
 	}
-	scope_use(c, row->prefix, "latency network");
+	if (row->prefix == STEER_LAT_SCOPE_GEO) {
+		/* A country or continent row: the decision holds for the geo
+		 * network the location came from, not for everyone. */
+		const struct steer_client *cl = c->client;
+		scope_use(c, cl->has_geo ? cl->geo.prefix : c->src_prefix, "latency location");
+	} else {
+		scope_use(c, row->prefix, "latency network");
+	}
 	cand_list(s);
 	uint32_t best = STEER_RTT_UNKNOWN;
 	for (unsigned k = 0; k < s->n; k++) {

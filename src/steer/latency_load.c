@@ -14,6 +14,12 @@
 #include "conf/schema.h"
 #include "steer/latency_load.h"
 
+#ifndef STEER_LAT_SCOPE_GEO
+/* steer_latency.prefix of a location row: the scope is the client's geo
+ * network (chain.c keeps the same value). */
+#define STEER_LAT_SCOPE_GEO 0xFF
+#endif
+
 /* A table under construction: row arrays grow, so keep their capacities. */
 struct lbuild {
 	struct steer_latency_table *t;
@@ -70,12 +76,61 @@ static int row_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->location, y->location);
 }
 
+/* Network order: family, address, shorter prefix first, so the rows nested
+ * inside a row follow it contiguously. */
+static int row_net_cmp(const void *a, const void *b)
+{
+	const struct steer_latency_row *x = a, *y = b;
+	if (x->family != y->family)
+		return x->family - y->family;
+	int c = memcmp(x->addr, y->addr, sizeof(x->addr));
+	return c ? c : x->prefix - y->prefix;
+}
+
+static bool row_contains(const struct steer_latency_row *net, const struct steer_latency_row *r)
+{
+	if (r->family != net->family || r->prefix < net->prefix)
+		return false;
+	unsigned full = net->prefix / 8u, rest = net->prefix % 8u;
+	if (memcmp(r->addr, net->addr, full) != 0)
+		return false;
+	uint8_t mask = (uint8_t)(0xFF << (8 - rest));
+	return rest == 0 || (r->addr[full] & mask) == net->addr[full];
+}
+
+/*
+ * The ECS scope of each row.  A network row's answer holds for its whole
+ * network only if no longer row inside it answers differently, so its scope
+ * is the longest prefix nested in it (RFC 7871 section 7.2.1: SCOPE must
+ * cover every address the answer is valid for, no more).  Scanning the
+ * nested run of each row costs rows x nesting depth (at most 129).
+ * Location rows take the scope of the client's geo network at lookup.
+ */
+static void rows_scope(struct steer_latency_svc *ls)
+{
+	qsort(ls->rows, ls->nrows, sizeof(*ls->rows), row_net_cmp);
+	for (uint32_t i = 0; i < ls->nrows; i++) {
+		struct steer_latency_row *r = &ls->rows[i];
+		if (r->family == 0) {
+			r->lat.prefix = STEER_LAT_SCOPE_GEO;
+			continue;
+		}
+		uint8_t scope = r->prefix;
+		for (uint32_t j = i + 1; j < ls->nrows && row_contains(r, &ls->rows[j]); j++)
+			if (ls->rows[j].prefix > scope)
+				scope = ls->rows[j].prefix;
+		r->lat.prefix = scope;
+	}
+}
+
 static struct steer_latency_table *lbuild_finish(struct lbuild *b)
 {
 	struct steer_latency_table *t = b->t;
-	for (uint32_t s = 0; s < t->nsvc; s++)
+	for (uint32_t s = 0; s < t->nsvc; s++) {
+		rows_scope(&t->svc[s]);
 		if (t->svc[s].nrows > 1)
 			qsort(t->svc[s].rows, t->svc[s].nrows, sizeof(*t->svc[s].rows), row_cmp);
+	}
 	free(b->cap);
 	b->t = NULL;
 	b->cap = NULL;
@@ -151,9 +206,7 @@ static int lbuild_set(struct lbuild *b, uint32_t svc, const struct steer_latency
 		*row = *key;
 		row->lat.n = n_ep;
 		row->lat.rtt_ms = rtt_ms;
-		/* A location row decides nothing about the address: its scope
-		 * comes from the geo lookup. */
-		row->lat.prefix = key->family ? key->prefix : 0;
+		row->lat.prefix = key->prefix;   /* the scope: set by rows_scope */
 	}
 	((uint32_t *)row->lat.rtt_ms)[ep] = rtt;
 	return 0;

@@ -410,3 +410,44 @@ def test_dns_check(steer_factory):
     assert "NXDOMAIN" in str(row) or "rcode 3" in str(row), row
     good = health_row(v, "dns.example.com", "good")
     assert row_state(good) == "up", good
+
+
+# ---------------------------------------------------------------------------
+# reload with many checks
+
+def test_sighup_unchanged_many_checks(steer_factory):
+    """SIGHUP with the same config keeps every target; the kept ones must
+    not break the old-target map (it once probed through a nulled key and
+    crashed).  Tcp checks to a closed port: no health servers needed."""
+    import signal
+    port = free_port_on(["127.0.0.1"])          # nothing listens there
+    svcs = []
+    for s in range(5):
+        svcs.append(service("many%d.example.com" % s, [
+            endpoint("e%d" % e, "192.0.2.%d" % (10 * s + e + 1), check="conn",
+                     check_address="127.0.0.1")
+            for e in range(10)], ttl=30, policy=["health"], answers=1))
+    v = steer_factory({
+        "checks": [check("conn", "tcp", port=port, interval="200ms",
+                         timeout="200ms", rise=1, fall=1)],
+        "services": svcs,
+    })
+    keys = {("many%d.example.com" % s, "e%d" % e)
+            for s in range(5) for e in range(10)}
+
+    def all_down():
+        rows = {(norm_svc(r["service"]), r.get("endpoint", r.get("id"))): r
+                for r in health_rows(ctl_json(v, "health")[1])}
+        return keys <= set(rows) and \
+            all(row_state(rows[k]) == "down" for k in keys)
+
+    wait_until(all_down, "50 endpoints probed down", 10)
+    for i in range(3):
+        v.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: v.stderr_text().count("reloaded:") >= i + 1,
+                   "reload %d" % (i + 1), 10)
+        wait_until(lambda: log_has(v, "health checks:", "50 unchanged") is not None
+                   or v.proc.poll() is not None, "resync logged", 10)
+        assert v.proc.poll() is None, v.stderr_text()[-3000:]
+    assert v.stderr_text().count("health checks:") >= 4
+    assert all_down()

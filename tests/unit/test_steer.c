@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "steer/fixmath.h"
+#include "steer/latency_load.h"
 #include "steer/steer.h"
 
 /* No libm in the test link: the few numeric references are built here. */
@@ -668,6 +669,52 @@ static void scope_values(void **state)
 	assert_int_equal(scope_of(), 56);
 }
 
+/* Latency scope: a location row answers for the client's geo network, a
+ * network row for the longest row nested inside it. */
+static void latency_scope(void **state)
+{
+	ep(0, "a", "EU", "DE", 1);
+	ep(1, "b", "NA", "US", 1);
+	service(2, 1, 1, STEER_F_LATENCY);
+	struct steer_set set = { .svc = &svc, .n = 1 };
+	struct steer_latency_table *t1 = NULL, *t2 = NULL, *t3 = NULL;
+	assert_int_equal(steer_latency_set(NULL, &set, 0, 0, "10.0.0.0/8", 5, &t1), 0);
+	assert_int_equal(steer_latency_set(t1, &set, 0, 1, "10.1.0.0/16", 5, &t2), 0);
+	assert_int_equal(steer_latency_set(t2, &set, 0, 1, "DE", 5, &t3), 0);
+
+	/* In the /8 but not the /16: the /8 row, valid for the client's /16 only. */
+	client_v4("192.0.2.1");
+	client_ecs(1, "10.2.3.0", 24);
+	client.latency = steer_latency_lookup(t3, &svc, 0, &client);
+	assert_non_null(client.latency);
+	assert_int_equal(client.latency->rtt_ms[0], 5);
+	assert_int_equal(scope_of(), 16);
+	/* In the /16: that row, /16. */
+	client_ecs(1, "10.1.3.0", 24);
+	client.latency = steer_latency_lookup(t3, &svc, 0, &client);
+	assert_int_equal(client.latency->rtt_ms[1], 5);
+	assert_int_equal(scope_of(), 16);
+	/* Only the /8 row: /8. */
+	client_ecs(1, "10.2.3.0", 24);
+	client.latency = steer_latency_lookup(t1, &svc, 0, &client);
+	assert_int_equal(scope_of(), 8);
+
+	/* A country row: the geo network's prefix, never 0 (global). */
+	client_ecs(1, "203.0.113.0", 24);
+	client_geo("EU", "DE", 20);
+	client.latency = steer_latency_lookup(t3, &svc, 0, &client);
+	assert_non_null(client.latency);
+	assert_int_equal(client.latency->rtt_ms[1], 5);
+	assert_int_equal(scope_of(), 20);
+	client.geo.prefix = 12;
+	assert_int_equal(scope_of(), 12);
+
+	client.latency = NULL;
+	steer_latency_free(t1);
+	steer_latency_free(t2);
+	steer_latency_free(t3);
+}
+
 /* The ECS address, not the resolver's, drives sticky and geo. */
 static void ecs_address_used(void **state)
 {
@@ -937,6 +984,7 @@ int main(void)
 		cmocka_unit_test(scope_values),
 		cmocka_unit_test(ecs_address_used),
 		cmocka_unit_test(admin_unprepared),
+		cmocka_unit_test(latency_scope),
 		cmocka_unit_test(ramp_weight),
 		cmocka_unit_test(answer_rdata),
 		cmocka_unit_test(trace_output),
