@@ -17,11 +17,6 @@
 #include "steer/fixmath.h"
 #include "steer/steer.h"
 
-#ifndef STEER_LAT_SCOPE_GEO
-/* steer_latency.prefix of a location row (latency_load.c keeps the same). */
-#define STEER_LAT_SCOPE_GEO 0xFF
-#endif
-
 #define Q16 65536u
 
 struct cand {

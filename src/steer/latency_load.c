@@ -14,12 +14,6 @@
 #include "conf/schema.h"
 #include "steer/latency_load.h"
 
-#ifndef STEER_LAT_SCOPE_GEO
-/* steer_latency.prefix of a location row: the scope is the client's geo
- * network (chain.c keeps the same value). */
-#define STEER_LAT_SCOPE_GEO 0xFF
-#endif
-
 /* A table under construction: row arrays grow, so keep their capacities. */
 struct lbuild {
 	struct steer_latency_table *t;

@@ -178,8 +178,12 @@ struct steer_admin {
 struct steer_latency {
 	uint32_t n;
 	const uint32_t *rtt_ms;         /* STEER_RTT_UNKNOWN where not measured */
-	uint8_t prefix;                 /* prefix of the row's network (location rows: geo prefix) */
+	uint8_t prefix;                 /* prefix of the row's network, or STEER_LAT_SCOPE_GEO */
 };
+
+/* steer_latency.prefix of a country or continent row: the decision holds
+ * for the client's geo network, so that prefix is the ECS scope. */
+#define STEER_LAT_SCOPE_GEO 0xFF
 
 /* Who asks.  `geo` describes the address steer_client_addr() returns. */
 struct steer_client {
