@@ -143,14 +143,6 @@ static void client_source(const struct sockaddr *sa, struct steer_client *c)
 	}
 }
 
-static bool policy_uses(const struct steer_service *svc, unsigned filter)
-{
-	for (unsigned i = 0; i < svc->n_policy; i++)
-		if (svc->policy[i] == filter)
-			return true;
-	return false;
-}
-
 /* Who is asking, with geo and latency facts only when the policy needs them. */
 static void steer_client_fill(struct steer_client *c, const struct steer_service *svc,
 			      uint32_t idx, const struct dns_query *q,
@@ -160,8 +152,8 @@ static void steer_client_fill(struct steer_client *c, const struct steer_service
 	c->ecs = q->ecs;
 	c->has_geo = false;
 	c->latency = NULL;
-	bool geo = policy_uses(svc, STEER_F_GEO);
-	bool lat = st->latency && policy_uses(svc, STEER_F_LATENCY);
+	bool geo = svc->uses_geo;
+	bool lat = st->latency && svc->uses_latency;
 	if (st->geo && (geo || lat)) {
 		uint16_t family;
 		const uint8_t *addr;

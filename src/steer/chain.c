@@ -285,7 +285,7 @@ static void filter_geo(struct ctx *c, struct cand *s)
 		    cl->geo.continent : "?", cl->geo.country[0] ? cl->geo.country : "?");
 	}
 	s->mask = m;
-	if (cl->geo.has_coords && (m & (m - 1)))
+	if (c->svc->geo_sort && cl->geo.has_coords && (m & (m - 1)))
 		geo_nearest(c, s);
 }
 

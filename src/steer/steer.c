@@ -100,6 +100,19 @@ int steer_service_prepare(struct steer_service *svc)
 	int ret = prepare_policy(svc);
 	if (ret != VANE_EOK)
 		return ret;
+	svc->uses_geo = svc->uses_latency = svc->geo_sort = false;
+	for (unsigned k = 0; k < svc->n_policy; k++) {
+		if (svc->policy[k] == STEER_F_GEO) {
+			svc->uses_geo = true;
+			svc->geo_sort = true;
+		} else if (svc->policy[k] == STEER_F_LATENCY) {
+			svc->uses_latency = true;
+		} else if (svc->policy[k] == STEER_F_WEIGHTED) {
+			/* Weighted picks its own order: sorting by distance
+			 * before it would be work thrown away. */
+			svc->geo_sort = false;
+		}
+	}
 	if (svc->all_down > STEER_DOWN_SERVFAIL || svc->sticky > STEER_STICKY_SUBNET ||
 	    svc->sticky_v4 > 32 || svc->sticky_v6 > 128)
 		return VANE_EINVAL;

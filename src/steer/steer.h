@@ -118,6 +118,9 @@ struct steer_service {
 	uint32_t shed_low_q16, shed_high_q16;
 	uint64_t all_mask;              /* one bit per endpoint */
 	uint8_t n_country, n_continent, n_tier;
+	bool uses_geo, uses_latency;    /* the policy has these filters */
+	bool geo_sort;                  /* nearest-first order can reach the answer:
+					 * no weighted filter reorders after geo */
 	struct steer_code_mask {
 		uint16_t code;
 		uint64_t mask;
