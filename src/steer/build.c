@@ -9,28 +9,8 @@
 #include <string.h>
 
 #include "lib/pkt.h"
+#include "lib/report.h"
 #include "steer/build.h"
-
-struct bctx {
-	const char *file;
-	conf_err_fn err;
-	void *ctx;
-	unsigned nerr;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void berr(struct bctx *b, unsigned long line, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	b->nerr++;
-	if (b->err)
-		b->err(b->ctx, b->file, line, msg);
-}
 
 void steer_ep_key(const struct steer_service *svc, const struct steer_endpoint *ep,
 		  char *buf, size_t size)
@@ -59,13 +39,13 @@ static bool in_configured_zone(const struct vane_conf *conf, const uint8_t *name
 
 /* The zone rules of one service name (RFC 1034 4.3.2: data at or below a
  * cut is not ours to answer; a CNAME owner has no other data, RFC 2181 10.1). */
-static void check_zone(struct bctx *b, const struct vane_conf *conf, const struct zone_db *db,
+static void check_zone(struct report *b, const struct vane_conf *conf, const struct zone_db *db,
 		       const struct conf_service *cs, unsigned s, const uint8_t *name)
 {
 	const struct zone *z = zone_db_find(db, name);
 	if (!z) {
 		if (!in_configured_zone(conf, name))
-			berr(b, cs->line, "services[%u].name: %s is not inside any served zone",
+			report_error(b, cs->line, "services[%u].name: %s is not inside any served zone",
 			     s, cs->name);
 		return;
 	}
@@ -78,12 +58,12 @@ static void check_zone(struct bctx *b, const struct vane_conf *conf, const struc
 			continue;
 		}
 		if (node->cut) {
-			berr(b, cs->line, "services[%u].name: %s is at or below the delegation %s",
+			report_error(b, cs->line, "services[%u].name: %s is at or below the delegation %s",
 			     s, cs->name, dname_to_str(node->cut->name, cut, sizeof(cut)));
 			return;
 		}
 		if (n == name && znode_rrset(node, DNS_CNAME))
-			berr(b, cs->line, "services[%u].name: %s has a CNAME in the zone", s, cs->name);
+			report_error(b, cs->line, "services[%u].name: %s has a CNAME in the zone", s, cs->name);
 		break;
 	}
 }
@@ -210,7 +190,7 @@ static int add_targets(struct steer_build *out, const struct vane_conf *conf)
 }
 
 /* Service `s`: endpoints, fields, zone rules, prepare. */
-static void build_service(struct bctx *b, const struct vane_conf *conf, const struct zone_db *db,
+static void build_service(struct report *b, const struct vane_conf *conf, const struct zone_db *db,
 			  unsigned s, struct steer_endpoint *eps, struct steer_service *svc,
 			  uint32_t *nhealth)
 {
@@ -218,7 +198,7 @@ static void build_service(struct bctx *b, const struct vane_conf *conf, const st
 	uint8_t name[DNAME_MAXLEN];
 	int len = dname_from_str(cs->name, NULL, name);
 	if (len <= 0) {
-		berr(b, cs->line, "services[%u].name: invalid name", s);
+		report_error(b, cs->line, "services[%u].name: invalid name", s);
 		return;
 	}
 	dname_lower(name);
@@ -234,13 +214,13 @@ static void build_service(struct bctx *b, const struct vane_conf *conf, const st
 	svc->ep = eps;
 	int ret = steer_service_prepare(svc);
 	if (ret != 0)
-		berr(b, cs->line, "services[%u]: %s", s, vane_strerror(ret));
+		report_error(b, cs->line, "services[%u]: %s", s, vane_strerror(ret));
 }
 
 int steer_build(const struct vane_conf *conf, const struct zone_db *db,
 		conf_err_fn err, void *ctx, struct steer_build *out)
 {
-	struct bctx b = { .file = conf->path, .err = err, .ctx = ctx };
+	struct report b = { .file = conf->path, .fn = err, .ctx = ctx };
 	int ret = VANE_ENOMEM;
 
 	memset(out, 0, sizeof(*out));
@@ -266,11 +246,11 @@ int steer_build(const struct vane_conf *conf, const struct zone_db *db,
 		off += conf->services[s].nendpoints;
 	}
 	ret = VANE_ESYNTAX;
-	if (b.nerr)
+	if (b.errors)
 		goto fail;
 	ret = steer_set_index(set);
 	if (ret == VANE_EEXIST)
-		berr(&b, 0, "services: duplicate name");
+		report_error(&b, 0, "services: duplicate name");
 	if (ret != 0)
 		goto fail;
 	ret = add_targets(out, conf);
@@ -279,7 +259,7 @@ int steer_build(const struct vane_conf *conf, const struct zone_db *db,
 	return 0;
 fail:
 	if (ret == VANE_ENOMEM)
-		berr(&b, 0, "services: out of memory");
+		report_error(&b, 0, "services: out of memory");
 	steer_build_free(out);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conf/schema.h"
+#include "lib/report.h"
 #include "steer/latency_load.h"
 
 /* A table under construction: row arrays grow, so keep their capacities. */
@@ -224,30 +225,8 @@ static int find_endpoint(const struct steer_service *svc, const char *id)
 	return -1;
 }
 
-struct lfile {
-	const char *path;
-	steer_err_fn err;
-	void *ctx;
-	unsigned nerr;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void lerr(struct lfile *f, unsigned long line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	f->nerr++;
-	if (f->err)
-		f->err(f->ctx, f->path, line, msg);
-	else
-		fprintf(stderr, "%s:%lu: %s\n", f->path, line, msg);
-}
-
 /* One line of the file; problems are reported, not returned. */
-static int load_line(struct lfile *f, struct lbuild *b, char *line, unsigned long lineno)
+static int load_line(struct report *f, struct lbuild *b, char *line, unsigned long lineno)
 {
 	char *hash = strchr(line, '#');
 	if (hash)
@@ -263,28 +242,28 @@ static int load_line(struct lfile *f, struct lbuild *b, char *line, unsigned lon
 	if (n == 0)
 		return 0;
 	if (n != 4) {
-		lerr(f, lineno, "expected \"SERVICE ENDPOINT CLIENT RTT_MS\", got %u fields", n);
+		report_error(f, lineno, "expected \"SERVICE ENDPOINT CLIENT RTT_MS\", got %u fields", n);
 		return 0;
 	}
 	int s = find_service(b->set, tok[0]);
 	if (s < 0) {
-		lerr(f, lineno, "unknown service \"%.100s\"", tok[0]);
+		report_error(f, lineno, "unknown service \"%.100s\"", tok[0]);
 		return 0;
 	}
 	int e = find_endpoint(&b->set->svc[s], tok[1]);
 	if (e < 0) {
-		lerr(f, lineno, "service %.100s has no endpoint \"%.64s\"", tok[0], tok[1]);
+		report_error(f, lineno, "service %.100s has no endpoint \"%.64s\"", tok[0], tok[1]);
 		return 0;
 	}
 	struct steer_latency_row key;
 	if (parse_client(tok[2], &key) != 0) {
-		lerr(f, lineno, "client \"%.64s\": expected a CIDR, a country or a continent code",
+		report_error(f, lineno, "client \"%.64s\": expected a CIDR, a country or a continent code",
 		     tok[2]);
 		return 0;
 	}
 	double ms;
 	if (conf_parse_float(tok[3], &ms) != 0 || ms < 0 || ms >= 4e9) {
-		lerr(f, lineno, "RTT \"%.32s\": expected milliseconds, e.g. 12 or 12.5", tok[3]);
+		report_error(f, lineno, "RTT \"%.32s\": expected milliseconds, e.g. 12 or 12.5", tok[3]);
 		return 0;
 	}
 	return lbuild_set(b, (uint32_t)s, &key, (uint32_t)e, (uint32_t)(ms + 0.5));
@@ -293,7 +272,7 @@ static int load_line(struct lfile *f, struct lbuild *b, char *line, unsigned lon
 int steer_latency_load(const char *path, const struct steer_set *set, steer_err_fn err,
 		       void *ctx, struct steer_latency_table **out)
 {
-	struct lfile f = { .path = path, .err = err, .ctx = ctx };
+	struct report f = { .file = path, .fn = err, .ctx = ctx };
 	struct lbuild b;
 	char *line = NULL;
 	size_t cap = 0;
@@ -306,7 +285,7 @@ int steer_latency_load(const char *path, const struct steer_set *set, steer_err_
 	fp = fopen(path, "r");
 	if (!fp) {
 		ret = -errno;
-		lerr(&f, 0, "cannot open: %s", strerror(errno));
+		report_error(&f, 0, "cannot open: %s", strerror(errno));
 		goto fail;
 	}
 	while (getline(&line, &cap, fp) >= 0) {
@@ -314,7 +293,7 @@ int steer_latency_load(const char *path, const struct steer_set *set, steer_err_
 		if (ret != 0)
 			goto fail;
 	}
-	ret = f.nerr ? VANE_ESYNTAX : 0;
+	ret = f.errors ? VANE_ESYNTAX : 0;
 	if (ret != 0)
 		goto fail;
 	fclose(fp);
@@ -323,7 +302,7 @@ int steer_latency_load(const char *path, const struct steer_set *set, steer_err_
 	return 0;
 fail:
 	if (ret == VANE_ENOMEM)
-		lerr(&f, lineno, "out of memory");
+		report_error(&f, lineno, "out of memory");
 	if (fp)
 		fclose(fp);
 	free(line);
