@@ -24,7 +24,10 @@ run: build
 	@echo "vaned is starting on 127.0.0.1:5300 with etc/vaned.conf.  Try, in another shell:"
 	@echo "  dig @127.0.0.1 -p 5300 www.example.com A"
 	@echo "  kdig @127.0.0.1 -p 5300 example.com SOA +tcp"
+	@echo "  dig @127.0.0.1 -p 5300 api.example.com A +subnet=198.51.100.0/24   # a steered name"
 	@echo "  $(BUILD)/vanectl -c etc/vaned.conf status"
+	@echo "  $(BUILD)/vanectl -c etc/vaned.conf health"
+	@echo "  $(BUILD)/vanectl -c etc/vaned.conf explain api.example.com A --client 192.0.2.1"
 	@echo "Stop with Ctrl-C."
 	@echo ""
 	exec $(BUILD)/vaned -c etc/vaned.conf
