@@ -236,6 +236,35 @@ static const uint8_t *answer_steered(struct resp *r, const struct zone *z,
 	return NULL;
 }
 
+/*
+ * RFC 6672 2.2: a name below a DNAME owner is answered with the DNAME and a
+ * CNAME synthesised from it (TTL of the DNAME), then the new name is looked
+ * up as with any CNAME.  Returns the synthesised target (in `synth`), or
+ * NULL when the answer ends here (YXDOMAIN when the new name is too long).
+ */
+static const uint8_t *answer_dname(struct resp *r, const struct znode *ce,
+				   const struct rrset *dn, const uint8_t *owner,
+				   const struct lookup *ln, unsigned ce_label,
+				   uint8_t *synth)
+{
+	const uint8_t *target = dn->rdata + 2;
+	size_t prefix = ln->offs[ce_label];     /* labels of `owner` below ce */
+	size_t tlen = dname_len(target);
+	if (!resp_put_rrset(r, SEC_AN, ce->name_orig, dn, dn->ttl))
+		return NULL;
+	if (prefix + tlen > DNAME_MAXLEN) {
+		uint8_t *hdr = r->w.start;
+		hdr[3] = (uint8_t)((hdr[3] & 0xF0) | DNS_YXDOMAIN);
+		return NULL;
+	}
+	memcpy(synth, owner, prefix);
+	memcpy(synth + prefix, target, tlen);
+	if (!resp_put_rr(r, SEC_AN, owner, DNS_CNAME, DNS_IN, dn->ttl, synth,
+			 (uint16_t)(prefix + tlen)))
+		return NULL;
+	return synth;
+}
+
 static void answer_zone(struct resp *r, const struct zone *z,
 			const struct dns_query *q, const struct lookup *qn, bool tcp,
 			const struct auth_steer *st, const struct auth_client *cl,
@@ -244,6 +273,8 @@ static void answer_zone(struct resp *r, const struct zone *z,
 	const uint8_t *seen[CNAME_CHAIN_MAX];
 	unsigned nseen = 0;
 	uint8_t lbuf[DNAME_MAXLEN], loffs[DNAME_MAXLABELS];
+	uint8_t synth[4][DNAME_MAXLEN];   /* DNAME targets stay valid for compression */
+	unsigned nsynth = 0;
 	uint32_t lh[DNAME_MAXLABELS];
 	struct lookup tn;
 	const struct lookup *ln = qn;     /* lower-cased, for lookups */
@@ -282,16 +313,23 @@ static void answer_zone(struct resp *r, const struct zone *z,
 				put_referral(r, ce->cut);
 				return;
 			}
-			const struct znode *wc = (ce->flags & ZNODE_WILDCARD_CHILD) ?
+			const struct rrset *dn = (ce->flags & ZNODE_DNAME) ?
+						 znode_rrset(ce, DNS_DNAME) : NULL;
+			const struct znode *wc = (!dn && (ce->flags & ZNODE_WILDCARD_CHILD)) ?
 						 wildcard_child(z, ce, ln->h[ce_label]) : NULL;
-			if (!wc) {
+			if (dn) {
+				if (nsynth == 4)
+					return;
+				next = answer_dname(r, ce, dn, owner, ln, ce_label, synth[nsynth++]);
+			} else if (!wc) {
 				/* RFC 6604 2.1: the rcode describes the last name. */
 				hdr[3] = (uint8_t)((hdr[3] & 0xF0) | DNS_NXDOMAIN);
 				put_negative(r, z);
 				return;
+			} else {
+				/* RFC 4592 3.3.1: synthesise with the query's owner name. */
+				next = answer_node(r, z, wc, owner, q->qtype, tcp);
 			}
-			/* RFC 4592 3.3.1: synthesise with the query's owner name. */
-			next = answer_node(r, z, wc, owner, q->qtype, tcp);
 		}
 		/* Follow CNAMEs inside this zone only, as Knot does; a loop or
 		 * an over-long chain ends with what is already in the answer. */

@@ -36,6 +36,7 @@ enum dns_rcode {
 	DNS_NXDOMAIN = 3,
 	DNS_NOTIMP = 4,
 	DNS_REFUSED = 5,
+	DNS_YXDOMAIN = 6,
 	DNS_NOTAUTH = 9,
 	DNS_BADVERS = 16, /* extended: needs OPT (RFC 6891 6.1.3) */
 };

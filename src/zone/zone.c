@@ -192,6 +192,8 @@ static void set_flags(struct zone *z)
 				n->flags |= ZNODE_APEX;
 			else if (znode_rrset(n, DNS_NS))
 				n->flags |= ZNODE_CUT;
+			if (znode_rrset(n, DNS_DNAME))
+				n->flags |= ZNODE_DNAME;
 		}
 	for (uint32_t i = 0; i < z->nbuckets; i++)
 		for (struct znode *n = z->buckets[i]; n; n = n->hnext) {

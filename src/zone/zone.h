@@ -43,6 +43,7 @@ enum znode_flags {
 	ZNODE_CUT = 1 << 1,         /* NS below the apex: a delegation point */
 	ZNODE_NONAUTH = 1 << 2,     /* strictly below a cut (glue or occluded) */
 	ZNODE_WILDCARD_CHILD = 1 << 3, /* "*.<this>" exists */
+	ZNODE_DNAME = 1 << 4,       /* has a DNAME: names below are redirected */
 };
 
 struct znode {

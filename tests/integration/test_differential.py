@@ -82,6 +82,10 @@ def base_queries():
         "host.ext.example.com.", "host.sib.example.com.",
         "ns.sub.example.com.", "www.sub2.example.com.",
         "deep.www.sub2.example.com.",
+        # below DNAMEs (RFC 6672)
+        "host.dn-src.example.com.", "nothere.dn-src.example.com.",
+        "a.b.dn-src.example.com.", "www.dn-ext.example.com.",
+        "anything.dn-ext.example.com.",
     ]
     for name in extra_names:
         for t in ("A", "AAAA", "TXT", "MX", "NS", "DS"):
