@@ -110,6 +110,14 @@ static void unrandomise_case(uint8_t *name, const uint8_t *sent)
 	}
 }
 
+/*
+ * Copy RDATA with its names decompressed into `out` (RMSG_RDATA_MAX bytes).
+ * Decompression can grow a 2-byte pointer into a 255-byte name, so an
+ * authority can make the result longer than any RDATA may be: such a record
+ * is malformed (the result must fit RDLENGTH's 16 bits).
+ */
+#define RMSG_RDATA_MAX (UINT16_MAX + 2 * DNAME_MAXLEN)
+
 static int read_rdata(const uint8_t *pkt, size_t len, size_t off, uint16_t rdlen,
 		      uint16_t type, const uint8_t *sent, uint8_t *out, uint16_t *outlen)
 {
@@ -130,6 +138,8 @@ static int read_rdata(const uint8_t *pkt, size_t len, size_t off, uint16_t rdlen
 	o += skip;
 	w += skip;
 	for (int i = 0; i < names; i++) {
+		if (w + DNAME_MAXLEN > RMSG_RDATA_MAX)
+			return VANE_EMALF;
 		int n = dname_unpack(pkt, end, &o, out + w, false);
 		if (n < 0)
 			return n;
@@ -137,7 +147,7 @@ static int read_rdata(const uint8_t *pkt, size_t len, size_t off, uint16_t rdlen
 			unrandomise_case(out + w, sent);
 		w += (size_t)n;
 	}
-	if (o > end)
+	if (o > end || w + (end - o) > UINT16_MAX)
 		return VANE_EMALF;
 	memcpy(out + w, pkt + o, end - o);
 	w += end - o;
@@ -165,7 +175,7 @@ static void parse_opt(struct rmsg *m, const uint8_t *rd, uint16_t rdlen)
 int rmsg_parse(const uint8_t *pkt, size_t len, struct rmsg *m)
 {
 	uint8_t name[DNAME_MAXLEN];
-	static __thread uint8_t rd[65536];
+	static __thread uint8_t rd[RMSG_RDATA_MAX];
 
 	rmsg_clear(m);
 	m->edns = false;

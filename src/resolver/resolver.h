@@ -50,6 +50,8 @@ struct resolver {
 	struct cache_deleg hints;    /* from root-hints */
 	struct infra_ent infra[INFRA_SIZE];
 	struct rstats st;
+	unsigned inflight;           /* resolutions running (loop thread only) */
+	unsigned inflight_max;       /* beyond it, misses get SERVFAIL at once */
 	_Atomic int64_t fake_offset; /* fake-time: seconds added by `time +N` */
 	uint64_t mono_base;
 	bool stopping;

@@ -107,6 +107,7 @@ static void resolved(void *ctx, int rcode, const struct rmsg *m)
 	struct creq *c = ctx;
 	struct resolver *r = c->r;
 
+	r->inflight--;
 	if (c->prefetch) {
 		creq_free(c);
 		return;
@@ -163,8 +164,21 @@ void creq_resolve(struct resolver *r, struct creq *c)
 		answer_error(c, DNS_REFUSED);
 		return;
 	}
-	if (iter_resolve(r, c->q.qname, c->q.qtype, &c->net, resolved, c) != 0)
+	/* Each resolution holds sockets and state until it ends (up to the work
+	 * limit x the upstream timeout for dead servers): a cap keeps a flood
+	 * of misses from exhausting descriptors for every other name. */
+	if (r->inflight >= r->inflight_max) {
+		if (c->prefetch)
+			creq_free(c);
+		else
+			answer_error(c, DNS_SERVFAIL);
+		return;
+	}
+	r->inflight++;
+	if (iter_resolve(r, c->q.qname, c->q.qtype, &c->net, resolved, c) != 0) {
+		r->inflight--;
 		answer_error(c, DNS_SERVFAIL);
+	}
 }
 
 /* Any thread: parse, check the ACL; returns false when dropped/answered. */

@@ -2,6 +2,7 @@
 /* Start-up and shutdown of vane-resolver. */
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,6 +51,18 @@ int resolver_run(const char *conf_path, struct resolver_conf *conf)
 	log_set_level_name(conf->log_level);
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&r->loop);
+	/* Upstream queries use one socket each: raise the descriptor limit,
+	 * and keep in-flight resolutions well within it. */
+	struct rlimit rl;
+	r->inflight_max = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur / 4 < r->inflight_max)
+			r->inflight_max = (unsigned)(rl.rlim_cur / 4);
+	}
 	ret = resolver_load_hints(r, conf->root_hints);
 	if (ret != 0)
 		goto out;

@@ -343,6 +343,9 @@ static void client_dispatch(struct ctl_conn *c)
 	for (char *tok = strtok_r(c->line, " \t\r", &save); tok && argc < CTL_ARGS_MAX;
 	     tok = strtok_r(NULL, " \t\r", &save))
 		argv[argc++] = tok;
+	/* The timer bounds sending the command line; a reload may then take
+	 * as long as it needs. */
+	uv_timer_stop(&c->timer);
 	ctl_run(&c->cl, argc, argv);
 }
 

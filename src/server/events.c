@@ -136,7 +136,9 @@ json_t *events_json(const struct events *ev, uint64_t since, unsigned limit)
 	json_t *arr = json_array();
 	uint64_t last = ev ? ev->next_id - 1 : 0;
 	uint64_t first = last > EVENTS_RING ? last - EVENTS_RING + 1 : 1;
-	if (since + 1 > first)
+	if (since >= last)
+		first = last + 1;           /* nothing newer (and no wrap at UINT64_MAX) */
+	else if (since + 1 > first)
 		first = since + 1;
 	if (limit && last >= first && last - first + 1 > limit)
 		first = last - limit + 1;   /* the newest `limit` */

@@ -64,6 +64,15 @@ void log_iso8601(long long t, char *buf, unsigned long size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Names and URLs in messages can come from clients: a control character
+ * must not start a forged log line, so it becomes '?'. */
+static void defang(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if ((int)level > cur_level)
@@ -81,6 +90,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
+		defang(msg);
 		log_syslog_write(level, msg);
 		return;
 	}
@@ -92,6 +102,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	len += (size_t)n;
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2; /* truncated message */
+	line[len] = '\0';
+	defang(line);
 	line[len++] = '\n';
 
 	/* One write per line keeps lines whole across threads. */

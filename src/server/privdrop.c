@@ -40,11 +40,34 @@ static int give_dir(const char *dir, uid_t uid, gid_t gid)
 	while (ret == 0 && (e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-			ret = give(path, uid, gid);
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		/* A hard link could be a file from elsewhere (/etc/shadow): only
+		 * files that live here alone are handed over. */
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+			log_warning("not handing %s to the daemon user: it has other links", path);
+			continue;
+		}
+		ret = give(path, uid, gid);
 	}
 	closedir(d);
 	return ret;
+}
+
+/* Entries in `dir` other than . and .. (-1 when it cannot be read). */
+static int dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 /* The socket, and its directory when vaned alone uses it (not /run, /tmp):
@@ -59,9 +82,10 @@ static int give_control(const char *control, uid_t uid, gid_t gid)
 		return ret;
 	*slash = '\0';
 	struct stat st;
-	/* A shared directory is sticky or world-writable: leave it alone. */
+	/* Only a directory that holds nothing but the socket is vaned's own;
+	 * a shared one (/run, /var/lib, the config's folder) stays as it is. */
 	if (stat(dir, &st) == 0 && !(st.st_mode & (S_ISVTX | S_IWOTH)) && st.st_uid == 0 &&
-	    strcmp(dir, "/run") != 0 && strcmp(dir, "/var/run") != 0)
+	    dir_entries(dir) == 1)
 		ret = give(dir, uid, gid);
 	return ret;
 }

@@ -342,6 +342,19 @@ void server_stop(struct server *srv)
 	log_info("stopping");
 	notify_stopping();
 	srv->reload_again = false;
+	/* Reloads queued behind a running one will not start now: answer their
+	 * waiters, or an HTTP request would stay suspended forever. */
+	struct reload_waiter *w = srv->queued;
+	srv->queued = NULL;
+	if (w) {
+		json_t *res = json_pack("{s:b, s:s}", "ok", 0, "error", "server is stopping");
+		while (w) {
+			struct reload_waiter *next = w->next;
+			w->done(w, res);
+			w = next;
+		}
+		json_decref(res);
+	}
 	tcp_close(srv->tcp);
 	ctl_close(srv->ctl);
 	http_close(srv->http);
