@@ -350,9 +350,25 @@ static bool take_answer(struct itq *q, const struct rmsg *m)
 	if (!step)
 		return false;
 	rmsg_clear(step);
+	/* Names already followed: a chain that comes back to one of them (or
+	 * never ends) inside one answer is a loop, answered SERVFAIL and not
+	 * cached, as Unbound does. */
+	uint8_t seen[MAX_CNAMES + 1][DNAME_MAXLEN];
+	unsigned nseen = 0;
+	bool loop = false;
 	memcpy(name, q->qname, dname_len(q->qname));
+	dname_lower(name);
 	for (unsigned hops = 0; hops <= MAX_CNAMES; hops++) {
 		bool moved = false;
+		for (unsigned i = 0; i < nseen && !loop; i++)
+			loop = dname_equal(seen[i], name);
+		if (loop)
+			break;
+		memcpy(seen[nseen++], name, dname_len(name));
+		if (hops == MAX_CNAMES) {
+			loop = true;    /* still moving after the last hop allowed */
+			break;
+		}
 		if (!in_zone(q, name))
 			break;
 		for (unsigned k = 0; k < m->nrr; k++) {
@@ -377,6 +393,11 @@ static bool take_answer(struct itq *q, const struct rmsg *m)
 		}
 		if (found || !moved)
 			break;
+	}
+	if (loop && !found) {
+		free(step);
+		itq_finish(q, DNS_SERVFAIL);
+		return true;
 	}
 	if (!found && !cname) {
 		free(step);

@@ -85,8 +85,13 @@ def test_cname_to_nxdomain(res):
 def test_cname_loop_fails(res):
     r = res.ask("loop1.gamma.example", "A", timeout=20)
     assert r is not None, "no answer to a CNAME loop"
-    assert r.rcode() in (dns.rcode.SERVFAIL, NOERROR), rcode_text(r)
+    # A chain that comes back on itself inside one answer is an error, not
+    # data: SERVFAIL, as Unbound answers, and nothing cached for it.
+    assert r.rcode() == dns.rcode.SERVFAIL, rcode_text(r)
     assert len(r.answer) <= 17, "CNAME chain not bounded"
+    dump = res.ctl_json("cache-dump")
+    names = [e.get("name", "").lower() for e in dump.get("entries", [])]
+    assert "loop1.gamma.example." not in names, names
 
 
 def test_wildcard(res):
