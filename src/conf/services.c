@@ -14,14 +14,11 @@
 #include <strings.h>
 
 #include "conf/conf.h"
+#include "lib/mnemonic.h"
 #include "lib/report.h"
 #include "conf/schema.h"
 
 #define MAX_ADDRS_PER_FAMILY 8   /* STEER_MAX_ADDRS */
-
-static const char *const rcodes[] = {
-	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", NULL,
-};
 
 static void check_one(struct report *v, struct conf_check *c, unsigned i)
 {
@@ -38,10 +35,9 @@ static void check_one(struct report *v, struct conf_check *c, unsigned i)
 	}
 	if (!strcmp(t, "dns")) {
 		if (c->expect) {
-			bool ok = false;
-			for (unsigned r = 0; rcodes[r]; r++)
-				ok = ok || strcasecmp(c->expect, rcodes[r]) == 0;
-			if (!ok)
+			/* A dns check expects one of the plain rcodes (0..5). */
+			int rc = dns_rcode_from_name(c->expect);
+			if (rc < 0 || rc > 5)
 				report_error(v, c->line, "checks[%u].expect: expected an rcode name such as "
 				     "NOERROR or NXDOMAIN, got \"%.32s\"", i, c->expect);
 		}

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "lib/mnemonic.h"
 #include "lib/dname.h"
 #include "lib/pkt.h"
 #include "server/admin.h"
@@ -21,18 +22,6 @@
 #include "server/stats.h"
 
 #define TRACE_BUF 16384
-
-static int qtype_parse(const char *s)
-{
-	for (unsigned t = 1; t < 256; t++) {
-		char buf[16];
-		if (strcasecmp(s, stats_type_name((uint16_t)t, buf, sizeof(buf))) == 0)
-			return (int)t;
-	}
-	if (strncasecmp(s, "TYPE", 4) == 0 && s[4])
-		return atoi(s + 4);
-	return -1;
-}
 
 /* "192.0.2.0/24", "2001:db8::/56" or a bare address (full prefix). */
 static bool ecs_parse(const char *s, struct dns_ecs *ecs)
@@ -140,7 +129,7 @@ static json_t *rr_json(const uint8_t *pkt, size_t len, size_t *off)
 		snprintf(data, sizeof(data), "\\# %u", rdlen);
 	}
 	return json_pack("{s:s,s:I,s:s,s:s}", "name", dname_to_str(name, nbuf, sizeof(nbuf)),
-			 "ttl", (json_int_t)ttl, "type", stats_type_name(type, tbuf, sizeof(tbuf)),
+			 "ttl", (json_int_t)ttl, "type", dns_type_name(type, tbuf, sizeof(tbuf)),
 			 "data", data);
 }
 
@@ -200,7 +189,7 @@ static json_t *explain_run(struct server *srv, const uint8_t *qname, uint16_t qt
 
 	char rc[16];
 	json_t *reply = json_pack("{s:b,s:s,s:i,s:b}", "ok", 1, "rcode",
-				  stats_rcode_name(res.rcode, rc, sizeof(rc)), "scope", res.scope,
+				  dns_rcode_name(res.rcode, rc, sizeof(rc)), "scope", res.scope,
 				  "fallback", res.fallback);
 	json_object_set_new(reply, "answer", answer_json(out, alen));
 	if (res.service < 0 || snap->steer == NULL || (uint32_t)res.service >= snap->steer->n) {
@@ -246,7 +235,7 @@ json_t *admin_explain(struct server *srv, int argc, char **argv)
 	uint8_t qname[DNAME_MAXLEN];
 	if (dname_from_str(argv[1], NULL, qname) <= 0)
 		return ctl_error("bad name: %s", argv[1]);
-	int qtype = qtype_parse(argv[2]);
+	int qtype = dns_type_from_name(argv[2]);
 	if (qtype <= 0 || qtype > 65535)
 		return ctl_error("bad type: %s", argv[2]);
 	struct sockaddr_storage src;

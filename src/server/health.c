@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 
+#include "lib/mnemonic.h"
 #include "server/events.h"
 #include "server/health.h"
 #include "server/log.h"
@@ -32,19 +33,6 @@ static uint64_t rng_next(void)
 }
 
 /* ---- probe configuration from the snapshot ---- */
-
-static const char *const rcode_names[] = {
-	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
-};
-
-static int rcode_from_name(const char *s)
-{
-	for (unsigned i = 0; i < sizeof(rcode_names) / sizeof(rcode_names[0]); i++)
-		if (strcasecmp(s, rcode_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
 
 static int type_from_name(const char *s)
 {
@@ -77,7 +65,7 @@ static int probe_conf_make(const struct vane_snapshot *snap, uint32_t h, struct 
 	COPY(pc->query, ck->query);
 	COPY(pc->command, ck->command);
 	if (type == PROBE_DNS)
-		pc->expect = ck->expect ? rcode_from_name(ck->expect) : 0;
+		pc->expect = ck->expect ? dns_rcode_from_name(ck->expect) : 0;
 	else
 		pc->expect = ck->expect ? atoi(ck->expect) : 200;
 	pc->interval_ms = ck->interval_ms ? ck->interval_ms : 2000;

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "lib/mnemonic.h"
 #include "lib/dname.h"
 #include "lib/pkt.h"
 #include "server/health.h"
@@ -97,28 +98,13 @@ struct probe_dns {
 	uint8_t rbuf[1500];
 };
 
-static int qtype_from_name(const char *s)
-{
-	static const struct { const char *n; int t; } types[] = {
-		{ "A", DNS_A }, { "AAAA", DNS_AAAA }, { "NS", DNS_NS }, { "SOA", DNS_SOA },
-		{ "CNAME", DNS_CNAME }, { "MX", DNS_MX }, { "TXT", DNS_TXT }, { "PTR", DNS_PTR },
-		{ "SRV", DNS_SRV }, { "HTTPS", DNS_HTTPS }, { "SVCB", DNS_SVCB }, { "ANY", DNS_ANY },
-	};
-	for (unsigned i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcasecmp(s, types[i].n) == 0)
-			return types[i].t;
-	if (strncasecmp(s, "TYPE", 4) == 0 && s[4])
-		return atoi(s + 4);
-	return -1;
-}
-
 /* "health.example.com A" -> query packet; returns its length or 0. */
 static size_t dns_build(const char *spec, uint16_t id, uint8_t *q)
 {
 	char name[DNAME_MAXSTR], type[16] = "A";
 	if (sscanf(spec, "%1023s %15s", name, type) < 1)
 		return 0;
-	int qt = qtype_from_name(type);
+	int qt = dns_type_from_name(type);
 	uint8_t wire[DNAME_MAXLEN];
 	int wl = dname_from_str(name, NULL, wire);
 	if (qt <= 0 || qt > 65535 || wl <= 0)
@@ -161,8 +147,8 @@ static void dns_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		int want = p->b.t->pc.expect;
 		char a[16], b[16];
 		snprintf(msg, sizeof(msg), "dns: rcode %s, expected %s",
-			 stats_rcode_name((unsigned)rcode, a, sizeof(a)),
-			 stats_rcode_name((unsigned)want, b, sizeof(b)));
+			 dns_rcode_name((unsigned)rcode, a, sizeof(a)),
+			 dns_rcode_name((unsigned)want, b, sizeof(b)));
 		probe_report(&p->b, rcode == want, rcode == want ? NULL : msg);
 	}
 	uv_udp_recv_stop(h);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/mnemonic.h"
 #include "server/events.h"
 #include "server/health.h"
 #include "server/metrics.h"
@@ -48,7 +49,7 @@ static const char *qclass_name(unsigned k, char *buf, unsigned size)
 		return "other";
 	for (unsigned t = 1; t < 300; t++)
 		if (stats_qclass((uint16_t)t) == k)
-			return stats_type_name((uint16_t)t, buf, size);
+			return dns_type_name((uint16_t)t, buf, size);
 	return "other";
 }
 
@@ -73,7 +74,7 @@ static void queries(FILE *f, struct srv_stats **blocks, unsigned n)
 					continue;
 				fprintf(f, "vane_queries_total{qtype=\"%s\",rcode=\"%s\",transport=\"%s\",family=\"%s\"} %llu\n",
 					qclass_name((unsigned)q, qb, sizeof(qb)),
-					r == STATS_JRCODES - 1 ? "other" : stats_rcode_name((unsigned)r, rb, sizeof(rb)),
+					r == STATS_JRCODES - 1 ? "other" : dns_rcode_name((unsigned)r, rb, sizeof(rb)),
 					transport_name[t], family_name[t], (unsigned long long)sum[t][r][q]);
 			}
 	uint64_t drop = 0;

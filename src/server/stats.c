@@ -3,46 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/mnemonic.h"
 #include "server/log.h"
 #include "server/stats.h"
-
-static const struct { uint16_t type; const char *name; } type_names[] = {
-	{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" }, { 12, "PTR" },
-	{ 13, "HINFO" }, { 15, "MX" }, { 16, "TXT" }, { 17, "RP" }, { 18, "AFSDB" },
-	{ 24, "SIG" }, { 25, "KEY" }, { 28, "AAAA" }, { 29, "LOC" }, { 33, "SRV" },
-	{ 35, "NAPTR" }, { 36, "KX" }, { 37, "CERT" }, { 39, "DNAME" }, { 41, "OPT" },
-	{ 42, "APL" }, { 43, "DS" }, { 44, "SSHFP" }, { 45, "IPSECKEY" },
-	{ 46, "RRSIG" }, { 47, "NSEC" }, { 48, "DNSKEY" }, { 49, "DHCID" },
-	{ 50, "NSEC3" }, { 51, "NSEC3PARAM" }, { 52, "TLSA" }, { 53, "SMIMEA" },
-	{ 55, "HIP" }, { 59, "CDS" }, { 60, "CDNSKEY" }, { 61, "OPENPGPKEY" },
-	{ 62, "CSYNC" }, { 63, "ZONEMD" }, { 64, "SVCB" }, { 65, "HTTPS" },
-	{ 99, "SPF" }, { 108, "EUI48" }, { 109, "EUI64" }, { 249, "TKEY" },
-	{ 250, "TSIG" }, { 251, "IXFR" }, { 252, "AXFR" }, { 253, "MAILB" },
-	{ 254, "MAILA" }, { 255, "ANY" }, { 256, "URI" }, { 257, "CAA" },
-};
-
-static const char *const rcode_names[] = {
-	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
-	[16] = "BADVERS", [23] = "BADCOOKIE",
-};
-
-const char *stats_type_name(uint16_t type, char *buf, unsigned size)
-{
-	for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
-		if (type_names[i].type == type)
-			return type_names[i].name;
-	snprintf(buf, size, "TYPE%u", type);
-	return buf;
-}
-
-const char *stats_rcode_name(unsigned rcode, char *buf, unsigned size)
-{
-	if (rcode < sizeof(rcode_names) / sizeof(rcode_names[0]) && rcode_names[rcode])
-		return rcode_names[rcode];
-	snprintf(buf, size, "RCODE%u", rcode);
-	return buf;
-}
 
 static int add_count(json_t *obj, const char *key, uint64_t n)
 {
@@ -77,7 +40,7 @@ json_t *stats_to_json(struct srv_stats *const *blocks, unsigned n)
 			sum.qtype[i] += s->qtype[i];
 		sum.qtype_other += s->qtype_other;
 		for (int i = 0; i < STATS_HITYPES && s->hitype[i]; i++)
-			add_count(hitypes, stats_type_name(s->hitype[i], buf, sizeof(buf)),
+			add_count(hitypes, dns_type_name(s->hitype[i], buf, sizeof(buf)),
 				  s->hitype_count[i]);
 	}
 
@@ -87,9 +50,9 @@ json_t *stats_to_json(struct srv_stats *const *blocks, unsigned n)
 		goto fail;
 
 	for (unsigned i = 0; i < STATS_RCODES; i++)
-		add_count(rcode, stats_rcode_name(i, buf, sizeof(buf)), sum.rcode[i]);
+		add_count(rcode, dns_rcode_name(i, buf, sizeof(buf)), sum.rcode[i]);
 	for (unsigned i = 0; i < 256; i++)
-		add_count(qtype, stats_type_name(i, buf, sizeof(buf)), sum.qtype[i]);
+		add_count(qtype, dns_type_name(i, buf, sizeof(buf)), sum.qtype[i]);
 	json_object_update(qtype, hitypes);
 	add_count(qtype, "OTHER", sum.qtype_other);
 

@@ -141,10 +141,6 @@ uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
  * of the rcode and qtype maps.  Returns NULL on allocation failure. */
 json_t *stats_to_json(struct srv_stats *const *blocks, unsigned n);
 
-/* Mnemonic for an RR type ("A", "TYPE65280"). */
-const char *stats_type_name(uint16_t type, char *buf, unsigned size);
-/* Mnemonic for an rcode ("NXDOMAIN", "RCODE12"). */
-const char *stats_rcode_name(unsigned rcode, char *buf, unsigned size);
 
 #include "server/snapshot.h"
 
