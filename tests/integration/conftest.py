@@ -451,20 +451,35 @@ def vaned_factory(tmp_path):
         return v
 
     yield make
+    finish_started(started, exited="crash")
+
+
+def finish_started(started, exited):
+    """Teardown shared by the vaned factories: stop every instance still
+    running (each must exit 0 without sanitizer reports).  For one a test
+    already stopped, `exited` says what fails: "crash" (a crash signal or
+    a sanitizer report), "nonzero" (any status but 0 too), or "ignore"."""
     errors = []
     for v in started:
         if v.proc is None:
             continue
         if v.proc.poll() is not None:
-            # Already stopped by the test; still check for sanitizer output.
+            if exited == "ignore":
+                continue
             v._close()
+            rc = v.proc.returncode
             rep = v.sanitizer_report()
             if rep:
                 errors.append("sanitizer report:\n" + rep)
-            elif v.proc.returncode in (-4, -6, -7, -8, -11):
+            elif exited == "nonzero" and rc != 0:
+                # Tests that stop vaned check for 0 themselves: anything
+                # else here is a crash (e.g. SIGSEGV, rc -11).
+                errors.append("vaned died with rc %s:\n%s" % (
+                    rc, v.stderr_text()[-5000:]))
+            elif rc in (-4, -6, -7, -8, -11):
                 # A test may stop or SIGKILL vaned on purpose; a crash
                 # signal is never on purpose.
-                errors.append("vaned died with signal %d" % -v.proc.returncode)
+                errors.append("vaned died with signal %d" % -rc)
             continue
         try:
             v.stop_and_check()
@@ -472,6 +487,19 @@ def vaned_factory(tmp_path):
             errors.append(str(e))
     if errors:
         pytest.fail("\n".join(errors))
+
+
+def wait_until(cond, what, timeout=10.0, step=0.02):
+    """Poll cond() until it returns something truthy; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(step)
+    pytest.fail("timed out after %.1fs waiting for %s (last: %r)" % (
+        timeout, what, last))
 
 
 @pytest.fixture

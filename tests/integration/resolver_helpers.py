@@ -33,7 +33,7 @@ import dns.rdatatype
 
 from conftest import (REPO, SANITIZER_MARKERS, VANECTL, VANED, Server, Vaned,
                       _LIVE, free_port, parse_response, recv_exact,
-                      tcp_read_msg)
+                      tcp_read_msg, wait_until)
 import struct
 
 HERE = Path(__file__).resolve().parent
@@ -81,22 +81,6 @@ GEO_STEER = {
         ],
     }],
 }
-
-
-# ---------------------------------------------------------------------------
-# Polling
-
-def wait_until(cond, what, timeout=10.0, step=0.02):
-    """Poll cond() until it returns something truthy; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(step)
-    pytest.fail("timed out after %.1fs waiting for %s (last: %r)" % (
-        timeout, what, last))
 
 
 # ---------------------------------------------------------------------------

@@ -30,7 +30,8 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from conftest import VANED, Vaned, exchange, free_port, parse_response
+from conftest import (VANED, Vaned, exchange, finish_started, free_port,
+                      parse_response, wait_until)
 
 # ---------------------------------------------------------------------------
 # vaned with services
@@ -80,27 +81,7 @@ def steer_factory(tmp_path):
         return v
 
     yield make
-    errors = []
-    for v in started:
-        if v.proc is None:
-            continue
-        if v.proc.poll() is not None:
-            v._close()
-            rep = v.sanitizer_report()
-            if rep:
-                errors.append("sanitizer report:\n" + rep)
-            elif v.proc.returncode != 0:
-                # Tests that stop vaned check for 0 themselves: anything
-                # else here is a crash (e.g. SIGSEGV, rc -11).
-                errors.append("vaned died with rc %s:\n%s" % (
-                    v.proc.returncode, v.stderr_text()[-5000:]))
-            continue
-        try:
-            v.stop_and_check()
-        except AssertionError as e:
-            errors.append(str(e))
-    if errors:
-        pytest.fail("\n".join(errors))
+    finish_started(started, exited="nonzero")
 
 
 def service(name, endpoints, **opts):
@@ -125,22 +106,6 @@ def check_vaned(conf_path, timeout=60):
     import subprocess
     return subprocess.run([VANED, "--check", "-c", str(conf_path)],
                           capture_output=True, text=True, timeout=timeout)
-
-
-# ---------------------------------------------------------------------------
-# Polling
-
-def wait_until(cond, what, timeout=10.0, step=0.02):
-    """Poll cond() until it returns something truthy; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(step)
-    pytest.fail("timed out after %.1fs waiting for %s (last: %r)" % (
-        timeout, what, last))
 
 
 def measure(cond, what, timeout, step=0.02):
