@@ -59,11 +59,14 @@ static bool opt_parse(const uint8_t *rdata, uint16_t rdlen, struct dns_query *q)
 			if (q->ecs.present || !ecs_parse(val, olen, &q->ecs))
 				return false;
 			break;
-		case EDNS_COOKIE:
-			/* RFC 7873 5.2.2: 8 or 16..40 bytes, else FORMERR. */
-			if (olen != 8 && (olen < 16 || olen > 40))
+		case EDNS_COOKIE: {
+			/* RFC 7873 5.2.2: a malformed length is FORMERR; only
+			 * the first option counts, but all must be well formed. */
+			struct dns_cookie tmp;
+			if (cookie_parse(val, olen, q->cookie.present ? &tmp : &q->cookie) < 0)
 				return false;
 			break;
+		}
 		default:
 			break; /* RFC 6891 6.1.2: unknown options are ignored */
 		}
@@ -163,6 +166,7 @@ enum dns_verdict dns_query_parse(const uint8_t *pkt, size_t len,
 	q->nsid = false;
 	q->edns_udp = DNS_UDP_MIN;
 	q->ecs.present = false;
+	q->cookie.present = false;
 
 	if (len < DNS_HDRLEN)
 		return DNS_V_DROP;

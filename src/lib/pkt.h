@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/cookie.h"
 #include "lib/dname.h"
 
 #define DNS_HDRLEN 12
@@ -39,6 +40,7 @@ enum dns_rcode {
 	DNS_YXDOMAIN = 6,
 	DNS_NOTAUTH = 9,
 	DNS_BADVERS = 16, /* extended: needs OPT (RFC 6891 6.1.3) */
+	DNS_BADCOOKIE = 23, /* extended (RFC 7873 8) */
 };
 
 enum dns_class { DNS_IN = 1, DNS_CH = 3, DNS_ANYCLASS = 255 };
@@ -85,6 +87,7 @@ struct dns_query {
 	bool nsid;                    /* NSID requested */
 	uint16_t edns_udp;            /* advertised payload, clamped to >= 512 */
 	struct dns_ecs ecs;
+	struct dns_cookie cookie;     /* the first COOKIE option (RFC 7873 5.2) */
 };
 
 /* What to do with a packet after parsing it. */
