@@ -328,6 +328,7 @@ static void answer_zone(struct resp *r, const struct zone *z,
 				return;
 			} else {
 				/* RFC 4592 3.3.1: synthesise with the query's owner name. */
+				res->wildcard = true;
 				next = answer_node(r, z, wc, owner, q->qtype, tcp);
 			}
 		}
@@ -380,9 +381,12 @@ static uint8_t answer_chaos(struct resp *r, const struct auth_conf *conf,
 }
 
 /* Space the OPT record will need, reserved before the sections. */
-static size_t opt_size(const struct auth_conf *conf, const struct dns_query *q)
+static size_t opt_size(const struct auth_conf *conf, const struct dns_query *q,
+		       const uint8_t *scookie)
 {
 	size_t n = 11;
+	if (scookie)
+		n += 4u + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
 	if (q->nsid && conf->nsid_len)
 		n += 4u + conf->nsid_len;
 	if (q->ecs.present)
@@ -390,9 +394,10 @@ static size_t opt_size(const struct auth_conf *conf, const struct dns_query *q)
 	return n;
 }
 
-/* RFC 6891 6.1: one OPT, our payload size, extended rcode, DO echoed. */
+/* RFC 6891 6.1: one OPT, our payload size, extended rcode, DO echoed;
+ * `scookie` (NULL = none) is the server cookie to send back. */
 static void put_opt(struct resp *r, const struct auth_conf *conf,
-		    const struct dns_query *q, unsigned rcode)
+		    const struct dns_query *q, unsigned rcode, const uint8_t *scookie)
 {
 	struct wire *w = &r->w;
 	wire_write_u8(w, 0);
@@ -420,10 +425,55 @@ static void put_opt(struct resp *r, const struct auth_conf *conf,
 		wire_write_u8(w, r->ecs_scope);
 		wire_write(w, q->ecs.addr, nb);
 	}
+	if (scookie) {
+		/* RFC 7873 5.2.3-5.2.5: the client cookie echoed, then ours. */
+		wire_write_u16(w, EDNS_COOKIE);
+		wire_write_u16(w, COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN);
+		wire_write(w, q->cookie.client, COOKIE_CLIENT_LEN);
+		wire_write(w, scookie, COOKIE_SERVER_LEN);
+	}
 	if (!w->err) {
 		wire_put_u16(lenpos, (uint16_t)(w->pos - lenpos - 2));
 		r->counts[SEC_AR]++;
 	}
+}
+
+/*
+ * RFC 7873 5.2 with RFC 9018 server cookies: note what the query's COOKIE
+ * option proves in `res->cookie` and make the server cookie to return.
+ * Returns false when no cookie goes back (cookies off, no option, no
+ * per-thread MAC, or an address family a cookie cannot cover).
+ */
+static bool cookie_process(const struct auth_conf *conf, const struct auth_client *cl,
+			   const struct dns_query *q, struct auth_result *res,
+			   uint8_t scookie[COOKIE_SERVER_LEN])
+{
+	struct cookie_addr ca;
+	if (!conf->cookies || !q->edns || !q->cookie.present || !cl || !cl->cookie_mac ||
+	    cookie_addr_from_sa(cl->src, &ca) < 0)
+		return false;
+	uint64_t now_s = cl->now_ms / 1000;
+	enum cookie_status st = cookie_check(cl->cookie_mac, conf->cookie_secret,
+					     conf->cookie_rotate_s, &q->cookie, &ca, now_s);
+	res->cookie = (uint8_t)st;
+	return cookie_answer(cl->cookie_mac, conf->cookie_secret, conf->cookie_rotate_s,
+			     &q->cookie, st, &ca, now_s, scookie) == 0;
+}
+
+/* What kind of answer the finished response is, for rate limiting. */
+static uint8_t answer_kind(const struct resp *r, unsigned rcode)
+{
+	const uint8_t *hdr = r->w.start;
+	if (rcode == DNS_NXDOMAIN)
+		return AUTH_NXDOMAIN;
+	if (rcode != DNS_NOERROR)
+		return AUTH_ERROR;
+	if (r->counts[SEC_AN] > 0)
+		return AUTH_ANSWER;
+	/* Authoritative data clears AA only at a delegation. */
+	if (!(hdr[2] & (DNS_AA >> 8)) && r->counts[SEC_NS] > 0)
+		return AUTH_REFERRAL;
+	return AUTH_NODATA;
 }
 
 static size_t udp_limit(const struct auth_conf *conf, const struct dns_query *q)
@@ -441,6 +491,8 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	struct dns_query q;
 	struct resp r;
 	unsigned rcode = DNS_NOERROR;
+	uint8_t scookie_buf[COOKIE_SERVER_LEN];
+	const uint8_t *scookie = NULL;
 	enum dns_verdict v = dns_query_parse(query, qlen, &q);
 
 	res->qtype = q.qtype;
@@ -449,6 +501,11 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	res->fallback = false;
 	res->scope = 0;
 	res->n_ep = 0;
+	res->kind = AUTH_ERROR;
+	res->wildcard = false;
+	res->cookie = COOKIE_NONE;
+	res->qend = DNS_HDRLEN;
+	res->opt_off = 0;
 	if (v == DNS_V_DROP || outcap < DNS_UDP_MIN) {
 		res->rcode = 0;
 		return 0;
@@ -461,9 +518,21 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	 * only when it parsed (RFC 1035 4.1.1). */
 	bool echo_q = q.qname_len > 0;
 	resp_init(&r, out, limit, query, echo_q ? q.question_end : DNS_HDRLEN, &q);
-	out[2] = (uint8_t)(0x80 | (query[2] & 0x79)); /* QR, opcode, RD */
-	out[3] = query[3] & 0x10;                      /* CD */
+	res->qend = (uint16_t)(echo_q ? q.question_end : DNS_HDRLEN);
+	if (DNS_OPCODE(q.flags) == DNS_OP_QUERY) {
+		out[2] = (uint8_t)(0x80 | (query[2] & 0x79)); /* QR, opcode, RD */
+		out[3] = query[3] & 0x10;                      /* CD */
+	} else {
+		/* RD and CD mean something only in a QUERY (RFC 1035 4.1.1,
+		 * RFC 4035 3.2.2); BIND clears them for other opcodes and
+		 * ISC's EDNS compliance test (opcodeflg) expects that. */
+		out[2] = (uint8_t)(0x80 | (query[2] & 0x78)); /* QR, opcode */
+		out[3] = 0;
+	}
 	wire_put_u16(out + 4, echo_q ? 1 : 0);
+
+	if (v != DNS_V_FORMERR && cookie_process(conf, client, &q, res, scookie_buf))
+		scookie = scookie_buf;
 
 	switch (v) {
 	case DNS_V_FORMERR:
@@ -479,8 +548,15 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	default:
 		break;
 	}
+	/* RFC 7873 5.2.3/5.2.4: a server that requires cookies answers a UDP
+	 * query from a cookie-aware client without a valid server cookie with
+	 * BADCOOKIE and a fresh cookie; over TCP the address is proven. */
+	if (conf->require_cookie && scookie && !tcp && res->cookie != COOKIE_VALID) {
+		rcode = DNS_BADCOOKIE;
+		goto finish;
+	}
 
-	size_t reserve = q.edns ? opt_size(conf, &q) : 0;
+	size_t reserve = q.edns ? opt_size(conf, &q, scookie) : 0;
 	r.w.end -= reserve;
 
 	if (q.qclass == DNS_CH) {
@@ -514,9 +590,15 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	r.w.end += reserve;
 finish:
 	out[3] = (uint8_t)((out[3] & 0xF0) | (out[3] & 0x0F) | (rcode & 0x0F));
-	if (q.edns)
-		put_opt(&r, conf, &q, rcode);
 	res->rcode = (uint8_t)((out[3] & 0x0F) | (rcode & 0xFF0));
+	res->kind = answer_kind(&r, res->rcode);
+	if (q.edns) {
+		size_t opt_at = wire_offset(&r.w);
+		uint16_t ar = r.counts[SEC_AR];
+		put_opt(&r, conf, &q, rcode, scookie);
+		if (r.counts[SEC_AR] != ar)
+			res->opt_off = (uint16_t)opt_at;
+	}
 	size_t n = resp_finish(&r);
 	res->tc = r.tc;
 	return n;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "geo/geo.h"
+#include "lib/cookie.h"
 #include "lib/pkt.h"
 #include "steer/latency.h"
 #include "steer/set.h"
@@ -27,6 +28,11 @@ struct auth_conf {
 	uint8_t nsid[64];
 	const char *identity;    /* CH TXT id.server / hostname.bind, NULL = REFUSED */
 	const char *version;     /* CH TXT version.server / version.bind, NULL = REFUSED */
+	/* DNS cookies (RFC 7873, RFC 9018); need auth_client.cookie_mac too. */
+	bool cookies;            /* answer COOKIE options with a server cookie */
+	bool require_cookie;     /* UDP without a valid server cookie: BADCOOKIE */
+	uint32_t cookie_rotate_s; /* secret rotation interval; 0 = never */
+	uint8_t cookie_secret[COOKIE_SECRET_LEN]; /* master secret */
 };
 
 /*
@@ -48,9 +54,19 @@ struct auth_client {
 	uint64_t rand;               /* fresh random bits for this query */
 	struct geo_cache *geo_cache; /* this thread's cache; may be NULL */
 	struct steer_trace *trace;   /* explain only; NULL on the query path */
+	struct cookie_mac *cookie_mac; /* this thread's; NULL = no server cookies */
 };
 
 #define AUTH_RESULT_EPS 8
+
+/* The shape of an answer, for response rate limiting. */
+enum auth_kind {
+	AUTH_ANSWER = 0,         /* records in the answer section */
+	AUTH_NODATA,             /* the name exists, the type does not */
+	AUTH_NXDOMAIN,
+	AUTH_REFERRAL,           /* a delegation to a child zone */
+	AUTH_ERROR,              /* REFUSED, FORMERR, NOTIMP, SERVFAIL, ... */
+};
 
 /* What the server needs to know about an answer, for statistics. */
 struct auth_result {
@@ -62,6 +78,11 @@ struct auth_result {
 	uint8_t scope;           /* ECS scope returned */
 	uint8_t n_ep;            /* endpoints in the answer (first AUTH_RESULT_EPS) */
 	uint8_t ep[AUTH_RESULT_EPS];
+	uint8_t kind;            /* enum auth_kind */
+	bool wildcard;           /* synthesised from a wildcard (RFC 4592) */
+	uint8_t cookie;          /* enum cookie_status of the query's COOKIE option */
+	uint16_t qend;           /* response offset just past the question */
+	uint16_t opt_off;        /* response offset of the OPT RR; 0 = none */
 };
 
 /*

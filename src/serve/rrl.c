@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The bucket table is set-associative: a keyed hash of (prefix, class)
+ * picks a set of four 32-byte slots (two cache lines); a key not in its set
+ * takes the empty or least recently used slot.  Memory is fixed at start
+ * (table-size slots), nothing is allocated per query, and the seed keeps an
+ * attacker from aiming many prefixes at one set to recycle a victim's
+ * bucket.  Each bucket's time and tokens share one 64-bit word updated by
+ * compare-and-swap, so concurrent workers never lose or double a token; a
+ * race while a slot changes owner can at worst let one answer be counted
+ * against the new owner, which the bound tolerates.
+ */
+#include <arpa/inet.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "lib/cookie.h"
+#include "lib/wire.h"
+#include "serve/rrl.h"
+
+#define RRL_WAYS 4
+#define RRL_TOKEN 1000u          /* one answer, in milli-tokens */
+#define RRL_RATE_MAX 1000000u    /* keeps rate * RRL_TOKEN in 32 bits */
+#define RRL_LOG_EVERY_S 60u
+
+struct rrl_slot {
+	_Atomic uint64_t key;        /* keyed hash of (prefix, class); 0 = empty */
+	_Atomic uint64_t state;      /* last update in ms (high 32) | milli-tokens (low 32) */
+	_Atomic uint32_t limited;    /* answers limited so far, for every-Nth slip */
+	uint32_t pad[3];
+};
+
+struct rrl {
+	unsigned rate, slip, v4_prefix, v6_prefix;
+	uint32_t cap;                /* bucket size in milli-tokens: one second's worth */
+	uint64_t seed;
+	size_t set_mask;
+	struct rrl_slot *slots;
+	/* When each prefix was last reported: (32-bit prefix tag << 32) |
+	 * (second + 1); direct-mapped, a collision costs an extra log line. */
+	_Atomic uint64_t *logged;
+	size_t log_mask;
+	struct rrl_prefix *exempt;
+	unsigned nexempt;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static void mask_bits(uint8_t *addr, unsigned nbytes, unsigned len)
+{
+	for (unsigned i = 0; i < nbytes; i++) {
+		if (len >= 8) {
+			len -= 8;
+			continue;
+		}
+		addr[i] &= (uint8_t)(0xFF << (8 - len));
+		len = 0;
+	}
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+int rrl_new(const struct rrl_conf *conf, struct rrl **out)
+{
+	*out = NULL;
+	if (conf->rate == 0)
+		return 0;
+	if (conf->rate > RRL_RATE_MAX || conf->v4_prefix < 1 || conf->v4_prefix > 32 ||
+	    conf->v6_prefix < 1 || conf->v6_prefix > 128 || conf->table_size == 0)
+		return VANE_EINVAL;
+	struct rrl *r = calloc(1, sizeof(*r));
+	if (!r)
+		return VANE_ENOMEM;
+	r->rate = conf->rate;
+	r->slip = conf->slip;
+	r->v4_prefix = conf->v4_prefix;
+	r->v6_prefix = conf->v6_prefix;
+	r->cap = conf->rate * RRL_TOKEN;
+	r->seed = conf->seed;
+	size_t nslots = pow2_at_least(conf->table_size < RRL_WAYS ? RRL_WAYS : conf->table_size);
+	r->set_mask = nslots / RRL_WAYS - 1;
+	size_t nlog = pow2_at_least(nslots / 8 < 64 ? 64 : nslots / 8);
+	r->log_mask = nlog - 1;
+	r->slots = aligned_alloc(64, nslots * sizeof(*r->slots));
+	r->logged = calloc(nlog, sizeof(*r->logged));
+	if (conf->nexempt)
+		r->exempt = calloc(conf->nexempt, sizeof(*r->exempt));
+	if (!r->slots || !r->logged || (conf->nexempt && !r->exempt)) {
+		rrl_free(r);
+		return VANE_ENOMEM;
+	}
+	memset(r->slots, 0, nslots * sizeof(*r->slots));
+	if (conf->nexempt)
+		memcpy(r->exempt, conf->exempt, conf->nexempt * sizeof(*r->exempt));
+	r->nexempt = conf->nexempt;
+	*out = r;
+	return 0;
+}
+
+void rrl_free(struct rrl *r)
+{
+	if (!r)
+		return;
+	free(r->slots);
+	free(r->logged);
+	free(r->exempt);
+	free(r);
+}
+
+enum rrl_class rrl_classify(const struct auth_result *res)
+{
+	if (res->rcode == DNS_NXDOMAIN)
+		return res->wildcard ? RRL_WILDCARD : RRL_NXDOMAIN;
+	if (res->rcode != DNS_NOERROR)
+		return RRL_ERROR;
+	/* BIND and Knot count wildcard answers by their source, so that
+	 * random names under one wildcard share a bucket. */
+	if (res->wildcard)
+		return RRL_WILDCARD;
+	switch (res->kind) {
+	case AUTH_REFERRAL:
+		return RRL_REFERRAL;
+	case AUTH_NODATA:
+		return RRL_NODATA;
+	case AUTH_ERROR:
+		return RRL_ERROR;
+	default:
+		return RRL_POSITIVE;
+	}
+}
+
+/* The client's address as family + masked bytes; IPv4-mapped IPv6 is IPv4,
+ * so a dual-stack socket cannot double a client's rate. */
+static bool client_prefix(const struct rrl *r, const struct sockaddr *sa, uint8_t *family,
+			  uint8_t addr[16], unsigned *plen)
+{
+	memset(addr, 0, 16);
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		*family = AF_INET;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(addr, a6->s6_addr + 12, 4);
+			*family = AF_INET;
+		} else {
+			memcpy(addr, a6->s6_addr, 16);
+			*family = AF_INET6;
+		}
+	} else {
+		return false;
+	}
+	*plen = *family == AF_INET ? r->v4_prefix : r->v6_prefix;
+	return true;
+}
+
+static bool prefix_match(const struct rrl_prefix *p, uint8_t family, const uint8_t *addr)
+{
+	if (p->family != family)
+		return false;
+	unsigned full = p->len / 8, rest = p->len % 8;
+	if (memcmp(p->addr, addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t m = (uint8_t)(0xFF << (8 - rest));
+	return (addr[full] & m) == p->addr[full];
+}
+
+static bool is_exempt(const struct rrl *r, uint8_t family, const uint8_t *addr)
+{
+	for (unsigned i = 0; i < r->nexempt; i++)
+		if (prefix_match(&r->exempt[i], family, addr))
+			return true;
+	return false;
+}
+
+/* The bucket for `key`: its own slot, else an empty or the least recently
+ * used slot of its set, taken over with a full bucket. */
+static struct rrl_slot *bucket(struct rrl *r, uint64_t key, uint32_t now32,
+			       struct rrl_stats *st)
+{
+	struct rrl_slot *set = &r->slots[(size_t)(key >> 7 & r->set_mask) * RRL_WAYS];
+	struct rrl_slot *victim = NULL;
+	uint32_t oldest = 0;
+
+	for (unsigned i = 0; i < RRL_WAYS; i++) {
+		uint64_t k = atomic_load_explicit(&set[i].key, memory_order_relaxed);
+		if (k == key)
+			return &set[i];
+		uint32_t age = k ? now32 - (uint32_t)(atomic_load_explicit(&set[i].state,
+								memory_order_relaxed) >> 32) : UINT32_MAX;
+		if (!victim || age > oldest) {
+			victim = &set[i];
+			oldest = age;
+		}
+	}
+	/* A slot used within the last second still limits someone: the table
+	 * is too small for the number of active prefixes. */
+	if (oldest < 1000 && st)
+		st->evicted++;
+	atomic_store_explicit(&victim->key, key, memory_order_relaxed);
+	atomic_store_explicit(&victim->state, (uint64_t)now32 << 32 | r->cap,
+			      memory_order_relaxed);
+	atomic_store_explicit(&victim->limited, 0, memory_order_relaxed);
+	return victim;
+}
+
+/* Refill for the time since the last update and take one answer's worth.
+ * Returns false when the bucket is empty. */
+static bool take_token(const struct rrl *r, struct rrl_slot *s, uint32_t now32)
+{
+	uint64_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+	for (;;) {
+		uint32_t t = (uint32_t)(old >> 32);
+		uint32_t tok = (uint32_t)old;
+		uint32_t el = now32 - t;
+		uint32_t nt = now32;
+		/* Workers read the clock once per batch, so another may have
+		 * stored a slightly later time: never move time backwards. */
+		if ((int32_t)el < 0) {
+			el = 0;
+			nt = t;
+		}
+		if (el > 1000)
+			el = 1000;  /* a full refill; also keeps the product in range */
+		uint64_t ntok = tok + (uint64_t)el * r->rate;
+		if (ntok > r->cap)
+			ntok = r->cap;
+		bool ok = ntok >= RRL_TOKEN;
+		if (ok)
+			ntok -= RRL_TOKEN;
+		uint64_t nw = (uint64_t)nt << 32 | ntok;
+		if (atomic_compare_exchange_weak_explicit(&s->state, &old, nw,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			return ok;
+	}
+}
+
+/* At most one log line a minute per prefix. */
+static bool log_due(struct rrl *r, uint64_t pkey, uint64_t now_ms)
+{
+	_Atomic uint64_t *e = &r->logged[pkey & r->log_mask];
+	uint64_t tag = (pkey >> 32) << 32;
+	uint32_t now_s = (uint32_t)(now_ms / 1000) + 1;
+	uint64_t old = atomic_load_explicit(e, memory_order_relaxed);
+	if ((old & 0xFFFFFFFF00000000ull) == tag && old != 0 &&
+	    now_s - (uint32_t)old < RRL_LOG_EVERY_S)
+		return false;
+	return atomic_compare_exchange_strong_explicit(e, &old, tag | now_s,
+						       memory_order_relaxed,
+						       memory_order_relaxed);
+}
+
+enum rrl_action rrl_check(struct rrl *r, const struct sockaddr *src,
+			  const struct auth_result *res, uint64_t now_ms,
+			  struct rrl_stats *st, bool *log_it)
+{
+	uint8_t family, addr[16];
+	unsigned plen;
+
+	*log_it = false;
+	if (!r || !client_prefix(r, src, &family, addr, &plen))
+		return RRL_PASS;
+	/* RFC 7873 1: a valid server cookie proves the address is not
+	 * spoofed, so the answer cannot be reflected to a victim. */
+	if (res->cookie == COOKIE_VALID || (r->nexempt && is_exempt(r, family, addr))) {
+		if (st)
+			st->exempt++;
+		return RRL_PASS;
+	}
+	mask_bits(addr, 16, plen);
+	uint64_t w0, w1;
+	memcpy(&w0, addr, 8);
+	memcpy(&w1, addr + 8, 8);
+	uint64_t pkey = mix64(mix64(r->seed ^ family) ^ w0) ^ w1;
+	pkey = mix64(pkey);
+	enum rrl_class cls = rrl_classify(res);
+	uint64_t key = mix64(pkey ^ (0x9e3779b97f4a7c15ull * (cls + 1u)));
+	if (key == 0)
+		key = 1;
+	uint32_t now32 = (uint32_t)now_ms;
+
+	struct rrl_slot *s = bucket(r, key, now32, st);
+	if (take_token(r, s, now32))
+		return RRL_PASS;
+
+	uint32_t n = atomic_fetch_add_explicit(&s->limited, 1, memory_order_relaxed) + 1;
+	enum rrl_action a = (r->slip && n % r->slip == 0) ? RRL_SLIP : RRL_DROP;
+	if (st) {
+		st->limited[cls]++;
+		if (a == RRL_SLIP)
+			st->slipped[cls]++;
+		else
+			st->dropped[cls]++;
+	}
+	*log_it = log_due(r, pkey, now_ms);
+	return a;
+}
+
+size_t rrl_slip(uint8_t *pkt, size_t len, const struct auth_result *res)
+{
+	if (len < DNS_HDRLEN)
+		return len;
+	size_t qend = res->qend >= DNS_HDRLEN && res->qend <= len ? res->qend : DNS_HDRLEN;
+	size_t n = qend;
+	uint16_t ar = 0;
+	if (res->opt_off >= qend && res->opt_off < len) {
+		memmove(pkt + qend, pkt + res->opt_off, len - res->opt_off);
+		n += len - res->opt_off;
+		ar = 1;
+	}
+	if (qend == DNS_HDRLEN)
+		wire_put_u16(pkt + 4, 0);
+	wire_put_u16(pkt + 6, 0);
+	wire_put_u16(pkt + 8, 0);
+	wire_put_u16(pkt + 10, ar);
+	pkt[2] |= DNS_TC >> 8;
+	return n;
+}
+
+void rrl_prefix_text(const struct rrl *r, const struct sockaddr *src, char *buf, size_t size)
+{
+	uint8_t family, addr[16];
+	unsigned plen;
+	char a[INET6_ADDRSTRLEN];
+
+	if (!r || !client_prefix(r, src, &family, addr, &plen)) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	mask_bits(addr, 16, plen);
+	inet_ntop(family, addr, a, sizeof(a));
+	snprintf(buf, size, "%s/%u", a, plen);
+}
+
+int rrl_prefix_parse(const char *text, struct rrl_prefix *p)
+{
+	char a[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	if (alen == 0 || alen >= sizeof(a))
+		return VANE_EINVAL;
+	memcpy(a, text, alen);
+	a[alen] = '\0';
+	memset(p, 0, sizeof(*p));
+	unsigned max;
+	if (inet_pton(AF_INET, a, p->addr) == 1) {
+		p->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, a, p->addr) == 1) {
+		p->family = AF_INET6;
+		max = 128;
+	} else {
+		return VANE_EINVAL;
+	}
+	unsigned len = max;
+	if (slash) {
+		char *end;
+		unsigned long v = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end || v > max)
+			return VANE_EINVAL;
+		len = (unsigned)v;
+	}
+	p->len = (uint8_t)len;
+	mask_bits(p->addr, 16, len);
+	return 0;
+}
