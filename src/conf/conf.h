@@ -15,6 +15,7 @@
 #include "lib/errcode.h"
 
 #define CONF_NSID_MAX 64 /* what auth/answer.h carries */
+#define CONF_COOKIE_SECRET_LEN 16 /* SipHash-2-4 key (RFC 9018 4.4) */
 
 /* A listen address, "ADDR@PORT" (or "ADDR" for port 53). */
 struct conf_listen {
@@ -128,6 +129,23 @@ struct vane_conf {
 
 	/* latency: */
 	char *latency_file;              /* NULL = no latency table at start */
+
+	/* rrl: response rate limiting of UDP answers (serve/rrl.h). */
+	unsigned rrl_rate;               /* answers/s per bucket; 0 = off; default 200 */
+	unsigned rrl_slip;               /* default 2 */
+	unsigned rrl_ipv4_prefix;        /* default 24 */
+	unsigned rrl_ipv6_prefix;        /* default 56 */
+	char **rrl_exempt;               /* "ADDR/LEN" or "ADDR", validated */
+	unsigned rrl_nexempt;
+	unsigned rrl_table_size;         /* buckets; default 65536 */
+
+	/* cookies: DNS cookies (RFC 7873, RFC 9018; lib/cookie.h). */
+	bool cookies_enabled;            /* default true */
+	char *cookie_secret;             /* 32 hex digits as written; NULL = random at start */
+	uint8_t cookie_secret_data[CONF_COOKIE_SECRET_LEN]; /* decoded when given */
+	bool cookie_has_secret;
+	unsigned cookie_rotate_ms;       /* default 1d */
+	bool require_cookie;             /* default false */
 
 	struct conf_check *checks;
 	unsigned nchecks;

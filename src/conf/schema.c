@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -160,6 +161,123 @@ static const struct conf_item dnstap_items[] = {
 	  .def_doc = "the host name", .help = "dnstap identity field." },
 	{ .name = "version", .type = CONF_STR, .offset = S(dnstap_version),
 	  .def_doc = "vaned and its version", .help = "dnstap version field." },
+	{ NULL },
+};
+
+/* An element of rrl `exempt:`: "ADDR/LEN" or a bare address. */
+static bool check_prefix(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	const char *s = *(char **)base;
+	const char *slash = strchr(s, '/');
+	char a[64];
+	uint8_t bytes[16];
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned max = 0;
+
+	if (alen > 0 && alen < sizeof(a)) {
+		memcpy(a, s, alen);
+		a[alen] = '\0';
+		if (inet_pton(AF_INET, a, bytes) == 1)
+			max = 32;
+		else if (inet_pton(AF_INET6, a, bytes) == 1)
+			max = 128;
+	}
+	if (max && slash) {
+		char *end;
+		unsigned long v = strtoul(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end || v > max)
+			max = 0;
+	}
+	if (max)
+		return true;
+	snprintf(msg, msgsize, "expected ADDR/LEN or ADDR (IPv4 or IPv6), got \"%.64s\"", s);
+	return false;
+}
+
+/* The cookie secret: 16 bytes in hex, shared by every server of an anycast
+ * set so that each accepts the others' cookies (RFC 9018 3). */
+static bool check_cookie_secret(void *base, const struct conf_item *item, char *msg,
+				size_t msgsize)
+{
+	struct vane_conf *conf = base;
+	const char *s = conf->cookie_secret;
+	if (strlen(s) != 2 * CONF_COOKIE_SECRET_LEN) {
+		snprintf(msg, msgsize, "expected %u hex digits (%u bytes)",
+			 2 * CONF_COOKIE_SECRET_LEN, CONF_COOKIE_SECRET_LEN);
+		return false;
+	}
+	for (unsigned i = 0; i < CONF_COOKIE_SECRET_LEN; i++, s += 2) {
+		int hi = hexval((unsigned char)s[0]), lo = hexval((unsigned char)s[1]);
+		if (hi < 0 || lo < 0) {
+			snprintf(msg, msgsize, "invalid hex digit in \"%.2s\"", s);
+			return false;
+		}
+		conf->cookie_secret_data[i] = (uint8_t)(hi << 4 | lo);
+	}
+	conf->cookie_has_secret = true;
+	return true;
+}
+
+static const struct conf_item exempt_elem = {
+	.name = "exempt", .type = CONF_STR, .flags = CONF_UNIQUE, .check = check_prefix,
+};
+
+static const struct conf_item rrl_items[] = {
+	{ .name = "rate", .type = CONF_UINT, .offset = S(rrl_rate), .min = 0, .max = 1000000,
+	  .def = "200",
+	  .help = "Answers per second per client prefix and response class (positive, "
+		  "NODATA, NXDOMAIN, referral, error, wildcard) over UDP, with bursts of one "
+		  "second's worth; 0 turns rate limiting off. On by default so that a server "
+		  "facing the internet cannot be used to amplify a spoofed flood: 200/s is "
+		  "far above what one resolver network asks one authoritative server for, "
+		  "while a flood from one prefix gets at most 200 answers a second per class. "
+		  "TCP is never limited." },
+	{ .name = "slip", .type = CONF_UINT, .offset = S(rrl_slip), .min = 0, .max = 100,
+	  .def = "2",
+	  .help = "Every Nth limited answer is sent truncated (TC=1, no records), so a real "
+		  "client whose address is being spoofed retries over TCP; the others are "
+		  "dropped. 0 drops all, 1 truncates all. 2 keeps the reflected bytes below "
+		  "the flood's own size (BIND and Knot use 2)." },
+	{ .name = "ipv4-prefix", .type = CONF_UINT, .offset = S(rrl_ipv4_prefix), .min = 8,
+	  .max = 32, .def = "24",
+	  .help = "IPv4 clients in one prefix of this length share their buckets." },
+	{ .name = "ipv6-prefix", .type = CONF_UINT, .offset = S(rrl_ipv6_prefix), .min = 32,
+	  .max = 128, .def = "56",
+	  .help = "IPv6 clients in one prefix of this length share their buckets." },
+	{ .name = "exempt", .type = CONF_LIST, .offset = S(rrl_exempt),
+	  .count_off = S(rrl_nexempt), .elem = &exempt_elem, .elem_size = sizeof(char *),
+	  .max = 256,
+	  .help = "Prefixes never limited, \"ADDR/LEN\" or a single address, e.g. a "
+		  "monitoring host. Clients with a valid DNS server cookie are never limited "
+		  "either." },
+	{ .name = "table-size", .type = CONF_UINT, .offset = S(rrl_table_size), .min = 1024,
+	  .max = 1 << 26, .def = "65536",
+	  .help = "Buckets in the limiter's table (32 bytes each, rounded up to a power of "
+		  "two), shared by all UDP workers. Should exceed the number of client prefixes "
+		  "active in any one second; the rrl_evicted counter says when it does not." },
+	{ NULL },
+};
+
+static const struct conf_item cookie_items[] = {
+	{ .name = "enabled", .type = CONF_BOOL, .offset = S(cookies_enabled), .def = "true",
+	  .help = "Answer a COOKIE option with a server cookie (RFC 7873, made as RFC 9018 "
+		  "specifies). A valid server cookie proves the client's address, so its "
+		  "answers are never rate limited." },
+	{ .name = "secret", .type = CONF_STR, .offset = S(cookie_secret),
+	  .check = check_cookie_secret, .def_doc = "random at each start",
+	  .help = "Master secret, 32 hex digits. Give every server of an anycast set the "
+		  "same one so that each accepts the others' cookies. Keep the file private." },
+	{ .name = "rotate", .type = CONF_DURATION, .offset = S(cookie_rotate_ms),
+	  .min = 3600 * 1000, .max = 30u * 86400 * 1000, .def = "1d",
+	  .help = "The secret in use changes this often (derived from the master secret); "
+		  "cookies made with the previous one are accepted for one more interval. At "
+		  "least an hour, the lifetime of a cookie (RFC 9018 4.3)." },
+	{ .name = "require-cookie", .type = CONF_BOOL, .offset = S(require_cookie),
+	  .def = "false",
+	  .help = "Answer UDP queries that carry a COOKIE option without a valid server "
+		  "cookie with BADCOOKIE and a fresh cookie (RFC 7873 5.2.3), so only clients "
+		  "that proved their address get full answers over UDP. Queries without any "
+		  "COOKIE option and all TCP queries are answered as usual." },
 	{ NULL },
 };
 
@@ -452,6 +570,11 @@ static const struct conf_item root_items[] = {
 	{ .name = "dnstap", .type = CONF_MAP, .children = dnstap_items,
 	  .help = "Query logging in dnstap format to a Frame Streams unix socket "
 		  "(when vaned is built with dnstap support)." },
+	{ .name = "rrl", .type = CONF_MAP, .children = rrl_items,
+	  .help = "Response rate limiting of UDP answers, as in BIND, Knot and NSD: a token "
+		  "bucket per client prefix and response class." },
+	{ .name = "cookies", .type = CONF_MAP, .children = cookie_items,
+	  .help = "DNS cookies (RFC 7873) with interoperable server cookies (RFC 9018)." },
 	{ .name = "zones", .type = CONF_LIST, .offset = S(zones), .count_off = S(nzones),
 	  .elem = &zone_elem, .elem_size = sizeof(struct conf_zone),
 	  .help = "Zones served authoritatively, a list of maps." },

@@ -189,6 +189,65 @@ static void test_defaults_and_options(void **state)
 	conf_free(conf);
 }
 
+/* rrl: and cookies: are on by default; every key can be set. */
+static void test_rrl_cookies(void **state)
+{
+	struct vane_conf *conf;
+
+	assert_int_equal(load("zones: []\n", &conf), 0);
+	assert_int_equal(conf->rrl_rate, 200);
+	assert_int_equal(conf->rrl_slip, 2);
+	assert_int_equal(conf->rrl_ipv4_prefix, 24);
+	assert_int_equal(conf->rrl_ipv6_prefix, 56);
+	assert_int_equal(conf->rrl_nexempt, 0);
+	assert_int_equal(conf->rrl_table_size, 65536);
+	assert_true(conf->cookies_enabled);
+	assert_null(conf->cookie_secret);
+	assert_false(conf->cookie_has_secret);
+	assert_int_equal(conf->cookie_rotate_ms, 86400000);
+	assert_false(conf->require_cookie);
+	conf_free(conf);
+
+	const char *text =
+		"rrl:\n"
+		"  rate: 0\n"
+		"  slip: 1\n"
+		"  ipv4-prefix: 32\n"
+		"  ipv6-prefix: 64\n"
+		"  exempt: [ 192.0.2.0/24, \"2001:db8::/32\", 198.51.100.7 ]\n"
+		"  table-size: 4096\n"
+		"cookies:\n"
+		"  enabled: false\n"
+		"  secret: E5E973E5A6B2A43F48E7DC849E37BFCF\n"
+		"  rotate: 2h\n"
+		"  require-cookie: true\n";
+	assert_int_equal(load(text, &conf), 0);
+	assert_int_equal(conf->rrl_rate, 0);
+	assert_int_equal(conf->rrl_slip, 1);
+	assert_int_equal(conf->rrl_ipv4_prefix, 32);
+	assert_int_equal(conf->rrl_ipv6_prefix, 64);
+	assert_int_equal(conf->rrl_nexempt, 3);
+	assert_string_equal(conf->rrl_exempt[1], "2001:db8::/32");
+	assert_int_equal(conf->rrl_table_size, 4096);
+	assert_false(conf->cookies_enabled);
+	assert_true(conf->cookie_has_secret);
+	assert_int_equal(conf->cookie_secret_data[0], 0xe5);
+	assert_int_equal(conf->cookie_secret_data[15], 0xcf);
+	assert_int_equal(conf->cookie_rotate_ms, 7200000);
+	assert_true(conf->require_cookie);
+	conf_free(conf);
+
+	expect_error("rrl:\n  exempt: [ 192.0.2.0/33 ]\n", 1, 2,
+		     "rrl.exempt[0]: expected ADDR/LEN or ADDR");
+	expect_error("rrl:\n  exempt: [ example.com ]\n", 1, 2,
+		     "rrl.exempt[0]: expected ADDR/LEN or ADDR");
+	expect_error("rrl:\n  ipv4-prefix: 4\n", 1, 2, "rrl.ipv4-prefix: expected an integer 8..32");
+	expect_error("cookies:\n  secret: abcd\n", 1, 2, "cookies.secret: expected 32 hex digits");
+	expect_error("cookies:\n  secret: zz3bdf9344b678b185a6f5cb60fca715\n", 1, 2,
+		     "cookies.secret: invalid hex digit");
+	expect_error("cookies:\n  rotate: 10m\n", 1, 2, "cookies.rotate: expected a duration");
+}
+
 static void test_value_errors(void **state)
 {
 	expect_error("server:\n  listen: 127.0.0.1@5300\n  udp-workers: 2\n  udp-workers: two\n",
@@ -907,6 +966,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_defaults_and_options),
+		cmocka_unit_test(test_rrl_cookies),
 		cmocka_unit_test(test_value_errors),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_listen),
