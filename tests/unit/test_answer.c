@@ -802,6 +802,21 @@ static void edns_basic(void **state)
 	assert_null(m->opt);
 }
 
+/* ISC genreport's opcodeflg: opcode 15, header only, AA TC RD RA Z AD CD
+ * all set.  NOTIMP, opcode echoed, no flag of a QUERY kept, no records. */
+static void opcodeflg(void **state)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	uint8_t q[DNS_HDRLEN] = { 0xab, 0xcd, 0x78 | 0x07, 0xF0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	assert_non_null(m);
+	ask_raw(m, &default_conf, q, sizeof(q), false);
+	assert_int_equal(m->id, 0xabcd);
+	assert_int_equal(m->flags, DNS_QR | 15 << 11 | DNS_NOTIMP);
+	assert_int_equal(m->qd + m->an + m->ns + m->ar, 0);
+	assert_int_equal(m->len, DNS_HDRLEN);
+	free(m);
+}
+
 static void edns_nsid(void **state)
 {
 	static const uint8_t nsid_req[] = { 0, 3, 0, 0 };
@@ -960,6 +975,7 @@ int main(void)
 		cmocka_unit_test(chaos),
 		cmocka_unit_test(transfers),
 		cmocka_unit_test(malformed),
+		cmocka_unit_test(opcodeflg),
 		cmocka_unit_test(edns_basic),
 		cmocka_unit_test(edns_nsid),
 		cmocka_unit_test(edns_ecs),
