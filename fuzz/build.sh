@@ -47,6 +47,9 @@ rm -f "$objdir"/*.o
 srcs="$src/lib/*.c $src/zone/*.c"
 # The answer path steers names, so it needs steer/ and geo/ too.
 [ -n "$have_auth" ] && srcs="$srcs $src/auth/*.c $src/geo/*.c $(for f in steer chain trace fixmath set latency; do printf " %s" "$src/steer/$f.c"; done)"
+# RRL's slip cut, for fuzz_edns (only the pure file of serve/).
+have_rrl=
+[ -n "$have_auth" ] && [ -f "$src/serve/rrl.c" ] && have_rrl=1 && srcs="$srcs $src/serve/rrl.c"
 srcs="$srcs $root/fuzz/dnscheck.c $root/fuzz/fuzz_common.c"
 [ $mode = standalone ] && srcs="$srcs $root/fuzz/replay_main.c"
 
@@ -72,6 +75,7 @@ fi
 
 targets="fuzz_zone"
 [ -n "$have_auth" ] && targets="fuzz_query $targets"
+[ -n "$have_rrl" ] && targets="fuzz_edns $targets"
 for t in $targets; do
 	# shellcheck disable=SC2086
 	$cc $cflags $linksan "$root/fuzz/$t.c" "$objdir"/*.o $libs -o "$bindir/$t"

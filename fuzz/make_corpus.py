@@ -23,6 +23,7 @@ import dns.rdatatype
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QDIR = os.path.join(HERE, "corpus", "fuzz_query")
+EDIR = os.path.join(HERE, "corpus", "fuzz_edns")
 ZDIR = os.path.join(HERE, "corpus", "fuzz_zone")
 
 
@@ -124,6 +125,28 @@ def good_queries():
                             options=[dns.edns.ECSOption("0.0.0.0", 0)])
     q["e-cookie"] = query("www.example.com", use_edns=0,
                           options=[dns.edns.GenericOption(10, b"\x01" * 8)])
+    # Cookies (RFC 7873 4): client only, with server cookies of 8, 16
+    # (RFC 9018 version 1, as in its Appendix A.2) and 32 bytes, two options,
+    # and cookies next to NSID and ECS.
+    cc = bytes.fromhex("2464c4abcf10c957")
+    v1 = bytes.fromhex("010000005cf79f111f8130c3eee29480")
+    q["e-cookie-v1"] = query("www.example.com", use_edns=0,
+                             options=[dns.edns.GenericOption(10, cc + v1)])
+    q["e-cookie-8"] = query("www.example.com", use_edns=0,
+                            options=[dns.edns.GenericOption(10, cc + b"\x01" * 8)])
+    q["e-cookie-32"] = query("www.example.com", use_edns=0,
+                             options=[dns.edns.GenericOption(10, cc + b"\x01" * 32)])
+    q["e-cookie-two"] = query("www.example.com", use_edns=0,
+                              options=[dns.edns.GenericOption(10, cc),
+                                       dns.edns.GenericOption(10, cc + v1)])
+    q["e-cookie-nsid-ecs"] = query("nonexistent.example.com", use_edns=0,
+                                   options=[dns.edns.GenericOption(dns.edns.NSID, b""),
+                                            dns.edns.ECSOption("192.0.2.0", 24),
+                                            dns.edns.GenericOption(10, cc + v1)])
+    q["e-cookie-referral"] = query("www.sub.example.com", use_edns=0,
+                                   options=[dns.edns.GenericOption(10, cc)])
+    q["e-cookie-badvers"] = query("www.example.com", use_edns=1,
+                                  options=[dns.edns.GenericOption(10, cc)])
     q["e-unknown-opt"] = query("www.example.com", use_edns=0,
                                options=[dns.edns.GenericOption(65001, b"abc")])
     q["e-badvers"] = query("www.example.com", use_edns=1)
@@ -165,6 +188,14 @@ def bad_queries():
     q["b-ecs-dirty-bits"] = header(ar=1) + WWW + QTAIL + opt_rr(
         options=option(8, b"\x00\x01\x17\x00\xc0\x00\x03"))
     q["b-cookie-len"] = header(ar=1) + WWW + QTAIL + opt_rr(options=option(10, b"x" * 9))
+    for n in (0, 7, 15, 41):
+        q[f"b-cookie-len-{n}"] = header(ar=1) + WWW + QTAIL + opt_rr(
+            options=option(10, b"x" * n))
+    # A good first COOKIE and a malformed second one: still FORMERR.
+    q["b-cookie-second-bad"] = header(ar=1) + WWW + QTAIL + opt_rr(
+        options=option(10, b"c" * 8) + option(10, b"x" * 12))
+    # opcodeflg (ISC genreport): opcode 15, header only, every flag set.
+    q["b-opcodeflg"] = header(flags=0x7800 | 0x07F0 | 0x0100, qd=0)
     q["b-ptr-loop"] = header() + b"\xc0\x0c" + QTAIL
     q["b-ptr-forward"] = header() + b"\xc0\x0e\x00" + QTAIL
     # A question name compressed into the header: must not be echoed raw.
@@ -220,6 +251,9 @@ def main():
     queries = {**good_queries(), **bad_queries()}
     for name, data in queries.items():
         write(QDIR, name, data)
+        # EDNS and malformed seeds also drive the cookie target.
+        if name.startswith(("e-", "b-")):
+            write(EDIR, name, data)
     for name, text in ZONES.items():
         write(ZDIR, name, text.encode())
     with open(os.path.join(HERE, "zones", "fuzz.zone"), "rb") as f:
