@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "lib/wire.h"
+#include "serve/protect.h"
 #include "serve/rrl.h"
 
 static struct sockaddr_storage sa_of(const char *text)
@@ -353,6 +354,77 @@ static void amplification(void **state)
 	rrl_free(r);
 }
 
+/* The glue: config to limiter and cookie settings, one UDP answer, the
+ * metrics text. */
+static void protect_glue(void **state)
+{
+	char *exempt[] = { "192.0.2.0/24" };
+	struct vane_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	conf.rrl_rate = 1;
+	conf.rrl_slip = 2;
+	conf.rrl_ipv4_prefix = 24;
+	conf.rrl_ipv6_prefix = 56;
+	conf.rrl_table_size = 1024;
+	conf.rrl_exempt = exempt;
+	conf.rrl_nexempt = 1;
+	struct rrl *r;
+	assert_int_equal(protect_rrl_new(&conf, 7, &r), 0);
+	assert_non_null(r);
+
+	uint8_t p[128];
+	struct auth_result res = result(DNS_NOERROR, AUTH_ANSWER);
+	struct rrl_stats st = { 0 };
+	struct sockaddr_storage ss = sa_of("198.51.100.1");
+	bool log_it;
+	size_t n = fake_response(p, &res);
+	assert_int_equal(protect_udp(r, (struct sockaddr *)&ss, &res, T0, p, n, &st, &log_it), n);
+	assert_int_equal(protect_udp(r, (struct sockaddr *)&ss, &res, T0, p, n, &st, &log_it), 0);
+	assert_true(log_it);
+	assert_int_equal(protect_udp(r, (struct sockaddr *)&ss, &res, T0, p, n, &st, &log_it),
+			 12 + 17 + 11);
+	ss = sa_of("192.0.2.200");
+	n = fake_response(p, &res);
+	assert_int_equal(protect_udp(r, (struct sockaddr *)&ss, &res, T0, p, n, &st, &log_it), n);
+	rrl_free(r);
+
+	struct rrl_stats sum = { 0 };
+	protect_stats_add(&sum, &st);
+	protect_stats_add(&sum, &st);
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f = open_memstream(&text, &tlen);
+	assert_non_null(f);
+	protect_metrics(f, &sum);
+	fclose(f);
+	assert_non_null(strstr(text, "vane_rrl_limited_total{class=\"positive\"} 4\n"));
+	assert_non_null(strstr(text, "vane_rrl_slipped_total{class=\"positive\"} 2\n"));
+	assert_non_null(strstr(text, "vane_rrl_dropped_total{class=\"nxdomain\"} 0\n"));
+	assert_non_null(strstr(text, "vane_rrl_exempt_total 2\n"));
+	free(text);
+
+	conf.rrl_rate = 0;
+	assert_int_equal(protect_rrl_new(&conf, 7, &r), 0);
+	assert_null(r);
+
+	/* Cookies: the configured secret wins over the one made at start. */
+	uint8_t start[16] = "start-secret-xx";
+	struct auth_conf auth = { .max_udp = 1232 };
+	conf.cookies_enabled = true;
+	conf.require_cookie = true;
+	conf.cookie_rotate_ms = 7200000;
+	protect_cookie_conf(&conf, start, &auth);
+	assert_true(auth.cookies && auth.require_cookie);
+	assert_int_equal(auth.cookie_rotate_s, 7200);
+	assert_memory_equal(auth.cookie_secret, start, 16);
+	conf.cookie_has_secret = true;
+	memset(conf.cookie_secret_data, 0xAB, 16);
+	conf.cookies_enabled = false;
+	protect_cookie_conf(&conf, start, &auth);
+	assert_false(auth.cookies || auth.require_cookie);
+	assert_int_equal(auth.cookie_secret[15], 0xAB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +438,7 @@ int main(void)
 		cmocka_unit_test(off_and_bad_conf),
 		cmocka_unit_test(slip_answer),
 		cmocka_unit_test(amplification),
+		cmocka_unit_test(protect_glue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve/protect.h"
+
+int protect_rrl_new(const struct vane_conf *conf, uint64_t seed, struct rrl **out)
+{
+	struct rrl_prefix *ex = NULL;
+	int ret;
+
+	*out = NULL;
+	if (conf->rrl_nexempt) {
+		ex = calloc(conf->rrl_nexempt, sizeof(*ex));
+		if (!ex)
+			return VANE_ENOMEM;
+	}
+	for (unsigned i = 0; i < conf->rrl_nexempt; i++) {
+		/* The schema checked the text; this cannot fail for it. */
+		ret = rrl_prefix_parse(conf->rrl_exempt[i], &ex[i]);
+		if (ret < 0)
+			goto done;
+	}
+	struct rrl_conf rc = {
+		.rate = conf->rrl_rate, .slip = conf->rrl_slip,
+		.v4_prefix = conf->rrl_ipv4_prefix, .v6_prefix = conf->rrl_ipv6_prefix,
+		.table_size = conf->rrl_table_size, .exempt = ex, .nexempt = conf->rrl_nexempt,
+		.seed = seed,
+	};
+	ret = rrl_new(&rc, out);
+done:
+	free(ex);
+	return ret;
+}
+
+void protect_cookie_conf(const struct vane_conf *conf,
+			 const uint8_t start_secret[COOKIE_SECRET_LEN], struct auth_conf *auth)
+{
+	auth->cookies = conf->cookies_enabled;
+	auth->require_cookie = conf->cookies_enabled && conf->require_cookie;
+	auth->cookie_rotate_s = conf->cookie_rotate_ms / 1000;
+	memcpy(auth->cookie_secret,
+	       conf->cookie_has_secret ? conf->cookie_secret_data : start_secret,
+	       COOKIE_SECRET_LEN);
+}
+
+size_t protect_udp(struct rrl *r, const struct sockaddr *src, const struct auth_result *res,
+		   uint64_t now_ms, uint8_t *pkt, size_t len, struct rrl_stats *st,
+		   bool *log_it)
+{
+	switch (rrl_check(r, src, res, now_ms, st, log_it)) {
+	case RRL_PASS:
+		return len;
+	case RRL_SLIP:
+		return rrl_slip(pkt, len, res);
+	default:
+		return 0;
+	}
+}
+
+void protect_stats_add(struct rrl_stats *sum, const volatile struct rrl_stats *st)
+{
+	for (int c = 0; c < RRL_NCLASS; c++) {
+		sum->limited[c] += st->limited[c];
+		sum->slipped[c] += st->slipped[c];
+		sum->dropped[c] += st->dropped[c];
+	}
+	sum->exempt += st->exempt;
+	sum->evicted += st->evicted;
+}
+
+const char *rrl_class_name(enum rrl_class c)
+{
+	static const char *const names[RRL_NCLASS] = {
+		"positive", "nodata", "nxdomain", "referral", "error", "wildcard",
+	};
+	return (unsigned)c < RRL_NCLASS ? names[c] : "?";
+}
+
+static void per_class(FILE *f, const char *name, const char *help, const uint64_t *v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (int c = 0; c < RRL_NCLASS; c++)
+		fprintf(f, "%s{class=\"%s\"} %llu\n", name, rrl_class_name(c),
+			(unsigned long long)v[c]);
+}
+
+void protect_metrics(FILE *f, const struct rrl_stats *sum)
+{
+	per_class(f, "vane_rrl_limited_total",
+		  "UDP answers over the rate limit, by response class.", sum->limited);
+	per_class(f, "vane_rrl_slipped_total",
+		  "Limited answers sent truncated (TC=1) instead.", sum->slipped);
+	per_class(f, "vane_rrl_dropped_total", "Limited answers not sent.", sum->dropped);
+	fprintf(f, "# HELP vane_rrl_exempt_total UDP answers not limited: exempt prefix or "
+		   "valid server cookie.\n# TYPE vane_rrl_exempt_total counter\n"
+		   "vane_rrl_exempt_total %llu\n", (unsigned long long)sum->exempt);
+	fprintf(f, "# HELP vane_rrl_evicted_total Busy rate-limit buckets recycled: "
+		   "rrl.table-size is too small.\n# TYPE vane_rrl_evicted_total counter\n"
+		   "vane_rrl_evicted_total %llu\n", (unsigned long long)sum->evicted);
+}
