@@ -11,6 +11,7 @@
  * against the new owner, which the bound tolerates.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,30 +147,71 @@ enum rrl_class rrl_classify(const struct auth_result *res)
 	}
 }
 
-/* The client's address as family + masked bytes; IPv4-mapped IPv6 is IPv4,
- * so a dual-stack socket cannot double a client's rate. */
-static bool client_prefix(const struct rrl *r, const struct sockaddr *sa, uint8_t *family,
-			  uint8_t addr[16], unsigned *plen)
+/* The client's address as a family and two big-endian words; IPv4-mapped
+ * IPv6 is IPv4, so a dual-stack socket cannot double a client's rate.
+ * Words, not bytes: this runs for every UDP answer. */
+static inline bool client_words(const struct sockaddr *sa, uint8_t *family, uint64_t *w0,
+				uint64_t *w1)
 {
-	memset(addr, 0, 16);
 	if (!sa)
 		return false;
 	if (sa->sa_family == AF_INET) {
-		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		uint32_t a;
+		memcpy(&a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		*w0 = (uint64_t)ntohl(a) << 32;
+		*w1 = 0;
 		*family = AF_INET;
-	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			memcpy(addr, a6->s6_addr + 12, 4);
-			*family = AF_INET;
-		} else {
-			memcpy(addr, a6->s6_addr, 16);
-			*family = AF_INET6;
-		}
-	} else {
-		return false;
+		return true;
 	}
+	if (sa->sa_family != AF_INET6)
+		return false;
+	const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	uint64_t hi, lo;
+	memcpy(&hi, b, 8);
+	memcpy(&lo, b + 8, 8);
+	hi = be64toh(hi);
+	lo = be64toh(lo);
+	if (hi == 0 && (lo >> 32) == 0xFFFF) {
+		*w0 = lo << 32;
+		*w1 = 0;
+		*family = AF_INET;
+	} else {
+		*w0 = hi;
+		*w1 = lo;
+		*family = AF_INET6;
+	}
+	return true;
+}
+
+/* Keep the first `bits` of the 128-bit value w0:w1. */
+static inline void mask_words(unsigned bits, uint64_t *w0, uint64_t *w1)
+{
+	if (bits < 64) {
+		*w0 = bits ? *w0 & ~(UINT64_MAX >> bits) : 0;
+		*w1 = 0;
+	} else if (bits < 128) {
+		*w1 = bits > 64 ? *w1 & ~(UINT64_MAX >> (bits - 64)) : 0;
+	}
+}
+
+static void words_bytes(uint64_t w0, uint64_t w1, uint8_t out[16])
+{
+	w0 = htobe64(w0);
+	w1 = htobe64(w1);
+	memcpy(out, &w0, 8);
+	memcpy(out + 8, &w1, 8);
+}
+
+/* The client's prefix as family, masked bytes and length, for the log. */
+static bool client_prefix(const struct rrl *r, const struct sockaddr *sa, uint8_t *family,
+			  uint8_t addr[16], unsigned *plen)
+{
+	uint64_t w0, w1;
+	if (!client_words(sa, family, &w0, &w1))
+		return false;
 	*plen = *family == AF_INET ? r->v4_prefix : r->v6_prefix;
+	mask_words(*plen, &w0, &w1);
+	words_bytes(w0, w1, addr);
 	return true;
 }
 
@@ -276,29 +318,26 @@ enum rrl_action rrl_check(struct rrl *r, const struct sockaddr *src,
 			  const struct auth_result *res, uint64_t now_ms,
 			  struct rrl_stats *st, bool *log_it)
 {
-	uint8_t family, addr[16];
-	unsigned plen;
+	uint8_t family;
+	uint64_t w0, w1;
 
 	*log_it = false;
-	if (!r || !client_prefix(r, src, &family, addr, &plen))
+	if (!r || !client_words(src, &family, &w0, &w1))
 		return RRL_PASS;
 	/* RFC 7873 1: a valid server cookie proves the address is not
 	 * spoofed, so the answer cannot be reflected to a victim. */
-	if (res->cookie == COOKIE_VALID || (r->nexempt && is_exempt(r, family, addr))) {
-		if (st)
-			st->exempt++;
-		return RRL_PASS;
+	if (res->cookie == COOKIE_VALID)
+		goto exempt;
+	if (r->nexempt) {
+		uint8_t addr[16];
+		words_bytes(w0, w1, addr);
+		if (is_exempt(r, family, addr))
+			goto exempt;
 	}
-	mask_bits(addr, 16, plen);
-	uint64_t w0, w1;
-	memcpy(&w0, addr, 8);
-	memcpy(&w1, addr + 8, 8);
-	uint64_t pkey = mix64(mix64(r->seed ^ family) ^ w0) ^ w1;
-	pkey = mix64(pkey);
+	mask_words(family == AF_INET ? r->v4_prefix : r->v6_prefix, &w0, &w1);
+	uint64_t pkey = mix64((w0 ^ r->seed) * 0x9e3779b97f4a7c15ull ^ (w1 + family));
 	enum rrl_class cls = rrl_classify(res);
-	uint64_t key = mix64(pkey ^ (0x9e3779b97f4a7c15ull * (cls + 1u)));
-	if (key == 0)
-		key = 1;
+	uint64_t key = mix64(pkey + cls + 1u) | 1;  /* never 0, the empty mark */
 	uint32_t now32 = (uint32_t)now_ms;
 
 	struct rrl_slot *s = bucket(r, key, now32, st);
@@ -316,6 +355,10 @@ enum rrl_action rrl_check(struct rrl *r, const struct sockaddr *src,
 	}
 	*log_it = log_due(r, pkey, now_ms);
 	return a;
+exempt:
+	if (st)
+		st->exempt++;
+	return RRL_PASS;
 }
 
 size_t rrl_slip(uint8_t *pkt, size_t len, const struct auth_result *res)
@@ -349,7 +392,6 @@ void rrl_prefix_text(const struct rrl *r, const struct sockaddr *src, char *buf,
 		snprintf(buf, size, "?");
 		return;
 	}
-	mask_bits(addr, 16, plen);
 	inet_ntop(family, addr, a, sizeof(a));
 	snprintf(buf, size, "%s/%u", a, plen);
 }
