@@ -33,15 +33,21 @@ done:
 	return ret;
 }
 
-void protect_cookie_conf(const struct vane_conf *conf,
-			 const uint8_t start_secret[COOKIE_SECRET_LEN], struct auth_conf *auth)
+int protect_cookie_conf(const struct vane_conf *conf, const uint8_t *prev,
+			struct auth_conf *auth)
 {
 	auth->cookies = conf->cookies_enabled;
 	auth->require_cookie = conf->cookies_enabled && conf->require_cookie;
 	auth->cookie_rotate_s = conf->cookie_rotate_ms / 1000;
-	memcpy(auth->cookie_secret,
-	       conf->cookie_has_secret ? conf->cookie_secret_data : start_secret,
-	       COOKIE_SECRET_LEN);
+	if (conf->cookie_has_secret) {
+		memcpy(auth->cookie_secret, conf->cookie_secret_data, COOKIE_SECRET_LEN);
+		return 0;
+	}
+	if (prev) {
+		memcpy(auth->cookie_secret, prev, COOKIE_SECRET_LEN);
+		return 0;
+	}
+	return cookie_secret_random(auth->cookie_secret);
 }
 
 size_t protect_udp(struct rrl *r, const struct sockaddr *src, const struct auth_result *res,

@@ -26,12 +26,13 @@
 int protect_rrl_new(const struct vane_conf *conf, uint64_t seed, struct rrl **out) VANE_WUR;
 
 /*
- * Copy `cookies:` into `auth`.  `start_secret` is the random master secret
- * made once at start (cookie_secret_random), used when the config gives
- * none, so that a reload does not invalidate every client's cookie.
+ * Copy `cookies:` into `auth`.  Without a configured secret the master
+ * secret is `prev` (the previous snapshot's, so that a reload does not
+ * invalidate every client's cookie), or a random one when `prev` is NULL
+ * (the first build).  Returns 0 or VANE_EAGAIN (no randomness yet).
  */
-void protect_cookie_conf(const struct vane_conf *conf,
-			 const uint8_t start_secret[COOKIE_SECRET_LEN], struct auth_conf *auth);
+int protect_cookie_conf(const struct vane_conf *conf, const uint8_t *prev,
+			struct auth_conf *auth) VANE_WUR;
 
 /*
  * RRL for one UDP answer of `len` bytes in `pkt`, as auth_answer built it

@@ -408,20 +408,24 @@ static void protect_glue(void **state)
 	assert_int_equal(protect_rrl_new(&conf, 7, &r), 0);
 	assert_null(r);
 
-	/* Cookies: the configured secret wins over the one made at start. */
-	uint8_t start[16] = "start-secret-xx";
-	struct auth_conf auth = { .max_udp = 1232 };
+	/* Cookies: a configured secret wins; else the previous snapshot's;
+	 * else a random one. */
+	uint8_t prev[16] = "previous-secret";
+	struct auth_conf auth = { .max_udp = 1232 }, auth2 = auth;
 	conf.cookies_enabled = true;
 	conf.require_cookie = true;
 	conf.cookie_rotate_ms = 7200000;
-	protect_cookie_conf(&conf, start, &auth);
+	assert_int_equal(protect_cookie_conf(&conf, prev, &auth), 0);
 	assert_true(auth.cookies && auth.require_cookie);
 	assert_int_equal(auth.cookie_rotate_s, 7200);
-	assert_memory_equal(auth.cookie_secret, start, 16);
+	assert_memory_equal(auth.cookie_secret, prev, 16);
+	assert_int_equal(protect_cookie_conf(&conf, NULL, &auth), 0);
+	assert_int_equal(protect_cookie_conf(&conf, NULL, &auth2), 0);
+	assert_memory_not_equal(auth.cookie_secret, auth2.cookie_secret, 16);
 	conf.cookie_has_secret = true;
 	memset(conf.cookie_secret_data, 0xAB, 16);
 	conf.cookies_enabled = false;
-	protect_cookie_conf(&conf, start, &auth);
+	assert_int_equal(protect_cookie_conf(&conf, prev, &auth), 0);
 	assert_false(auth.cookies || auth.require_cookie);
 	assert_int_equal(auth.cookie_secret[15], 0xAB);
 }
