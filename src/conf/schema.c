@@ -572,7 +572,7 @@ static const struct conf_item root_items[] = {
 		  "(when vaned is built with dnstap support)." },
 	{ .name = "rrl", .type = CONF_MAP, .children = rrl_items,
 	  .help = "Response rate limiting of UDP answers, as in BIND, Knot and NSD: a token "
-		  "bucket per client prefix and response class." },
+		  "bucket per client prefix and response class. Restart-only." },
 	{ .name = "cookies", .type = CONF_MAP, .children = cookie_items,
 	  .help = "DNS cookies (RFC 7873) with interoperable server cookies (RFC 9018)." },
 	{ .name = "zones", .type = CONF_LIST, .offset = S(zones), .count_off = S(nzones),
