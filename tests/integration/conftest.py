@@ -39,6 +39,11 @@ ZONES = [
     ("example.org", "example.org.zone"),
 ]
 
+# Response rate limiting is on by default (rrl: rate 200/s per /24); the
+# tests send bursts from loopback, so their servers exempt it unless a test
+# is about RRL itself (test_rrl.py passes rrl="").
+RRL_EXEMPT_LOOPBACK = 'rrl:\n  exempt: [ 127.0.0.0/8, "::1" ]\n'
+
 START_DEADLINE = float(os.environ.get("VANE_TEST_START_DEADLINE", "60"))
 STOP_DEADLINE = 30.0
 
@@ -295,7 +300,7 @@ class Vaned(Server):
 
     def __init__(self, workdir, zones=None, udp_workers=2, tcp_max_clients=100,
                  tcp_idle_timeout="2s", extra_server="", ipv6=False,
-                 start=True):
+                 start=True, rrl=RRL_EXEMPT_LOOPBACK):
         super().__init__(workdir, zones)
         self.listen = ["127.0.0.1@%d" % self.port]
         if ipv6:
@@ -304,6 +309,7 @@ class Vaned(Server):
         self.tcp_max_clients = tcp_max_clients
         self.tcp_idle_timeout = tcp_idle_timeout
         self.extra_server = extra_server
+        self.rrl = rrl
         self.conf_path = self.dir / "vaned.yaml"
         self.socket_path = self.dir / "run" / "vaned.sock"
         self.write_conf()
@@ -321,6 +327,10 @@ class Vaned(Server):
         ]
         if self.extra_server:
             lines.append(self.extra_server.rstrip("\n"))
+        # Subclasses that set their fields without __init__ get the default.
+        rrl = getattr(self, "rrl", RRL_EXEMPT_LOOPBACK)
+        if rrl:
+            lines.append(rrl.rstrip("\n"))
         lines.append("zones:")
         for name, fname in self.zones:
             lines.append("  - name: %s" % name)
