@@ -218,6 +218,16 @@ static bool check_cookie_secret(void *base, const struct conf_item *item, char *
 	return true;
 }
 
+/* cookies.rotate: 0 (never), or at least the one-hour life of a cookie. */
+static bool check_rotate(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	unsigned ms = ((struct vane_conf *)base)->cookie_rotate_ms;
+	if (ms == 0 || ms >= 3600 * 1000)
+		return true;
+	snprintf(msg, msgsize, "expected 0 (never) or at least 1h, the life of a cookie");
+	return false;
+}
+
 static const struct conf_item exempt_elem = {
 	.name = "exempt", .type = CONF_STR, .flags = CONF_UNIQUE, .check = check_prefix,
 };
@@ -268,10 +278,13 @@ static const struct conf_item cookie_items[] = {
 	  .help = "Master secret, 32 hex digits. Give every server of an anycast set the "
 		  "same one so that each accepts the others' cookies. Keep the file private." },
 	{ .name = "rotate", .type = CONF_DURATION, .offset = S(cookie_rotate_ms),
-	  .min = 3600 * 1000, .max = 30u * 86400 * 1000, .def = "1d",
-	  .help = "The secret in use changes this often (derived from the master secret); "
-		  "cookies made with the previous one are accepted for one more interval. At "
-		  "least an hour, the lifetime of a cookie (RFC 9018 4.3)." },
+	  .min = 0, .max = 30u * 86400 * 1000, .def = "1d", .check = check_rotate,
+	  .help = "The secret in use changes this often (derived from the master secret by "
+		  "SipHash over the interval's number); cookies made with the previous one "
+		  "are accepted for one more interval. At least an hour, the life of a cookie "
+		  "(RFC 9018 4.3). 0 uses the master secret itself and never rotates: set "
+		  "that when other vendors' servers (BIND, Knot) share the secret, as RFC 9018 "
+		  "cookies across vendors need the same key." },
 	{ .name = "require-cookie", .type = CONF_BOOL, .offset = S(require_cookie),
 	  .def = "false",
 	  .help = "Answer UDP queries that carry a COOKIE option without a valid server "

@@ -245,7 +245,11 @@ static void test_rrl_cookies(void **state)
 	expect_error("cookies:\n  secret: abcd\n", 1, 2, "cookies.secret: expected 32 hex digits");
 	expect_error("cookies:\n  secret: zz3bdf9344b678b185a6f5cb60fca715\n", 1, 2,
 		     "cookies.secret: invalid hex digit");
-	expect_error("cookies:\n  rotate: 10m\n", 1, 2, "cookies.rotate: expected a duration");
+	expect_error("cookies:\n  rotate: 10m\n", 1, 2,
+		     "cookies.rotate: expected 0 (never) or at least 1h");
+	assert_int_equal(load("cookies:\n  rotate: 0\n", &conf), 0);
+	assert_int_equal(conf->cookie_rotate_ms, 0);
+	conf_free(conf);
 }
 
 static void test_value_errors(void **state)
