@@ -86,6 +86,10 @@ start_vaned() {
 	  listen: [ "127.0.0.1@$1" ]
 	  udp-workers: 2
 	  control: vaned.sock
+	# One client sends everything: a rate it never reaches keeps the RRL
+	# check on the measured path without limiting (default 200/s would).
+	rrl:
+	  rate: 1000000
 	zones:
 	  - name: bench.example
 	    file: $ZONE
