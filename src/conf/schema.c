@@ -366,8 +366,8 @@ static const struct conf_item endpoint_items[] = {
 		  "fail. never: for a canary. At weight 0 it never answers; at a weight above 0 "
 		  "it never gets more than its configured share of the endpoints it competes "
 		  "with, counting those that are down or drained, and when only such endpoints "
-		  "are left the service answers through all-down instead of sending them all "
-		  "its traffic. Geo, priority and latency pass over a region, tier or margin "
+		  "are left the service answers through all-down (where open leaves it out "
+		  "too) instead of sending them all its traffic. Geo, priority and latency pass over a region, tier or margin "
 		  "that only never endpoints would fill. `vanectl explain` names the rule that "
 		  "fired. A service needs at least one endpoint that is not never." },
 	{ .name = "priority", .type = CONF_UINT, .offset = EP(priority), .min = 0, .max = 255,
@@ -425,9 +425,10 @@ static const struct conf_item service_items[] = {
 	{ .name = "all-down", .type = CONF_ENUM, .offset = SV(all_down), .values = all_down_modes,
 	  .def = "open",
 	  .help = "When nothing eligible is left (every endpoint down or drained, or only "
-		  "standby: never ones up): open answers every endpoint that is not drained, as "
-		  "many as fit in the response, whatever answers says (a drain still means "
-		  "never; when every endpoint is drained it answers as empty does); empty "
+		  "standby: never ones up): open answers every endpoint that is not drained and "
+		  "not standby: never, as many as fit in the response, whatever answers says (a "
+		  "drain still means never; when nothing else is left it answers as empty does); "
+		  "empty "
 		  "answers NODATA (negative TTL capped at ttl); servfail answers SERVFAIL. "
 		  "Counted and logged each time." },
 	{ .name = "ecs", .type = CONF_BOOL, .offset = SV(ecs), .def = "on",

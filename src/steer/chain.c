@@ -224,11 +224,12 @@ static bool all_down(struct ctx *c, struct cand *s)
 	default:
 		break;
 	}
-	/* Health is what failed, not the operator's word: a drain (and
-	 * `standby: never` at weight 0) still means never.  Every other
-	 * endpoint answers, `answers:` ignored, so that the load of a false
-	 * alarm is spread over all of them rather than one. */
-	uint64_t m = c->svc->all_mask & ~c->drained & ~c->off;
+	/* Health is what failed, not the operator's word: a drain still
+	 * means never, and so does `standby: never` (a canary answering for
+	 * everyone is what it is there to prevent).  Every other endpoint
+	 * answers, `answers:` ignored, so that the load of a false alarm is
+	 * spread over all of them rather than one. */
+	uint64_t m = c->svc->all_mask & ~c->drained & ~c->svc->never_mask;
 	if (!m) {
 		why(c, "all down and every endpoint drained: all-down open answers as empty");
 		c->all_drained = true;

@@ -50,7 +50,8 @@ enum steer_filter {
 };
 
 enum steer_all_down {
-	STEER_DOWN_OPEN = 0, /* answer every endpoint not drained, ignoring `answers` */
+	STEER_DOWN_OPEN = 0, /* every endpoint not drained nor standby never, all
+			      * of them whatever `answers` says */
 	STEER_DOWN_EMPTY,    /* NODATA, negative TTL capped at the service TTL */
 	STEER_DOWN_SERVFAIL,
 };
@@ -217,7 +218,8 @@ struct steer_result {
 	bool open;                      /* all-down open: every endpoint not drained,
 					 * `answers` ignored; send as many as fit */
 	bool all_drained;               /* all-down open found every endpoint drained
-					 * and answered as empty (log it) */
+					 * (or standby: never) and answered as empty
+					 * (log it) */
 	uint8_t n;                      /* endpoints chosen */
 	uint8_t ep[STEER_MAX_ENDPOINTS]; /* indices into service->ep, answer order */
 	uint32_t ttl;                   /* answer TTL; for NODATA the cap of the negative TTL */

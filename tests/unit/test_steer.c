@@ -866,6 +866,17 @@ static void canary_standby_never(void **state)
 	assert_true(r.fallback);
 	assert_true(trace_says("only standby never left"));
 	assert_int_equal(share_of(2, 1000, 0), 0);
+	svc.all_down = STEER_DOWN_OPEN;  /* open leaves the canary out too */
+	r = decide(0, 1);
+	assert_int_equal(r.outcome, STEER_NODATA);
+	assert_true(r.all_drained);
+	aeps[0].drained = false;
+	hstate[0].up = false;            /* down, not drained: open answers it */
+	r = decide(0, 1);
+	assert_true(r.open);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ep[0], 0);
+	hstate[0].up = true;
 
 	/* Same with the canary in its own country under geo: DE users do
 	 * not all land on it when main-de fails. */
