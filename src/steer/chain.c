@@ -336,15 +336,18 @@ static void filter_geo(struct ctx *c, struct cand *s)
 	uint64_t m = s->mask & cm;
 	if (m & normal) {
 		why(c, "same country %s", cl->geo.country);
-	} else if (((m = s->mask & (cm = code_mask(svc->continent, svc->n_continent,
-						     steer_pack_code(cl->geo.continent))))) & normal) {
-		why(c, "same continent %s (none in country %s)", cl->geo.continent,
-		    cl->geo.country[0] ? cl->geo.country : "?");
 	} else {
-		m = s->mask;
-		cm = ~0ull;
-		why(c, "no endpoint in %s/%s, all kept", cl->geo.continent[0] ?
-		    cl->geo.continent : "?", cl->geo.country[0] ? cl->geo.country : "?");
+		cm = code_mask(svc->continent, svc->n_continent, steer_pack_code(cl->geo.continent));
+		m = s->mask & cm;
+		if (m & normal) {
+			why(c, "same continent %s (none in country %s)", cl->geo.continent,
+			    cl->geo.country[0] ? cl->geo.country : "?");
+		} else {
+			m = s->mask;
+			cm = ~0ull;
+			why(c, "no endpoint in %s/%s, all kept", cl->geo.continent[0] ?
+			    cl->geo.continent : "?", cl->geo.country[0] ? cl->geo.country : "?");
+		}
 	}
 	s->mask = m;
 	c->lost &= cm;
@@ -444,8 +447,9 @@ static void filter_shed(struct ctx *c, struct cand *s)
 	}
 	c->shed_done = true;
 	if (!(keep & ~c->svc->never_mask) && s->mask) {
-		/* Every endpoint is over the high watermark: shedding cannot
-		 * help, so keep them all at equal standing. */
+		/* Every endpoint is over the high watermark (but canaries,
+		 * which never take over): shedding cannot help, so keep them
+		 * all at equal standing. */
 		for (uint64_t m = s->mask; m; m &= m - 1)
 			c->scale[__builtin_ctzll(m)] = Q16;
 		why(c, "all above high watermark, all kept");
