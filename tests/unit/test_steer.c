@@ -991,6 +991,17 @@ static void ramp_under_geo(void **state)
 	/* The decision depends on the subnet: the scope says so. */
 	assert_int_equal(decide(61000, 1).scope, 24);
 	assert_true(trace_says("eu-west 10%"));
+	/* With no next choice up, a ramping endpoint beats no answer. */
+	hstate[1].up = hstate[2].up = false;
+	unsigned held = 0;
+	for (unsigned s = 0; s < 200; s++) {
+		assert_int_equal(geo_pick(s, 1000), 0);
+		if (at10[s] != 0)
+			held = s;
+	}
+	geo_pick(held, 1000);            /* a subnet held back at 10%, now let in */
+	assert_true(trace_says("nothing else up, admitted"));
+	hstate[1].up = hstate[2].up = true;
 	/* Ramp over: everyone in DE. */
 	for (unsigned s = 0; s < 200; s++)
 		assert_int_equal(geo_pick(s, 200000), 0);
