@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "conf/schema.h"
 #include "ctl/http.h"
 #include "daemon/server.h"
 #include "lib/dname.h"
@@ -87,25 +88,16 @@ static void ops_publish(void *ctx, struct live_state *l)
 
 static void reload_start(struct server *srv);
 
-static bool listen_changed(const struct vane_conf *a, const struct vane_conf *b)
+static void restart_warn(void *ctx, const char *key)
 {
-	if (a->nlisten != b->nlisten)
-		return true;
-	for (unsigned i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
-			return true;
-	return false;
+	log_warning("%s changed; restart vaned to apply it", key);
 }
 
-/* Warn about settings that only take effect on restart. */
+/* Warn about settings that only take effect on restart (CONF_RESTART in
+ * the schema: the same list vaned.conf(5) shows). */
 static void warn_restart(const struct vane_conf *boot, const struct vane_conf *now)
 {
-	if (listen_changed(boot, now))
-		log_warning("server.listen changed; restart vaned to apply it");
-	if (boot->udp_workers != now->udp_workers)
-		log_warning("server.udp-workers changed; restart vaned to apply it");
-	if (strcmp(boot->control, now->control) != 0)
-		log_warning("server.control changed; restart vaned to apply it");
+	conf_restart_changes(&conf_schema_root, boot, now, restart_warn, NULL);
 }
 
 /* Answer the waiters of the reload that just ended with `res` (borrowed). */
