@@ -359,7 +359,7 @@ static void stop_cb(void *ctx)
 	server_stop(ctx);
 }
 
-int server_main(const char *path)
+int server_main(const char *path, void (*commands)(struct server *srv))
 {
 	struct server srv_storage;
 	struct server *srv = &srv_storage;
@@ -378,7 +378,7 @@ int server_main(const char *path)
 	rt_nofile_raise();   /* after server_init: the log goes to its target */
 
 	const struct vane_conf *conf = srv->boot_conf;
-	server_commands(srv);
+	commands(srv);
 	srv->host.stop = stop_cb;
 	struct ops_hooks oh = { .ctx = srv, .publish = ops_publish };
 	/* One dnstap queue per UDP worker, and the last one for TCP. */
