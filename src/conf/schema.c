@@ -89,11 +89,11 @@ static const struct conf_item listen_elem = {
 static const struct conf_item server_items[] = {
 	{ .name = "listen", .type = CONF_LIST, .offset = S(listen),
 	  .count_off = S(nlisten), .elem = &listen_elem, .elem_size = sizeof(struct conf_listen),
-	  .min = 1, .def = "127.0.0.1@53",
+	  .min = 1, .def = "127.0.0.1@53", .flags = CONF_RESTART,
 	  .help = "Addresses to serve DNS on (UDP and TCP), each \"ADDR@PORT\" or \"ADDR\" "
 		  "for port 53. IPv6 addresses are written without brackets, e.g. \"::1@5300\". "
 		  "A single address may be given without the list." },
-	{ .name = "udp-workers", .type = CONF_UINT, .offset = S(udp_workers),
+	{ .name = "udp-workers", .type = CONF_UINT, .offset = S(udp_workers), .flags = CONF_RESTART,
 	  .min = 1, .max = 64, .def_fn = default_ncpu, .def_doc = "number of online CPUs",
 	  .help = "UDP worker threads, each with its own SO_REUSEPORT socket." },
 	{ .name = "tcp-max-clients", .type = CONF_UINT, .offset = S(tcp_max_clients),
@@ -108,6 +108,7 @@ static const struct conf_item server_items[] = {
 	  .help = "Largest UDP response, whatever the client's EDNS buffer size says; "
 		  "1232 avoids IP fragmentation (DNS flag day 2020)." },
 	{ .name = "control", .type = CONF_PATH, .offset = S(control), .def = "run/vaned.sock",
+	  .flags = CONF_RESTART,
 	  .help = "Unix socket for vanectl. Its directory is created when missing." },
 	{ .name = "state-dir", .type = CONF_PATH, .offset = S(state_dir), .def = "state",
 	  .help = "Directory for state the daemon keeps between runs." },
@@ -124,21 +125,21 @@ static const struct conf_item server_items[] = {
 	  .values = log_levels, .def = "info",
 	  .help = "Least severe message written to the log." },
 	{ .name = "log", .type = CONF_ENUM, .offset = S(log_target),
-	  .values = log_targets, .def = "stderr",
-	  .help = "Where log lines go: stderr, or syslog (facility daemon, ident vaned). "
-		  "Restart-only." },
-	{ .name = "user", .type = CONF_STR, .offset = S(user),
+	  .values = log_targets, .def = "stderr", .flags = CONF_RESTART,
+	  .help = "Where log lines go: stderr, or syslog (facility daemon, ident vaned)." },
+	{ .name = "user", .type = CONF_STR, .offset = S(user), .flags = CONF_RESTART,
 	  .help = "After binding its sockets and creating the control socket and state "
 		  "directory, vaned switches to this user and its primary group "
-		  "(setgroups, setgid, setuid). Stays as started when not set. Restart-only." },
+		  "(setgroups, setgid, setuid). Stays as started when not set." },
 	{ NULL },
 };
 
 static const struct conf_item http_items[] = {
-	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen),
+	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen), .flags = CONF_RESTART,
 	  .help = "Address of the HTTP API, metrics and dashboard, \"ADDR@PORT\". "
-		  "The HTTP server is off when not set. Restart-only." },
+		  "The HTTP server is off when not set." },
 	{ .name = "token-file", .type = CONF_PATH, .offset = S(http_token_file),
+	  .flags = CONF_RESTART,
 	  .help = "File holding the bearer token that POST requests must send "
 		  "(Authorization: Bearer TOKEN). Without it every write is refused. "
 		  "Read at start." },
@@ -146,10 +147,10 @@ static const struct conf_item http_items[] = {
 };
 
 static const struct conf_item dnstap_items[] = {
-	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket),
+	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket), .flags = CONF_RESTART,
 	  .help = "Unix socket of a dnstap collector (Frame Streams, content type "
 		  "protobuf:dnstap.Dnstap), e.g. fstrm_capture -u. dnstap is off when not set. "
-		  "vaned reconnects when the collector goes away. Restart-only." },
+		  "vaned reconnects when the collector goes away." },
 	{ .name = "sample", .type = CONF_UINT, .offset = S(dnstap_sample),
 	  .min = 1, .max = 1000000, .def = "1",
 	  .help = "Log one query in this many, per UDP worker, to bound the cost." },
@@ -233,7 +234,7 @@ static const struct conf_item exempt_elem = {
 };
 
 static const struct conf_item rrl_items[] = {
-	{ .name = "rate", .type = CONF_UINT, .offset = S(rrl_rate), .min = 0, .max = 1000000,
+	{ .name = "rate", .type = CONF_UINT, .flags = CONF_RESTART, .offset = S(rrl_rate), .min = 0, .max = 1000000,
 	  .def = "200",
 	  .help = "Answers per second per client prefix and response class (positive, "
 		  "NODATA, NXDOMAIN, referral, error, wildcard) over UDP, with bursts of one "
@@ -242,25 +243,25 @@ static const struct conf_item rrl_items[] = {
 		  "far above what one resolver network asks one authoritative server for, "
 		  "while a flood from one prefix gets at most 200 answers a second per class. "
 		  "TCP is never limited." },
-	{ .name = "slip", .type = CONF_UINT, .offset = S(rrl_slip), .min = 0, .max = 100,
+	{ .name = "slip", .type = CONF_UINT, .flags = CONF_RESTART, .offset = S(rrl_slip), .min = 0, .max = 100,
 	  .def = "2",
 	  .help = "Every Nth limited answer is sent truncated (TC=1, no records), so a real "
 		  "client whose address is being spoofed retries over TCP; the others are "
 		  "dropped. 0 drops all, 1 truncates all. 2 keeps the reflected bytes below "
 		  "the flood's own size (BIND and Knot use 2)." },
-	{ .name = "ipv4-prefix", .type = CONF_UINT, .offset = S(rrl_ipv4_prefix), .min = 8,
+	{ .name = "ipv4-prefix", .type = CONF_UINT, .flags = CONF_RESTART, .offset = S(rrl_ipv4_prefix), .min = 8,
 	  .max = 32, .def = "24",
 	  .help = "IPv4 clients in one prefix of this length share their buckets." },
-	{ .name = "ipv6-prefix", .type = CONF_UINT, .offset = S(rrl_ipv6_prefix), .min = 32,
+	{ .name = "ipv6-prefix", .type = CONF_UINT, .flags = CONF_RESTART, .offset = S(rrl_ipv6_prefix), .min = 32,
 	  .max = 128, .def = "56",
 	  .help = "IPv6 clients in one prefix of this length share their buckets." },
-	{ .name = "exempt", .type = CONF_LIST, .offset = S(rrl_exempt),
+	{ .name = "exempt", .type = CONF_LIST, .flags = CONF_RESTART, .offset = S(rrl_exempt),
 	  .count_off = S(rrl_nexempt), .elem = &exempt_elem, .elem_size = sizeof(char *),
 	  .max = 256,
 	  .help = "Prefixes never limited, \"ADDR/LEN\" or a single address, e.g. a "
 		  "monitoring host. Clients with a valid DNS server cookie are never limited "
 		  "either." },
-	{ .name = "table-size", .type = CONF_UINT, .offset = S(rrl_table_size), .min = 1024,
+	{ .name = "table-size", .type = CONF_UINT, .flags = CONF_RESTART, .offset = S(rrl_table_size), .min = 1024,
 	  .max = 1 << 26, .def = "65536",
 	  .help = "Buckets in the limiter's table (32 bytes each, rounded up to a power of "
 		  "two), shared by all UDP workers. Should exceed the number of client prefixes "
@@ -471,6 +472,8 @@ static const struct conf_item address_elem = {
 	.name = "address", .type = CONF_STR, .flags = CONF_UNIQUE, .check = check_ip,
 };
 
+static const char *const standby_modes[] = { "auto", "never", NULL };
+
 static const struct conf_item endpoint_items[] = {
 	{ .name = "id", .type = CONF_STR, .flags = CONF_REQUIRED | CONF_UNIQUE, .offset = EP(id),
 	  .check = check_id,
@@ -485,7 +488,20 @@ static const struct conf_item endpoint_items[] = {
 	  .help = "Where the endpoint is, for the geo filter." },
 	{ .name = "weight", .type = CONF_UINT, .offset = EP(weight), .min = 0, .max = 1 << 24,
 	  .def = "1",
-	  .help = "Share of traffic for the weighted filter, relative to the other endpoints." },
+	  .help = "Share of traffic for the weighted filter, relative to the other endpoints. "
+		  "Weight 0 makes a standby: it answers only when no endpoint with a weight "
+		  "above 0 is up and not drained (see standby)." },
+	{ .name = "standby", .type = CONF_ENUM, .offset = EP(standby), .values = standby_modes,
+	  .def = "auto",
+	  .help = "auto: at weight 0 the endpoint is a standby, used when nothing with a weight "
+		  "above 0 is eligible; at a weight above 0 it takes over the share of peers that "
+		  "fail. never: for a canary. At weight 0 it never answers; at a weight above 0 "
+		  "it never gets more than its configured share of the endpoints it competes "
+		  "with, counting those that are down or drained, and when only such endpoints "
+		  "are left the service answers through all-down (where open leaves it out "
+		  "too) instead of sending them all its traffic. Geo, priority and latency pass over a region, tier or margin "
+		  "that only never endpoints would fill. `vanectl explain` names the rule that "
+		  "fired. A service needs at least one endpoint that is not never." },
 	{ .name = "priority", .type = CONF_UINT, .offset = EP(priority), .min = 0, .max = 255,
 	  .def = "0",
 	  .help = "Tier for the priority filter; lower is preferred." },
@@ -524,7 +540,10 @@ static const struct conf_item service_items[] = {
 		  "endpoints; other types from the zone." },
 	{ .name = "ttl", .type = CONF_UINT, .offset = SV(ttl), .min = 0, .max = 86400,
 	  .def = "30",
-	  .help = "TTL of steered answers, and the cap of the negative TTL of empty ones." },
+	  .help = "TTL of steered answers. It also caps the negative TTL (the SOA TTL in the "
+		  "authority section, RFC 2308 sections 3 and 5) of every NODATA and NXDOMAIN "
+		  "answer at or below the name, whatever the type, so that a brief outage or a "
+		  "missing family is not cached for the SOA minimum." },
 	{ .name = "ttl-degraded", .type = CONF_UINT, .offset = SV(ttl_degraded), .min = 1,
 	  .max = 86400,
 	  .help = "Shorter TTL while any endpoint is down, drained or ramping; off when not set." },
@@ -537,8 +556,12 @@ static const struct conf_item service_items[] = {
 	  .help = "Endpoints returned (first N); 0 = all that pass the filters." },
 	{ .name = "all-down", .type = CONF_ENUM, .offset = SV(all_down), .values = all_down_modes,
 	  .def = "open",
-	  .help = "When the health filter leaves nothing: open answers every endpoint, empty "
-		  "answers NODATA (negative TTL capped at ttl), servfail answers SERVFAIL. "
+	  .help = "When nothing eligible is left (every endpoint down or drained, or only "
+		  "standby: never ones up): open answers every endpoint that is not drained and "
+		  "not standby: never, as many as fit in the response, whatever answers says (a "
+		  "drain still means never; when nothing else is left it answers as empty does); "
+		  "empty "
+		  "answers NODATA (negative TTL capped at ttl); servfail answers SERVFAIL. "
 		  "Counted and logged each time." },
 	{ .name = "ecs", .type = CONF_BOOL, .offset = SV(ecs), .def = "on",
 	  .help = "Use the EDNS Client Subnet (RFC 7871) address for decisions and return a "
@@ -585,7 +608,7 @@ static const struct conf_item root_items[] = {
 		  "(when vaned is built with dnstap support)." },
 	{ .name = "rrl", .type = CONF_MAP, .children = rrl_items,
 	  .help = "Response rate limiting of UDP answers, as in BIND, Knot and NSD: a token "
-		  "bucket per client prefix and response class. Restart-only." },
+		  "bucket per client prefix and response class. The limiter is built at start." },
 	{ .name = "cookies", .type = CONF_MAP, .children = cookie_items,
 	  .help = "DNS cookies (RFC 7873) with interoperable server cookies (RFC 9018)." },
 	{ .name = "zones", .type = CONF_LIST, .offset = S(zones), .count_off = S(nzones),

@@ -11,7 +11,7 @@
 #include "lib/pkt.h"
 #include "resolver/iter.h"
 #include "resolver/iter_int.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 #define MAX_CNAMES 16
 #define MAX_REFERRALS 32

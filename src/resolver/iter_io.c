@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "resolver/iter_int.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 struct upq {
 	struct itq *q;                   /* NULL once cancelled */

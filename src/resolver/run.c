@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "resolver/rserver_int.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 static void cache_conf_from(const struct resolver_conf *c, struct cache_conf *cc)
 {

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "resolver/resolver.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 uint64_t resolver_now(struct resolver *r)
 {

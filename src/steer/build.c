@@ -95,6 +95,8 @@ static void fill_endpoint(const struct vane_conf *conf, const struct conf_endpoi
 	ep->lat = ce->location.lat;
 	ep->lon = ce->location.lon;
 	ep->weight = ce->weight;
+	ep->standby = ce->standby && strcmp(ce->standby, "never") == 0 ?
+		      STEER_STANDBY_NEVER : STEER_STANDBY_AUTO;
 	ep->priority = (uint8_t)ce->priority;
 	ep->capacity = ce->capacity;
 	ep->check = STEER_NONE;
@@ -218,7 +220,7 @@ static void build_service(struct report *b, const struct vane_conf *conf, const 
 }
 
 int steer_build(const struct vane_conf *conf, const struct zone_db *db,
-		conf_err_fn err, void *ctx, struct steer_build *out)
+		vane_report_fn err, void *ctx, struct steer_build *out)
 {
 	struct report b = { .file = conf->path, .fn = err, .ctx = ctx };
 	int ret = VANE_ENOMEM;
