@@ -7,6 +7,7 @@
 #include "lib/dname.h"
 #include "lib/mnemonic.h"
 #include "rt/clock.h"
+#include "serve/protect.h"
 #include "vane_version.h"
 
 static const char *const transport_name[TR_COUNT] = { "udp", "udp", "tcp", "tcp" };
@@ -72,6 +73,12 @@ static void queries(FILE *f, struct srv_stats *const *blocks, unsigned n)
 	head(f, "vane_queries_dropped_total", "counter",
 	     "Queries that got no response (malformed, QR set, send failure).");
 	fprintf(f, "vane_queries_dropped_total %llu\n", (unsigned long long)drop);
+
+	/* Response rate limiting, summed over the UDP workers. */
+	struct rrl_stats rrl = { 0 };
+	for (unsigned b = 0; b < n; b++)
+		protect_stats_add(&rrl, &((const volatile struct srv_stats *)blocks[b])->rrl);
+	protect_metrics(f, &rrl);
 }
 
 /* `metric{service="S",endpoint="E"EXTRA}` (EXTRA: more labels or ""). */

@@ -7,6 +7,7 @@
 #include "daemon/snapshot.h"
 #include "lib/dname.h"
 #include "rt/log.h"
+#include "serve/protect.h"
 #include "serve/stats.h"
 
 const char *zone_load_status_name(enum zone_load_status st)
@@ -320,6 +321,13 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 	ret = snapshot_auth_conf(snap->conf, &snap->auth);
 	if (ret != 0) {
 		sink_err(&csink, path, 0, "server.nsid: longer than 64 bytes");
+		goto fail;
+	}
+	/* cookies: without a configured secret, the one made at the first
+	 * build is kept, so a reload does not void every client's cookie. */
+	ret = protect_cookie_conf(snap->conf, old ? old->auth.cookie_secret : NULL, &snap->auth);
+	if (ret != 0) {
+		sink_err(&csink, path, 0, "cookies: no randomness for a secret");
 		goto fail;
 	}
 

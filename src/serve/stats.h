@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "auth/answer.h"
+#include "serve/rrl.h"
 #include "serve/view.h"
 
 enum srv_transport { TR_UDP4 = 0, TR_UDP6, TR_TCP4, TR_TCP6, TR_COUNT };
@@ -72,6 +73,7 @@ struct srv_stats {
 	uint64_t size[STATS_SIZE_BUCKETS];        /* responses by length / 64 */
 	uint64_t joint[TR_COUNT][STATS_JRCODES][STATS_QCLASSES];
 	struct srv_steer_stats steer;
+	struct rrl_stats rrl;     /* UDP workers only (serve/rrl.h) */
 } __attribute__((aligned(64)));
 
 /* Count one answered query. */

@@ -24,6 +24,7 @@ struct tcp_conn {
 	uint8_t *buf;                /* received bytes not yet answered */
 	size_t len, cap;
 	size_t wqueued;              /* bytes of responses not yet written */
+	struct sockaddr_storage peer; /* the client, read once at accept */
 	bool v6;
 	bool reading;
 	bool eof;
@@ -49,6 +50,7 @@ struct tcp_server {
 	bool closing;
 	uint64_t rng;                /* splitmix64 state for steering decisions */
 	struct geo_cache *geo_cache; /* the loop thread's geo lookups */
+	struct cookie_mac *cookie_mac; /* the loop thread's SipHash for DNS cookies */
 	struct dnstap_tap tap;       /* dnstap: the last queue; off: dt NULL */
 	uint8_t answer[TCP_FRAME_MAX];
 };
@@ -170,17 +172,16 @@ static void conn_answer(struct tcp_conn *c, const uint8_t *q, size_t qlen)
 	const struct serve_view *view = cur_view(ts);
 	enum srv_transport tr = c->v6 ? TR_TCP6 : TR_TCP4;
 	struct auth_result res;
-	struct sockaddr_storage peer;
-	int plen = sizeof(peer);
 	const struct auth_steer *st = view->steer;
-	struct auth_client cl = { .geo_cache = ts->geo_cache };
-	if (st) {
-		if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen) == 0)
-			cl.src = (const struct sockaddr *)&peer;
-		cl.now_ms = rt_now_ms();
+	/* Cookies apply over TCP too (RFC 7873 5.2); RRL does not: a TCP
+	 * client has proven its address. */
+	struct auth_client cl = {
+		.geo_cache = ts->geo_cache, .cookie_mac = ts->cookie_mac, .now_ms = rt_now_ms(),
+		.src = c->peer.ss_family != AF_UNSPEC ? (const struct sockaddr *)&c->peer : NULL,
+	};
+	if (st)
 		cl.rand = rand_next(&ts->rng);
-	}
-	size_t len = auth_answer(view->db, view->auth, st, st ? &cl : NULL, q, qlen, true,
+	size_t len = auth_answer(view->db, view->auth, st, &cl, q, qlen, true,
 				 ts->answer + 2, DNS_MAXMSG, &res);
 	if (len == 0) {
 		stats_drop(&ts->stats, tr);
@@ -319,6 +320,11 @@ static void accept_cb(uv_stream_t *server, int status)
 	int sl = sizeof(ss);
 	if (uv_tcp_getsockname(&c->h, (struct sockaddr *)&ss, &sl) == 0)
 		c->v6 = ss.ss_family == AF_INET6;
+	/* Cookies and steering need the client on every query: one syscall
+	 * per connection, not per query. */
+	sl = sizeof(c->peer);
+	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &sl) != 0)
+		c->peer.ss_family = AF_UNSPEC;
 	uv_tcp_nodelay(&c->h, 1);
 	conn_touch(c);
 	conn_process(c);
@@ -338,9 +344,10 @@ int tcp_start(uv_loop_t *loop, struct serve_view *const *root, const struct vane
 	ts->timer.data = ts;
 	ts->rng = rt_seed();
 	ts->geo_cache = geo_cache_new(0);
+	ts->cookie_mac = cookie_mac_new();
 	dnstap_tap_init(&ts->tap, dnstap_current(), conf->nlisten * conf->udp_workers, -1, true);
 	ts->listeners = calloc(conf->nlisten, sizeof(*ts->listeners));
-	if (ts->listeners == NULL || ts->geo_cache == NULL)
+	if (ts->listeners == NULL || ts->geo_cache == NULL || ts->cookie_mac == NULL)
 		goto fail;
 
 	for (unsigned i = 0; i < conf->nlisten; i++) {
@@ -387,6 +394,7 @@ void tcp_free(struct tcp_server *ts)
 		return;
 	free(ts->listeners);
 	geo_cache_free(ts->geo_cache);
+	cookie_mac_free(ts->cookie_mac);
 	free(ts);
 }
 

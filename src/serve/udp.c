@@ -17,6 +17,7 @@
 #include "rt/log.h"
 #include "rt/sock.h"
 #include "serve/dnstap.h"
+#include "serve/protect.h"
 #include "serve/udp.h"
 
 #define UDP_BATCH 64
@@ -38,6 +39,7 @@ struct udp_thread {
 	uint64_t rng;                    /* splitmix64 state for steering decisions */
 	struct geo_cache *geo_cache;     /* this thread's geo lookups */
 	struct dnstap_tap tap;           /* dnstap queue and sampling; off: dt NULL */
+	struct cookie_mac *cookie_mac;   /* this thread's SipHash for DNS cookies */
 	struct mmsghdr in[UDP_BATCH];
 	struct mmsghdr out[UDP_BATCH];
 	struct iovec iov_in[UDP_BATCH];
@@ -52,6 +54,10 @@ struct udp_group {
 	struct udp_thread **threads;
 	unsigned count;
 	atomic_bool stop;
+	/* One limiter for all workers: SO_REUSEPORT spreads a spoofed flood
+	 * over them, so per-worker buckets would multiply the rate.  Built
+	 * from the config at start (rrl: is restart-only); NULL = off. */
+	struct rrl *rrl;
 };
 
 static void udp_prepare(struct udp_thread *t)
@@ -74,35 +80,52 @@ static __attribute__((noinline, cold)) void udp_tap(struct udp_thread *t, unsign
 		   t->abuf[i], len, &now);
 }
 
+/* One line a minute per limited prefix (serve/rrl.c decides when). */
+static __attribute__((noinline, cold)) void udp_rrl_log(const struct udp_thread *t,
+							 const struct sockaddr *src,
+							 const struct auth_result *res)
+{
+	char pfx[64];
+	rrl_prefix_text(t->group->rrl, src, pfx, sizeof(pfx));
+	log_info("rrl: limiting %s (%s answers over the rate)", pfx,
+		 rrl_class_name(rrl_classify(res)));
+}
+
 /* Answer the `n` received packets into the `out` vector; returns how many
  * responses to send. */
 static unsigned udp_answer(struct udp_thread *t, const struct serve_view *view, unsigned n)
 {
 	unsigned nout = 0;
 	enum srv_transport tr = t->v6 ? TR_UDP6 : TR_UDP4;
-	struct auth_client cl = { .geo_cache = t->geo_cache };
-	/* Once per batch: the time.  Without services the steering state is
-	 * NULL and the static path does no extra work. */
+	struct auth_client cl = { .geo_cache = t->geo_cache, .cookie_mac = t->cookie_mac };
+	/* Once per batch: the time, which cookies and RRL need even when
+	 * nothing is steered. */
 	const struct auth_steer *st = view->steer;
-	const struct auth_client *clp = st ? &cl : NULL;
-	if (st)
-		cl.now_ms = rt_now_ms();
+	cl.now_ms = rt_now_ms();
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *mh = &t->in[i].msg_hdr;
 		size_t len = 0;
 		struct auth_result res;
-		if (st) {
-			cl.src = (const struct sockaddr *)&t->peer[i];
+		cl.src = (const struct sockaddr *)&t->peer[i];
+		if (st)
 			cl.rand = rand_next(&t->rng);
-		}
 		if (!(mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-			len = auth_answer(view->db, view->auth, st, clp, t->qbuf[i], t->in[i].msg_len,
+			len = auth_answer(view->db, view->auth, st, &cl, t->qbuf[i], t->in[i].msg_len,
 					  false, t->abuf[i], UDP_ABUF, &res);
 		if (len == 0) {
 			stats_drop(&t->stats, tr);
 			continue;
 		}
 		stats_count(&t->stats, tr, &res);
+		/* RRL: pass, cut to a TC=1 slip answer, or drop (counted in
+		 * stats.rrl, not as dropped queries). */
+		bool log_it;
+		len = protect_udp(t->group->rrl, cl.src, &res, cl.now_ms, t->abuf[i], len,
+				  &t->stats.rrl, &log_it);
+		if (log_it)
+			udp_rrl_log(t, cl.src, &res);
+		if (len == 0)
+			continue;
 		stats_size(&t->stats, len);
 		if (res.service >= 0)
 			stats_steered(&t->stats, view->slots, &res);
@@ -195,6 +218,12 @@ int udp_start(struct serve_view *const *root, const struct vane_conf *conf, stru
 	if (g == NULL || (g->threads = calloc(total, sizeof(*g->threads))) == NULL)
 		goto fail;
 	atomic_init(&g->stop, false);
+	ret = protect_rrl_new(conf, rt_seed(), &g->rrl);
+	if (ret != 0) {
+		log_error("cannot set up response rate limiting: %s", vane_strerror(ret));
+		goto fail;
+	}
+	ret = VANE_ENOMEM;
 
 	for (unsigned l = 0; l < conf->nlisten; l++) {
 		for (unsigned w = 0; w < conf->udp_workers; w++) {
@@ -207,7 +236,10 @@ int udp_start(struct serve_view *const *root, const struct vane_conf *conf, stru
 			t->fd = -1;
 			t->root = root;
 			t->geo_cache = geo_cache_new(0);
-			if (t->geo_cache == NULL) {
+			t->cookie_mac = cookie_mac_new();
+			if (t->geo_cache == NULL || t->cookie_mac == NULL) {
+				geo_cache_free(t->geo_cache);
+				cookie_mac_free(t->cookie_mac);
 				free(t);
 				ret = VANE_ENOMEM;
 				goto fail;
@@ -260,9 +292,11 @@ void udp_stop(struct udp_group *g)
 		if (t->fd >= 0)
 			close(t->fd);
 		geo_cache_free(t->geo_cache);
+		cookie_mac_free(t->cookie_mac);
 		free(t);
 	}
 	free(g->threads);
+	rrl_free(g->rrl);
 	free(g);
 }
 

@@ -3,7 +3,8 @@
  * UDP serving: for each listen address, `udp_workers` threads, each with its
  * own SO_REUSEPORT socket (the kernel spreads flows across them), blocking
  * recvmmsg(MSG_WAITFORONE) in batches and answering with one sendmmsg.
- * No allocation, locks or atomics per packet.
+ * No allocation or locks per packet; the one shared write is response rate
+ * limiting's compare-and-swap on the client's bucket (serve/rrl.h).
  */
 #pragma once
 
