@@ -34,6 +34,8 @@ start_tap() {
 	  listen: [ "127.0.0.1@$1" ]
 	  udp-workers: 2
 	  control: vaned.sock
+	rrl:
+	  rate: 1000000           # one client sends everything (see lib.sh)
 	dnstap:
 	  socket: $sock
 	  sample: $2

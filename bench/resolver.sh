@@ -97,6 +97,9 @@ start_auth() {
 		echo "  listen: [ \"$PFX.$n@53\" ]"
 		echo "  udp-workers: $workers"
 		echo "  control: vaned.sock"
+		# The resolver is one client asking for everyone: never limit it.
+		echo "rrl:"
+		echo "  rate: 1000000"
 		echo "zones:"
 		for z in "$@"; do
 			echo "  - name: \"$z\""

@@ -69,6 +69,8 @@ vaned_conf() {
 		  udp-workers: 2
 		  control: vaned.sock
 		  state-dir: $d/state
+		rrl:
+		  rate: 1000000           # one client sends everything (see lib.sh)
 		zones:
 		  - name: steer.example
 		    file: $WORK/steer.example.zone
