@@ -66,8 +66,8 @@ struct server {
 };
 
 /* Run vaned with the config at `path` until stopped.  Returns the process
- * exit status. */
-int server_main(const char *path);
+ * exit status.  A corrupt state.json stops the start unless `ignore_state`. */
+int server_main(const char *path, bool ignore_state);
 
 /* Start a reload (loop thread); `c` (may be NULL) gets the reply. */
 void server_reload(struct server *srv, struct ctl_client *c);

@@ -610,7 +610,7 @@ static void ttl_degraded(void **state)
 	aeps[0].drained = true;
 	assert_int_equal(decide(0, 1).ttl, 20);
 	aeps[0].drained = false;
-	aeps[1].ramp = (struct steer_ramp){ true, 3, { 10, 50, 100 }, 1000, 5000 };
+	aeps[1].ramp = (struct steer_ramp){ true, 3, { 10, 50, 100 }, 1000, 5000, STEER_RAMP_OPERATOR };
 	assert_int_equal(decide(5500, 1).ttl, 20);   /* ramping */
 	assert_int_equal(decide(8000, 1).ttl, 300);  /* ramp over */
 	svc.ttl_degraded = 0;
@@ -758,7 +758,7 @@ static void admin_unprepared(void **state)
 	aeps[0].drained = true;
 	aeps[1].weight_set = true;
 	aeps[1].weight = 0;
-	aeps[2].ramp = (struct steer_ramp){ true, 2, { 50, 100 }, 1000, 0 };
+	aeps[2].ramp = (struct steer_ramp){ true, 2, { 50, 100 }, 1000, 0, STEER_RAMP_OPERATOR };
 	struct steer_result fast = decide(100, 5), slow;
 	assert_int_equal(fast.n, 1);
 	assert_int_equal(fast.ep[0], 2);
@@ -788,7 +788,7 @@ static void ramp_weight(void **state)
 	assert_int_equal(steer_ramp_weight(steps, 4, 60000, 1000, 10000000, 200), 200);
 	assert_int_equal(steer_ramp_weight(steps, 0, 60000, 1000, 0, 200), 200);
 
-	struct steer_ramp r = { true, 4, { 5, 25, 50, 100 }, 60000, 1000 };
+	struct steer_ramp r = { true, 4, { 5, 25, 50, 100 }, 60000, 1000, STEER_RAMP_OPERATOR };
 	assert_true(steer_ramp_running(&r, 1000));
 	assert_true(steer_ramp_running(&r, 240999));
 	assert_false(steer_ramp_running(&r, 241000));
@@ -800,7 +800,7 @@ static void ramp_weight(void **state)
 	ep(0, "old", "", "", 100);
 	ep(1, "back", "", "", 100);
 	service(2, 1, 1, STEER_F_WEIGHTED);
-	aeps[1].ramp = (struct steer_ramp){ true, 2, { 25, 100 }, 1000, 0 };
+	aeps[1].ramp = (struct steer_ramp){ true, 2, { 25, 100 }, 1000, 0, STEER_RAMP_OPERATOR };
 	unsigned back = 0;
 	const unsigned N = 40000;
 	for (unsigned i = 0; i < N; i++) {
@@ -967,7 +967,7 @@ static void ramp_under_geo(void **state)
 	ep(2, "us-west", "NA", "US", 20);
 	service(3, 1, 3, STEER_F_HEALTH, STEER_F_GEO, STEER_F_WEIGHTED);
 	/* Steps 10%, 25%, 100%, a minute each, from t = 0. */
-	aeps[0].ramp = (struct steer_ramp){ true, 3, { 10, 25, 100 }, 60000, 0 };
+	aeps[0].ramp = (struct steer_ramp){ true, 3, { 10, 25, 100 }, 60000, 0, STEER_RAMP_OPERATOR };
 	unsigned eu = 0;
 	for (unsigned s = 0; s < N; s++) {
 		at10[s] = (uint8_t)geo_pick(s, 1000);
@@ -1016,7 +1016,7 @@ static void ramp_small_step(void **state)
 	ep(0, "back", "", "", 20);
 	ep(1, "other", "", "", 20);
 	service(2, 1, 2, STEER_F_HEALTH, STEER_F_WEIGHTED);
-	aeps[0].ramp = (struct steer_ramp){ true, 2, { 1, 100 }, 1000, 0 };
+	aeps[0].ramp = (struct steer_ramp){ true, 2, { 1, 100 }, 1000, 0, STEER_RAMP_OPERATOR };
 	client_v4("192.0.2.1");
 	double sh = share_of(0, 40000, 500);
 	assert_true(sh > 0.003 && sh < 0.008);   /* 1% of its 50% */
