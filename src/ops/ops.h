@@ -84,7 +84,8 @@ void ops_free(struct ops_rt *rt);
 /* Something changed: publish soon (coalesced), persist soon. */
 void ops_changed(struct ops_rt *rt, bool persist);
 
-/* Write the working state to state.json now, durably (written, fsynced,
+/* Publish a pending change at once (the next query sees it), then write
+ * the working state to state.json now, durably (written, fsynced,
  * renamed, directory fsynced), before an operator verb is acknowledged:
  * an acknowledged drain must survive kill -9.  Blocks the loop thread for
  * the write (a few ms).  Returns 0 or the VANE_E* code of the failure,

@@ -182,6 +182,9 @@ static void persist_work(uv_work_t *req)
 
 int ops_persist_now(struct ops_rt *rt, char *err, size_t errsize)
 {
+	/* In effect on the next query, before the reply says so. */
+	if (rt->publish_pending)
+		publish_now(rt);
 	char *text = persist_text(rt);
 	if (text == NULL) {
 		snprintf(err, errsize, "not persisted: out of memory");
