@@ -62,6 +62,7 @@ static void fallback_log_cb(uv_timer_t *t)
 	memcpy(before, srv->fallback_last, sizeof(before));
 	const struct serve_view *view = &srv->view.cur->sv;
 	stats_log_fallbacks(blocks, n, view, srv->fallback_last);
+	stats_log_all_drained(blocks, n, view, srv->all_drained_last);
 	const struct steer_set *set = srv->snap->steer;
 	char name[DNAME_MAXSTR];
 	for (uint32_t s = 0; set && s < set->n; s++) {

@@ -50,6 +50,7 @@ struct server {
 	uv_signal_t sig_hup, sig_term, sig_int;
 	uv_timer_t fallback_timer;       /* rate-limited all-down log */
 	uint64_t fallback_last[256];
+	uint64_t all_drained_last[256];
 	bool signals_on;
 	bool stopping;
 

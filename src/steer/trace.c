@@ -245,7 +245,7 @@ int steer_trace_format(const struct steer_trace *tr, const struct steer_service 
 		const struct steer_trace_ep *e = &tr->ep[i];
 		put(&o, "endpoint %s: %s since %s%s", svc->ep[i].id, e->up ? "up" : "DOWN",
 		    e->since_ms ? steer_time_text(e->since_ms, tr->now_ms, when, sizeof(when))
-				: "start (no probe yet)", e->drained ? ", drained" : "");
+				: "start", e->drained ? ", drained" : "");
 		if (e->ramping)
 			put(&o, ", ramping %u%%%s", e->ramp_percent,
 			    e->held ? " (client held back)" : " (client admitted)");

@@ -412,3 +412,79 @@ def test_zone_status_fails_on_failed_zone(steer_factory):
     assert p.returncode != 0, (p.stdout, p.stderr)
     assert obj["ok"] is False and obj["zones"], obj
     assert any(z["status"] == "failed" for z in obj["zones"]), obj
+
+
+# ---------------------------------------------------------------------------
+# steering helper: all_drained counted, logged, a metric; explain shows it
+
+
+def test_all_drained_counted_logged_and_explained(tmp_path):
+    import dns.rcode
+    from http_helpers import HttpVaned, get
+    name = "ad.example.com"
+    v = HttpVaned(tmp_path / "vad", steer={"services": [service(name, [
+        endpoint("a", "192.0.2.81"), endpoint("b", "192.0.2.82")],
+        ttl=20)]})
+    try:
+        off = log_offset(v)
+        ctl_ok(v, "drain", name + "/a")
+        ctl_ok(v, "drain", name + "/b")
+        n = 5
+        for _ in range(n):
+            r = query(v.port, name, "A")
+            assert r.rcode() == dns.rcode.NOERROR and not r.answer, r
+        wait_until(lambda: log_has(v, name, "all-down open",
+                                   "every endpoint drained or standby never",
+                                   start=off), "all-drained logged", 5)
+        st, text, _ = get(v, "/metrics")
+        assert st == 200
+        line = [ln for ln in text.splitlines()
+                if ln.startswith("vane_all_down_all_drained_total{service=\"%s\"}"
+                                 % name)]
+        assert line and int(line[0].split()[-1]) == n, line
+        p, obj = ctl_json(v, "stats")
+        assert '"all_drained": %d' % n in json_dumps(obj), obj
+
+        p, obj = ctl_json(v, "explain", name, "A", "--client", "192.0.2.1")
+        assert obj["all_drained"] is True and "fallback" in obj, obj
+        assert obj["answer"] == [] and obj["ttl"] is None, obj
+        # The negative TTL sent: min(SOA TTL, SOA minimum), capped at ttl.
+        assert obj["soa"]["type"] == "SOA", obj
+        assert 0 < obj["negative_ttl"] <= 20, obj
+        t = obj["trace_text"]
+        assert "negative ttl %d" % obj["negative_ttl"] in t, t
+        assert "all drained" in t and "dropped: drained" in t, t
+    finally:
+        v.stop_and_check()
+
+
+def test_explain_reads_well(steer_factory):
+    """Times in ISO 8601 UTC with 'N s ago', the TTL and ECS scope sent,
+    why an endpoint was dropped, the ramp step in force."""
+    import re
+    name = "ex.example.com"
+    v = steer_factory({"services": [service(name, [
+        endpoint("a", "192.0.2.91", weight=100),
+        endpoint("b", "192.0.2.92", weight=0),
+        endpoint("c", "192.0.2.93", weight=100),
+    ], ttl=25, answers=1, policy=["health", "weighted"])]})
+    ctl_ok(v, "ramp", name + "/c", "--steps", "1,100", "--every", "60s")
+    ctl_ok(v, "drain", name + "/a")
+    p, obj = ctl_json(v, "explain", name, "A", "--client", "192.0.2.1",
+                      "--ecs", "198.51.100.0/24")
+    t = obj["trace_text"]
+    assert "all_drained" in obj and obj["all_drained"] is False, obj
+    assert obj["ttl"] == 25 or obj["answer"] == [], obj
+    assert re.search(r"sent: ttl \d+, ECS scope /\d+", t), t
+    assert "dropped: drained" in t, t
+    assert "dropped: weight 0 (standby auto)" in t, t
+    assert re.search(r"c: ramp step 1/2: 1% since "
+                     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+ s ago\)", t), t
+    tr = obj["trace"]
+    assert [e["dropped"] for e in tr["endpoints"]][:2] == [
+        "drained", "weight 0 (standby auto)"], tr
+
+
+def json_dumps(obj):
+    import json
+    return json.dumps(obj)
