@@ -1104,6 +1104,24 @@ static void answer_rdata(void **state)
 
 /* --- trace ---------------------------------------------------------------- */
 
+static void time_text(void **state)
+{
+	char buf[80];
+	/* 2026-12-04T17:03:41Z is 1796403821 s after the epoch. */
+	uint64_t at = 1796403821000ull;
+	assert_string_equal(steer_time_text(at, at + 12500, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (12 s ago)");
+	assert_string_equal(steer_time_text(at, at + 600000, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (10 min ago)");
+	assert_string_equal(steer_time_text(at, at + 3 * 3600000ull, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (3 h ago)");
+	assert_string_equal(steer_time_text(at, at + 5 * 86400000ull, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (5 days ago)");
+	assert_string_equal(steer_time_text(at, at - 1000, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (in the future)");
+	assert_string_equal(steer_time_text(0, at, buf, sizeof(buf)), "never");
+}
+
 static void trace_output(void **state)
 {
 	ep(0, "us-east", "NA", "US", 80);
@@ -1133,7 +1151,14 @@ static void trace_output(void **state)
 	char buf[8192];
 	int n = steer_trace_format(&tr, &svc, buf, sizeof(buf));
 	assert_true(n > 0);
-	assert_non_null(strstr(buf, "endpoint us-east: DOWN since 4242 ms"));
+	/* Times read as ISO 8601 UTC and an age (defect 11). */
+	assert_non_null(strstr(buf, "endpoint us-east: DOWN since 1970-01-01T00:00:04Z (4 s ago)"));
+	/* Why each endpoint left out was dropped. */
+	assert_non_null(strstr(buf, "  dropped: down\n"));
+	assert_non_null(strstr(buf, "  dropped: not chosen by geo: same country DE"));
+	char why[200];
+	assert_string_equal(steer_trace_dropped(&tr, &svc, 0, why, sizeof(why)), "down");
+	assert_null(steer_trace_dropped(&tr, &svc, 1, why, sizeof(why)));
 	assert_non_null(strstr(buf, "health: [us-east eu-west eu-\"x\"] -> [eu-west eu-\"x\"]"));
 	assert_non_null(strstr(buf, "geo: [eu-west eu-\"x\"] -> [eu-west]: same country DE"));
 	assert_non_null(strstr(buf, "result ANSWER [eu-west] ttl 30 scope 16 (geo network /16)"));
@@ -1247,6 +1272,7 @@ int main(void)
 		cmocka_unit_test(ramp_small_step),
 		cmocka_unit_test(all_down_open),
 		cmocka_unit_test(answer_rdata),
+		cmocka_unit_test(time_text),
 		cmocka_unit_test(trace_output),
 		cmocka_unit_test(prepare_rejects),
 		cmocka_unit_test(neglog2_accuracy),
