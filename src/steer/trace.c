@@ -143,6 +143,14 @@ const char *steer_time_text(uint64_t at_ms, uint64_t now_ms, char *buf, size_t l
 	return buf;
 }
 
+static bool shed_in_policy(const struct steer_service *svc)
+{
+	for (unsigned k = 0; k < svc->n_policy; k++)
+		if (svc->policy[k] == STEER_F_SHED)
+			return true;
+	return false;
+}
+
 const char *steer_trace_dropped(const struct steer_trace *tr, const struct steer_service *svc,
 				unsigned i, char *buf, size_t len)
 {
@@ -163,7 +171,8 @@ const char *steer_trace_dropped(const struct steer_trace *tr, const struct steer
 	else if (e->ramping && e->held)
 		snprintf(buf, len, "ramp at %u%%: this client's subnet not admitted yet",
 			 e->ramp_percent);
-	else if (ep->capacity && (double)e->load >= svc->shed_high * ep->capacity)
+	else if (shed_in_policy(svc) && ep->capacity &&
+		 (double)e->load >= svc->shed_high * ep->capacity)
 		snprintf(buf, len, "shed at load %u/%u", e->load, ep->capacity);
 	else {
 		/* The first filter that let it in and not out. */

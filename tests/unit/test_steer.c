@@ -467,6 +467,13 @@ static void shed_watermarks(void **state)
 	struct steer_result r = decide(0, 1);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.ep[0], 0);
+	/* explain says why b is out. */
+	static struct steer_trace tr;
+	char why[200];
+	steer_admin_prepare(&admin);
+	steer_decide(&svc, &client, &health, &admin, 9000, 7, &r, &tr);
+	assert_string_equal(steer_trace_dropped(&tr, &svc, 1, why, sizeof(why)),
+			    "shed at load 100/100");
 	aeps[0].load = 150;              /* everyone above high: keep all */
 	r = decide(0, 1);
 	assert_int_equal(r.n, 2);
