@@ -261,9 +261,14 @@ static void ecs_from(const char *s, struct dns_ecs *ecs)
 /* The explain reply, with the operator rows of the explained service. */
 static void explain_reply(struct server *srv, struct ctl_client *c, const struct serve_explain *x)
 {
-	struct ops_ep_view rows[STEER_MAX_ENDPOINTS];
+	/* ~80 KB: on the heap, not the loop thread's stack. */
+	struct ops_ep_view *rows = calloc(STEER_MAX_ENDPOINTS, sizeof(*rows));
 	unsigned n = 0;
 	uint64_t now = rt_now_ms();
+	if (rows == NULL) {
+		ctl_fail(c, VANE_ENOMEM, "out of memory");
+		return;
+	}
 	for (uint32_t s = 0; x->svc && s < ops_services(srv->ops) && n == 0; s++) {
 		/* By name: a reload may have put the view on a newer set. */
 		const struct steer_service *os = &srv->ops->lay->set->svc[s];
@@ -273,6 +278,7 @@ static void explain_reply(struct server *srv, struct ctl_client *c, const struct
 			ops_endpoint_view(srv->ops, s, e, now, &rows[n++]);
 	}
 	ctl_reply(c, encode_explain(x, rows, n, now));
+	free(rows);
 }
 
 static void cmd_explain(void *ctx, struct ctl_client *c, const struct ctl_args *a)
