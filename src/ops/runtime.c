@@ -316,7 +316,7 @@ static void ramp_abort(struct ops_rt *rt, uint32_t i, const char *key, const cha
 	if (r.kind == STEER_RAMP_RECOVERY) {
 		log_info("[%s] recovery ramp stopped at step %u/%u: health down (%s)", key,
 			 step + 1, r.nsteps, why);
-		events_add_key(rt->events, EV_RAMP_ABORT, key,
+		events_add_key(rt->events, EV_RECOVERY, key,
 			       "recovery ramp stopped at step %u/%u: health down (%s)",
 			       step + 1, r.nsteps, why);
 		ops_changed(rt, true);
@@ -358,7 +358,7 @@ static void recovery_start(struct ops_rt *rt, uint32_t s, uint32_t e, const char
 	rt->ramp_logged[i] = 1;
 	log_info("[%s] recovery ramp: step 1/%u: %u%% every %u ms", key, r.nsteps, r.steps[0],
 		 svc->recovery_every_ms);
-	events_add_key(rt->events, EV_RAMP, key, "recovery ramp: step 1/%u: %u%%", r.nsteps,
+	events_add_key(rt->events, EV_RECOVERY, key, "recovery ramp: step 1/%u: %u%%", r.nsteps,
 		       r.steps[0]);
 }
 

@@ -383,6 +383,9 @@ static void test_recovery_ramp(void **state)
 	assert_true(v.ramp.recovery);
 	assert_int_equal(v.ramp.percent, 20);
 	assert_int_equal(v.weight, 2);          /* 20% of 10 */
+	/* Health's doing, not an operator's: no admin change counted. */
+	assert_int_equal(events_count(fx->rt->events, EV_RECOVERY), 1);
+	assert_int_equal(events_count(fx->rt->events, EV_RAMP), 0);
 	close(lfd);
 	assert_true(wait_row(fx, is_down));
 	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
