@@ -3,7 +3,8 @@
  * The iterator (RFC 1034 5.3.3): find the deepest known zone cut, ask its
  * fastest server, follow referrals down, follow CNAMEs across zones, resolve
  * NS names without glue in sub-queries, and stop at a work limit.
- * Upstream I/O lives in iter_io.c.
+ * Queries out and responses in live in iter_send.c; the bytes move through
+ * the transport in r->env.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include "lib/pkt.h"
 #include "resolver/iter.h"
 #include "resolver/iter_int.h"
-#include "server/log.h"
 
 #define MAX_CNAMES 16
 #define MAX_REFERRALS 32
@@ -49,8 +49,7 @@ static void itq_free(struct itq *q)
 
 static void itq_finish(struct itq *q, int rcode)
 {
-	if (q->up)
-		iter_io_cancel(q);
+	iter_send_cancel(q);
 	if (rcode >= 0 && q->res->rcode == 0)
 		q->res->rcode = (uint8_t)rcode;
 	/* A chain across zones is stored whole under the name asked. */
@@ -237,17 +236,20 @@ static void itq_step(struct itq *q)
 		load_cut(q);
 		q->have_cut = true;
 	}
-	if (*q->work >= q->r->conf->max_upstream) {
-		log_debug("work limit reached");
-		itq_finish(q, -1);
-		return;
-	}
-	if (pick_server(q, &ns_i, &addr_i) == 0) {
+	for (;;) {
+		if (*q->work >= q->r->conf->max_upstream) {
+			itq_finish(q, -1);      /* the work limit */
+			return;
+		}
+		if (pick_server(q, &ns_i, &addr_i) != 0)
+			break;
 		uint16_t stype;
 		const uint8_t *sname = send_name(q, &stype);
 		(*q->work)++;
-		iter_io_send(q, sname, stype, &q->cut.ns[ns_i].addr[addr_i], ns_i, addr_i);
-		return;
+		if (iter_send(q, sname, stype, ns_i, addr_i) == 0)
+			return;
+		/* Nothing went out: as if it had timed out at once. */
+		q->tries[ns_i][addr_i]++;
 	}
 	if (q->nsub > 0)
 		return;
@@ -324,8 +326,8 @@ static void follow_referral(struct itq *q, const struct rmsg *m, const struct rr
 			}
 		}
 	}
-	if (cache_put_deleg(q->r->cache, &d, ttl, resolver_now(q->r)) != 0)
-		log_debug("delegation not cached");
+	/* Not cacheable (TTL 0, no NS kept) still leads on for this query. */
+	(void)!cache_put_deleg(q->r->cache, &d, ttl, resolver_now(q->r));
 	q->referrals++;
 	if (q->referrals > MAX_REFERRALS) {
 		itq_finish(q, -1);
@@ -448,8 +450,8 @@ static void finish_negative(struct itq *q, const struct rmsg *m)
 	itq_finish(q, m->rcode);
 }
 
-void iter_on_response(struct itq *q, const struct rmsg *m, const uint8_t *sname,
-		      unsigned ns_i, unsigned addr_i)
+void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
+		 unsigned ns_i, unsigned addr_i)
 {
 	bool minimised = dname_len(sname) != dname_len(q->qname);
 
@@ -496,7 +498,7 @@ void iter_on_response(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 	itq_step(q);
 }
 
-void iter_on_timeout(struct itq *q, unsigned ns_i, unsigned addr_i)
+void iter_no_answer(struct itq *q, unsigned ns_i, unsigned addr_i)
 {
 	q->tries[ns_i][addr_i]++;
 	itq_step(q);

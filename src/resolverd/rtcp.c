@@ -8,13 +8,13 @@
 #include <string.h>
 
 #include "lib/wire.h"
-#include "resolver/rserver_int.h"
+#include "resolverd/rserver_int.h"
 #include "server/log.h"
 
 struct rtcp_conn {
 	uv_tcp_t h;
 	uv_timer_t idle;
-	struct resolver *r;
+	struct resolverd *r;
 	unsigned refs;                   /* handles + pending queries */
 	bool closed;
 	size_t len, cap;
@@ -143,7 +143,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void on_conn(uv_stream_t *srv, int status)
 {
-	struct resolver *r = srv->data;
+	struct resolverd *r = srv->data;
 	if (status < 0)
 		return;
 	struct rtcp_conn *t = calloc(1, sizeof(*t));
@@ -164,7 +164,7 @@ static void on_conn(uv_stream_t *srv, int status)
 	uv_read_start((uv_stream_t *)&t->h, alloc_cb, read_cb);
 }
 
-int rtcp_start(struct resolver *r)
+int rtcp_start(struct resolverd *r)
 {
 	r->ntcp = r->conf->nlisten;
 	r->tcp = calloc(r->ntcp, sizeof(*r->tcp));
@@ -186,7 +186,7 @@ int rtcp_start(struct resolver *r)
 	return 0;
 }
 
-void rtcp_close(struct resolver *r)
+void rtcp_close(struct resolverd *r)
 {
 	for (unsigned i = 0; i < r->ntcp; i++)
 		uv_close((uv_handle_t *)&r->tcp[i], NULL);

@@ -6,24 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "resolver/rserver_int.h"
+#include "resolverd/rserver_int.h"
 #include "server/log.h"
 
-static void cache_conf_from(const struct resolver_conf *c, struct cache_conf *cc)
-{
-	memset(cc, 0, sizeof(*cc));
-	cc->max_bytes = c->cache_size;
-	cc->min_ttl = c->min_ttl_ms / 1000;
-	cc->max_ttl = c->max_ttl_ms / 1000;
-	cc->neg_max_ttl = c->neg_max_ttl_ms / 1000;
-	cc->serve_stale = c->serve_stale;
-	cc->stale_max_age = c->stale_max_age_ms / 1000;
-	cc->prefetch = c->prefetch;
-	cc->prefetch_min_hits = 2;
-	resolver_random(&cc->hash_seed, sizeof(cc->hash_seed));
-}
-
-void resolver_stop(struct resolver *r)
+void resolver_stop(struct resolverd *r)
 {
 	if (r->stopping)
 		return;
@@ -38,7 +24,7 @@ static void on_signal(uv_signal_t *s, int sig)
 
 int resolver_run(const char *conf_path, struct resolver_conf *conf)
 {
-	struct resolver *r = calloc(1, sizeof(*r));
+	struct resolverd *r = calloc(1, sizeof(*r));
 	struct cache_conf cc;
 	int ret = VANE_ENOMEM;
 
@@ -63,15 +49,19 @@ int resolver_run(const char *conf_path, struct resolver_conf *conf)
 		if (rl.rlim_cur / 4 < r->inflight_max)
 			r->inflight_max = (unsigned)(rl.rlim_cur / 4);
 	}
-	ret = resolver_load_hints(r, conf->root_hints);
-	if (ret != 0)
-		goto out;
-	cache_conf_from(conf, &cc);
-	r->cache = cache_new(&cc);
-	if (!r->cache) {
+	uint32_t seed;
+	resolverd_random(&seed, sizeof(seed));
+	resolver_cache_conf(conf, seed, &cc);
+	struct cache *cache = cache_new(&cc);
+	if (!cache) {
 		ret = VANE_ENOMEM;
 		goto out;
 	}
+	resolverd_env_init(r);
+	resolver_init(&r->core, conf, cache, &r->env);
+	ret = resolverd_load_hints(r, conf->root_hints);
+	if (ret != 0)
+		goto out;
 	ret = rtcp_start(r);
 	if (ret == 0)
 		ret = rctl_start(r, conf->control);

@@ -3,14 +3,14 @@
 #pragma once
 
 #include "lib/pkt.h"
-#include "resolver/resolver.h"
+#include "resolverd/resolverd.h"
 
 struct rtcp_conn;
 
 /* One client query, from a UDP worker or a TCP connection. */
 struct creq {
 	struct creq *next;
-	struct resolver *r;
+	struct resolverd *r;
 	int fd;                          /* UDP: the worker's socket */
 	struct rtcp_conn *tcp;           /* TCP: the connection (referenced) */
 	struct sockaddr_storage ss;
@@ -22,13 +22,13 @@ struct creq {
 	uint8_t pkt[];
 };
 
-int creq_fast(struct resolver *r, struct creq *c, uint8_t *out, size_t cap);
-void creq_resolve(struct resolver *r, struct creq *c);
-void creq_enqueue(struct resolver *r, struct creq *c);
+int creq_fast(struct resolverd *r, struct creq *c, uint8_t *out, size_t cap);
+void creq_resolve(struct resolverd *r, struct creq *c);
+void creq_enqueue(struct resolverd *r, struct creq *c);
 void creq_free(struct creq *c);
 
-int rworkers_start(struct resolver *r) VANE_WUR;
-int rtcp_start(struct resolver *r) VANE_WUR;
-void rtcp_close(struct resolver *r);
+int rworkers_start(struct resolverd *r) VANE_WUR;
+int rtcp_start(struct resolverd *r) VANE_WUR;
+void rtcp_close(struct resolverd *r);
 void rtcp_send(struct rtcp_conn *t, const uint8_t *msg, size_t len);
 void rtcp_unref(struct rtcp_conn *t);

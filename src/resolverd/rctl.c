@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "resolver/rserver_int.h"
+#include "resolverd/rserver_int.h"
 #include "server/log.h"
 
 #define LINE_MAX_LEN 4096
@@ -24,7 +24,7 @@ struct rctl {
 
 struct rctl_client {
 	uv_pipe_t h;
-	struct resolver *r;
+	struct resolverd *r;
 	uv_write_t wreq;
 	char *out;
 	size_t len;
@@ -37,42 +37,42 @@ static json_t *err_reply(const char *msg)
 	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
 }
 
-static json_t *cmd_stats(struct resolver *r, int argc, char **argv)
+static json_t *cmd_stats(struct resolverd *r, int argc, char **argv)
 {
 	struct cache_stats cs;
-	cache_stats(r->cache, &cs);
+	cache_stats(r->core.cache, &cs);
 	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"ok", 1,
-		"queries", (json_int_t)r->st.queries,
-		"hits", (json_int_t)r->st.cache_hits,
-		"misses", (json_int_t)r->st.cache_misses,
-		"upstream_queries", (json_int_t)r->st.upstream_queries,
-		"upstream_timeouts", (json_int_t)r->st.upstream_timeouts,
-		"upstream_tcp", (json_int_t)r->st.upstream_tcp,
-		"resolutions", (json_int_t)r->st.resolutions,
-		"servfail", (json_int_t)r->st.servfail,
-		"refused", (json_int_t)r->st.refused,
-		"stale_answers", (json_int_t)r->st.stale_answers,
-		"prefetches", (json_int_t)r->st.prefetches,
+		"queries", (json_int_t)r->core.st.queries,
+		"hits", (json_int_t)r->core.st.cache_hits,
+		"misses", (json_int_t)r->core.st.cache_misses,
+		"upstream_queries", (json_int_t)r->core.st.upstream_queries,
+		"upstream_timeouts", (json_int_t)r->core.st.upstream_timeouts,
+		"upstream_tcp", (json_int_t)r->core.st.upstream_tcp,
+		"resolutions", (json_int_t)r->core.st.resolutions,
+		"servfail", (json_int_t)r->core.st.servfail,
+		"refused", (json_int_t)r->core.st.refused,
+		"stale_answers", (json_int_t)r->core.st.stale_answers,
+		"prefetches", (json_int_t)r->core.st.prefetches,
 		"cache_entries", (json_int_t)cs.entries,
 		"cache_bytes", (json_int_t)cs.bytes,
 		"cache_max_bytes", (json_int_t)cs.max_bytes,
 		"cache_evictions", (json_int_t)cs.evictions);
 }
 
-static json_t *cmd_flush(struct resolver *r, int argc, char **argv)
+static json_t *cmd_flush(struct resolverd *r, int argc, char **argv)
 {
 	uint8_t name[DNAME_MAXLEN];
 	if (argc != 2)
 		return err_reply("usage: flush NAME|all");
 	if (strcmp(argv[1], "all") == 0)
 		return json_pack("{s:b,s:I}", "ok", 1, "removed",
-				 (json_int_t)cache_flush(r->cache, NULL, true));
+				 (json_int_t)cache_flush(r->core.cache, NULL, true));
 	if (dname_from_str(argv[1], NULL, name) < 0)
 		return err_reply("invalid name");
 	dname_lower(name);
 	return json_pack("{s:b,s:I}", "ok", 1, "removed",
-			 (json_int_t)cache_flush(r->cache, name, true));
+			 (json_int_t)cache_flush(r->core.cache, name, true));
 }
 
 static const char *kind_names[] = { "positive", "nxdomain", "nodata", "delegation" };
@@ -96,14 +96,14 @@ static int dump_one(const struct cache_info *ci, void *ctx)
 	return 0;
 }
 
-static json_t *cmd_dump(struct resolver *r, int argc, char **argv)
+static json_t *cmd_dump(struct resolverd *r, int argc, char **argv)
 {
 	json_t *list = json_array();
-	(void)cache_dump(r->cache, resolver_now(r), dump_one, list);
+	(void)cache_dump(r->core.cache, resolver_now(&r->core), dump_one, list);
 	return json_pack("{s:b,s:o}", "ok", 1, "entries", list);
 }
 
-static json_t *cmd_time(struct resolver *r, int argc, char **argv)
+static json_t *cmd_time(struct resolverd *r, int argc, char **argv)
 {
 	if (!r->conf->fake_time)
 		return err_reply("time needs resolver.fake-time: true");
@@ -114,22 +114,18 @@ static json_t *cmd_time(struct resolver *r, int argc, char **argv)
 	if (*end || n < 0)
 		return err_reply("usage: time +SECONDS");
 	atomic_fetch_add(&r->fake_offset, n);
-	return json_pack("{s:b,s:I}", "ok", 1, "now", (json_int_t)resolver_now(r));
+	return json_pack("{s:b,s:I}", "ok", 1, "now", (json_int_t)resolver_now(&r->core));
 }
 
-static json_t *cmd_reload(struct resolver *r, int argc, char **argv)
+static json_t *cmd_reload(struct resolverd *r, int argc, char **argv)
 {
 	struct resolver_conf *nc;
 	if (resolver_conf_load(r->conf_path, NULL, NULL, &nc) != 0)
 		return err_reply("configuration has errors; see the log");
 	/* TTL and cache knobs apply now; listeners and workers need a restart. */
-	struct cache_conf cc = {
-		.max_bytes = nc->cache_size, .min_ttl = nc->min_ttl_ms / 1000,
-		.max_ttl = nc->max_ttl_ms / 1000, .neg_max_ttl = nc->neg_max_ttl_ms / 1000,
-		.serve_stale = nc->serve_stale, .stale_max_age = nc->stale_max_age_ms / 1000,
-		.prefetch = nc->prefetch, .prefetch_min_hits = 2,
-	};
-	cache_set_conf(r->cache, &cc);
+	struct cache_conf cc;
+	resolver_cache_conf(nc, 0, &cc);   /* the hash seed stays (cache_new only) */
+	cache_set_conf(r->core.cache, &cc);
 	r->conf->min_ttl_ms = nc->min_ttl_ms;
 	r->conf->max_ttl_ms = nc->max_ttl_ms;
 	r->conf->neg_max_ttl_ms = nc->neg_max_ttl_ms;
@@ -141,7 +137,7 @@ static json_t *cmd_reload(struct resolver *r, int argc, char **argv)
 	return json_pack("{s:b}", "ok", 1);
 }
 
-static json_t *cmd_status(struct resolver *r, int argc, char **argv)
+static json_t *cmd_status(struct resolverd *r, int argc, char **argv)
 {
 	return json_pack("{s:b,s:s,s:I,s:b}", "ok", 1, "program", "vane-resolver",
 			 "pid", (json_int_t)getpid(), "fake_time", r->conf->fake_time);
@@ -149,7 +145,7 @@ static json_t *cmd_status(struct resolver *r, int argc, char **argv)
 
 static const struct {
 	const char *name;
-	json_t *(*fn)(struct resolver *r, int argc, char **argv);
+	json_t *(*fn)(struct resolverd *r, int argc, char **argv);
 } verbs[] = {
 	{ "status", cmd_status }, { "stats", cmd_stats }, { "flush", cmd_flush },
 	{ "cache-dump", cmd_dump }, { "time", cmd_time }, { "reload", cmd_reload },
@@ -166,7 +162,7 @@ static void client_closed(uv_handle_t *h)
 static void written(uv_write_t *w, int status)
 {
 	struct rctl_client *c = w->data;
-	struct resolver *r = c->r;
+	struct resolverd *r = c->r;
 	bool stop = c->stop_after;
 	uv_close((uv_handle_t *)&c->h, client_closed);
 	if (stop)
@@ -242,7 +238,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void on_conn(uv_stream_t *srv, int status)
 {
-	struct resolver *r = srv->data;
+	struct resolverd *r = srv->data;
 	if (status < 0)
 		return;
 	struct rctl_client *c = calloc(1, sizeof(*c));
@@ -273,7 +269,7 @@ static void make_parent(const char *path)
 	free(dir);
 }
 
-int rctl_start(struct resolver *r, const char *path)
+int rctl_start(struct resolverd *r, const char *path)
 {
 	struct rctl *ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
@@ -294,7 +290,7 @@ int rctl_start(struct resolver *r, const char *path)
 	return 0;
 }
 
-void rctl_close(struct resolver *r)
+void rctl_close(struct resolverd *r)
 {
 	if (!r->ctl)
 		return;
