@@ -178,8 +178,10 @@ static void write_rrs(struct wire *w, const struct rpl_entry *e, unsigned sec)
 }
 
 /* The response of entry `e` to the query in `qwire`; returns the length.
- * The question is the query's own, as sent (0x20 case kept), as a real
- * server echoes it. */
+ * ID and question are the query's own (0x20 case kept), whatever ADJUST
+ * says: testbound hands a reply to the pending query it answers without
+ * any ID check, so scenarios leave copy_id out freely, and the Python
+ * replayer copies both too. */
 static size_t build_response(const struct rpl_entry *e, const uint8_t *qwire, size_t qlen,
 			     bool tcp, uint8_t *out, size_t cap)
 {
@@ -192,7 +194,7 @@ static size_t build_response(const struct rpl_entry *e, const uint8_t *qwire, si
 	for (int pass = 0; pass < 2; pass++) {
 		struct wire w = wire_init(out, cap);
 		bool full = pass == 0;
-		wire_write_u16(&w, (e->adjust & RA_COPY_ID) ? wire_get_u16(qwire) : 0);
+		wire_write_u16(&w, wire_get_u16(qwire));
 		wire_write_u16(&w, full ? flags : (uint16_t)(flags | DNS_TC));
 		wire_write_u16(&w, qend > DNS_HDRLEN ? 1 : 0);
 		wire_write_u16(&w, full ? (uint16_t)e->nrr[RS_AN] : 0);
@@ -278,6 +280,7 @@ static const char *dnssec_keys[] = {
 static const char *unsupported_keys[] = {
 	"forward-zone", "auth-zone", "rpz", "view", "local-zone", "local-data",
 	"dns64-prefix", "do-not-query-address", "private-address", "ede", "nat64-prefix",
+	"feature-list",  /* Deckard: Knot Resolver modules (policy, hints ...) */
 	NULL,
 };
 

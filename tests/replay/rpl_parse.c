@@ -239,8 +239,11 @@ static void entry_end(struct parser *p, unsigned lineno)
 			parse_question(p, l);
 	}
 	for (unsigned i = 0; i < RS_COUNT; i++)
-		if (p->text[i + 1] && rpl_parse_rrs(p->text[i + 1], &e->rr[i], &e->nrr[i]) < 0)
-			set_unsupported(p->s, "records at line %s", "?");
+		if (p->text[i + 1] && rpl_parse_rrs(p->text[i + 1], &e->rr[i], &e->nrr[i]) < 0) {
+			char where[32];
+			snprintf(where, sizeof(where), "%u", e->lineno);
+			set_unsupported(p->s, "records in the entry at line %s", where);
+		}
 	for (unsigned i = 0; i <= RS_COUNT; i++) {
 		free(p->text[i]);
 		p->text[i] = NULL;
