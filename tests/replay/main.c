@@ -60,7 +60,8 @@ static void collect(struct names *out, const char *path)
 			names_add(&found, buf);
 	}
 	closedir(d);
-	qsort(found.v, found.n, sizeof(*found.v), cmp_str);
+	if (found.n)
+		qsort(found.v, found.n, sizeof(*found.v), cmp_str);
 	for (unsigned i = 0; i < found.n; i++) {
 		if (is_dir(found.v[i]))
 			collect(out, found.v[i]);
