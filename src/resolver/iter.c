@@ -117,7 +117,24 @@ static int pick_server(struct itq *q, unsigned *ns_i, unsigned *addr_i)
 	return found;
 }
 
-/* ---- sub-queries for NS names without addresses ---- */
+/* ---- sub-queries for NS names without (usable) addresses ---- */
+
+static bool ns_has_addr(const struct cache_deleg_ns *ns, const uint8_t *a4)
+{
+	for (unsigned a = 0; a < ns->naddr; a++)
+		if (ns->addr[a].family == 1 && memcmp(ns->addr[a].addr, a4, 4) == 0)
+			return true;
+	return false;
+}
+
+/* Every address known for NS `i` has failed (or there is none). */
+static bool ns_exhausted(const struct itq *q, unsigned i)
+{
+	for (unsigned a = 0; a < q->cut.ns[i].naddr; a++)
+		if (q->tries[i][a] < MAX_TRIES)
+			return false;
+	return true;
+}
 
 static void ns_resolved(void *ctx, int rcode, const struct rmsg *m)
 {
@@ -137,8 +154,9 @@ static void ns_resolved(void *ctx, int rcode, const struct rmsg *m)
 			if (r->type == DNS_CNAME && dname_equal(rr_owner(m, r), target))
 				target = rr_rdata(m, r);
 			else if (r->type == DNS_A && r->rdlen == 4 &&
-				 ns->naddr < CACHE_DELEG_MAXADDR) {
+				 ns->naddr < CACHE_DELEG_MAXADDR && !ns_has_addr(ns, rr_rdata(m, r))) {
 				ns->addr[ns->naddr].family = 1;
+				memset(ns->addr[ns->naddr].addr, 0, 16);
 				memcpy(ns->addr[ns->naddr].addr, rr_rdata(m, r), 4);
 				ns->naddr++;
 			}
@@ -148,7 +166,9 @@ static void ns_resolved(void *ctx, int rcode, const struct rmsg *m)
 		itq_step(q);
 }
 
-/* Start resolving NS names of the cut that have no address.  Returns the
+/* Start resolving NS names of the cut that have no address, or whose
+ * addresses have all failed (glue can be stale, or of a family we cannot
+ * reach: the name's own A records may lead elsewhere).  Returns the
  * number started. */
 static unsigned resolve_ns_names(struct itq *q)
 {
@@ -157,11 +177,12 @@ static unsigned resolve_ns_names(struct itq *q)
 		return 0;
 	for (unsigned i = 0; i < q->cut.nns && q->ns_resolves < MAX_NS_RESOLVE; i++) {
 		struct cache_deleg_ns *ns = &q->cut.ns[i];
-		if (ns->naddr || q->ns_tried[i])
+		if (q->ns_tried[i] || !ns_exhausted(q, i))
 			continue;
-		/* An NS name under the cut without glue cannot be resolved
-		 * through the cut itself. */
-		if (dname_is_sub(ns->name, q->cut.zone))
+		/* An NS name under the cut is looked up from above the cut
+		 * (load_cut goes up) when it has no glue; when its glue failed,
+		 * the lookup would only reach the same servers again. */
+		if (ns->naddr && dname_is_sub(ns->name, q->cut.zone))
 			continue;
 		q->ns_tried[i] = true;
 		q->ns_resolves++;
@@ -189,10 +210,32 @@ static unsigned resolve_ns_names(struct itq *q)
 
 /* ---- the main step ---- */
 
+/* Can anything be asked at this cut: an address, or an NS name that can
+ * be looked up elsewhere (outside the cut)? */
+static bool cut_usable(const struct cache_deleg *d)
+{
+	for (unsigned i = 0; i < d->nns; i++)
+		if (d->ns[i].naddr || !dname_is_sub(d->ns[i].name, d->zone))
+			return true;
+	return false;
+}
+
 static void load_cut(struct itq *q)
 {
-	if (cache_get_deleg(q->r->cache, q->qname, resolver_now(q->r), 0, &q->cut) != 0)
+	uint64_t now = resolver_now(q->r);
+	if (cache_get_deleg(q->r->cache, q->qname, now, 0, &q->cut) != 0)
 		q->cut = q->r->hints;
+	/* A cut whose servers are all in-bailiwick without glue is a dead
+	 * end: start from the cut above it instead (Unbound does the same). */
+	while (!cut_usable(&q->cut) && q->cut.zone[0] != 0) {
+		uint8_t up[DNAME_MAXLEN];
+		const uint8_t *p = dname_parent(q->cut.zone);
+		memcpy(up, p, dname_len(p));
+		if (cache_get_deleg(q->r->cache, up, now, 0, &q->cut) != 0) {
+			q->cut = q->r->hints;
+			break;
+		}
+	}
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
@@ -291,6 +334,15 @@ static int find_referral(struct itq *q, const struct rmsg *m, const uint8_t *sna
 			return (int)k;
 	}
 	return -1;
+}
+
+/* Does the answer section hold a record owned by `name`? */
+static bool answers_name(const struct rmsg *m, const uint8_t *name)
+{
+	for (unsigned k = 0; k < m->nrr; k++)
+		if (m->rr[k].sec == RSEC_AN && dname_equal(rr_owner(m, &m->rr[k]), name))
+			return true;
+	return false;
 }
 
 static void follow_referral(struct itq *q, const struct rmsg *m, const struct rrec *first)
@@ -464,8 +516,11 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 		itq_step(q);
 		return;
 	}
+	/* NS records in the authority section make a referral only when the
+	 * answer section has nothing for the name asked: a parent that also
+	 * answers (as glue holders do) has answered. */
 	int ref = find_referral(q, m, sname);
-	if (ref >= 0 && !(m->flags & DNS_AA && m->nrr && m->rr[0].sec == RSEC_AN)) {
+	if (ref >= 0 && !answers_name(m, sname)) {
 		follow_referral(q, m, &m->rr[ref]);
 		return;
 	}

@@ -18,7 +18,7 @@
  * on, except that queries are held for a following CHECK_OUT_QUERY, REPLY
  * or TIMEOUT step.
  */
-#include <dirent.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +56,18 @@ static void pend_unlink(struct run *run, struct pend *p)
 		}
 }
 
+/* REPLAY_TRACE=1: each upstream query and its fate on stderr. */
+static void trace(const struct run *run, const char *what, const struct pend *p)
+{
+	struct dns_query q;
+	char name[DNAME_MAXSTR], addr[64];
+	if (dns_query_parse(p->wire, p->len, &q) != DNS_V_OK)
+		return;
+	inet_ntop(p->to.family == 1 ? AF_INET : AF_INET6, p->to.addr, addr, sizeof(addr));
+	fprintf(stderr, "  step %u %-7s %s %s type %u%s\n", run->stepnum, what,
+		dname_to_str(q.qname, name, sizeof(name)), addr, q.qtype, p->tcp ? " tcp" : "");
+}
+
 static int fake_send(void *ctx, struct itq *q, const uint8_t *wire, size_t len,
 		     const struct iter_addr *to, bool tcp, uint32_t timeout_ms, void **tx)
 {
@@ -76,6 +88,8 @@ static int fake_send(void *ctx, struct itq *q, const uint8_t *wire, size_t len,
 	*pp = p;
 	*tx = p;
 	sent_log_add(run, p->wire, len, to, tcp);
+	if (getenv("REPLAY_TRACE"))
+		trace(run, "send", p);
 	return 0;
 }
 
@@ -224,6 +238,8 @@ static void deliver(struct run *run, struct pend *p, const struct rpl_entry *e)
 	static uint8_t buf[65535];
 	struct itq *q = p->q;
 	size_t n = build_response(e, p->wire, p->len, p->tcp, buf, sizeof(buf));
+	if (getenv("REPLAY_TRACE"))
+		trace(run, "answer", p);
 	if (n > 0 && iter_on_packet(q, buf, n) == 0)
 		return;   /* taken: the iterator cancelled (freed) p */
 	pend_unlink(run, p);
@@ -234,6 +250,8 @@ static void deliver(struct run *run, struct pend *p, const struct rpl_entry *e)
 static void time_out(struct run *run, struct pend *p)
 {
 	struct itq *q = p->q;
+	if (getenv("REPLAY_TRACE"))
+		trace(run, "timeout", p);
 	pend_unlink(run, p);
 	free(p);
 	iter_on_timeout(q);
