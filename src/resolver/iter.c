@@ -239,6 +239,7 @@ static void load_cut(struct itq *q)
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
+	q->empty_aa = false;
 	q->minlab = dname_labels(q->cut.zone) + 1;
 }
 
@@ -298,7 +299,8 @@ static void itq_step(struct itq *q)
 		return;
 	if (resolve_ns_names(q) > 0)
 		return;
-	itq_finish(q, -1);
+	/* Nobody better than the empty authoritative answer: it stands. */
+	itq_finish(q, q->empty_aa ? DNS_NOERROR : -1);
 }
 
 /* ---- responses ---- */
@@ -389,6 +391,7 @@ static void follow_referral(struct itq *q, const struct rmsg *m, const struct rr
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
+	q->empty_aa = false;
 	q->minlab = dname_labels(d.zone) + 1;
 	itq_step(q);
 }
@@ -537,16 +540,24 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 	}
 	if (take_answer(q, m))
 		return;
-	if (m->rcode == DNS_NXDOMAIN || m->flags & DNS_AA) {
-		finish_negative(q, m);
+	bool soa = false, empty = true;
+	for (unsigned k = 0; k < m->nrr; k++) {
+		soa |= m->rr[k].sec == RSEC_NS && m->rr[k].type == DNS_SOA;
+		empty &= m->rr[k].sec == RSEC_AR;
+	}
+	/* A NOERROR with AA and nothing at all in it says little: another
+	 * server of the zone may know better (Unbound ignores such answers
+	 * too); it stands only when no server is left. */
+	if (m->rcode == DNS_NOERROR && (m->flags & DNS_AA) && empty) {
+		q->tries[ns_i][addr_i] = MAX_TRIES;
+		q->empty_aa = true;
+		itq_step(q);
 		return;
 	}
 	/* NOERROR with SOA but no AA still means NODATA (RFC 2308 2.2). */
-	for (unsigned k = 0; k < m->nrr; k++) {
-		if (m->rr[k].sec == RSEC_NS && m->rr[k].type == DNS_SOA) {
-			finish_negative(q, m);
-			return;
-		}
+	if (m->rcode == DNS_NXDOMAIN || (m->flags & DNS_AA) || soa) {
+		finish_negative(q, m);
+		return;
 	}
 	/* Lame: no answer, no referral (RFC 2308 2.2 type 4 / lame delegation). */
 	q->tries[ns_i][addr_i] = MAX_TRIES;

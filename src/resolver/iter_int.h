@@ -42,6 +42,7 @@ struct itq {
 	unsigned ns_resolves, nsub;
 	unsigned minlab;                 /* QNAME minimisation: labels to send */
 	bool nomin;
+	bool empty_aa;                   /* a server of the cut answered AA + nothing */
 	struct itq_send out;
 };
 
