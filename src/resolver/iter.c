@@ -540,10 +540,19 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 	}
 	if (take_answer(q, m))
 		return;
-	bool soa = false, empty = true;
+	bool soa = false, empty = true, upward = false;
 	for (unsigned k = 0; k < m->nrr; k++) {
-		soa |= m->rr[k].sec == RSEC_NS && m->rr[k].type == DNS_SOA;
-		empty &= m->rr[k].sec == RSEC_AR;
+		const struct rrec *r = &m->rr[k];
+		soa |= r->sec == RSEC_NS && r->type == DNS_SOA;
+		empty &= r->sec == RSEC_AR;
+		upward |= r->sec == RSEC_NS && r->type == DNS_NS && !in_zone(q, rr_owner(m, r));
+	}
+	/* A referral up or sideways (to the root, say), even with AA, is the
+	 * mark of a lame server: it does not serve the zone. */
+	if (m->rcode == DNS_NOERROR && upward && !soa) {
+		q->tries[ns_i][addr_i] = MAX_TRIES;
+		itq_step(q);
+		return;
 	}
 	/* A NOERROR with AA and nothing at all in it says little: another
 	 * server of the zone may know better (Unbound ignores such answers
