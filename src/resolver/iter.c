@@ -6,6 +6,7 @@
  * Queries out and responses in live in iter_send.c; the bytes move through
  * the transport in r->env.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #define MAX_TRIES 2          /* sends per address */
 
 static void itq_step(struct itq *q);
+static void drop_deferred(struct itq *q);
 static void store(struct itq *q, const uint8_t *name, uint16_t type, const struct rmsg *m);
 
 static struct itq *itq_new(struct resolver *r, const uint8_t *qname, uint16_t qtype)
@@ -43,6 +45,7 @@ static struct itq *itq_new(struct resolver *r, const uint8_t *qname, uint16_t qt
 
 static void itq_free(struct itq *q)
 {
+	free(q->deferred);
 	free(q->res);
 	free(q);
 }
@@ -239,7 +242,7 @@ static void load_cut(struct itq *q)
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
-	q->empty_aa = false;
+	drop_deferred(q);
 	q->minlab = dname_labels(q->cut.zone) + 1;
 }
 
@@ -255,6 +258,38 @@ static const uint8_t *send_name(struct itq *q, uint16_t *type)
 		p = dname_parent(p);
 	*type = DNS_A; /* what Unbound sends; NS draws odd answers from some */
 	return p;
+}
+
+static void drop_deferred(struct itq *q)
+{
+	free(q->deferred);
+	q->deferred = NULL;
+	q->final = false;
+}
+
+/*
+ * A doubtful answer (empty with AA; RA without AA, i.e. a resolver that
+ * recursed for us): keep it, mark the server lame and ask the others; it
+ * stands only when nobody else answers (itq_step).  Returns false when it
+ * must be taken now (it is the deferred one, or out of memory).
+ */
+static bool defer_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
+			 unsigned ns_i, unsigned addr_i)
+{
+	if (q->final)
+		return false;
+	if (!q->deferred) {
+		q->deferred = malloc(sizeof(*q->deferred));
+		if (!q->deferred)
+			return false;
+		memcpy(q->deferred, m, offsetof(struct rmsg, buf) + m->used);
+		memcpy(q->deferred_sname, sname, dname_len(sname));
+		q->deferred_ns = ns_i;
+		q->deferred_addr = addr_i;
+	}
+	q->tries[ns_i][addr_i] = MAX_TRIES;
+	itq_step(q);
+	return true;
 }
 
 static void itq_step(struct itq *q)
@@ -299,8 +334,16 @@ static void itq_step(struct itq *q)
 		return;
 	if (resolve_ns_names(q) > 0)
 		return;
-	/* Nobody better than the empty authoritative answer: it stands. */
-	itq_finish(q, q->empty_aa ? DNS_NOERROR : -1);
+	if (q->deferred) {
+		/* Nobody better than the doubtful answer: it stands. */
+		struct rmsg *m = q->deferred;
+		q->deferred = NULL;
+		q->final = true;
+		iter_answer(q, m, q->deferred_sname, q->deferred_ns, q->deferred_addr);
+		free(m);
+		return;
+	}
+	itq_finish(q, -1);
 }
 
 /* ---- responses ---- */
@@ -391,7 +434,7 @@ static void follow_referral(struct itq *q, const struct rmsg *m, const struct rr
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
-	q->empty_aa = false;
+	drop_deferred(q);
 	q->minlab = dname_labels(d.zone) + 1;
 	itq_step(q);
 }
@@ -538,6 +581,11 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 		itq_step(q);
 		return;
 	}
+	/* RA without AA: a resolver answered from its cache, not the zone's
+	 * server (Unbound's "recursive lame"). */
+	if ((m->flags & (DNS_RA | DNS_AA)) == DNS_RA && m->rcode == DNS_NOERROR &&
+	    answers_name(m, sname) && defer_answer(q, m, sname, ns_i, addr_i))
+		return;
 	if (take_answer(q, m))
 		return;
 	bool soa = false, empty = true, upward = false;
@@ -557,12 +605,9 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 	/* A NOERROR with AA and nothing at all in it says little: another
 	 * server of the zone may know better (Unbound ignores such answers
 	 * too); it stands only when no server is left. */
-	if (m->rcode == DNS_NOERROR && (m->flags & DNS_AA) && empty) {
-		q->tries[ns_i][addr_i] = MAX_TRIES;
-		q->empty_aa = true;
-		itq_step(q);
+	if (m->rcode == DNS_NOERROR && (m->flags & DNS_AA) && empty &&
+	    defer_answer(q, m, sname, ns_i, addr_i))
 		return;
-	}
 	/* NOERROR with SOA but no AA still means NODATA (RFC 2308 2.2). */
 	if (m->rcode == DNS_NXDOMAIN || (m->flags & DNS_AA) || soa) {
 		finish_negative(q, m);

@@ -42,7 +42,10 @@ struct itq {
 	unsigned ns_resolves, nsub;
 	unsigned minlab;                 /* QNAME minimisation: labels to send */
 	bool nomin;
-	bool empty_aa;                   /* a server of the cut answered AA + nothing */
+	struct rmsg *deferred;           /* a doubtful answer, kept as a last resort */
+	uint8_t deferred_sname[DNAME_MAXLEN];
+	unsigned deferred_ns, deferred_addr;
+	bool final;                      /* the deferred answer is being taken */
 	struct itq_send out;
 };
 
