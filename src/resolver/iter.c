@@ -618,6 +618,12 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 	itq_step(q);
 }
 
+void iter_lame(struct itq *q, unsigned ns_i, unsigned addr_i)
+{
+	q->tries[ns_i][addr_i] = MAX_TRIES;
+	itq_step(q);
+}
+
 void iter_no_answer(struct itq *q, unsigned ns_i, unsigned addr_i)
 {
 	q->tries[ns_i][addr_i]++;

@@ -66,5 +66,7 @@ void iter_send_cancel(struct itq *q);
 /* iter.c: a checked response to the query for `sname` (lower-cased). */
 void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 		 unsigned ns_i, unsigned addr_i);
+/* iter.c: the address answered nonsense; do not ask it again. */
+void iter_lame(struct itq *q, unsigned ns_i, unsigned addr_i);
 /* iter.c: the address did not answer (timeout, send or connect failure). */
 void iter_no_answer(struct itq *q, unsigned ns_i, unsigned addr_i);

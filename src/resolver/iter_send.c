@@ -114,7 +114,12 @@ int iter_on_packet(struct itq *q, const uint8_t *pkt, size_t len)
 	uint64_t rtt = r->env->now_ms(r->env->ctx) - s->sent_ms;
 	infra_update(r, s->to.family, s->to.addr, (uint32_t)rtt + 1, false);
 	iter_send_cancel(q);
-	if ((m->flags & DNS_TC) && !s->tcp) {
+	if ((m->flags & DNS_TC) && s->tcp) {
+		/* Truncated over TCP is broken: there is nothing more to get. */
+		iter_lame(q, s->ns_i, s->addr_i);
+		return 0;
+	}
+	if (m->flags & DNS_TC) {
 		if (transmit(q, true) != 0) {
 			atomic_fetch_add(&r->st.upstream_timeouts, 1);
 			infra_update(r, s->to.family, s->to.addr, 0, true);
