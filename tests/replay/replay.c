@@ -192,16 +192,35 @@ static void write_rrs(struct wire *w, const struct rpl_entry *e, unsigned sec)
 }
 
 /* The response of entry `e` to the query in `qwire`; returns the length.
- * ID and question are the query's own (0x20 case kept), whatever ADJUST
- * says: testbound hands a reply to the pending query it answers without
- * any ID check, so scenarios leave copy_id out freely, and the Python
- * replayer copies both too. */
+ * The ID is the query's whatever ADJUST says: testbound hands a reply to
+ * the pending query it answers without any ID check, so scenarios leave
+ * copy_id out freely.  The question is the query's own (its 0x20 case
+ * kept, as a real server echoes it) with copy_query or when the entry
+ * asks the same; else the entry's, or none when the entry has none. */
 static size_t build_response(const struct rpl_entry *e, const uint8_t *qwire, size_t qlen,
 			     bool tcp, uint8_t *out, size_t cap)
 {
 	struct dns_query q;
 	bool edns = dns_query_parse(qwire, qlen, &q) == DNS_V_OK && q.edns;
 	size_t qend = dns_query_parse(qwire, qlen, &q) == DNS_V_OK ? q.question_end : DNS_HDRLEN;
+	const uint8_t *qsec = qwire + DNS_HDRLEN;
+	size_t qseclen = qend - DNS_HDRLEN;
+	uint8_t own[DNAME_MAXLEN + 4];
+	if (!(e->adjust & RA_COPY_QUERY) && qseclen) {
+		uint8_t low[DNAME_MAXLEN];
+		memcpy(low, e->qname, dname_len(e->qname));
+		dname_lower(low);
+		if (!e->has_q) {
+			qseclen = 0;
+		} else if (!dname_equal(low, q.qname) || e->qtype != q.qtype) {
+			size_t n = dname_len(e->qname);
+			memcpy(own, e->qname, n);
+			wire_put_u16(own + n, e->qtype);
+			wire_put_u16(own + n + 2, e->qclass);
+			qsec = own;
+			qseclen = n + 4;
+		}
+	}
 	size_t limit = tcp ? cap : (edns ? q.edns_udp : 512);
 	uint16_t flags = (uint16_t)(e->flags | (e->opcode & 0xF) << 11 | (e->rcode & 0xF));
 
@@ -210,11 +229,11 @@ static size_t build_response(const struct rpl_entry *e, const uint8_t *qwire, si
 		bool full = pass == 0;
 		wire_write_u16(&w, wire_get_u16(qwire));
 		wire_write_u16(&w, full ? flags : (uint16_t)(flags | DNS_TC));
-		wire_write_u16(&w, qend > DNS_HDRLEN ? 1 : 0);
+		wire_write_u16(&w, qseclen ? 1 : 0);
 		wire_write_u16(&w, full ? (uint16_t)e->nrr[RS_AN] : 0);
 		wire_write_u16(&w, full ? (uint16_t)e->nrr[RS_NS] : 0);
 		wire_write_u16(&w, (uint16_t)((full ? e->nrr[RS_AR] : 0) + (edns ? 1 : 0)));
-		wire_write(&w, qwire + DNS_HDRLEN, qend - DNS_HDRLEN);
+		wire_write(&w, qsec, qseclen);
 		if (full)
 			for (unsigned s = 0; s < RS_COUNT; s++)
 				write_rrs(&w, e, s);
