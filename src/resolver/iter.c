@@ -390,6 +390,24 @@ static bool answers_name(const struct rmsg *m, const uint8_t *name)
 	return false;
 }
 
+/* Copy the glue A records for q->qname out of referral `m` into the
+ * result and finish.  Returns false when there are none. */
+static bool glue_answer(struct itq *q, const struct rmsg *m)
+{
+	bool found = false;
+	if (!in_zone(q, q->qname))
+		return false;
+	for (unsigned k = 0; k < m->nrr; k++) {
+		const struct rrec *r = &m->rr[k];
+		if (r->sec == RSEC_AR && r->type == DNS_A && r->rdlen == 4 &&
+		    dname_equal(rr_owner(m, r), q->qname))
+			found |= rmsg_copy_rr(q->res, RSEC_AN, m, r) == 0;
+	}
+	if (found)
+		itq_finish(q, DNS_NOERROR);
+	return found;
+}
+
 static void follow_referral(struct itq *q, const struct rmsg *m, const struct rrec *first)
 {
 	struct cache_deleg d;
@@ -425,6 +443,12 @@ static void follow_referral(struct itq *q, const struct rmsg *m, const struct rr
 	}
 	/* Not cacheable (TTL 0, no NS kept) still leads on for this query. */
 	(void)!cache_put_deleg(q->r->cache, &d, ttl, resolver_now(q->r));
+	/* Looking up an NS name, the referral's own glue for that name (in
+	 * the bailiwick of the server that sent it) is what was sought: use
+	 * it, as Unbound uses parent-side addresses, rather than asking the
+	 * child, which may be the broken part.  Not cached as an answer. */
+	if (q->depth > 0 && q->qtype == DNS_A && glue_answer(q, m))
+		return;
 	q->referrals++;
 	if (q->referrals > MAX_REFERRALS) {
 		itq_finish(q, -1);
