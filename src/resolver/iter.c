@@ -260,6 +260,28 @@ static const uint8_t *send_name(struct itq *q, uint16_t *type)
 	return p;
 }
 
+/* Looking up an NS name that the cut itself lists with IPv4 addresses
+ * (glue kept with the delegation): those are the answer.  Finishes and
+ * returns true when so. */
+static bool cut_knows(struct itq *q)
+{
+	for (unsigned i = 0; i < q->cut.nns; i++) {
+		const struct cache_deleg_ns *ns = &q->cut.ns[i];
+		bool found = false;
+		if (!dname_equal(ns->name, q->qname))
+			continue;
+		for (unsigned a = 0; a < ns->naddr; a++)
+			if (ns->addr[a].family == 1)
+				found |= rmsg_add(q->res, RSEC_AN, q->qname, DNS_A, DNS_IN,
+						  q->cut.ttl, ns->addr[a].addr, 4) == 0;
+		if (found) {
+			itq_finish(q, DNS_NOERROR);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void drop_deferred(struct itq *q)
 {
 	free(q->deferred);
@@ -314,6 +336,8 @@ static void itq_step(struct itq *q)
 		}
 		load_cut(q);
 		q->have_cut = true;
+		if (q->depth > 0 && q->qtype == DNS_A && cut_knows(q))
+			return;
 	}
 	for (;;) {
 		if (*q->work >= q->r->conf->max_upstream) {
