@@ -605,6 +605,13 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 		q->scope = q->client;
 		q->scope.bits = m->ecs_scope < q->client.bits ? m->ecs_scope : q->client.bits;
 	}
+	if (m->rcode != DNS_NOERROR && m->rcode != DNS_NXDOMAIN && minimised) {
+		/* RFC 9156 relaxed: some servers refuse or fail minimised
+		 * queries; ask them the full name instead. */
+		q->nomin = true;
+		itq_step(q);
+		return;
+	}
 	if (m->rcode != DNS_NOERROR && m->rcode != DNS_NXDOMAIN) {
 		q->tries[ns_i][addr_i] = MAX_TRIES; /* lame: move on */
 		itq_step(q);

@@ -336,14 +336,31 @@ static bool answer_matches(const struct client *c, const struct rpl_entry *e, ch
 		ok = found;
 	}
 	if (!ok) {
+		/* The first record that differs, to show what went wrong. */
+		const struct crr *x = NULL;
+		const char *side = "extra";
+		for (unsigned k = 0; k < nh && !x; k++) {
+			bool found = false;
+			for (unsigned i = 0; i < nw && !found; i++)
+				found = crr_equal(&want[i], &have[k], ttl);
+			if (!found)
+				x = &have[k];
+		}
+		for (unsigned i = 0; i < nw && !x; i++) {
+			bool found = false;
+			for (unsigned k = 0; k < nh && !found; k++)
+				found = crr_equal(&want[i], &have[k], ttl);
+			if (!found) {
+				x = &want[i];
+				side = "missing";
+			}
+		}
 		char name[DNAME_MAXSTR];
-		const struct crr *x = nh ? &have[0] : NULL;
-		snprintf(why, whylen, "answer has %u RRs%s%s %s %s%s, want %u", nh,
-			 x ? " (first " : "", x ? dname_to_str(x->owner, name, sizeof(name)) : "",
-			 x ? dns_type_name(x->type, a, sizeof(a)) : "",
-			 x && ttl ? "ttl " : "", x ? ")" : "", nw);
-		if (x && ttl)
-			snprintf(why + strlen(why), whylen - strlen(why), " ttl %u", x->ttl);
+		snprintf(why, whylen, "answer has %u RRs, want %u", nh, nw);
+		if (x)
+			snprintf(why + strlen(why), whylen - strlen(why), "; %s %s %s ttl %u",
+				 side, dname_to_str(x->owner, name, sizeof(name)),
+				 dns_type_name(x->type, a, sizeof(a)), x->ttl);
 	}
 	return ok;
 }
