@@ -390,6 +390,16 @@ static void append_neg(struct itq *q, const struct rmsg *m, struct rmsg *step)
 	}
 }
 
+/* Does the authority section carry the zone's SOA? */
+static bool has_soa(const struct itq *q, const struct rmsg *m)
+{
+	for (unsigned k = 0; k < m->nrr; k++)
+		if (m->rr[k].sec == RSEC_NS && m->rr[k].type == DNS_SOA &&
+		    in_zone(q, rr_owner(m, &m->rr[k])))
+			return true;
+	return false;
+}
+
 /* Is this a referral to a zone below the cut and above (or at) qname? */
 static int find_referral(struct itq *q, const struct rmsg *m, const uint8_t *sname)
 {
@@ -558,8 +568,12 @@ static bool take_answer(struct itq *q, const struct rmsg *m)
 		itq_finish(q, 0);
 		return true;
 	}
-	/* Chain leaves the zone (or ends in the packet without data). */
-	if (m->rcode == DNS_NXDOMAIN || (m->flags & DNS_AA && in_zone(q, name))) {
+	/* The chain ends in the packet: the target does not exist, or the
+	 * authority says it has no data of the type (NODATA needs its SOA,
+	 * RFC 2308 2.2).  Otherwise it leaves the zone or the packet: chase
+	 * the target from its own zone cut. */
+	if (m->rcode == DNS_NXDOMAIN ||
+	    (m->flags & DNS_AA && in_zone(q, name) && has_soa(q, m))) {
 		step->rcode = m->rcode;
 		append_neg(q, m, step);
 		store(q, q->qname, q->qtype, step);
