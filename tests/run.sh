@@ -9,6 +9,7 @@ BUILD=${BUILD:-build}
 ASAN_BUILD=${ASAN_BUILD:-build-asan}
 passed=0
 failed=0
+skipped=0
 log=$(mktemp -d)
 
 step() { echo "==> $*"; }
@@ -17,8 +18,10 @@ step() { echo "==> $*"; }
 count_meson() {
 	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$1" | tail -1)
 	fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$1" | tail -1)
+	skip=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$1" | tail -1)
 	passed=$((passed + ${ok:-0}))
 	failed=$((failed + ${fail:-0}))
+	skipped=$((skipped + ${skip:-0}))
 }
 
 build() {
@@ -36,14 +39,21 @@ build() {
 	}
 }
 
+step "layers (scripts/check-layers)"
+if sh scripts/check-layers; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
+
 step "build (release)"
 if ! build "$BUILD"; then
-	echo "0 passed, 1 failed"
+	echo "$passed passed, $((failed + 1)) failed, $skipped skipped"
 	exit 1
 fi
 step "build (ASan+UBSan)"
 if ! build "$ASAN_BUILD" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug; then
-	echo "0 passed, 1 failed"
+	echo "$passed passed, $((failed + 1)) failed, $skipped skipped"
 	exit 1
 fi
 
@@ -59,12 +69,15 @@ step "unit tests (ASan+UBSan)"
 meson test -C "$ASAN_BUILD" --suite unit --print-errorlogs 2>&1 | tee "$log/unit-asan.log"
 count_meson "$log/unit-asan.log"
 
-step "integration tests (ASan+UBSan vaned)"
-VANED="$PWD/$ASAN_BUILD/vaned" VANECTL="$PWD/$ASAN_BUILD/vanectl" \
-	$PY -m pytest -q -p no:cacheprovider tests/integration 2>&1 | tee "$log/pytest.log"
+step "integration tests (ASan+UBSan vaned, vane-resolver and vanectl)"
+# -rs lists every skip with its reason above the summary line.
+VANE_BUILD="$PWD/$ASAN_BUILD" \
+	$PY -m pytest -q -rs -p no:cacheprovider tests/integration 2>&1 | tee "$log/pytest.log"
 p=$(tail -1 "$log/pytest.log" | grep -o '[0-9]* passed' | grep -o '[0-9]*')
 f=$(tail -1 "$log/pytest.log" | grep -o '[0-9]* failed' | grep -o '[0-9]*')
 e=$(tail -1 "$log/pytest.log" | grep -o '[0-9]* error' | grep -o '[0-9]*')
+s=$(tail -1 "$log/pytest.log" | grep -o '[0-9]* skipped' | grep -o '[0-9]*')
+skipped=$((skipped + ${s:-0}))
 passed=$((passed + ${p:-0}))
 failed=$((failed + ${f:-0} + ${e:-0}))
 if [ -z "${p:-}" ] && [ -z "${f:-}" ] && [ -z "${e:-}" ]; then
@@ -81,5 +94,5 @@ if [ -x fuzz/replay.sh ] || [ -f fuzz/replay.sh ]; then
 fi
 
 rm -rf "$log"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -31,9 +31,9 @@ static void put_additionals(struct resp *r, const struct rrset *rs)
 }
 
 /* RFC 2308 3: SOA in authority, TTL = min(SOA TTL, SOA MINIMUM). */
-static void put_negative(struct resp *r, const struct zone *z)
+static void put_negative(struct resp *r, const struct zone *z, uint32_t ttl)
 {
-	resp_put_rrset(r, SEC_NS, z->apex_node->name_orig, z->soa, z->neg_ttl);
+	resp_put_rrset(r, SEC_NS, z->apex_node->name_orig, z->soa, ttl);
 }
 
 /* RFC 1034 4.3.2 step 3b: NS of the cut in authority, glue in additional. */
@@ -53,6 +53,29 @@ struct lookup {
 	unsigned n;
 	const uint32_t *h;
 };
+
+/*
+ * The negative TTL for `ln` (RFC 2308 sections 3 and 5: min(SOA TTL, SOA
+ * MINIMUM)), capped at the TTL of every steered name at or above it.  A
+ * steered name's answers change within its TTL; a NODATA or NXDOMAIN there
+ * cached for the SOA minimum would outlive the fix by that much (the zombie
+ * outage), whatever the type asked.  Only negative answers pay for the
+ * lookups, one per label inside the zone.
+ */
+static uint32_t negative_ttl(const struct zone *z, const struct auth_steer *st,
+			     const struct lookup *ln)
+{
+	uint32_t ttl = z->neg_ttl;
+	if (!st || !st->set || st->set->n == 0)
+		return ttl;
+	for (unsigned i = 0; i < ln->n && ln->len - ln->offs[i] >= z->apex_len; i++) {
+		int k = steer_set_find(st->set, ln->name + ln->offs[i], ln->len - ln->offs[i],
+				       ln->h[i]);
+		if (k >= 0 && st->set->svc[k].ttl < ttl)
+			ttl = st->set->svc[k].ttl;
+	}
+	return ttl;
+}
 
 /* The closest encloser: the deepest existing ancestor (the apex at least).
  * Sets `*label` to its label index in `ln`. */
@@ -94,7 +117,8 @@ static bool seen_before(const uint8_t *const *seen, unsigned n, const uint8_t *n
  * target to follow next, or NULL when the answer is complete. */
 static const uint8_t *answer_node(struct resp *r, const struct zone *z,
 				  const struct znode *node, const uint8_t *owner,
-				  uint16_t qtype, bool tcp)
+				  uint16_t qtype, bool tcp, const struct auth_steer *st,
+				  const struct lookup *ln)
 {
 	if (qtype == DNS_ANY && node->rrset_count > 0) {
 		/* RFC 8482 4.1 over UDP: one RRset is enough; Knot picks the
@@ -116,7 +140,7 @@ static const uint8_t *answer_node(struct resp *r, const struct zone *z,
 			return NULL;
 		return cn->rdata + 2;
 	}
-	put_negative(r, z); /* NODATA */
+	put_negative(r, z, negative_ttl(z, st, ln)); /* NODATA */
 	return NULL;
 }
 
@@ -168,6 +192,32 @@ static void steer_client_fill(struct steer_client *c, const struct steer_service
 }
 
 /*
+ * `all-down: open`: every chosen endpoint, as many whole endpoints as fit.
+ * Any subset is a valid steering answer, so what does not fit is left out
+ * rather than truncated (TC only when not even the first fits).
+ */
+static void put_open(struct resp *r, const struct steer_service *svc,
+		     const struct steer_result *sr, const uint8_t *owner, uint16_t qtype)
+{
+	bool tc = r->tc, wrote = false;
+	for (unsigned k = 0; k < sr->n; k++) {
+		const struct steer_endpoint *ep = &svc->ep[sr->ep[k]];
+		unsigned count = ep->cname_len ? 0 : qtype == DNS_AAAA ? ep->n_v6 : ep->n_v4;
+		struct resp_mark m = resp_mark(r);
+		for (unsigned j = 0; j < count; j++) {
+			const uint8_t *rd = qtype == DNS_AAAA ? ep->v6[j] : ep->v4[j];
+			if (!resp_put_rr(r, SEC_AN, owner, qtype, DNS_IN, sr->ttl, rd,
+					 qtype == DNS_AAAA ? 16 : 4)) {
+				resp_rewind(r, &m);
+				r->tc = tc || !wrote;
+				return;
+			}
+		}
+		wrote |= count > 0;
+	}
+}
+
+/*
  * A/AAAA at a steered name: run the service's filter chain and answer from
  * the chosen endpoints.  Returns a CNAME target to follow (an endpoint given
  * as `cname:`, as gdnsd's DYNC), or NULL when the answer is complete.
@@ -175,7 +225,7 @@ static void steer_client_fill(struct steer_client *c, const struct steer_service
 static const uint8_t *answer_steered(struct resp *r, const struct zone *z,
 				     const struct dns_query *q, uint32_t idx,
 				     const struct auth_steer *st,
-				     const struct auth_client *cl,
+				     const struct auth_client *cl, const struct lookup *ln,
 				     const uint8_t *owner, struct auth_result *res)
 {
 	const struct steer_service *svc = &st->set->svc[idx];
@@ -189,6 +239,7 @@ static const uint8_t *answer_steered(struct resp *r, const struct zone *z,
 		     cl ? cl->rand : 0, &sr, cl ? cl->trace : NULL);
 	res->service = (int32_t)idx;
 	res->fallback = sr.fallback;
+	res->all_drained = sr.all_drained;
 	/* Along a CNAME chain of steered names the answer holds only as
 	 * widely as its narrowest decision: keep the longest scope. */
 	if (sr.scope > r->ecs_scope)
@@ -213,6 +264,10 @@ static const uint8_t *answer_steered(struct resp *r, const struct zone *z,
 		}
 		return cname;
 	}
+	if (sr.outcome == STEER_ANSWER && sr.open && steer_addr_count(svc, &sr, qtype) > 0) {
+		put_open(r, svc, &sr, owner, qtype);
+		return NULL;
+	}
 	if (sr.outcome == STEER_ANSWER && steer_addr_count(svc, &sr, qtype) > 0) {
 		struct steer_addr_iter it;
 		const uint8_t *rd;
@@ -226,13 +281,13 @@ static const uint8_t *answer_steered(struct resp *r, const struct zone *z,
 			}
 		return NULL;
 	}
-	/* NODATA: no endpoint of this family, or `all-down: empty`, whose
-	 * negative TTL is capped at the service TTL so a brief outage is not
-	 * cached for the SOA minimum. */
-	uint32_t ttl = z->neg_ttl;
-	if (sr.outcome == STEER_NODATA && sr.ttl < ttl)
+	/* NODATA: no endpoint of this family, or all down.  Either can change
+	 * within the service TTL (ttl-degraded included), so the negative TTL
+	 * is capped by it as well. */
+	uint32_t ttl = negative_ttl(z, st, ln);
+	if (sr.ttl < ttl)
 		ttl = sr.ttl;
-	resp_put_rrset(r, SEC_NS, z->apex_node->name_orig, z->soa, ttl);
+	put_negative(r, z, ttl);
 	return NULL;
 }
 
@@ -289,10 +344,10 @@ static void answer_zone(struct resp *r, const struct zone *z,
 		int svc = st ? steer_set_find(st->set, ln->name, ln->len, ln->h[0]) : -1;
 
 		if (svc >= 0 && (q->qtype == DNS_A || q->qtype == DNS_AAAA || q->qtype == DNS_ANY)) {
-			next = answer_steered(r, z, q, (uint32_t)svc, st, cl, owner, res);
+			next = answer_steered(r, z, q, (uint32_t)svc, st, cl, ln, owner, res);
 		} else if (svc >= 0 && !node) {
 			/* The name exists as a service; other types have no data. */
-			put_negative(r, z);
+			put_negative(r, z, negative_ttl(z, st, ln));
 			return;
 		} else if (node) {
 			/* DS belongs to the parent side of a cut (RFC 4035 3.1.4.1). */
@@ -303,7 +358,7 @@ static void answer_zone(struct resp *r, const struct zone *z,
 				put_referral(r, node->cut);
 				return;
 			}
-			next = answer_node(r, z, node, owner, q->qtype, tcp);
+			next = answer_node(r, z, node, owner, q->qtype, tcp, st, ln);
 		} else {
 			unsigned ce_label;
 			const struct znode *ce = closest_encloser(z, ln, &ce_label);
@@ -324,11 +379,11 @@ static void answer_zone(struct resp *r, const struct zone *z,
 			} else if (!wc) {
 				/* RFC 6604 2.1: the rcode describes the last name. */
 				hdr[3] = (uint8_t)((hdr[3] & 0xF0) | DNS_NXDOMAIN);
-				put_negative(r, z);
+				put_negative(r, z, negative_ttl(z, st, ln));
 				return;
 			} else {
 				/* RFC 4592 3.3.1: synthesise with the query's owner name. */
-				next = answer_node(r, z, wc, owner, q->qtype, tcp);
+				next = answer_node(r, z, wc, owner, q->qtype, tcp, st, ln);
 			}
 		}
 		/* Follow CNAMEs inside this zone only, as Knot does; a loop or
@@ -447,6 +502,7 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	res->tc = false;
 	res->service = -1;
 	res->fallback = false;
+	res->all_drained = false;
 	res->scope = 0;
 	res->n_ep = 0;
 	if (v == DNS_V_DROP || outcap < DNS_UDP_MIN) {

@@ -59,6 +59,8 @@ struct auth_result {
 	bool tc;
 	int32_t service;         /* steered service answered, or -1 */
 	bool fallback;           /* the service's all-down handling fired */
+	bool all_drained;        /* all-down open with every endpoint drained:
+				  * answered as empty (the runtime logs it) */
 	uint8_t scope;           /* ECS scope returned */
 	uint8_t n_ep;            /* endpoints in the answer (first AUTH_RESULT_EPS) */
 	uint8_t ep[AUTH_RESULT_EPS];

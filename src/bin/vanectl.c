@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
-#include "server/vane_version.h"
+#include "vane_version.h"
 
 #define DEFAULT_CONFIG "etc/vaned.conf"
 #define REPLY_MAX (16 << 20)

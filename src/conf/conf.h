@@ -62,6 +62,7 @@ struct conf_endpoint {
 	char *cname;                     /* instead of addresses (gdnsd DYNC style) */
 	struct conf_location location;
 	unsigned weight, priority, capacity;
+	char *standby;                   /* auto | never */
 	char *check;                     /* id of a `checks:` entry, or NULL */
 	char *check_address;             /* what to probe; NULL = first address, v4 first */
 	unsigned line;

@@ -340,6 +340,8 @@ static const struct conf_item address_elem = {
 	.name = "address", .type = CONF_STR, .flags = CONF_UNIQUE, .check = check_ip,
 };
 
+static const char *const standby_modes[] = { "auto", "never", NULL };
+
 static const struct conf_item endpoint_items[] = {
 	{ .name = "id", .type = CONF_STR, .flags = CONF_REQUIRED | CONF_UNIQUE, .offset = EP(id),
 	  .check = check_id,
@@ -354,7 +356,20 @@ static const struct conf_item endpoint_items[] = {
 	  .help = "Where the endpoint is, for the geo filter." },
 	{ .name = "weight", .type = CONF_UINT, .offset = EP(weight), .min = 0, .max = 1 << 24,
 	  .def = "1",
-	  .help = "Share of traffic for the weighted filter, relative to the other endpoints." },
+	  .help = "Share of traffic for the weighted filter, relative to the other endpoints. "
+		  "Weight 0 makes a standby: it answers only when no endpoint with a weight "
+		  "above 0 is up and not drained (see standby)." },
+	{ .name = "standby", .type = CONF_ENUM, .offset = EP(standby), .values = standby_modes,
+	  .def = "auto",
+	  .help = "auto: at weight 0 the endpoint is a standby, used when nothing with a weight "
+		  "above 0 is eligible; at a weight above 0 it takes over the share of peers that "
+		  "fail. never: for a canary. At weight 0 it never answers; at a weight above 0 "
+		  "it never gets more than its configured share of the endpoints it competes "
+		  "with, counting those that are down or drained, and when only such endpoints "
+		  "are left the service answers through all-down (where open leaves it out "
+		  "too) instead of sending them all its traffic. Geo, priority and latency pass over a region, tier or margin "
+		  "that only never endpoints would fill. `vanectl explain` names the rule that "
+		  "fired. A service needs at least one endpoint that is not never." },
 	{ .name = "priority", .type = CONF_UINT, .offset = EP(priority), .min = 0, .max = 255,
 	  .def = "0",
 	  .help = "Tier for the priority filter; lower is preferred." },
@@ -393,7 +408,10 @@ static const struct conf_item service_items[] = {
 		  "endpoints; other types from the zone." },
 	{ .name = "ttl", .type = CONF_UINT, .offset = SV(ttl), .min = 0, .max = 86400,
 	  .def = "30",
-	  .help = "TTL of steered answers, and the cap of the negative TTL of empty ones." },
+	  .help = "TTL of steered answers. It also caps the negative TTL (the SOA TTL in the "
+		  "authority section, RFC 2308 sections 3 and 5) of every NODATA and NXDOMAIN "
+		  "answer at or below the name, whatever the type, so that a brief outage or a "
+		  "missing family is not cached for the SOA minimum." },
 	{ .name = "ttl-degraded", .type = CONF_UINT, .offset = SV(ttl_degraded), .min = 1,
 	  .max = 86400,
 	  .help = "Shorter TTL while any endpoint is down, drained or ramping; off when not set." },
@@ -406,8 +424,12 @@ static const struct conf_item service_items[] = {
 	  .help = "Endpoints returned (first N); 0 = all that pass the filters." },
 	{ .name = "all-down", .type = CONF_ENUM, .offset = SV(all_down), .values = all_down_modes,
 	  .def = "open",
-	  .help = "When the health filter leaves nothing: open answers every endpoint, empty "
-		  "answers NODATA (negative TTL capped at ttl), servfail answers SERVFAIL. "
+	  .help = "When nothing eligible is left (every endpoint down or drained, or only "
+		  "standby: never ones up): open answers every endpoint that is not drained and "
+		  "not standby: never, as many as fit in the response, whatever answers says (a "
+		  "drain still means never; when nothing else is left it answers as empty does); "
+		  "empty "
+		  "answers NODATA (negative TTL capped at ttl); servfail answers SERVFAIL. "
 		  "Counted and logged each time." },
 	{ .name = "ecs", .type = CONF_BOOL, .offset = SV(ecs), .def = "on",
 	  .help = "Use the EDNS Client Subnet (RFC 7871) address for decisions and return a "

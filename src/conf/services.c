@@ -100,8 +100,16 @@ static void check_service(struct report *v, const struct vane_conf *conf,
 		report_error(v, svc->line, "services[%u].shed-low: above shed-high", s);
 	if (svc->ttl_degraded && svc->ttl_degraded > svc->ttl)
 		report_error(v, svc->line, "services[%u].ttl-degraded: longer than ttl", s);
-	for (unsigned e = 0; e < svc->nendpoints; e++)
+	unsigned never = 0;
+	for (unsigned e = 0; e < svc->nendpoints; e++) {
 		check_endpoint(v, conf, &svc->endpoints[e], s, e);
+		never += svc->endpoints[e].standby && strcmp(svc->endpoints[e].standby, "never") == 0;
+	}
+	/* Canaries hold to a share of the others: with no others the service
+	 * could only ever answer through all-down. */
+	if (svc->nendpoints && never == svc->nendpoints)
+		report_error(v, svc->line, "services[%u].endpoints: every endpoint has standby: never, "
+			     "so none could answer", s);
 }
 
 unsigned conf_check_services(struct vane_conf *conf, const char *file,

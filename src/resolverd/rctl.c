@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "resolverd/rserver_int.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 #define LINE_MAX_LEN 4096
 

@@ -15,7 +15,7 @@
 #include "resolver/iter.h"
 #include "resolver/reply.h"
 #include "resolverd/rserver_int.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 #define BATCH 32
 #define PKT_MAX 4096

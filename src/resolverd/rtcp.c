@@ -9,7 +9,7 @@
 
 #include "lib/wire.h"
 #include "resolverd/rserver_int.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 struct rtcp_conn {
 	uv_tcp_t h;

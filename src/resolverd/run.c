@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "resolverd/rserver_int.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 void resolver_stop(struct resolverd *r)
 {

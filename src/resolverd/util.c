@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "resolverd/resolverd.h"
-#include "server/log.h"
+#include "rt/log.h"
 
 static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
 {

@@ -95,6 +95,8 @@ static void fill_endpoint(const struct vane_conf *conf, const struct conf_endpoi
 	ep->lat = ce->location.lat;
 	ep->lon = ce->location.lon;
 	ep->weight = ce->weight;
+	ep->standby = ce->standby && strcmp(ce->standby, "never") == 0 ?
+		      STEER_STANDBY_NEVER : STEER_STANDBY_AUTO;
 	ep->priority = (uint8_t)ce->priority;
 	ep->capacity = ce->capacity;
 	ep->check = STEER_NONE;

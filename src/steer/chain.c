@@ -37,6 +37,11 @@ struct ctx {
 	uint64_t bad;                   /* down or drained */
 	uint64_t down, drained, ramping;
 	uint64_t special;               /* weight override or ramp: see admin */
+	uint64_t zero;                  /* effective weight 0 */
+	uint64_t off;                   /* standby: never at weight 0: never answers */
+	uint64_t held;                  /* ramping, and this client not admitted */
+	uint64_t lost;                  /* removed as down or drained, narrowed like
+					 * the set: the pool a canary's share is of */
 	uint16_t family;                /* client address for geo and sticky */
 	const uint8_t *addr;
 	uint8_t src_prefix;             /* ECS source prefix, or 32/128 */
@@ -45,6 +50,8 @@ struct ctx {
 	bool shed_done;
 	uint8_t outcome;
 	bool fallback;
+	bool open;                      /* all-down open answered */
+	bool all_drained;
 	uint32_t scale[STEER_MAX_ENDPOINTS]; /* shed share in Q16, set for members */
 };
 
@@ -127,7 +134,8 @@ static inline const struct steer_admin_ep *admin_ep(const struct ctx *c, unsigne
 	return c->admin && i < c->admin->n ? &c->admin->ep[i] : NULL;
 }
 
-/* Weight with the operator override and any running ramp applied. */
+/* Weight with the operator override applied.  A running ramp does not
+ * scale it: the ramp admits a share of the clients instead (ramp_gate). */
 static inline uint32_t eff_weight(const struct ctx *c, unsigned i)
 {
 	uint32_t w = c->svc->hot[i].weight;
@@ -136,9 +144,6 @@ static inline uint32_t eff_weight(const struct ctx *c, unsigned i)
 	const struct steer_admin_ep *a = admin_ep(c, i);
 	if (a->weight_set)
 		w = a->weight < STEER_WEIGHT_MAX ? a->weight : STEER_WEIGHT_MAX;
-	if (c->ramping & (1ull << i))
-		w = steer_ramp_weight(a->ramp.steps, a->ramp.nsteps, a->ramp.every_ms,
-				      a->ramp.started_ms, c->now, w);
 	return w;
 }
 
@@ -146,6 +151,7 @@ static void scan_admin(struct ctx *c)
 {
 	const struct steer_admin *admin = c->admin;
 	c->drained = c->special = c->ramping = 0;
+	c->zero = c->svc->zero_mask;
 	if (!admin)
 		return;
 	if (admin->prepared) {
@@ -158,12 +164,19 @@ static void scan_admin(struct ctx *c)
 			c->special |= (uint64_t)(a->weight_set || a->ramp.active) << i;
 		}
 	}
-	/* Ramps are rare: look only at the endpoints that have one. */
+	/* Overrides and ramps are rare: look only at the endpoints that
+	 * have one. */
 	for (uint64_t m = c->special; m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctzll(m);
 		const struct steer_admin_ep *a = admin_ep(c, i);
 		if (a && steer_ramp_running(&a->ramp, c->now))
 			c->ramping |= 1ull << i;
+		if (a && a->weight_set) {
+			if (a->weight)
+				c->zero &= ~(1ull << i);
+			else
+				c->zero |= 1ull << i;
+		}
 	}
 }
 
@@ -185,19 +198,17 @@ static void scan_state(struct ctx *c, const struct steer_health *health)
 	c->down = down;
 	scan_admin(c);
 	c->bad = c->down | c->drained;
+	c->off = c->zero & svc->never_mask;
 }
 
 /* --- filters --------------------------------------------------------------- */
 
-/* Returns false when the chain must stop (EMPTY or SERVFAIL). */
-static bool filter_health(struct ctx *c, struct cand *s)
+/*
+ * Nothing eligible is left: the service's all-down mode.  Always stops the
+ * chain; with `open` the set is then the answer as it stands.
+ */
+static bool all_down(struct ctx *c, struct cand *s)
 {
-	uint64_t m = s->mask & ~c->bad;
-	if (m || !s->mask) {
-		why(c, "%u down or drained removed", __builtin_popcountll(s->mask & c->bad));
-		s->mask = m;
-		return true;
-	}
 	c->fallback = true;
 	switch (c->svc->all_down) {
 	case STEER_DOWN_EMPTY:
@@ -211,9 +222,56 @@ static bool filter_health(struct ctx *c, struct cand *s)
 		s->mask = 0;
 		return false;
 	default:
-		why(c, "all down: all-down open, health ignored");
-		return true; /* every input endpoint stays */
+		break;
 	}
+	/* Health is what failed, not the operator's word: a drain still
+	 * means never, and so does `standby: never` (a canary answering for
+	 * everyone is what it is there to prevent).  Every other endpoint
+	 * answers, `answers:` ignored, so that the load of a false alarm is
+	 * spread over all of them rather than one. */
+	uint64_t m = c->svc->all_mask & ~c->drained & ~c->svc->never_mask;
+	if (!m) {
+		why(c, "all down and every endpoint drained: all-down open answers as empty");
+		c->all_drained = true;
+		c->outcome = STEER_NODATA;
+		s->mask = 0;
+		return false;
+	}
+	why(c, "all down: all-down open, every endpoint not drained, answers ignored");
+	s->mask = m;
+	s->ordered = false;
+	c->open = true;
+	return false;
+}
+
+/* Returns false when the chain must stop (all down). */
+static bool filter_health(struct ctx *c, struct cand *s)
+{
+	const uint64_t never = c->svc->never_mask;
+	uint64_t m = s->mask & ~c->bad;
+	c->lost |= s->mask & c->bad;
+	if (!s->mask)
+		return true;
+	why(c, "%u down or drained removed", __builtin_popcountll(s->mask & c->bad));
+	if (!(m & ~never)) {
+		/* A canary alone is not a service: it would take 100%. */
+		if (m)
+			why(c, "; only standby never left, which never takes over; ");
+		else
+			why(c, "; ");
+		return all_down(c, s);
+	}
+	/* Weight 0 is a standby (as in Route 53): it answers only when
+	 * nothing with weight above 0 is eligible. */
+	uint64_t pos = m & ~c->zero & ~never;
+	if (pos && (m & c->zero)) {
+		why(c, "; standby: %u with weight 0 held back", __builtin_popcountll(m & c->zero));
+		m &= ~c->zero;
+	} else if (!pos) {
+		why(c, "; standby: nothing with weight > 0 up, weight-0 standby used");
+	}
+	s->mask = m;
+	return true;
 }
 
 /* Stable insertion sort of ord[] by key, descending when `desc`. */
@@ -271,20 +329,28 @@ static void filter_geo(struct ctx *c, struct cand *s)
 		return;
 	}
 	scope_use(c, cl->geo.prefix, "geo network");
-	uint64_t m = s->mask & code_mask(svc->country, svc->n_country,
-					 steer_pack_code(cl->geo.country));
-	if (m) {
+	/* A region whose only endpoints are `standby: never` is not a
+	 * region to send its users to: the canary would take them all. */
+	const uint64_t normal = ~svc->never_mask;
+	uint64_t cm = code_mask(svc->country, svc->n_country, steer_pack_code(cl->geo.country));
+	uint64_t m = s->mask & cm;
+	if (m & normal) {
 		why(c, "same country %s", cl->geo.country);
-	} else if ((m = s->mask & code_mask(svc->continent, svc->n_continent,
-					    steer_pack_code(cl->geo.continent)))) {
-		why(c, "same continent %s (none in country %s)", cl->geo.continent,
-		    cl->geo.country[0] ? cl->geo.country : "?");
 	} else {
-		m = s->mask;
-		why(c, "no endpoint in %s/%s, all kept", cl->geo.continent[0] ?
-		    cl->geo.continent : "?", cl->geo.country[0] ? cl->geo.country : "?");
+		cm = code_mask(svc->continent, svc->n_continent, steer_pack_code(cl->geo.continent));
+		m = s->mask & cm;
+		if (m & normal) {
+			why(c, "same continent %s (none in country %s)", cl->geo.continent,
+			    cl->geo.country[0] ? cl->geo.country : "?");
+		} else {
+			m = s->mask;
+			cm = ~0ull;
+			why(c, "no endpoint in %s/%s, all kept", cl->geo.continent[0] ?
+			    cl->geo.continent : "?", cl->geo.country[0] ? cl->geo.country : "?");
+		}
 	}
 	s->mask = m;
+	c->lost &= cm;
 	if (c->svc->geo_sort && cl->geo.has_coords && (m & (m - 1)))
 		geo_nearest(c, s);
 }
@@ -306,10 +372,13 @@ static void filter_latency(struct ctx *c, struct cand *s)
 		scope_use(c, row->prefix, "latency network");
 	}
 	cand_list(s);
+	/* The best RTT of a `standby: never` endpoint does not count: the
+	 * margin would otherwise leave the canary alone. */
+	uint64_t skip = (s->mask & ~c->svc->never_mask) ? c->svc->never_mask : 0;
 	uint32_t best = STEER_RTT_UNKNOWN;
 	for (unsigned k = 0; k < s->n; k++) {
 		unsigned i = s->ord[k];
-		if (i < row->n && row->rtt_ms[i] < best)
+		if (i < row->n && row->rtt_ms[i] < best && !(skip & (1ull << i)))
 			best = row->rtt_ms[i];
 	}
 	if (best == STEER_RTT_UNKNOWN) {
@@ -335,10 +404,14 @@ static void filter_latency(struct ctx *c, struct cand *s)
 static void filter_priority(struct ctx *c, struct cand *s)
 {
 	const struct steer_service *svc = c->svc;
+	/* Tiers with only `standby: never` endpoints are passed over, as
+	 * long as another tier has something else. */
+	uint64_t normal = (s->mask & ~svc->never_mask) ? ~svc->never_mask : ~0ull;
 	for (unsigned k = 0; k < svc->n_tier; k++) {
 		uint64_t m = s->mask & svc->tier[k].mask;
-		if (m) {
+		if (m & normal) {
 			s->mask = m;
+			c->lost &= svc->tier[k].mask;
 			why(c, "tier %u", svc->tier[k].tier);
 			return;
 		}
@@ -373,9 +446,10 @@ static void filter_shed(struct ctx *c, struct cand *s)
 			keep |= 1ull << i;
 	}
 	c->shed_done = true;
-	if (!keep && s->mask) {
-		/* Every endpoint is over the high watermark: shedding cannot
-		 * help, so keep them all at equal standing. */
+	if (!(keep & ~c->svc->never_mask) && s->mask) {
+		/* Every endpoint is over the high watermark (but canaries,
+		 * which never take over): shedding cannot help, so keep them
+		 * all at equal standing. */
 		for (uint64_t m = s->mask; m; m &= m - 1)
 			c->scale[__builtin_ctzll(m)] = Q16;
 		why(c, "all above high watermark, all kept");
@@ -467,35 +541,89 @@ static void order_random(struct ctx *c, struct cand *s, const uint32_t *w,
 	why(c, "weighted random");
 }
 
-static void filter_weighted(struct ctx *c, struct cand *s, bool last)
+/*
+ * `standby: never` with a weight above 0 (a canary): its share is its
+ * configured share of the pool it belongs to, counting the endpoints that
+ * are down or drained (`lost`), so it never absorbs their traffic.  For
+ * canary j with weight w_j, the pool's configured total W and the other
+ * candidates' sum R (in the same units as w[]): w'_j = R * w_j / (W - N),
+ * N the canaries' own configured weights, gives w'_j / total = w_j / W.
+ */
+static void cap_canaries(struct ctx *c, struct cand *s, uint32_t *w, uint64_t nv,
+			 uint64_t rsum)
 {
+	uint64_t full = 0, nsum = 0;
+	for (uint64_t m = s->mask | c->lost; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(m);
+		uint32_t x = eff_weight(c, i);
+		full += x;
+		if (nv & (1ull << i))
+			nsum += x;
+	}
+	if (full <= nsum)
+		return;                 /* nothing but canaries: nothing to hold to */
+	for (uint64_t m = nv; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(m);
+		uint64_t y = rsum * eff_weight(c, i) / (full - nsum);
+		/* Bounded so that sticky products stay within 64 bits. */
+		w[i] = y < ((uint64_t)STEER_WEIGHT_MAX << 7) ? (uint32_t)y : STEER_WEIGHT_MAX << 7;
+		why(c, "standby never: %s held to %u/%llu of the pool; ", c->svc->ep[i].id,
+		    eff_weight(c, i), (unsigned long long)full);
+	}
+}
+
+/* Returns false when nothing may answer (all down). */
+static bool filter_weighted(struct ctx *c, struct cand *s, bool last)
+{
+	const uint64_t never = c->svc->never_mask;
 	uint32_t w[STEER_MAX_ENDPOINTS];
-	uint64_t total = 0;
+	uint64_t total = 0, rsum = 0, nv = 0, standby = 0;
 	uint8_t n = 0;
 	cand_list(s);
 	for (unsigned k = 0; k < s->n; k++) {
 		unsigned i = s->ord[k];
 		uint32_t x = eff_weight(c, i);
+		/* Weights carry 7 more bits than configured: shares stay
+		 * exact for weight 1 under shed and for capped canaries.  At
+		 * most 2^31, so sticky products fit. */
 		if (c->shed_done && x) {
-			/* Keep 7 more bits than the weight: shares stay exact even
-			 * for weight 1.  At most 2^31, so sticky products fit. */
 			uint64_t y = (uint64_t)x * c->scale[i] >> 9;
 			x = y ? (uint32_t)y : 1;
+		} else {
+			x <<= 7;
 		}
 		w[i] = x;
-		total += x;
-		if (x)
+		if (!x && !(never & (1ull << i)))
+			standby |= 1ull << i;
+		else if (x && (never & (1ull << i)))
+			nv |= 1ull << i;
+		else
+			rsum += x;
+	}
+	if (!rsum && standby) {
+		/* Nothing with weight > 0 besides canaries: the weight-0
+		 * standbys answer, at equal weights. */
+		for (uint64_t m = standby; m; m &= m - 1) {
+			w[__builtin_ctzll(m)] = 1u << 7;
+			rsum += 1u << 7;
+		}
+		why(c, "standby: nothing with weight > 0, %u weight-0 standby used; ",
+		    __builtin_popcountll(standby));
+	}
+	if (!rsum && s->n) {
+		why(c, "only standby never left, which never takes over; ");
+		return all_down(c, s);
+	}
+	if (nv)
+		cap_canaries(c, s, w, nv, rsum);
+	for (unsigned k = 0; k < s->n; k++) {
+		unsigned i = s->ord[k];
+		total += w[i];
+		if (w[i])
 			s->ord[n++] = (uint8_t)i;
 	}
-	if (n == 0) {
-		/* Every weight is 0: answer something rather than nothing. */
-		for (unsigned k = 0; k < s->n; k++)
-			w[s->ord[k]] = 1;
-		total = n = s->n;
-		why(c, "all weights 0, equal weights; ");
-	} else if (n < s->n) {
+	if (n < s->n)
 		why(c, "%u with weight 0 removed; ", s->n - n);
-	}
 	s->n = n;
 	/* Weighted last: first N follows, so only N positions need an order. */
 	unsigned need = n;
@@ -506,6 +634,46 @@ static void filter_weighted(struct ctx *c, struct cand *s, bool last)
 	else
 		order_random(c, s, w, total, need);
 	cand_set_order(s, last ? need : n);
+	return true;
+}
+
+/*
+ * Ramp admission.  A ramping endpoint at p% stays a candidate for the
+ * client subnets whose hash with the endpoint falls below p%, and is
+ * removed for the others, who get their next choice from the rest of the
+ * chain.  Admitted subnets see it fully in, so it gets p% of the clients
+ * that would choose it; scaling its weight instead does nothing when geo
+ * leaves it alone in its region, where the herd is.  The hash is fixed per
+ * subnet and endpoint, so a subnet admitted at 10% stays admitted at 25%:
+ * a step moves only the clients it has to move.
+ */
+static void ramp_gate(struct ctx *c, struct cand *s)
+{
+	uint8_t p;
+	uint64_t key = subnet_key(c, &p), held = 0;
+	for (uint64_t m = c->ramping & s->mask; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(m);
+		unsigned pct = steer_ramp_percent(&admin_ep(c, i)->ramp, c->now);
+		/* A hash apart from the sticky one: admission must not
+		 * depend on which endpoint the subnet prefers. */
+		uint64_t h = steer_mix64(key ^ steer_mix64(c->svc->hot[i].id_hash ^
+							   0x72616d70ull /* "ramp" */));
+		unsigned v = (unsigned)(((unsigned __int128)h * 100) >> 64);
+		bool in = v < pct;
+		if (!in)
+			held |= 1ull << i;
+		why(c, "%s%s %u%%: %s", (c->why && c->why[0]) ? "; " : "", c->svc->ep[i].id,
+		    pct, in ? "admitted" : "held back, next choice");
+	}
+	scope_use(c, p, "ramp subnet");
+	uint64_t rest = s->mask & ~held & ~c->bad & ~c->zero & ~c->svc->never_mask;
+	if (held && !rest && (s->mask & held & ~c->bad)) {
+		/* Better a ramping endpoint than a standby or no answer. */
+		why(c, "; nothing else up, admitted");
+		held = 0;
+	}
+	c->held = held;
+	s->mask &= ~held;
 }
 
 /* --- the chain ------------------------------------------------------------- */
@@ -522,8 +690,7 @@ static bool run_filter(struct ctx *c, struct cand *s, unsigned f, bool last)
 		filter_latency(c, s);
 		break;
 	case STEER_F_WEIGHTED:
-		filter_weighted(c, s, last);
-		break;
+		return filter_weighted(c, s, last);
 	case STEER_F_PRIORITY:
 		filter_priority(c, s);
 		break;
@@ -554,7 +721,15 @@ static void trace_begin(struct ctx *c, const struct steer_health *health)
 		e->since_ms = health && hi < health->n ? health->state[hi].since_ms : 0;
 		e->drained = c->drained & (1ull << i);
 		e->ramping = c->ramping & (1ull << i);
+		e->held = false;
+		e->ramp_percent = 100;
 		e->weight = eff_weight(c, i);
+		if (e->ramping) {
+			e->ramp_percent = (uint8_t)steer_ramp_percent(&a->ramp, c->now);
+			e->weight = steer_ramp_weight(a->ramp.steps, a->ramp.nsteps,
+						      a->ramp.every_ms, a->ramp.started_ms,
+						      c->now, e->weight);
+		}
 		e->load = a ? a->load : 0;
 	}
 }
@@ -602,6 +777,8 @@ static void finish(struct ctx *c, const struct cand *s, struct steer_result *res
 	const struct steer_service *svc = c->svc;
 	res->outcome = c->outcome;
 	res->fallback = c->fallback;
+	res->open = c->open;
+	res->all_drained = c->all_drained;
 	res->degraded = (c->bad | c->ramping) != 0;
 	res->ttl = svc->ttl;
 	if (res->degraded && svc->ttl_degraded && svc->ttl_degraded < svc->ttl)
@@ -639,6 +816,8 @@ void steer_decide(const struct steer_service *svc, const struct steer_client *cl
 	c.shed_done = false;
 	c.outcome = STEER_ANSWER;
 	c.fallback = false;
+	c.open = c.all_drained = false;
+	c.held = c.lost = 0;
 	c.src_prefix = client_addr(svc, client, &c.family, &c.addr);
 	c.ecs_used = svc->ecs && client->ecs.present;
 	scan_state(&c, health);
@@ -646,10 +825,20 @@ void steer_decide(const struct steer_service *svc, const struct steer_client *cl
 		trace_begin(&c, health);
 
 	struct cand s;
-	s.mask = svc->all_mask;
+	s.mask = svc->all_mask & ~c.off;
 	s.ordered = false;
 	s.n = 0;
 	bool go = true;
+	if (c.ramping & s.mask) {
+		if (trace)
+			trace_step(&c, STEER_F_RAMP, &s);
+		ramp_gate(&c, &s);
+		if (trace) {
+			trace_step_end(&c, &s);
+			for (uint64_t m = c.held; m; m &= m - 1)
+				trace->ep[__builtin_ctzll(m)].held = true;
+		}
+	}
 	for (unsigned k = 0; k < svc->n_policy && go; k++) {
 		unsigned f = svc->policy[k];
 		if (trace)
@@ -660,6 +849,8 @@ void steer_decide(const struct steer_service *svc, const struct steer_client *cl
 	}
 	if (go)
 		first_n(&c, &s);
+	else if (c.open)
+		cand_list(&s);          /* every endpoint not drained, `answers` ignored */
 	else
 		s.n = 0;
 	finish(&c, &s, res);

@@ -5,26 +5,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/rand.h"
+
 #define STEER_PI 3.14159265358979323846
 
 extern const uint32_t steer_log2_tab[257];
 
-/* Murmur3's 64-bit finaliser: a fast, well-mixing integer hash. */
+/* The steering names of lib/rand.h's mixer and stream. */
 static inline uint64_t steer_mix64(uint64_t x)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
+	return rand_mix64(x);
 }
 
-/* splitmix64 step: a stream of random values from one seed. */
 static inline uint64_t steer_next_rand(uint64_t *state)
 {
-	*state += 0x9e3779b97f4a7c15ull;
-	return steer_mix64(*state);
+	return rand_next(state);
 }
 
 /*

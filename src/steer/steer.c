@@ -128,6 +128,8 @@ int steer_service_prepare(struct steer_service *svc)
 		if (ep->weight > STEER_WEIGHT_MAX || ep->n_v4 > STEER_MAX_ADDRS ||
 		    ep->n_v6 > STEER_MAX_ADDRS)
 			return VANE_ERANGE;
+		if (ep->standby > STEER_STANDBY_NEVER)
+			return VANE_EINVAL;
 		if (memchr(ep->id, 0, sizeof(ep->id)) == NULL)
 			return VANE_EINVAL;
 		h->id_hash = hash_id(ep->id);
@@ -143,6 +145,13 @@ int steer_service_prepare(struct steer_service *svc)
 			steer_unit_vector(ep->lat, ep->lon, &h->vx, &h->vy, &h->vz);
 	}
 	build_tables(svc);
+	svc->never_mask = svc->zero_mask = 0;
+	for (unsigned i = 0; i < svc->n_ep; i++) {
+		if (svc->ep[i].standby == STEER_STANDBY_NEVER)
+			svc->never_mask |= 1ull << i;
+		if (svc->ep[i].weight == 0)
+			svc->zero_mask |= 1ull << i;
+	}
 	return VANE_EOK;
 }
 
@@ -156,7 +165,18 @@ uint32_t steer_ramp_weight(const uint8_t *steps, unsigned nsteps, uint64_t every
 	uint64_t step = now_ms > started_ms ? (now_ms - started_ms) / every_ms : 0;
 	if (step >= nsteps)
 		return base_weight;
-	return (uint32_t)((uint64_t)base_weight * steps[step] / 100);
+	/* Rounded up: 1% of weight 20 is a trickle, not nothing. */
+	return (uint32_t)(((uint64_t)base_weight * steps[step] + 99) / 100);
+}
+
+unsigned steer_ramp_percent(const struct steer_ramp *ramp, uint64_t now_ms)
+{
+	if (!steer_ramp_running(ramp, now_ms))
+		return 100;
+	uint64_t step = now_ms > ramp->started_ms ?
+			(now_ms - ramp->started_ms) / ramp->every_ms : 0;
+	unsigned p = ramp->steps[step];
+	return p < 100 ? p : 100;
 }
 
 bool steer_ramp_running(const struct steer_ramp *ramp, uint64_t now_ms)

@@ -45,11 +45,13 @@ enum steer_filter {
 	STEER_F_PRIORITY,    /* lowest tier that has endpoints */
 	STEER_F_SHED,        /* load vs capacity with low/high watermarks */
 	STEER_F_FIRST_N,     /* implicit last step ("answers"); not for policies */
+	STEER_F_RAMP,        /* implicit first step: ramp admission; trace only */
 	STEER_F_COUNT
 };
 
 enum steer_all_down {
-	STEER_DOWN_OPEN = 0, /* ignore health: continue with every endpoint */
+	STEER_DOWN_OPEN = 0, /* every endpoint not drained nor standby never, all
+			      * of them whatever `answers` says */
 	STEER_DOWN_EMPTY,    /* NODATA, negative TTL capped at the service TTL */
 	STEER_DOWN_SERVFAIL,
 };
@@ -57,6 +59,14 @@ enum steer_all_down {
 enum steer_sticky {
 	STEER_STICKY_NONE = 0, /* weighted random from the `rand` input */
 	STEER_STICKY_SUBNET,   /* weighted rendezvous hash of the client subnet */
+};
+
+/* What a weight-0 endpoint is for (`standby:`). */
+enum steer_standby {
+	STEER_STANDBY_AUTO = 0, /* weight 0: answers only when nothing with weight > 0
+				 * is eligible (Route 53's rule) */
+	STEER_STANDBY_NEVER,    /* weight 0: never answers; weight > 0: never more
+				 * than its configured share (a canary) */
 };
 
 enum steer_outcome {
@@ -78,6 +88,7 @@ struct steer_endpoint {
 	bool has_coords;
 	double lat, lon;
 	uint32_t weight;                /* 0..STEER_WEIGHT_MAX */
+	uint8_t standby;                /* enum steer_standby */
 	uint8_t priority;               /* tier; lower is preferred */
 	uint32_t capacity;              /* for shed; 0 = unlimited */
 	uint32_t check;                 /* check template index, or STEER_NONE */
@@ -117,6 +128,8 @@ struct steer_service {
 	/* Derived by steer_service_prepare(); do not set by hand. */
 	uint32_t shed_low_q16, shed_high_q16;
 	uint64_t all_mask;              /* one bit per endpoint */
+	uint64_t never_mask;            /* standby: never */
+	uint64_t zero_mask;             /* configured weight 0 */
 	uint8_t n_country, n_continent, n_tier;
 	bool uses_geo, uses_latency;    /* the policy has these filters */
 	bool geo_sort;                  /* nearest-first order can reach the answer:
@@ -144,8 +157,10 @@ struct steer_health {
 	const struct steer_health_state *state;
 };
 
-/* A ramp in progress: weight = base * steps[i] / 100 during step i, where
- * i = (now - started) / every.  Past the last step the ramp is over. */
+/* A ramp in progress: during step i, where i = (now - started) / every,
+ * steps[i] percent of the client subnets that would choose the endpoint are
+ * admitted (sticky per subnet, so a step only adds subnets); the others go
+ * to their next choice.  Past the last step the ramp is over. */
 struct steer_ramp {
 	bool active;
 	uint8_t nsteps;
@@ -200,6 +215,11 @@ struct steer_client {
 
 struct steer_result {
 	uint8_t outcome;                /* enum steer_outcome */
+	bool open;                      /* all-down open: every endpoint not drained,
+					 * `answers` ignored; send as many as fit */
+	bool all_drained;               /* all-down open found every endpoint drained
+					 * (or standby: never) and answered as empty
+					 * (log it) */
 	uint8_t n;                      /* endpoints chosen */
 	uint8_t ep[STEER_MAX_ENDPOINTS]; /* indices into service->ep, answer order */
 	uint32_t ttl;                   /* answer TTL; for NODATA the cap of the negative TTL */
@@ -220,6 +240,8 @@ struct steer_trace_step {
 
 struct steer_trace_ep {
 	bool up, drained, ramping;
+	bool held;                      /* ramping and this client not admitted */
+	uint8_t ramp_percent;           /* current step while ramping, else 100 */
 	uint64_t since_ms;
 	uint32_t weight;                /* effective: override and ramp applied */
 	uint32_t load;
@@ -228,7 +250,7 @@ struct steer_trace_ep {
 struct steer_trace {
 	uint64_t now_ms;
 	uint8_t n_steps;
-	struct steer_trace_step step[STEER_MAX_POLICY + 1];
+	struct steer_trace_step step[STEER_MAX_POLICY + 2]; /* + ramp, first N */
 	uint8_t n_ep;
 	struct steer_trace_ep ep[STEER_MAX_ENDPOINTS];
 	uint16_t family;                /* client address used for geo/sticky */
@@ -280,11 +302,18 @@ uint8_t steer_client_addr(const struct steer_service *svc,
 			  const struct steer_client *client,
 			  uint16_t *family, const uint8_t **addr);
 
-/* Current weight of a ramp (pure): base * steps[i] / 100, with step i from
- * (now - started) / every, clamped to the first step before `started` and
- * to `base_weight` after the last step.  Aborts are the runtime's business. */
+/* Current weight of a ramp (pure), for display: base * steps[i] / 100
+ * rounded up, so that a step above 0% of a weight above 0 is never 0; step
+ * i from (now - started) / every, clamped to the first step before
+ * `started` and to `base_weight` after the last step.  The decision itself
+ * admits steps[i] percent of the endpoint's clients (steer_ramp_percent).
+ * Aborts are the runtime's business. */
 uint32_t steer_ramp_weight(const uint8_t *steps, unsigned nsteps, uint64_t every_ms,
 			   uint64_t started_ms, uint64_t now_ms, uint32_t base_weight);
+
+/* Percent of its clients a ramp admits at `now_ms`: the current step, 100
+ * when the ramp is not running. */
+unsigned steer_ramp_percent(const struct steer_ramp *ramp, uint64_t now_ms);
 
 /* True while a ramp is still stepping at `now_ms`. */
 bool steer_ramp_running(const struct steer_ramp *ramp, uint64_t now_ms);
@@ -322,6 +351,8 @@ unsigned steer_addr_count(const struct steer_service *svc,
 const char *steer_filter_name(unsigned filter);
 int steer_filter_from_name(const char *name);          /* enum or VANE_EINVAL */
 const char *steer_all_down_name(unsigned mode);
+const char *steer_standby_name(unsigned standby);
+int steer_standby_from_name(const char *name);         /* enum or VANE_EINVAL */
 int steer_all_down_from_name(const char *name);        /* enum or VANE_EINVAL */
 const char *steer_outcome_name(unsigned outcome);
 

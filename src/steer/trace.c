@@ -18,10 +18,12 @@ static const char *const filter_names[STEER_F_COUNT] = {
 	[STEER_F_PRIORITY] = "priority",
 	[STEER_F_SHED] = "shed",
 	[STEER_F_FIRST_N] = "first-n",
+	[STEER_F_RAMP] = "ramp",
 };
 
 static const char *const down_names[] = { "open", "empty", "servfail" };
 static const char *const outcome_names[] = { "ANSWER", "NODATA", "SERVFAIL" };
+static const char *const standby_names[] = { "auto", "never" };
 
 const char *steer_filter_name(unsigned filter)
 {
@@ -46,6 +48,19 @@ int steer_all_down_from_name(const char *name)
 {
 	for (unsigned i = 0; i <= STEER_DOWN_SERVFAIL; i++)
 		if (strcmp(name, down_names[i]) == 0)
+			return (int)i;
+	return VANE_EINVAL;
+}
+
+const char *steer_standby_name(unsigned standby)
+{
+	return standby <= STEER_STANDBY_NEVER ? standby_names[standby] : "?";
+}
+
+int steer_standby_from_name(const char *name)
+{
+	for (unsigned i = 0; i <= STEER_STANDBY_NEVER; i++)
+		if (strcmp(name, standby_names[i]) == 0)
 			return (int)i;
 	return VANE_EINVAL;
 }
@@ -151,10 +166,14 @@ int steer_trace_format(const struct steer_trace *tr, const struct steer_service 
 	text_head(&o, tr, svc);
 	for (unsigned i = 0; i < tr->n_ep; i++) {
 		const struct steer_trace_ep *e = &tr->ep[i];
-		put(&o, "endpoint %s: %s since %llu ms%s%s, weight %u, load %u/%u, tier %u\n",
-		    svc->ep[i].id, e->up ? "up" : "DOWN", (unsigned long long)e->since_ms,
-		    e->drained ? ", drained" : "", e->ramping ? ", ramping" : "",
-		    e->weight, e->load, svc->ep[i].capacity, svc->ep[i].priority);
+		put(&o, "endpoint %s: %s since %llu ms%s", svc->ep[i].id, e->up ? "up" : "DOWN",
+		    (unsigned long long)e->since_ms, e->drained ? ", drained" : "");
+		if (e->ramping)
+			put(&o, ", ramping %u%%%s", e->ramp_percent,
+			    e->held ? " (client held back)" : " (client admitted)");
+		put(&o, ", weight %u%s, load %u/%u, tier %u\n", e->weight,
+		    svc->ep[i].standby == STEER_STANDBY_NEVER ? " standby never" : "",
+		    e->load, svc->ep[i].capacity, svc->ep[i].priority);
 	}
 	for (unsigned k = 0; k < tr->n_steps; k++) {
 		const struct steer_trace_step *st = &tr->step[k];
@@ -167,9 +186,10 @@ int steer_trace_format(const struct steer_trace *tr, const struct steer_service 
 	const struct steer_result *r = &tr->result;
 	put(&o, "result %s ", steer_outcome_name(r->outcome));
 	put_ids(&o, svc, r->ep, r->n, false);
-	put(&o, " ttl %u scope %u (%s)%s%s\n", r->ttl, r->scope,
+	put(&o, " ttl %u scope %u (%s)%s%s%s%s\n", r->ttl, r->scope,
 	    !tr->ecs_used ? "no ECS used" : tr->scope_why[0] ? tr->scope_why :
 	    "nothing client-dependent", r->fallback ? " all-down fallback" : "",
+	    r->open ? " open" : "", r->all_drained ? " all drained" : "",
 	    r->degraded ? " degraded" : "");
 	return finish_out(&o);
 }
@@ -202,9 +222,12 @@ static void json_endpoints(struct out *o, const struct steer_trace *tr,
 		put(o, "%s{\"id\":", i ? "," : "");
 		put_json_str(o, svc->ep[i].id);
 		put(o, ",\"up\":%s,\"since_ms\":%llu,\"drained\":%s,\"ramping\":%s,"
+		    "\"ramp_percent\":%u,\"held\":%s,\"standby\":\"%s\","
 		    "\"weight\":%u,\"load\":%u,\"capacity\":%u,\"priority\":%u}",
 		    e->up ? "true" : "false", (unsigned long long)e->since_ms,
 		    e->drained ? "true" : "false", e->ramping ? "true" : "false",
+		    e->ramp_percent, e->held ? "true" : "false",
+		    steer_standby_name(svc->ep[i].standby),
 		    e->weight, e->load, svc->ep[i].capacity, svc->ep[i].priority);
 	}
 	put(o, "]");
@@ -243,7 +266,8 @@ int steer_trace_json(const struct steer_trace *tr, const struct steer_service *s
 	put_ids(&o, svc, r->ep, r->n, true);
 	put(&o, ",\"ttl\":%u,\"scope\":%u,\"scope_why\":", r->ttl, r->scope);
 	put_json_str(&o, tr->scope_why);
-	put(&o, ",\"fallback\":%s,\"degraded\":%s}}", r->fallback ? "true" : "false",
-	    r->degraded ? "true" : "false");
+	put(&o, ",\"fallback\":%s,\"open\":%s,\"all_drained\":%s,\"degraded\":%s}}",
+	    r->fallback ? "true" : "false", r->open ? "true" : "false",
+	    r->all_drained ? "true" : "false", r->degraded ? "true" : "false");
 	return finish_out(&o);
 }

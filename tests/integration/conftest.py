@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Shared fixtures for Vane's integration tests.
 
-Everything runs as real processes on 127.0.0.1 with free ports: vaned (path from
-$VANED, default build/vaned), and Debian's knotd and nsd as reference servers.
+Everything runs as real processes on 127.0.0.1 with free ports: vaned (from
+$VANED, else $VANE_BUILD/vaned, else build/vaned), and Debian's knotd and nsd as reference servers.
 Readiness is detected by polling with DNS queries (never fixed sleeps), with a
 generous deadline so that sanitizer builds that start slowly still pass.
 """
@@ -27,8 +27,11 @@ REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 ZONES_DIR = HERE / "zones"
 
-VANED = os.environ.get("VANED", str(REPO / "build" / "vaned"))
-VANECTL = os.environ.get("VANECTL", str(REPO / "build" / "vanectl"))
+# The binaries come from one build directory ($VANE_BUILD, default build/
+# in the repository), or one by one from $VANED, $VANECTL, $VANE_RESOLVER.
+BUILD = Path(os.environ.get("VANE_BUILD", str(REPO / "build"))).resolve()
+VANED = os.environ.get("VANED", str(BUILD / "vaned"))
+VANECTL = os.environ.get("VANECTL", str(BUILD / "vanectl"))
 KNOTD = "/usr/sbin/knotd"
 NSD = "/usr/sbin/nsd"
 

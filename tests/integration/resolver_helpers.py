@@ -31,15 +31,14 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from conftest import (REPO, SANITIZER_MARKERS, VANECTL, VANED, Server, Vaned,
+from conftest import (BUILD, REPO, SANITIZER_MARKERS, VANECTL, VANED, Server, Vaned,
                       _LIVE, free_port, parse_response, recv_exact,
                       tcp_read_msg, wait_until)
 import struct
 
 HERE = Path(__file__).resolve().parent
 ZONES_RESOLVER = HERE / "zones_resolver"
-VANE_RESOLVER = os.environ.get("VANE_RESOLVER",
-                               str(REPO / "build" / "vane-resolver"))
+VANE_RESOLVER = os.environ.get("VANE_RESOLVER", str(BUILD / "vane-resolver"))
 UNBOUND = "/usr/sbin/unbound"
 AUTH_PORT = 53
 START_DEADLINE = float(os.environ.get("VANE_TEST_START_DEADLINE", "60"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Vaned, make_query, exchange
+from conftest import VANED, Vaned, make_query, exchange
 
 
 class NotifySocket:
@@ -46,7 +46,7 @@ def test_notify_ready_reload_stopping(tmp_path, monkeypatch):
     ns = NotifySocket(tmp_path / "notify.sock")
     monkeypatch.setenv("NOTIFY_SOCKET", ns.path)
     v = Vaned(tmp_path / "v", start=False)
-    v._spawn([os.environ.get("VANED", "build/vaned"), "-c", str(v.conf_path)], wait=False)
+    v._spawn([VANED, "-c", str(v.conf_path)], wait=False)
     m, _ = ns.wait_for("READY")
     assert m["READY"] == "1" and "STATUS" in m
     # READY means serving: the first query is answered.
@@ -133,7 +133,7 @@ def test_user_drops_privileges(monkeypatch):
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 def test_user_unknown_fails_to_start(tmp_path):
     v = Vaned(tmp_path / "v", start=False, extra_server="  user: no-such-user-vane")
-    v._spawn([os.environ.get("VANED", "build/vaned"), "-c", str(v.conf_path)], wait=False)
+    v._spawn([VANED, "-c", str(v.conf_path)], wait=False)
     assert v.wait_exit() != 0
     assert "no such user" in v.stderr_text()
 

@@ -303,11 +303,15 @@ static const struct auth_conf default_conf = {
 	.identity = NULL,
 };
 
+/* Steering state for the steered-name tests; NULL elsewhere. */
+static const struct auth_steer *cur_steer;
+
 static void ask_raw(struct msg *m, const struct auth_conf *conf, const uint8_t *q,
 		    size_t qlen, bool tcp)
 {
 	memset(&m->res, 0xA5, sizeof(m->res));
-	m->len = auth_answer(db, conf, NULL, NULL, q, qlen, tcp, m->buf, sizeof(m->buf), &m->res);
+	m->len = auth_answer(db, conf, cur_steer, NULL, q, qlen, tcp, m->buf, sizeof(m->buf),
+			     &m->res);
 	assert_true(m->len > 0);
 	parse_msg(m);
 	/* The result struct agrees with the wire. */
@@ -881,6 +885,159 @@ static void edns_formerr(void **state)
 	assert_int_equal(m->an, 0);
 }
 
+/* --- steered names ------------------------------------------------------------- */
+
+enum { OPEN_EPS = 40 };
+static struct steer_endpoint st_eps[3 + OPEN_EPS];
+static struct steer_service st_svc[4];
+static struct steer_set st_set;
+static struct steer_health_state st_hstate[OPEN_EPS];
+static struct steer_health st_health = { OPEN_EPS, st_hstate };
+static struct steer_admin_ep st_aeps[OPEN_EPS];
+static struct steer_admin st_admin = { OPEN_EPS, st_aeps, false, 0, 0 };
+static const struct steer_admin *st_admins[4] = { NULL, NULL, NULL, &st_admin };
+static const struct auth_steer st_steer = {
+	.set = &st_set, .health = &st_health, .admin = st_admins,
+};
+
+static void st_service(unsigned k, const char *name, uint32_t ttl, struct steer_endpoint *eps,
+		       unsigned n)
+{
+	struct steer_service *svc = &st_svc[k];
+	steer_service_init(svc);
+	int len = dname_from_str(name, NULL, svc->name);
+	assert_true(len > 0);
+	svc->name_len = (uint8_t)len;
+	svc->ttl = ttl;
+	svc->policy[0] = STEER_F_HEALTH;
+	svc->policy[1] = STEER_F_WEIGHTED;
+	svc->n_policy = 2;
+	svc->ep = eps;
+	svc->n_ep = n;
+	assert_int_equal(steer_service_prepare(svc), 0);
+}
+
+/* Services: api (no zone data, v4 only, ttl 30), mail (A in the zone too,
+ * ttl 20), slow (ttl 3600, above the SOA's 300) and open (all-down open,
+ * OPEN_EPS endpoints of two addresses each, health-checked). */
+static int steer_setup(void **state)
+{
+	for (unsigned i = 0; i < 3; i++) {
+		struct steer_endpoint *e = &st_eps[i];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->id, sizeof(e->id), "e%u", i);
+		e->weight = 1;
+		e->check = e->health = STEER_NONE;
+		e->n_v4 = 1;
+		memcpy(e->v4[0], (uint8_t[]){ 192, 0, 2, (uint8_t)(200 + i) }, 4);
+	}
+	st_service(0, "api.example.com.", 30, &st_eps[0], 1);
+	st_service(1, "mail.example.com.", 20, &st_eps[1], 1);
+	st_service(2, "slow.example.com.", 3600, &st_eps[2], 1);
+	for (unsigned i = 0; i < OPEN_EPS; i++) {
+		struct steer_endpoint *e = &st_eps[3 + i];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->id, sizeof(e->id), "o%u", i);
+		e->weight = 1;
+		e->check = 0;
+		e->health = i;
+		e->n_v4 = 2;
+		memcpy(e->v4[0], (uint8_t[]){ 198, 51, 100, (uint8_t)i }, 4);
+		memcpy(e->v4[1], (uint8_t[]){ 198, 51, 100, (uint8_t)(100 + i) }, 4);
+	}
+	st_service(3, "open.example.com.", 40, &st_eps[3], OPEN_EPS);
+	st_set.svc = st_svc;
+	st_set.n = 4;
+	assert_int_equal(steer_set_index(&st_set), 0);
+	cur_steer = &st_steer;
+	return 0;
+}
+
+static int steer_teardown(void **state)
+{
+	free(st_set.table);
+	st_set.table = NULL;
+	cur_steer = NULL;
+	return 0;
+}
+
+static uint32_t neg_soa_ttl(const struct msg *m)
+{
+	assert_int_equal(m->an, 0);
+	assert_int_equal(m->ns, 1);
+	assert_int_equal(m->rr[0].type, DNS_SOA);
+	return m->rr[0].ttl;
+}
+
+/* RFC 2308 3/5 with steering: every negative answer at or below a steered
+ * name carries min(SOA MINIMUM, SOA TTL, service TTL), whatever the type. */
+static void steered_negative_ttl(void **state)
+{
+	struct msg *m = ask("api.example.com.", DNS_AAAA);   /* no v6 endpoint */
+	expect_counts(m, DNS_NOERROR, true, 0, 1, 0);
+	assert_int_equal(neg_soa_ttl(m), 30);
+	m = ask("api.example.com.", DNS_TXT);                 /* not steered, no data */
+	expect_counts(m, DNS_NOERROR, true, 0, 1, 0);
+	assert_int_equal(neg_soa_ttl(m), 30);
+	m = ask("x.api.example.com.", DNS_A);                 /* below: NXDOMAIN */
+	expect_counts(m, DNS_NXDOMAIN, true, 0, 1, 0);
+	assert_int_equal(neg_soa_ttl(m), 30);
+	m = ask("y.x.API.example.com.", DNS_MX);
+	expect_counts(m, DNS_NXDOMAIN, true, 0, 1, 0);
+	assert_int_equal(neg_soa_ttl(m), 30);
+	m = ask("mail.example.com.", DNS_TXT);                /* zone node, NODATA */
+	expect_counts(m, DNS_NOERROR, true, 0, 1, 0);
+	assert_int_equal(neg_soa_ttl(m), 20);
+	m = ask("mail.example.com.", DNS_AAAA);               /* steered NODATA */
+	expect_counts(m, DNS_NOERROR, true, 0, 1, 0);
+	assert_int_equal(neg_soa_ttl(m), 20);
+	m = ask("slow.example.com.", DNS_AAAA);               /* the SOA's 300 is lower */
+	assert_int_equal(neg_soa_ttl(m), 300);
+	m = ask("www.example.com.", DNS_TXT);                 /* not steered: unchanged */
+	expect_neg_soa(m, 0);
+	m = ask("alias2.example.com.", DNS_A);                /* sanity: positive answers */
+	assert_int_equal(RCODE(m), DNS_NOERROR);
+	assert_true(m->an >= 2);
+}
+
+/* all-down open answers every endpoint not drained, as many whole
+ * endpoints as fit; all drained answers as empty. */
+static void steered_all_down_open(void **state)
+{
+	for (unsigned i = 0; i < OPEN_EPS; i++) {
+		st_hstate[i].up = false;
+		st_aeps[i].drained = false;
+	}
+	st_aeps[5].drained = true;
+	steer_admin_prepare(&st_admin);
+	struct msg *m = ask("open.example.com.", DNS_A);     /* 512 bytes, no EDNS */
+	assert_int_equal(RCODE(m), DNS_NOERROR);
+	assert_false(TC(m));
+	assert_true(m->res.fallback);
+	assert_true(m->an >= 2 && m->an % 2 == 0);           /* whole endpoints */
+	assert_true(m->an < 2 * (OPEN_EPS - 1));
+	m = ask_full(&default_conf, "open.example.com.", DNS_A, DNS_IN, NULL, true);
+	assert_false(TC(m));
+	assert_int_equal(m->an, 2 * (OPEN_EPS - 1));          /* all but the drained */
+	for (unsigned i = 0; i < m->an; i++) {
+		expect_rr(m, i, "open.example.com.", DNS_A, 40);
+		assert_int_not_equal(m->buf[m->rr[i].rdoff + 3] % 100, 5);
+	}
+	for (unsigned i = 0; i < OPEN_EPS; i++)
+		st_aeps[i].drained = true;
+	steer_admin_prepare(&st_admin);
+	m = ask("open.example.com.", DNS_A);
+	expect_counts(m, DNS_NOERROR, true, 0, 1, 0);
+	assert_int_equal(neg_soa_ttl(m), 40);
+	assert_true(m->res.fallback);
+	assert_true(m->res.all_drained);
+	for (unsigned i = 0; i < OPEN_EPS; i++) {
+		st_hstate[i].up = true;
+		st_aeps[i].drained = false;
+	}
+	steer_admin_prepare(&st_admin);
+}
+
 /* --- truncation --------------------------------------------------------------- */
 
 static void truncation(void **state)
@@ -966,6 +1123,8 @@ int main(void)
 		cmocka_unit_test(edns_badvers),
 		cmocka_unit_test(edns_formerr),
 		cmocka_unit_test(truncation),
+		cmocka_unit_test_setup_teardown(steered_negative_ttl, steer_setup, steer_teardown),
+		cmocka_unit_test_setup_teardown(steered_all_down_open, steer_setup, steer_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -846,6 +846,12 @@ static void test_services_errors(void **state)
 	expect_error(SVC("  - name: a.example.\n    shed-low: 2\n"
 			 "    endpoints:\n      - id: x\n        address: 192.0.2.1\n"), 1, 6,
 		     "services[0].shed-low: above shed-high");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n        standby: sometimes\n"), 1, 10,
+		     "services[0].endpoints[0].standby: expected one of auto, never");
+	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: x\n"
+			 "        address: 192.0.2.1\n        standby: never\n"), 1, 6,
+		     "services[0].endpoints: every endpoint has standby: never");
 	expect_error(SVC("  - name: a.example.\n    endpoints:\n      - id: a/b\n"
 			 "        address: 192.0.2.1\n"), 1, 8, "services[0].endpoints[0].id: \"a/b\"");
 	expect_error(SVC("  - name: a.example.\n  - name: A.example\n    endpoints:\n      - id: x\n"

@@ -569,7 +569,9 @@ static void all_down_modes(void **state)
 	struct steer_result r = decide(0, 1);
 	assert_int_equal(r.outcome, STEER_ANSWER);
 	assert_true(r.fallback);
-	assert_int_equal(r.n, 2);        /* open: every endpoint */
+	assert_true(r.open);
+	assert_int_equal(r.n, 1);        /* open: every endpoint not drained */
+	assert_int_equal(r.ep[0], 0);
 
 	svc.all_down = STEER_DOWN_EMPTY;
 	r = decide(0, 1);
@@ -793,17 +795,270 @@ static void ramp_weight(void **state)
 	r.active = false;
 	assert_false(steer_ramp_running(&r, 1000));
 
-	/* In the chain: a ramping endpoint gets its step's share. */
+	/* In the chain: a ramping endpoint gets its step's share of the
+	 * clients that would choose it, here 25% of its 50%. */
 	ep(0, "old", "", "", 100);
 	ep(1, "back", "", "", 100);
 	service(2, 1, 1, STEER_F_WEIGHTED);
-	client_v4("198.51.100.7");
 	aeps[1].ramp = (struct steer_ramp){ true, 2, { 25, 100 }, 1000, 0 };
 	unsigned back = 0;
 	const unsigned N = 40000;
-	for (unsigned i = 0; i < N; i++)
+	for (unsigned i = 0; i < N; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.%u.%u.1", (i >> 8) & 255, i & 255);
+		client_v4(a);
 		back += decide(500, rnd(i)).ep[0] == 1;
-	assert_true(fabs(back / (double)N - 25.0 / 125) < 0.01);
+	}
+	assert_true(fabs(back / (double)N - 0.25 * 0.5) < 0.01);
+}
+
+
+/* --- standby, canaries, ramps under geo, all-down open -------------------- */
+
+/* Share of endpoint `e` over `n` client subnets (ECS /24s), one query each. */
+static double share_of(unsigned e, unsigned n, uint64_t now)
+{
+	unsigned hits = 0;
+	for (unsigned s = 0; s < n; s++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.%u.%u.0", (s >> 8) & 255, s & 255);
+		client_ecs(1, a, 24);
+		struct steer_result r = decide(now, rnd(s));
+		hits += r.outcome == STEER_ANSWER && r.n && r.ep[0] == e;
+	}
+	return hits / (double)n;
+}
+
+static bool trace_says(const char *what)
+{
+	static struct steer_trace tr;
+	static char buf[8192];
+	struct steer_result r;
+	steer_admin_prepare(&admin);
+	steer_decide(&svc, &client, &health, &admin, 0, 1, &r, &tr);
+	return steer_trace_format(&tr, &svc, buf, sizeof(buf)) > 0 && strstr(buf, what);
+}
+
+/* A canary at weight 1 of 100 with `standby: never` keeps its 1% when its
+ * peers fail, and never answers alone: the service goes all-down. */
+static void canary_standby_never(void **state)
+{
+	ep(0, "main-a", "", "", 50);
+	ep(1, "main-b", "", "", 49);
+	ep(2, "canary", "", "", 1);
+	eps[2].standby = STEER_STANDBY_NEVER;
+	service(3, 1, 2, STEER_F_HEALTH, STEER_F_WEIGHTED);
+	svc.all_down = STEER_DOWN_EMPTY;
+	client_v4("192.0.2.1");
+	const unsigned N = 40000;
+	double sh = share_of(2, N, 0);
+	assert_true(fabs(sh - 0.01) < 0.003);
+	hstate[1].up = false;            /* half the pool down: still 1%, not 2% */
+	sh = share_of(2, N, 0);
+	assert_true(fabs(sh - 0.01) < 0.003);
+	assert_true(trace_says("standby never: canary held to 1/100 of the pool"));
+	aeps[1].drained = true;          /* drained counts as gone too */
+	hstate[1].up = true;
+	assert_true(fabs(share_of(2, N, 0) - 0.01) < 0.003);
+	aeps[0].drained = true;          /* everything else gone: all-down, not 100% */
+	struct steer_result r = decide(0, 1);
+	assert_int_equal(r.outcome, STEER_NODATA);
+	assert_true(r.fallback);
+	assert_true(trace_says("only standby never left"));
+	assert_int_equal(share_of(2, 1000, 0), 0);
+	svc.all_down = STEER_DOWN_OPEN;  /* open leaves the canary out too */
+	r = decide(0, 1);
+	assert_int_equal(r.outcome, STEER_NODATA);
+	assert_true(r.all_drained);
+	aeps[0].drained = false;
+	hstate[0].up = false;            /* down, not drained: open answers it */
+	r = decide(0, 1);
+	assert_true(r.open);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ep[0], 0);
+	hstate[0].up = true;
+
+	/* Same with the canary in its own country under geo: DE users do
+	 * not all land on it when main-de fails. */
+	ep(0, "main-de", "EU", "DE", 99);
+	ep(1, "us", "NA", "US", 99);
+	ep(2, "canary", "EU", "DE", 1);
+	eps[2].standby = STEER_STANDBY_NEVER;
+	service(3, 1, 3, STEER_F_HEALTH, STEER_F_GEO, STEER_F_WEIGHTED);
+	client_v4("192.0.2.1");
+	client_geo("EU", "DE", 8);
+	assert_true(fabs(share_of(2, N, 0) - 0.01) < 0.003);
+	hstate[0].up = false;
+	assert_true(share_of(2, N, 0) < 0.013);
+
+	/* Weight 0 with standby: never answers never, even alone. */
+	ep(0, "main", "", "", 10);
+	ep(1, "dark", "", "", 0);
+	eps[1].standby = STEER_STANDBY_NEVER;
+	service(2, 0, 2, STEER_F_HEALTH, STEER_F_WEIGHTED);
+	client_v4("192.0.2.1");
+	r = decide(0, 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ep[0], 0);
+	hstate[0].up = false;
+	r = decide(0, 1);
+	assert_true(r.fallback);
+	assert_true(r.open);             /* all-down open: main, never dark */
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ep[0], 0);
+}
+
+/* Weight 0 is a standby: used only when nothing with weight > 0 is up. */
+static void standby_weight_zero(void **state)
+{
+	ep(0, "a", "", "", 10);
+	ep(1, "b", "", "", 10);
+	ep(2, "spare", "", "", 0);
+	service(3, 0, 2, STEER_F_HEALTH, STEER_F_WEIGHTED);
+	client_v4("192.0.2.1");
+	for (unsigned i = 0; i < 200; i++) {
+		struct steer_result r = decide(0, rnd(i));
+		for (unsigned k = 0; k < r.n; k++)
+			assert_int_not_equal(r.ep[k], 2);
+	}
+	assert_true(trace_says("standby: 1 with weight 0 held back"));
+	hstate[0].up = false;
+	aeps[1].drained = true;
+	struct steer_result r = decide(0, 1);
+	assert_int_equal(r.outcome, STEER_ANSWER);
+	assert_false(r.fallback);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ep[0], 2);
+	assert_true(trace_says("weight-0 standby used"));
+	/* An operator's weight 0 makes a standby of its own. */
+	hstate[0].up = true;
+	aeps[1].drained = false;
+	aeps[0].weight_set = true;
+	aeps[0].weight = 0;
+	for (unsigned i = 0; i < 100; i++)
+		assert_int_equal(pick(rnd(i)), 1);
+	hstate[1].up = false;
+	r = decide(0, 1);
+	assert_int_equal(r.n, 2);        /* a and spare, both standbys now */
+}
+
+/* Subnet s as ECS /24 from a DE resolver; endpoint chosen. */
+static unsigned geo_pick(unsigned s, uint64_t now)
+{
+	char a[32];
+	snprintf(a, sizeof(a), "10.%u.%u.0", (s >> 8) & 255, s & 255);
+	client_v4("192.0.2.1");
+	client_ecs(1, a, 24);
+	client_geo("EU", "DE", 8);
+	struct steer_result r = decide(now, rnd(s));
+	assert_int_equal(r.outcome, STEER_ANSWER);
+	assert_int_equal(r.n, 1);
+	return r.ep[0];
+}
+
+/* A ramp under geo admits p% of the region's clients, sticky per subnet:
+ * the subnets admitted at 10% are still admitted at 25%. */
+static void ramp_under_geo(void **state)
+{
+	enum { N = 20000 };
+	static uint8_t at10[N];
+	ep(0, "eu-west", "EU", "DE", 20);
+	ep(1, "us-east", "NA", "US", 20);
+	ep(2, "us-west", "NA", "US", 20);
+	service(3, 1, 3, STEER_F_HEALTH, STEER_F_GEO, STEER_F_WEIGHTED);
+	/* Steps 10%, 25%, 100%, a minute each, from t = 0. */
+	aeps[0].ramp = (struct steer_ramp){ true, 3, { 10, 25, 100 }, 60000, 0 };
+	unsigned eu = 0;
+	for (unsigned s = 0; s < N; s++) {
+		at10[s] = (uint8_t)geo_pick(s, 1000);
+		eu += at10[s] == 0;
+	}
+	assert_true(fabs(eu / (double)N - 0.10) < 0.01);
+	/* The held-back ones went to their next choice, not nowhere. */
+	unsigned us = 0;
+	for (unsigned s = 0; s < N; s++)
+		us += at10[s] != 0;
+	assert_int_equal(us, N - eu);
+	/* 25%: every subnet in at 10% is still in; about 15% more join. */
+	unsigned eu25 = 0;
+	for (unsigned s = 0; s < N; s++) {
+		unsigned now = geo_pick(s, 61000);
+		if (at10[s] == 0)
+			assert_int_equal(now, 0);
+		eu25 += now == 0;
+	}
+	assert_true(fabs(eu25 / (double)N - 0.25) < 0.01);
+	/* The decision depends on the subnet: the scope says so. */
+	assert_int_equal(decide(61000, 1).scope, 24);
+	assert_true(trace_says("eu-west 10%"));
+	/* With no next choice up, a ramping endpoint beats no answer. */
+	hstate[1].up = hstate[2].up = false;
+	unsigned held = 0;
+	for (unsigned s = 0; s < 200; s++) {
+		assert_int_equal(geo_pick(s, 1000), 0);
+		if (at10[s] != 0)
+			held = s;
+	}
+	geo_pick(held, 1000);            /* a subnet held back at 10%, now let in */
+	assert_true(trace_says("nothing else up, admitted"));
+	hstate[1].up = hstate[2].up = true;
+	/* Ramp over: everyone in DE. */
+	for (unsigned s = 0; s < 200; s++)
+		assert_int_equal(geo_pick(s, 200000), 0);
+}
+
+/* A step is a share of the endpoint's traffic: 1% of weight 20 is not 0. */
+static void ramp_small_step(void **state)
+{
+	const uint8_t steps[] = { 1, 100 };
+	assert_int_equal(steer_ramp_weight(steps, 2, 1000, 0, 0, 20), 1);
+	assert_int_equal(steer_ramp_weight(steps, 2, 1000, 0, 0, 0), 0);
+	ep(0, "back", "", "", 20);
+	ep(1, "other", "", "", 20);
+	service(2, 1, 2, STEER_F_HEALTH, STEER_F_WEIGHTED);
+	aeps[0].ramp = (struct steer_ramp){ true, 2, { 1, 100 }, 1000, 0 };
+	client_v4("192.0.2.1");
+	double sh = share_of(0, 40000, 500);
+	assert_true(sh > 0.003 && sh < 0.008);   /* 1% of its 50% */
+}
+
+/* all-down open: every endpoint not drained, `answers` ignored; all
+ * drained answers as empty and says so. */
+static void all_down_open(void **state)
+{
+	for (unsigned i = 0; i < 5; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "e%u", i);
+		ep(i, id, "EU", "DE", 1);
+	}
+	service(5, 1, 3, STEER_F_HEALTH, STEER_F_GEO, STEER_F_WEIGHTED);
+	svc.ttl = 20;
+	client_v4("192.0.2.1");
+	for (unsigned i = 0; i < 5; i++)
+		hstate[i].up = false;
+	aeps[3].drained = true;
+	struct steer_result r = decide(0, 1);
+	assert_int_equal(r.outcome, STEER_ANSWER);
+	assert_true(r.fallback);
+	assert_true(r.open);
+	assert_false(r.all_drained);
+	assert_int_equal(r.n, 4);
+	uint64_t seen = 0;
+	for (unsigned k = 0; k < r.n; k++)
+		seen |= 1ull << r.ep[k];
+	assert_int_equal(seen, 0x17);            /* e0, e1, e2, e4 */
+	assert_int_equal(steer_addr_count(&svc, &r, DNS_A), 4);
+	assert_true(trace_says("answers ignored"));
+
+	for (unsigned i = 0; i < 5; i++)
+		aeps[i].drained = true;
+	r = decide(0, 1);
+	assert_int_equal(r.outcome, STEER_NODATA);
+	assert_true(r.fallback);
+	assert_true(r.all_drained);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.ttl, 20);
+	assert_true(trace_says("all drained"));
 }
 
 /* --- answers ------------------------------------------------------------- */
@@ -986,6 +1241,11 @@ int main(void)
 		cmocka_unit_test(admin_unprepared),
 		cmocka_unit_test(latency_scope),
 		cmocka_unit_test(ramp_weight),
+		cmocka_unit_test(canary_standby_never),
+		cmocka_unit_test(standby_weight_zero),
+		cmocka_unit_test(ramp_under_geo),
+		cmocka_unit_test(ramp_small_step),
+		cmocka_unit_test(all_down_open),
 		cmocka_unit_test(answer_rdata),
 		cmocka_unit_test(trace_output),
 		cmocka_unit_test(prepare_rejects),

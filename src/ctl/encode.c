@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/cmd.h"
+#include "ctl/encode.h"
+#include "lib/dname.h"
+#include "lib/mnemonic.h"
+#include "rt/log.h"
+
+#define TRACE_BUF 16384
+
+static json_t *ms_or_null(uint64_t ms)
+{
+	return ms ? json_integer((json_int_t)ms) : json_null();
+}
+
+json_t *encode_endpoint(const struct ops_ep_view *v)
+{
+	json_t *o = json_pack("{s:s,s:s}", "service", v->service, "endpoint", v->endpoint);
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "state", json_string(v->up ? "up" : "down"));
+	json_object_set_new(o, "since", v->checked ? ms_or_null(v->since_ms) : json_null());
+	json_object_set_new(o, "origin", json_string(v->checked ? health_origin_name(v->origin)
+								  : "unchecked"));
+	json_object_set_new(o, "last_error", v->last_error ? json_string(v->last_error) : json_null());
+	json_object_set_new(o, "check", v->check ? json_string(v->check) : json_null());
+	if (v->check) {
+		json_object_set_new(o, "address", json_string(v->address));
+		json_object_set_new(o, "probes", json_integer((json_int_t)v->probes));
+		json_object_set_new(o, "failures", json_integer((json_int_t)v->failures));
+		json_object_set_new(o, "transitions", json_integer((json_int_t)v->transitions));
+		json_object_set_new(o, "last_probe", ms_or_null(v->last_probe_ms));
+	}
+	json_object_set_new(o, "weight", json_integer(v->weight));
+	json_object_set_new(o, "config_weight", json_integer(v->config_weight));
+	json_object_set_new(o, "weight_override",
+			    v->weight_set ? json_integer(v->weight_override) : json_null());
+	json_object_set_new(o, "drained", json_boolean(v->drained));
+	const struct ops_ramp_view *r = &v->ramp;
+	if (r->active) {
+		json_t *steps = json_array();
+		for (unsigned k = 0; k < r->steps_total; k++)
+			json_array_append_new(steps, json_integer(r->steps[k]));
+		json_object_set_new(o, "ramp", json_pack("{s:I,s:I,s:i,s:o,s:I,s:I}",
+			"step", (json_int_t)r->step, "steps_total", (json_int_t)r->steps_total,
+			"percent", (int)r->percent, "steps", steps, "every_ms", (json_int_t)r->every_ms,
+			"started_ms", (json_int_t)r->started_ms));
+		json_object_set_new(o, "ramp_step", json_integer(r->step));
+	} else {
+		json_object_set_new(o, "ramp", json_null());
+		json_object_set_new(o, "ramp_step", json_null());
+	}
+	json_object_set_new(o, "load", json_integer(v->load));
+	json_object_set_new(o, "capacity", json_integer(v->capacity));
+	return o;
+}
+
+json_t *encode_health(const struct ops_rt *rt, uint64_t now)
+{
+	json_t *arr = json_array();
+	struct ops_ep_view v;
+	for (uint32_t s = 0; rt && s < ops_services(rt); s++) {
+		for (uint32_t e = 0; e < ops_endpoints(rt, s); e++) {
+			ops_endpoint_view(rt, s, e, now, &v);
+			json_array_append_new(arr, encode_endpoint(&v));
+		}
+	}
+	return json_pack("{s:b,s:I,s:o,s:I,s:I,s:I}", "ok", 1, "now", (json_int_t)now,
+			 "endpoints", arr, "went_down", (json_int_t)(rt ? rt->went_down : 0),
+			 "went_up", (json_int_t)(rt ? rt->went_up : 0),
+			 "probes", (json_int_t)(rt ? ops_probes_total(rt) : 0));
+}
+
+json_t *encode_events(const struct events *ev, uint64_t since, unsigned limit)
+{
+	json_t *arr = json_array();
+	uint64_t last = events_last_id(ev);
+	uint64_t first = last > EVENTS_RING ? last - EVENTS_RING + 1 : 1;
+	if (since >= last)
+		first = last + 1;           /* nothing newer (and no wrap at UINT64_MAX) */
+	else if (since + 1 > first)
+		first = since + 1;
+	if (limit && last >= first && last - first + 1 > limit)
+		first = last - limit + 1;   /* the newest `limit` */
+	for (uint64_t id = first; id <= last; id++) {
+		const struct event *e = events_get(ev, id);
+		if (e == NULL)
+			continue;
+		json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)e->id,
+				      "time", (json_int_t)e->time_ms, "kind", event_kind_name(e->kind),
+				      "service", e->service, "endpoint", e->endpoint, "text", e->text);
+		if (e->kind == EV_HEALTH_UP || e->kind == EV_HEALTH_DOWN)
+			json_object_set_new(o, "to", json_string(e->kind == EV_HEALTH_UP ? "up" : "down"));
+		json_array_append_new(arr, o);
+	}
+	return json_pack("{s:b,s:I,s:o}", "ok", 1, "last_id", (json_int_t)last, "events", arr);
+}
+
+/* ---- explain ---- */
+
+/* One resource record of the answer, in presentation-like form. */
+static json_t *rr_json(const uint8_t *pkt, size_t len, size_t *off)
+{
+	uint8_t name[DNAME_MAXLEN];
+	char nbuf[DNAME_MAXSTR], tbuf[16], data[DNAME_MAXSTR + 64];
+	if (dname_unpack(pkt, len, off, name, false) < 0 || *off + 10 > len)
+		return NULL;
+	const uint8_t *p = pkt + *off;
+	uint16_t type = (uint16_t)(p[0] << 8 | p[1]);
+	uint32_t ttl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+	uint16_t rdlen = (uint16_t)(p[8] << 8 | p[9]);
+	size_t rd = *off + 10;
+	if (rd + rdlen > len)
+		return NULL;
+	*off = rd + rdlen;
+	if (type == DNS_A && rdlen == 4) {
+		inet_ntop(AF_INET, pkt + rd, data, sizeof(data));
+	} else if (type == DNS_AAAA && rdlen == 16) {
+		inet_ntop(AF_INET6, pkt + rd, data, sizeof(data));
+	} else if (type == DNS_CNAME || type == DNS_NS || type == DNS_PTR) {
+		uint8_t target[DNAME_MAXLEN];
+		size_t t = rd;
+		if (dname_unpack(pkt, len, &t, target, false) < 0)
+			return NULL;
+		dname_to_str(target, data, sizeof(data));
+	} else {
+		snprintf(data, sizeof(data), "\\# %u", rdlen);
+	}
+	return json_pack("{s:s,s:I,s:s,s:s}", "name", dname_to_str(name, nbuf, sizeof(nbuf)),
+			 "ttl", (json_int_t)ttl, "type", dns_type_name(type, tbuf, sizeof(tbuf)),
+			 "data", data);
+}
+
+/* The answer section of a response auth_answer built. */
+static json_t *answer_json(const uint8_t *pkt, size_t len)
+{
+	json_t *arr = json_array();
+	if (len < DNS_HDRLEN)
+		return arr;
+	unsigned qd = (unsigned)(pkt[4] << 8 | pkt[5]), an = (unsigned)(pkt[6] << 8 | pkt[7]);
+	size_t off = DNS_HDRLEN;
+	uint8_t name[DNAME_MAXLEN];
+	for (unsigned i = 0; i < qd; i++) {
+		if (dname_unpack(pkt, len, &off, name, false) < 0)
+			return arr;
+		off += 4;
+	}
+	for (unsigned i = 0; i < an; i++) {
+		json_t *rr = rr_json(pkt, len, &off);
+		if (rr == NULL)
+			break;
+		json_array_append_new(arr, rr);
+	}
+	return arr;
+}
+
+json_t *encode_explain(const struct serve_explain *x)
+{
+	char rc[16], name[DNAME_MAXSTR];
+	json_t *reply = json_pack("{s:b,s:s,s:i,s:b}", "ok", 1, "rcode",
+				  dns_rcode_name(x->res.rcode, rc, sizeof(rc)), "scope", x->res.scope,
+				  "fallback", x->res.fallback);
+	json_object_set_new(reply, "answer", answer_json(x->pkt, x->len));
+	if (x->svc == NULL) {
+		json_object_set_new(reply, "service", json_null());
+		json_object_set_new(reply, "trace", json_null());
+		json_object_set_new(reply, "trace_text",
+				    json_string("not a steered name: answered from the zone\n"));
+		return reply;
+	}
+	live_service_name(x->svc, name, sizeof(name));
+	json_object_set_new(reply, "service", json_string(name));
+	char *buf = malloc(TRACE_BUF);
+	if (buf == NULL)
+		return reply;
+	if (steer_trace_format(&x->trace, x->svc, buf, TRACE_BUF) >= 0)
+		json_object_set_new(reply, "trace_text", json_string(buf));
+	if (steer_trace_json(&x->trace, x->svc, buf, TRACE_BUF) >= 0) {
+		json_error_t jerr;
+		json_t *tj = json_loads(buf, 0, &jerr);
+		json_object_set_new(reply, "trace", tj ? tj : json_string(buf));
+	}
+	free(buf);
+	return reply;
+}
+
+/* ---- zones and status ---- */
+
+static json_t *zone_row(const struct ctl_zone_row *z)
+{
+	char ts[32];
+	json_t *e = json_pack("{s:s,s:s,s:s,s:b}", "name", z->name, "file", z->file,
+			      "status", z->failed ? "failed" : "ok", "serving", z->serving);
+	json_object_set_new(e, "error", z->error ? json_string(z->error) : json_null());
+	if (z->serving) {
+		log_iso8601(z->loaded_at, ts, sizeof(ts));
+		json_object_set_new(e, "serial", json_integer(z->serial));
+		json_object_set_new(e, "records", json_integer(z->records));
+		json_object_set_new(e, "loaded_at", json_string(ts));
+	} else {
+		json_object_set_new(e, "serial", json_null());
+		json_object_set_new(e, "records", json_null());
+		json_object_set_new(e, "loaded_at", json_null());
+	}
+	return e;
+}
+
+json_t *encode_zone_status(const struct ctl_zone_row *rows, unsigned n)
+{
+	json_t *zones = json_array();
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(zones, zone_row(&rows[i]));
+	return json_pack("{s:b,s:o}", "ok", 1, "zones", zones);
+}
+
+json_t *encode_reload(const struct ctl_zone_row *rows, unsigned n, const char *conf_error)
+{
+	json_t *res = json_object();
+	json_t *zones = json_array();
+	char first[1200] = "";
+	unsigned failed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct ctl_zone_row *z = &rows[i];
+		/* After a config failure nothing was reloaded: report what serves. */
+		const char *load = conf_error && z->serving ? "unchanged" : z->load;
+		json_t *e = json_pack("{s:s,s:s}", "name", z->name, "status", load);
+		json_object_set_new(e, "serial", z->serving ? json_integer(z->serial) : json_null());
+		if (strcmp(load, "failed") == 0) {
+			json_object_set_new(e, "error", json_string(z->error ? z->error : ""));
+			if (failed++ == 0)
+				snprintf(first, sizeof(first), "%s: %s", z->name, z->error ? z->error : "");
+		}
+		json_array_append_new(zones, e);
+	}
+	json_object_set_new(res, "zones", zones);
+	if (conf_error || failed) {
+		char msg[1400];
+		if (conf_error)
+			snprintf(msg, sizeof(msg), "%s", conf_error);
+		else if (failed > 1)
+			snprintf(msg, sizeof(msg), "%u zones failed to load; first: %s", failed, first);
+		else
+			snprintf(msg, sizeof(msg), "zone failed to load: %s", first);
+		json_object_set_new(res, "ok", json_false());
+		/* The old configuration keeps serving: the server is fine, the
+		 * input is not. */
+		json_object_set_new(res, "code", json_string(ctl_status_name(CTL_INTERNAL)));
+		json_object_set_new(res, "error", json_string(msg));
+	} else {
+		json_object_set_new(res, "ok", json_true());
+	}
+	return res;
+}
+
+json_t *encode_status(const struct ctl_status_info *s)
+{
+	json_t *listen = json_array();
+	for (unsigned i = 0; i < s->nlisten; i++)
+		json_array_append_new(listen, json_string(s->listen[i]));
+	return json_pack("{s:b,s:s,s:I,s:I,s:i,s:i,s:i,s:i,s:o,s:s,s:i}",
+			 "ok", 1, "version", s->version, "pid", (json_int_t)s->pid,
+			 "uptime_s", (json_int_t)s->uptime_s, "zones", (int)s->zones,
+			 "zones_serving", (int)s->zones_serving, "zones_failed", (int)s->zones_failed,
+			 "udp_workers", (int)s->udp_workers, "listen", listen, "config", s->config,
+			 "tcp_clients", (int)s->tcp_clients);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The replies' JSON, built from the C structs the layers below return:
+ * endpoint rows (ops/), explain results (serve/), counters (serve/stats.h),
+ * events, and the zone and status rows the daemon fills in.  The shapes are
+ * documented in docs/api.md.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ops/ops.h"
+#include "serve/explain.h"
+#include "serve/stats.h"
+
+/* One endpoint row. */
+json_t *encode_endpoint(const struct ops_ep_view *v);
+/* `health`: every endpoint's row and the runtime's totals. */
+json_t *encode_health(const struct ops_rt *rt, uint64_t now);
+/* `{last_id, events: [...]}` with ids above `since`, oldest first, at most
+ * `limit` (0: all in the ring). */
+json_t *encode_events(const struct events *ev, uint64_t since, unsigned limit);
+/* `explain`: rcode, scope, fallback, answer, service, trace, trace_text. */
+json_t *encode_explain(const struct serve_explain *x);
+
+/* `stats`: counters summed over `n` blocks (queries, rcode, qtype,
+ * transport, dropped), NULL without memory; then the steering counters and
+ * histograms with names from `view` (may be NULL). */
+json_t *stats_to_json(struct srv_stats *const *blocks, unsigned n);
+int stats_steer_json(json_t *out, struct srv_stats *const *blocks, unsigned n,
+		     const struct serve_view *view) VANE_WUR;
+
+/* A zone as `zone-status` and `reload` show it. */
+struct ctl_zone_row {
+	const char *name;                /* "example.com." */
+	const char *file;
+	const char *load;                /* "loaded", "unchanged" or "failed" */
+	bool failed;                     /* the last load failed */
+	bool serving;
+	const char *error;               /* first error of a failed load, or NULL */
+	uint32_t serial, records;        /* when serving */
+	long long loaded_at;             /* Unix time, when serving */
+};
+
+json_t *encode_zone_status(const struct ctl_zone_row *rows, unsigned n);
+/* The reply of a reload: the zones, and ok unless `conf_error` or a zone
+ * failed (the message then names the first). */
+json_t *encode_reload(const struct ctl_zone_row *rows, unsigned n, const char *conf_error);
+
+struct ctl_status_info {
+	const char *version, *config;
+	long long pid, uptime_s;
+	unsigned zones, zones_serving, zones_failed, udp_workers, tcp_clients;
+	const char *const *listen;
+	unsigned nlisten;
+};
+
+json_t *encode_status(const struct ctl_status_info *s);

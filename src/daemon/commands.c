@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The handlers of the command table (ctl/cmd.c) for vaned: each takes the
+ * parsed arguments, calls the layer that owns the state, and answers with
+ * the encoded result or a typed error.  Loop thread only.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "ctl/encode.h"
+#include "ctl/metrics.h"
+#include "daemon/server.h"
+#include "lib/dname.h"
+#include "lib/rand.h"
+#include "rt/clock.h"
+#include "serve/tcp.h"
+#include "serve/udp.h"
+#include "vane_version.h"
+
+#define MAX_BLOCKS (1 + 64 * 64)
+
+static void cmd_status(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	const struct vane_conf *boot = srv->boot_conf;
+	const char *listen[64];
+	unsigned nl = 0;
+	for (; nl < boot->nlisten && nl < 64; nl++)
+		listen[nl] = boot->listen[nl].text;
+	struct ctl_status_info st = {
+		.version = VANE_VERSION, .config = srv->conf_path, .pid = getpid(),
+		.uptime_s = time(NULL) - srv->started, .zones = srv->snap->nzones,
+		.zones_serving = srv->snap->nserving, .zones_failed = srv->snap->nfailed,
+		.udp_workers = boot->udp_workers, .tcp_clients = tcp_client_count(srv->tcp),
+		.listen = listen, .nlisten = nl,
+	};
+	ctl_reply(c, encode_status(&st));
+}
+
+static void cmd_reload(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	server_reload(ctx, c);
+}
+
+/* The serving zones as rows; NULL without memory (free both). */
+static struct ctl_zone_row *zone_rows(struct server *srv, char (**names)[DNAME_MAXSTR])
+{
+	struct ctl_zone_row *rows = calloc(srv->snap->nzones + 1, sizeof(*rows));
+	*names = calloc(srv->snap->nzones + 1, DNAME_MAXSTR);
+	if (rows == NULL || *names == NULL) {
+		free(rows);
+		free(*names);
+		*names = NULL;
+		return NULL;
+	}
+	server_zone_rows(srv, rows, *names);
+	return rows;
+}
+
+/* "example.com" or "example.com." names the zone "example.com.". */
+static bool zone_named(const char *want, const char *fqdn)
+{
+	size_t wl = strlen(want);
+	return strcasecmp(want, fqdn) == 0 ||
+	       (wl + 1 == strlen(fqdn) && strncasecmp(want, fqdn, wl) == 0);
+}
+
+static void cmd_zone_status(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	char (*names)[DNAME_MAXSTR];
+	struct ctl_zone_row *rows = zone_rows(srv, &names);
+	if (rows == NULL) {
+		ctl_fail(c, VANE_ENOMEM, "out of memory");
+		return;
+	}
+	const struct ctl_val *want = &a->v[0];
+	unsigned n = 0;
+	for (unsigned i = 0; i < srv->snap->nzones; i++) {
+		bool keep = !want->set;
+		for (int k = 0; k < want->nrest && !keep; k++)
+			keep = zone_named(want->rest[k], rows[i].name);
+		if (keep)
+			rows[n++] = rows[i];
+	}
+	if (want->set && n == 0)
+		ctl_fail(c, VANE_ENOENT, "no such zone: %s", want->rest[0]);
+	else
+		ctl_reply(c, encode_zone_status(rows, n));
+	free(rows);
+	free(names);
+}
+
+static void cmd_stats(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	struct srv_stats *blocks[MAX_BLOCKS];
+	unsigned n = server_stat_blocks(srv, blocks, MAX_BLOCKS);
+	json_t *out = stats_to_json(blocks, n);
+	if (out && stats_steer_json(out, blocks, n, &srv->view.cur->sv) != 0) {
+		json_decref(out);
+		out = NULL;
+	}
+	ctl_reply(c, out);
+}
+
+static void cmd_stop(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	ctl_reply(c, json_object());
+}
+
+static void cmd_help(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	char usage[256];
+	json_t *cmds = json_array();
+	for (const struct ctl_cmd *cmd = ctl_cmds; cmd->help; cmd++) {
+		if (cmd->name == NULL)
+			continue;
+		json_array_append_new(cmds, json_pack("{s:s,s:s,s:b,s:s?,s:s?,s:s}", "name", cmd->name,
+			"args", ctl_usage(cmd, usage, sizeof(usage)) + 7 + strlen(cmd->name),
+			"writes", cmd->writes, "method", cmd->method, "route", cmd->route,
+			"help", cmd->help));
+	}
+	ctl_reply(c, json_pack("{s:o}", "commands", cmds));
+}
+
+/* ---- steering ---- */
+
+/* The endpoint named by argument 0, or a not_found reply. */
+static bool find_ep(struct server *srv, struct ctl_client *c, const struct ctl_args *a,
+		    uint32_t *s, uint32_t *e, char *key)
+{
+	if (ops_find(srv->ops, a->v[0].str, s, e, key) == 0)
+		return true;
+	ctl_fail(c, VANE_ENOENT, "no such service/endpoint: %s", a->v[0].str);
+	return false;
+}
+
+static void reply_ep(struct server *srv, struct ctl_client *c, uint32_t s, uint32_t e,
+		     const char *key, bool changed)
+{
+	struct ops_ep_view v;
+	ops_endpoint_view(srv->ops, s, e, rt_now_ms(), &v);
+	json_t *res = json_pack("{s:s,s:b}", "key", key, "changed", changed);
+	if (res)
+		json_object_set_new(res, "endpoint", encode_endpoint(&v));
+	ctl_reply(c, res);
+}
+
+static void cmd_endpoint(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	char key[LIVE_KEY_MAX], err[OPS_ERR_MAX] = "";
+	uint32_t s, e;
+	bool changed = false;
+	if (!find_ep(srv, c, a, &s, &e, key))
+		return;
+	int ret;
+	switch (a->cmd->id) {
+	case CMD_DRAIN: ret = ops_drain(srv->ops, s, e, true, &changed); break;
+	case CMD_UNDRAIN: ret = ops_drain(srv->ops, s, e, false, &changed); break;
+	case CMD_WEIGHT:
+		ret = a->v[1].u > STEER_WEIGHT_MAX ? VANE_EINVAL
+			: ops_weight(srv->ops, s, e, (uint32_t)a->v[1].u, &changed);
+		if (ret != 0)
+			snprintf(err, sizeof(err), "bad weight %s: want 0..%u", a->v[1].str,
+				 STEER_WEIGHT_MAX);
+		break;
+	case CMD_LOAD:
+		ret = a->v[1].u > UINT32_MAX ? VANE_EINVAL
+			: ops_load(srv->ops, s, e, (uint32_t)a->v[1].u, &changed);
+		if (ret != 0)
+			snprintf(err, sizeof(err), "bad load %s", a->v[1].str);
+		break;
+	case CMD_RAMP:
+		ret = ops_ramp(srv->ops, s, e, a->v[1].steps, a->v[1].nsteps, a->v[2].u, &changed,
+			       err, sizeof(err));
+		break;
+	default: ret = VANE_ENOTSUP; break;
+	}
+	if (ret != 0)
+		ctl_fail(c, ret, "%s", err[0] ? err : vane_strerror(ret));
+	else
+		reply_ep(srv, c, s, e, key, changed);
+}
+
+static void cmd_health(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	ctl_reply(c, encode_health(srv->ops, rt_now_ms()));
+}
+
+static void cmd_latency(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	char err[OPS_ERR_MAX] = "";
+	uint64_t cells = 0;
+	int ret = a->cmd->id == CMD_LATENCY_LOAD
+		? ops_latency_load(srv->ops, a->v[0].str, &cells, err, sizeof(err))
+		: ops_latency_set(srv->ops, a->v[0].str, a->v[1].str, a->v[2].str,
+				  (uint32_t)a->v[3].u, &cells, err, sizeof(err));
+	if (ret != 0)
+		ctl_fail(c, ret, "%s", err[0] ? err : vane_strerror(ret));
+	else
+		ctl_reply(c, json_pack("{s:I}", "cells", (json_int_t)cells));
+}
+
+/* "192.0.2.0/24", "2001:db8::/56" or a bare address (full prefix); the
+ * command table checked the syntax. */
+static void ecs_from(const char *s, struct dns_ecs *ecs)
+{
+	char addr[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	snprintf(addr, sizeof(addr), "%.*s", (int)n, s);
+	memset(ecs, 0, sizeof(*ecs));
+	unsigned max = 32;
+	if (inet_pton(AF_INET, addr, ecs->addr) == 1) {
+		ecs->family = 1;
+	} else {
+		(void)inet_pton(AF_INET6, addr, ecs->addr);
+		ecs->family = 2;
+		max = 128;
+	}
+	unsigned prefix = slash ? (unsigned)strtoul(slash + 1, NULL, 10) : max;
+	/* RFC 7871 6: bits past the source prefix must be zero. */
+	for (unsigned b = prefix; b < max; b++)
+		ecs->addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+	ecs->source = (uint8_t)prefix;
+	ecs->present = true;
+}
+
+static void cmd_explain(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	uint8_t qname[DNAME_MAXLEN];
+	if (dname_from_str(a->v[0].str, NULL, qname) <= 0) {
+		ctl_fail(c, VANE_EINVAL, "bad name: %s", a->v[0].str);
+		return;
+	}
+	struct sockaddr_storage src;
+	memset(&src, 0, sizeof(src));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
+	if (inet_pton(AF_INET, a->v[2].str, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(53);
+	} else if (inet_pton(AF_INET6, a->v[2].str, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(53);
+	}
+	struct dns_ecs ecs = { 0 };
+	if (a->v[3].set)
+		ecs_from(a->v[3].str, &ecs);
+	struct serve_explain *x = malloc(sizeof(*x));
+	if (x == NULL) {
+		ctl_fail(c, VANE_ENOMEM, "out of memory");
+		return;
+	}
+	uint64_t rnd;
+	rt_random(&rnd, sizeof(rnd));
+	if (serve_explain(&srv->view.cur->sv, qname, (uint16_t)a->v[1].u, (struct sockaddr *)&src,
+			  &ecs, rt_now_ms(), rnd, x) != 0)
+		ctl_fail(c, VANE_EINVAL, "the query was dropped");
+	else
+		ctl_reply(c, encode_explain(x));
+	free(x);
+}
+
+/* ---- HTTP only ---- */
+
+/* Health rows grouped by service, with answers and shares since start. */
+static void cmd_services(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	struct srv_stats *blocks[MAX_BLOCKS];
+	unsigned n = server_stat_blocks(srv, blocks, MAX_BLOCKS);
+	struct stats_steer_sum *sum = malloc(sizeof(*sum));
+	if (sum == NULL) {
+		ctl_fail(c, VANE_ENOMEM, "out of memory");
+		return;
+	}
+	stats_steer_sum(sum, blocks, n);
+	const struct serve_stat_slots *slots = srv->snap->stat_slots;
+	uint64_t now = rt_now_ms();
+	json_t *out = json_array();
+	struct ops_ep_view v;
+	for (uint32_t s = 0; s < ops_services(srv->ops); s++) {
+		const struct serve_stat_slots *sl = &slots[s];
+		bool counted = sl->svc != SERVE_NO_SLOT;
+		uint64_t total = 0;
+		for (uint32_t e = 0; counted && e < ops_endpoints(srv->ops, s); e++)
+			total += sum->answers[sl->svc][sl->ep[e]];
+		json_t *eps = json_array();
+		for (uint32_t e = 0; e < ops_endpoints(srv->ops, s); e++) {
+			ops_endpoint_view(srv->ops, s, e, now, &v);
+			uint64_t ans = counted ? sum->answers[sl->svc][sl->ep[e]] : 0;
+			json_t *row = encode_endpoint(&v);
+			json_object_set_new(row, "answers", json_integer((json_int_t)ans));
+			json_object_set_new(row, "share", json_real(total ? (double)ans / (double)total
+									  : 0.0));
+			json_array_append_new(eps, row);
+		}
+		ops_endpoint_view(srv->ops, s, 0, now, &v);
+		json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:o}", "name", v.service,
+			"answers", (json_int_t)(counted ? sum->steered[sl->svc] : 0),
+			"fallbacks", (json_int_t)(counted ? sum->fallbacks[sl->svc] : 0),
+			"endpoints", eps));
+	}
+	free(sum);
+	ctl_reply(c, json_pack("{s:I,s:o}", "now", (json_int_t)now, "services", out));
+}
+
+static void cmd_events(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	ctl_reply(c, encode_events(srv->ops->events, a->v[0].set ? a->v[0].u : 0, 0));
+}
+
+static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	struct srv_stats *blocks[MAX_BLOCKS];
+	char (*names)[DNAME_MAXSTR];
+	struct ctl_zone_row *rows = zone_rows(srv, &names);
+	if (rows == NULL) {
+		ctl_fail(c, VANE_ENOMEM, "out of memory");
+		return;
+	}
+	struct ctl_metrics_in in = {
+		.started = srv->started, .blocks = blocks,
+		.nblocks = server_stat_blocks(srv, blocks, MAX_BLOCKS),
+		.view = &srv->view.cur->sv, .ops = srv->ops, .zones = rows,
+		.nzones = srv->snap->nzones, .tcp_clients = tcp_client_count(srv->tcp),
+	};
+	ctl_reply_text(c, metrics_render(&in));
+	free(rows);
+	free(names);
+}
+
+void server_commands(struct server *srv)
+{
+	ctl_handler *fn = srv->host.fn;
+	srv->host.ctx = srv;
+	fn[CMD_STATUS] = cmd_status;
+	fn[CMD_RELOAD] = cmd_reload;
+	fn[CMD_ZONE_STATUS] = cmd_zone_status;
+	fn[CMD_STATS] = cmd_stats;
+	fn[CMD_DRAIN] = fn[CMD_UNDRAIN] = fn[CMD_WEIGHT] = fn[CMD_RAMP] = fn[CMD_LOAD] = cmd_endpoint;
+	fn[CMD_HEALTH] = cmd_health;
+	fn[CMD_EXPLAIN] = cmd_explain;
+	fn[CMD_LATENCY] = fn[CMD_LATENCY_LOAD] = cmd_latency;
+	fn[CMD_STOP] = cmd_stop;
+	fn[CMD_HELP] = cmd_help;
+	fn[CMD_SERVICES] = cmd_services;
+	fn[CMD_EVENTS] = cmd_events;
+	fn[CMD_METRICS] = cmd_metrics;
+}

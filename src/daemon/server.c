@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "ctl/http.h"
+#include "daemon/server.h"
+#include "lib/dname.h"
+#include "rt/clock.h"
+#include "rt/log.h"
+#include "rt/notify.h"
+#include "rt/privdrop.h"
+#include "serve/dnstap.h"
+#include "serve/tcp.h"
+#include "serve/udp.h"
+
+unsigned server_stat_blocks(struct server *srv, struct srv_stats **blocks, unsigned max)
+{
+	unsigned n = udp_stats(srv->udp, blocks, max - 1);
+	if (srv->tcp)
+		blocks[n++] = tcp_stats(srv->tcp);
+	return n;
+}
+
+void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
+		      char (*names)[DNAME_MAXSTR])
+{
+	const struct vane_snapshot *snap = srv->snap;
+	for (unsigned i = 0; i < snap->nzones; i++) {
+		const struct zone_state *st = &snap->zones[i];
+		struct ctl_zone_row *r = &rows[i];
+		memset(r, 0, sizeof(*r));
+		r->name = snapshot_zone_fqdn(st, names[i], DNAME_MAXSTR);
+		r->file = st->file;
+		r->load = zone_load_status_name(st->status);
+		r->failed = st->status == ZS_FAILED;
+		r->serving = st->zone != NULL;
+		r->error = st->error;
+		if (st->zone) {
+			r->serial = st->zone->serial;
+			r->records = st->zone->nrecords;
+			r->loaded_at = st->zone->loaded_at;
+		}
+	}
+}
+
+/* All-down fallbacks are counted per thread on the query path and logged
+ * here, at most once a second per service, so an outage cannot flood the
+ * log from the hot path. */
+static void fallback_log_cb(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	struct srv_stats *blocks[1 + 64 * 64];
+	unsigned n = server_stat_blocks(srv, blocks, sizeof(blocks) / sizeof(blocks[0]));
+	uint64_t before[STATS_MAX_SERVICES];
+	memcpy(before, srv->fallback_last, sizeof(before));
+	const struct serve_view *view = &srv->view.cur->sv;
+	stats_log_fallbacks(blocks, n, view, srv->fallback_last);
+	const struct steer_set *set = srv->snap->steer;
+	char name[DNAME_MAXSTR];
+	for (uint32_t s = 0; set && s < set->n; s++) {
+		uint16_t k = srv->snap->stat_slots[s].svc;
+		if (k == SERVE_NO_SLOT || srv->fallback_last[k] <= before[k])
+			continue;
+		events_add(srv->ops->events, EV_FALLBACK, live_service_name(&set->svc[s], name,
+									    sizeof(name)),
+			   NULL, "all-down: %llu fallbacks (%s)",
+			   (unsigned long long)(srv->fallback_last[k] - before[k]),
+			   steer_all_down_name(set->svc[s].all_down));
+	}
+}
+
+/* ops/ published a new live state: pair it with the serving snapshot. */
+static void ops_publish(void *ctx, struct live_state *l)
+{
+	struct server *srv = ctx;
+	if (view_publish(&srv->view, srv->snap, l) != 0)
+		log_error("steering state not published: out of memory");
+}
+
+/* ---- reload: build (threadpool) -> swap (loop) -> free old (threadpool) ---- */
+
+static void reload_start(struct server *srv);
+
+static bool listen_changed(const struct vane_conf *a, const struct vane_conf *b)
+{
+	if (a->nlisten != b->nlisten)
+		return true;
+	for (unsigned i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
+			return true;
+	return false;
+}
+
+/* Warn about settings that only take effect on restart. */
+static void warn_restart(const struct vane_conf *boot, const struct vane_conf *now)
+{
+	if (listen_changed(boot, now))
+		log_warning("server.listen changed; restart vaned to apply it");
+	if (boot->udp_workers != now->udp_workers)
+		log_warning("server.udp-workers changed; restart vaned to apply it");
+	if (strcmp(boot->control, now->control) != 0)
+		log_warning("server.control changed; restart vaned to apply it");
+}
+
+/* Answer the waiters of the reload that just ended with `res` (borrowed). */
+static void reload_answer(struct reload_waiter *w, json_t *res)
+{
+	while (w) {
+		struct reload_waiter *next = w->next;
+		w->client->on_gone = NULL;
+		w->client->pending = NULL;
+		ctl_reply(w->client, json_deep_copy(res));
+		free(w);
+		w = next;
+	}
+}
+
+static void reload_finish(struct server *srv, const char *conf_err)
+{
+	struct ctl_zone_row *rows = calloc(srv->snap->nzones + 1, sizeof(*rows));
+	char (*names)[DNAME_MAXSTR] = calloc(srv->snap->nzones + 1, DNAME_MAXSTR);
+	json_t *res = NULL;
+	if (rows && names) {
+		server_zone_rows(srv, rows, names);
+		res = encode_reload(rows, srv->snap->nzones, conf_err);
+	}
+	free(rows);
+	free(names);
+	if (res == NULL)
+		res = ctl_error_json(VANE_ENOMEM, "out of memory");
+	bool ok = json_is_true(json_object_get(res, "ok"));
+	events_reload(srv->ops->events, ok, json_string_value(json_object_get(res, "error")));
+	struct reload_waiter *w = srv->waiting;
+	srv->waiting = NULL;
+	srv->reload_busy = false;
+	if (!srv->stopping)
+		notify_ready(ok ? "serving, reloaded" : "serving, reload failed");
+	reload_answer(w, res);
+	json_decref(res);
+	if (srv->reload_again && !srv->stopping)
+		reload_start(srv);
+}
+
+static void free_work(uv_work_t *req)
+{
+	struct server *srv = req->data;
+	/* Wait until no UDP worker can still see a view of the old snapshot. */
+	synchronize_rcu();
+	snapshot_free(srv->reload_old);
+}
+
+static void free_after(uv_work_t *req, int status)
+{
+	struct server *srv = req->data;
+	srv->reload_old = NULL;
+	reload_finish(srv, NULL);
+}
+
+static void build_work(uv_work_t *req)
+{
+	struct server *srv = req->data;
+	/* srv->snap changes only on the loop thread after this work ends. */
+	struct snapshot_opts opts = { .prev = srv->reload_prev };
+	if (snapshot_build(srv->conf_path, srv->snap, &opts, &srv->reload_new, &srv->reload_err) != 0)
+		srv->reload_new = NULL;
+}
+
+static void build_after(uv_work_t *req, int status)
+{
+	struct server *srv = req->data;
+	struct vane_snapshot *snap = srv->reload_new;
+	srv->reload_new = NULL;
+	live_free(srv->reload_prev);
+	srv->reload_prev = NULL;
+
+	if (snap == NULL) {
+		log_error("reload failed, keeping the running configuration: %s",
+			  srv->reload_err ? srv->reload_err : "error");
+		char *err = srv->reload_err;
+		srv->reload_err = NULL;
+		reload_finish(srv, err ? err : "reload failed");
+		free(err);
+		return;
+	}
+
+	/* The operator runtime follows first; it publishes the new view
+	 * (this snapshot with the state carried by name) before returning. */
+	struct vane_snapshot *old = srv->snap;
+	srv->snap = snap;
+	if (ops_adopt(srv->ops, &snap->layout) != 0) {
+		srv->snap = old;
+		snapshot_free(snap);   /* nobody saw it */
+		reload_finish(srv, "out of memory adopting the new configuration");
+		return;
+	}
+	log_set_level_name(snap->conf->log_level);
+	warn_restart(srv->boot_conf, snap->conf);
+	log_info("reloaded: %u zones serving, %u failed", snap->nserving, snap->nfailed);
+	srv->reload_old = old;
+	srv->reload_work.data = srv;
+	if (uv_queue_work(&srv->loop, &srv->reload_work, free_work, free_after) < 0) {
+		/* Cannot happen with a live loop; leak rather than free in use. */
+		srv->reload_old = NULL;
+		reload_finish(srv, NULL);
+	}
+}
+
+static void reload_start(struct server *srv)
+{
+	srv->reload_busy = true;
+	srv->reload_again = false;
+	srv->waiting = srv->queued;
+	srv->queued = NULL;
+	log_info("reloading %s", srv->conf_path);
+	notify_reloading();
+	/* The build carries state from a private copy: the live state in
+	 * service may be replaced while it runs. */
+	srv->reload_prev = live_clone(srv->ops->work);
+	srv->reload_work.data = srv;
+	if (srv->reload_prev == NULL ||
+	    uv_queue_work(&srv->loop, &srv->reload_work, build_work, build_after) < 0) {
+		live_free(srv->reload_prev);
+		srv->reload_prev = NULL;
+		reload_finish(srv, "cannot start the reload: out of memory");
+	}
+}
+
+/* The client went away while waiting: forget it. */
+static void waiter_gone(struct ctl_client *c)
+{
+	struct server *srv = c->pending;
+	struct reload_waiter **lists[] = { &srv->queued, &srv->waiting };
+	for (unsigned i = 0; i < 2; i++) {
+		for (struct reload_waiter **p = lists[i]; *p; p = &(*p)->next) {
+			if ((*p)->client == c) {
+				struct reload_waiter *w = *p;
+				*p = w->next;
+				free(w);
+				return;
+			}
+		}
+	}
+}
+
+void server_reload(struct server *srv, struct ctl_client *c)
+{
+	if (srv->stopping) {
+		if (c)
+			ctl_fail(c, VANE_EAGAIN, "server is stopping");
+		return;
+	}
+	/* A reload asked for during another one reads the config again after
+	 * it, so it sees every change made before it was asked. */
+	if (c) {
+		struct reload_waiter *w = calloc(1, sizeof(*w));
+		if (w == NULL) {
+			ctl_fail(c, VANE_ENOMEM, "out of memory");
+			return;
+		}
+		w->client = c;
+		w->next = srv->queued;
+		srv->queued = w;
+		c->pending = srv;
+		c->on_gone = waiter_gone;
+	}
+	if (srv->reload_busy)
+		srv->reload_again = true;
+	else
+		reload_start(srv);
+}
+
+/* ---- signals and stop ---- */
+
+void server_stop(struct server *srv)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	log_info("stopping");
+	notify_stopping();
+	srv->reload_again = false;
+	/* Reloads queued behind a running one will not start now: answer their
+	 * waiters, or an HTTP request would stay suspended forever. */
+	struct reload_waiter *w = srv->queued;
+	srv->queued = NULL;
+	if (w) {
+		json_t *res = ctl_error_json(VANE_EAGAIN, "server is stopping");
+		reload_answer(w, res);
+		json_decref(res);
+	}
+	tcp_close(srv->tcp);
+	ctl_sock_close(srv->ctl);
+	http_close(srv->http);
+	ops_close(srv->ops);
+	if (srv->signals_on) {
+		uv_close((uv_handle_t *)&srv->fallback_timer, NULL);
+		uv_close((uv_handle_t *)&srv->sig_hup, NULL);
+		uv_close((uv_handle_t *)&srv->sig_term, NULL);
+		uv_close((uv_handle_t *)&srv->sig_int, NULL);
+	}
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+	struct server *srv = h->data;
+	if (signum == SIGHUP) {
+		log_info("SIGHUP: reload");
+		server_reload(srv, NULL);
+	} else {
+		log_info("%s: stop", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		server_stop(srv);
+	}
+}
+
+static void signals_init(struct server *srv)
+{
+	uv_signal_init(&srv->loop, &srv->sig_hup);
+	uv_signal_init(&srv->loop, &srv->sig_term);
+	uv_signal_init(&srv->loop, &srv->sig_int);
+	srv->sig_hup.data = srv->sig_term.data = srv->sig_int.data = srv;
+	uv_signal_start(&srv->sig_hup, signal_cb, SIGHUP);
+	uv_signal_start(&srv->sig_term, signal_cb, SIGTERM);
+	uv_signal_start(&srv->sig_int, signal_cb, SIGINT);
+	uv_timer_init(&srv->loop, &srv->fallback_timer);
+	srv->fallback_timer.data = srv;
+	uv_timer_start(&srv->fallback_timer, fallback_log_cb, 1000, 1000);
+	srv->signals_on = true;
+}
+
+/* ---- main ---- */
+
+static int server_init(struct server *srv, const char *path)
+{
+	char *err = NULL;
+	srv->conf_path = realpath(path, NULL);
+	if (srv->conf_path == NULL) {
+		int ret = -errno;
+		log_error("%s: %s", path, vane_strerror(ret));
+		return ret;
+	}
+	/* A private copy of the config as started, to detect restart-only
+	 * changes; read first so the zone loads already log to server.log. */
+	if (conf_load(srv->conf_path, NULL, NULL, &srv->boot_conf) != 0)
+		return VANE_EINVAL;
+	log_set_level_name(srv->boot_conf->log_level);
+	log_set_target(srv->boot_conf->log_target);
+	int ret = snapshot_build(srv->conf_path, NULL, NULL, &srv->snap, &err);
+	if (ret != 0) {
+		log_error("cannot start: %s", err ? err : vane_strerror(ret));
+		free(err);
+		return ret;
+	}
+	log_set_level_name(srv->snap->conf->log_level);
+	log_info("loaded %s: %u zones serving, %u failed", srv->conf_path,
+		 srv->snap->nserving, srv->snap->nfailed);
+	return 0;
+}
+
+static void stop_cb(void *ctx)
+{
+	server_stop(ctx);
+}
+
+int server_main(const char *path)
+{
+	struct server srv_storage;
+	struct server *srv = &srv_storage;
+	memset(srv, 0, sizeof(*srv));
+	srv->started = time(NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int status = 1;
+	struct dnstap *dt = NULL;
+	notify_init();
+
+	if (uv_loop_init(&srv->loop) < 0)
+		return 1;
+	srv->view.loop = &srv->loop;
+	if (server_init(srv, path) != 0)
+		goto out;
+	rt_nofile_raise();   /* after server_init: the log goes to its target */
+
+	const struct vane_conf *conf = srv->boot_conf;
+	server_commands(srv);
+	srv->host.stop = stop_cb;
+	struct ops_hooks oh = { .ctx = srv, .publish = ops_publish };
+	/* One dnstap queue per UDP worker, and the last one for TCP. */
+	if (dnstap_open(conf, conf->nlisten * conf->udp_workers + 1, &dt) != 0)
+		goto out;
+	dnstap_set_current(dt);
+	struct http_conf hc = { .addr = &conf->http_listen.addr, .text = conf->http_listen.text,
+				.token_file = conf->http_token_file };
+	/* Probes start now (first probe at once); the first view is published
+	 * before any worker starts.  The privileges go once every socket is
+	 * bound (server.user). */
+	if (view_publish(&srv->view, srv->snap, NULL) != 0 ||
+	    ops_start(&srv->loop, &srv->snap->layout, srv->snap->live0, srv->snap->conf->state_dir,
+		      &oh, &srv->ops) != 0 ||
+	    ctl_sock_start(&srv->loop, conf->control, &srv->host, &srv->ctl) != 0 ||
+	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
+	    tcp_start(&srv->loop, &srv->view.rcu, conf, &srv->tcp) != 0 ||
+	    udp_start(&srv->view.rcu, conf, &srv->udp) != 0 ||
+	    (conf->user && privdrop(conf->user, conf->control, conf->state_dir) != 0)) {
+		server_stop(srv);   /* srv->stopping is set: signals unused */
+		uv_run(&srv->loop, UV_RUN_DEFAULT);
+		goto out;
+	}
+	signals_init(srv);
+	log_info("vaned started, pid %d", (int)getpid());
+	notify_ready("serving");
+
+	uv_run(&srv->loop, UV_RUN_DEFAULT);
+	status = 0;
+	log_info("stopped");
+out:
+	udp_stop(srv->udp);      /* joins every worker */
+	srv->udp = NULL;
+	http_free(srv->http);    /* joins the HTTP thread */
+	tcp_free(srv->tcp);
+	dnstap_set_current(NULL);
+	dnstap_close(dt);        /* after every tap stopped */
+	ctl_sock_free(srv->ctl);
+	ops_free(srv->ops);
+	/* Views retired on the threadpool are freed by then: uv_run ended. */
+	view_root_free(&srv->view);
+	if (uv_loop_close(&srv->loop) != 0)
+		log_debug("loop closed with handles open");
+	snapshot_free(srv->snap);
+	if (srv->boot_conf)
+		conf_free(srv->boot_conf);
+	free(srv->conf_path);
+	return status;
+}

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/snapshot.h"
+#include "lib/dname.h"
+#include "rt/log.h"
+#include "serve/stats.h"
+
+const char *zone_load_status_name(enum zone_load_status st)
+{
+	static const char *const names[] = { "loaded", "unchanged", "failed" };
+	return names[st];
+}
+
+/* The zone's name for log prefixes, as the contract shows it: no final dot. */
+static const char *log_name(const char *name, char *buf, size_t size)
+{
+	size_t n = strlen(name);
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	snprintf(buf, size, "%.*s", (int)n, name);
+	return buf;
+}
+
+const char *snapshot_zone_fqdn(const struct zone_state *st, char *buf, size_t size)
+{
+	if (st->zone)
+		return dname_to_str(st->zone->apex, buf, size);
+	uint8_t apex[DNAME_MAXLEN];
+	if (dname_from_str(st->name, NULL, apex) > 0)
+		return dname_to_str(apex, buf, size);
+	snprintf(buf, size, "%s", st->name);
+	return buf;
+}
+
+/* Collects the first error of a config or zone load and reports every
+ * one: to the caller's function, else to the log. */
+struct err_sink {
+	const char *zone;     /* NULL for config errors */
+	const struct snapshot_opts *opts;
+	char *first;
+	unsigned count;
+};
+
+static void sink_err(void *ctx, const char *file, unsigned long line, const char *msg)
+{
+	struct err_sink *sink = ctx;
+	char buf[1024];
+	if (line > 0)
+		snprintf(buf, sizeof(buf), "%s:%lu: %s", file ? file : "-", line, msg);
+	else
+		snprintf(buf, sizeof(buf), "%s: %s", file ? file : "-", msg);
+	if (sink->opts && sink->opts->err)
+		sink->opts->err(sink->opts->ctx, file, line, msg);
+	else if (sink->zone)
+		log_zone(LOG_ERROR, sink->zone, "%s", buf);
+	else
+		log_error("%s", buf);
+	if (sink->first == NULL)
+		sink->first = strdup(buf);
+	sink->count++;
+}
+
+int snapshot_auth_conf(const struct vane_conf *conf, struct auth_conf *auth)
+{
+	memset(auth, 0, sizeof(*auth));
+	auth->max_udp = conf->max_udp_payload ? conf->max_udp_payload : 1232;
+	if (auth->max_udp < 512)
+		auth->max_udp = 512;
+	auth->identity = conf->identity;
+	auth->version = conf->version;
+	/* The config decodes "hex:..." already; the answer path carries less. */
+	if (conf->nsid_len > sizeof(auth->nsid))
+		return VANE_EINVAL;
+	memcpy(auth->nsid, conf->nsid_data, conf->nsid_len);
+	auth->nsid_len = (uint8_t)conf->nsid_len;
+	return 0;
+}
+
+static const struct zone_state *old_state(const struct vane_snapshot *old,
+					  const char *name, const char *file)
+{
+	if (old == NULL)
+		return NULL;
+	for (unsigned i = 0; i < old->nzones; i++)
+		if (strcmp(old->zones[i].name, name) == 0 && strcmp(old->zones[i].file, file) == 0)
+			return &old->zones[i];
+	return NULL;
+}
+
+/* The zone `apex` serves in `old`, to keep serving when a reload fails. */
+static struct zone *old_zone(const struct vane_snapshot *old, const uint8_t *apex)
+{
+	if (old == NULL || old->db == NULL)
+		return NULL;
+	return zone_db_get(old->db, apex);
+}
+
+/* Load (or carry over) one zone into `st`.  Returns the zone to serve or NULL;
+ * a zone returned with `*fresh` set carries a reference for the caller. */
+static struct zone *build_zone(const struct conf_zone *cz, const struct vane_snapshot *old,
+			       const struct snapshot_opts *opts, struct zone_state *st, bool *fresh)
+{
+	*fresh = false;
+	uint8_t apex[DNAME_MAXLEN];
+	struct zone *prev = NULL;
+	if (dname_from_str(cz->name, NULL, apex) > 0) {
+		dname_lower(apex);
+		prev = old_zone(old, apex);
+	}
+
+	struct stat sb;
+	bool have_stat = stat(cz->file, &sb) == 0;
+	const struct zone_state *ost = old_state(old, cz->name, cz->file);
+	if (have_stat && prev && ost && ost->zone == prev &&
+	    ost->mtime.tv_sec == sb.st_mtim.tv_sec && ost->mtime.tv_nsec == sb.st_mtim.tv_nsec &&
+	    ost->size == sb.st_size && ost->ino == sb.st_ino) {
+		st->status = ZS_UNCHANGED;
+		st->mtime = ost->mtime;
+		st->size = ost->size;
+		st->ino = ost->ino;
+		return prev;
+	}
+
+	char lname[DNAME_MAXSTR];
+	const char *zname = log_name(cz->name, lname, sizeof(lname));
+	struct err_sink sink = { .zone = zname, .opts = opts };
+	struct zone *z = NULL;
+	int ret = zone_load(cz->name, cz->file, sink_err, &sink, &z);
+	if (ret == 0) {
+		free(sink.first);
+		st->status = ZS_LOADED;
+		if (have_stat) {
+			st->mtime = sb.st_mtim;
+			st->size = sb.st_size;
+			st->ino = sb.st_ino;
+		}
+		log_zone(LOG_INFO, zname, "loaded serial %u, %u records", z->serial, z->nrecords);
+		*fresh = true;
+		return z;
+	}
+
+	st->status = ZS_FAILED;
+	st->error = sink.first;
+	if (st->error == NULL) {
+		char buf[1024];
+		snprintf(buf, sizeof(buf), "%s: %s", cz->file, vane_strerror(ret));
+		if (opts && opts->err)
+			opts->err(opts->ctx, cz->file, 0, vane_strerror(ret));
+		else
+			log_zone(LOG_ERROR, zname, "%s", buf);
+		st->error = strdup(buf);
+	}
+	if (prev) {
+		log_zone(LOG_WARNING, zname, "load failed, keeping serial %u", prev->serial);
+		if (ost) {
+			st->mtime = ost->mtime;
+			st->size = ost->size;
+			st->ino = ost->ino;
+		}
+	} else {
+		log_zone(LOG_WARNING, zname, "load failed, zone not served");
+	}
+	return prev;
+}
+
+
+/* ---- steering: services, geo, latency, counter slots ---- */
+
+static bool set_uses(const struct steer_set *set, unsigned filter)
+{
+	for (uint32_t s = 0; set && s < set->n; s++)
+		for (unsigned i = 0; i < set->svc[s].n_policy; i++)
+			if (set->svc[s].policy[i] == filter)
+				return true;
+	return false;
+}
+
+static int slot_of_name(const struct vane_snapshot *old, const struct steer_service *svc)
+{
+	if (!old || !old->steer || !old->stat_slots)
+		return -1;
+	int i = steer_set_find(old->steer, svc->name, svc->name_len,
+			       dname_hash(svc->name, svc->name_len));
+	return i;
+}
+
+/* Lowest slot below `n` free in `used`, preferring one `old_used` did not
+ * have (a slot freed by this reload would mix a gone service's counts into
+ * a new one's). */
+static int free_slot(const uint8_t *used, const uint8_t *old_used, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!used[i] && !old_used[i])
+			return (int)i;
+	for (unsigned i = 0; i < n; i++)
+		if (!used[i])
+			return (int)i;
+	return -1;
+}
+
+/* Endpoint slots of new service `svc`; `osvc`/`oslots` its old version. */
+static void endpoint_slots(const struct steer_service *svc, const struct steer_service *osvc,
+			   const struct serve_stat_slots *oslots, struct serve_stat_slots *slots)
+{
+	uint8_t used[STEER_MAX_ENDPOINTS] = { 0 }, old_used[STEER_MAX_ENDPOINTS] = { 0 };
+	bool have[STEER_MAX_ENDPOINTS] = { false };
+
+	for (uint32_t k = 0; osvc && k < osvc->n_ep; k++)
+		old_used[oslots->ep[k]] = 1;
+	for (uint32_t e = 0; osvc && e < svc->n_ep; e++) {
+		for (uint32_t k = 0; k < osvc->n_ep; k++) {
+			if (strcmp(svc->ep[e].id, osvc->ep[k].id) == 0) {
+				slots->ep[e] = oslots->ep[k];
+				used[slots->ep[e]] = 1;
+				have[e] = true;
+				break;
+			}
+		}
+	}
+	for (uint32_t e = 0; e < svc->n_ep; e++) {
+		if (have[e])
+			continue;
+		int f = free_slot(used, old_used, STEER_MAX_ENDPOINTS);
+		slots->ep[e] = (uint8_t)(f < 0 ? 0 : f);
+		used[slots->ep[e]] = 1;
+	}
+}
+
+static int build_stat_slots(struct vane_snapshot *snap, const struct vane_snapshot *old)
+{
+	const struct steer_set *set = snap->steer;
+	uint8_t used[STATS_MAX_SERVICES] = { 0 }, old_used[STATS_MAX_SERVICES] = { 0 };
+	int *from = calloc(set->n, sizeof(*from));
+	snap->stat_slots = calloc(set->n, sizeof(*snap->stat_slots));
+	if (!from || !snap->stat_slots) {
+		free(from);
+		return VANE_ENOMEM;
+	}
+	for (uint32_t k = 0; old && old->steer && old->stat_slots && k < old->steer->n; k++)
+		if (old->stat_slots[k].svc != SERVE_NO_SLOT)
+			old_used[old->stat_slots[k].svc] = 1;
+	for (uint32_t s = 0; s < set->n; s++) {
+		from[s] = slot_of_name(old, &set->svc[s]);
+		uint16_t slot = from[s] >= 0 ? old->stat_slots[from[s]].svc : SERVE_NO_SLOT;
+		snap->stat_slots[s].svc = slot;
+		if (slot != SERVE_NO_SLOT)
+			used[slot] = 1;
+	}
+	for (uint32_t s = 0; s < set->n; s++) {
+		struct serve_stat_slots *sl = &snap->stat_slots[s];
+		const struct steer_service *osvc = NULL;
+		const struct serve_stat_slots *oslots = NULL;
+		if (sl->svc == SERVE_NO_SLOT) {
+			int f = free_slot(used, old_used, STATS_MAX_SERVICES);
+			if (f >= 0) {
+				sl->svc = (uint16_t)f;
+				used[f] = 1;
+			}
+		} else {
+			osvc = &old->steer->svc[from[s]];
+			oslots = &old->stat_slots[from[s]];
+		}
+		endpoint_slots(&set->svc[s], osvc, oslots, sl);
+	}
+	free(from);
+	return 0;
+}
+
+/* The services, geo database and latency table of `snap` (zones and
+ * config already in it), and its live layout. */
+static int build_steer(struct vane_snapshot *snap, const struct vane_snapshot *old,
+		       conf_err_fn err, void *ctx)
+{
+	const struct vane_conf *conf = snap->conf;
+	int ret = steer_build(conf, snap->db, err, ctx, &snap->build);
+	if (ret != 0)
+		return ret;
+	snap->steer = snap->build.set;
+	snap->nhealth = snap->build.nhealth;
+
+	/* Open the database only when something reads it: it is big. */
+	if (conf->geo_database || conf->geo_nets || set_uses(snap->steer, STEER_F_GEO) ||
+	    set_uses(snap->steer, STEER_F_LATENCY)) {
+		ret = geo_open(conf->geo_database, conf->geo_nets, &snap->geo, err, ctx);
+		if (ret != 0)
+			return ret;
+	}
+	if (conf->latency_file) {
+		ret = steer_latency_load(conf->latency_file, snap->steer, err, ctx, &snap->latency0);
+		if (ret != 0)
+			return ret;
+	}
+	snap->layout = (struct live_layout){
+		.set = snap->steer, .build = &snap->build, .latency0 = snap->latency0,
+		.checks = conf->checks, .nhealth = snap->nhealth,
+	};
+	if (snap->steer)
+		return build_stat_slots(snap, old);
+	return 0;
+}
+
+int snapshot_build(const char *path, const struct vane_snapshot *old,
+		   const struct snapshot_opts *opts, struct vane_snapshot **out, char **conf_err)
+{
+	struct err_sink csink = { .opts = opts };
+	struct zone **zones = NULL;
+	bool *fresh = NULL;
+	struct vane_snapshot *snap = calloc(1, sizeof(*snap));
+	int ret = VANE_ENOMEM;
+	if (snap == NULL)
+		goto fail;
+
+	ret = conf_load(path, sink_err, &csink, &snap->conf);
+	if (ret != 0)
+		goto fail;
+	ret = snapshot_auth_conf(snap->conf, &snap->auth);
+	if (ret != 0) {
+		sink_err(&csink, path, 0, "server.nsid: longer than 64 bytes");
+		goto fail;
+	}
+
+	unsigned n = snap->conf->nzones;
+	ret = VANE_ENOMEM;
+	snap->zones = calloc(n ? n : 1, sizeof(*snap->zones));
+	zones = calloc(n ? n : 1, sizeof(*zones));
+	fresh = calloc(n ? n : 1, sizeof(*fresh));
+	if (!snap->zones || !zones || !fresh)
+		goto fail;
+	snap->nzones = n;
+
+	unsigned nz = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct conf_zone *cz = &snap->conf->zones[i];
+		struct zone_state *st = &snap->zones[i];
+		st->name = cz->name;  /* owned by conf, which lives as long */
+		st->file = cz->file;
+		struct zone *z = build_zone(cz, old, opts, st, &fresh[nz]);
+		if (st->status == ZS_FAILED)
+			snap->nfailed++;
+		if (z) {
+			st->zone = z;
+			zones[nz++] = z;
+		}
+	}
+
+	ret = zone_db_new(zones, nz, &snap->db);
+	for (unsigned i = 0; i < nz; i++)
+		if (fresh[i])
+			zone_unref(zones[i]);   /* the db holds its own reference */
+	if (ret != 0) {
+		sink_err(&csink, path, 0, vane_strerror(ret));
+		goto fail;
+	}
+	snap->nserving = nz;
+	free(zones);
+	free(fresh);
+	zones = NULL;
+	fresh = NULL;
+
+	ret = build_steer(snap, old, sink_err, &csink);
+	if (ret != 0)
+		goto fail;
+	ret = VANE_ENOMEM;
+	snap->live0 = live_initial(&snap->layout, opts ? opts->prev : NULL,
+				   (opts && opts->check) || !snap->steer ? NULL : snap->conf->state_dir);
+	if (snap->live0 == NULL) {
+		sink_err(&csink, path, 0, "cannot build the initial live state");
+		goto fail;
+	}
+	if (snap->steer && !(opts && opts->check)) {
+		log_info("%u services, %u endpoints, %u health checked%s%s", snap->steer->n,
+			 snap->steer->n_ep_total, snap->nhealth, snap->geo ? ", geo " : "",
+			 snap->geo ? geo_backend(snap->geo) : "");
+	}
+	*out = snap;
+	return 0;
+fail:
+	free(zones);
+	free(fresh);
+	snapshot_free(snap);
+	if (conf_err) {
+		if (csink.first == NULL)
+			csink.first = strdup(vane_strerror(ret));
+		*conf_err = csink.first;
+	} else {
+		free(csink.first);
+	}
+	return ret < 0 ? ret : VANE_EINVAL;
+}
+
+void snapshot_free(struct vane_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	if (snap->live0)
+		live_free(snap->live0);
+	steer_latency_free(snap->latency0);
+	if (snap->geo)
+		geo_close(snap->geo);
+	steer_build_free(&snap->build);
+	free(snap->stat_slots);
+	if (snap->db)
+		zone_db_free(snap->db);
+	for (unsigned i = 0; i < snap->nzones; i++)
+		free(snap->zones[i].error);
+	free(snap->zones);
+	if (snap->conf)
+		conf_free(snap->conf);
+	free(snap);
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * http and https probes: one libcurl multi handle driven by the libuv loop
+ * (CURLMOPT_SOCKETFUNCTION -> uv_poll per socket, CURLMOPT_TIMERFUNCTION ->
+ * one uv_timer), as curl's multi-uv example does.  No thread per probe; a
+ * socket event costs one curl_multi_socket_action on that socket, and
+ * finished transfers are picked up from curl_multi_info_read's queue.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "health/health.h"
+#include "rt/log.h"
+
+#define HTTP_BODY_MAX 65536   /* body kept for the substring check */
+
+struct http_sock {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct health_http *hh;
+	struct http_sock *prev, *next;
+};
+
+struct health_http {
+	struct health_mon *mon;
+	CURLM *multi;
+	uv_timer_t timer;
+	struct http_sock *socks;      /* every poll handle, to close them at the end */
+};
+
+struct probe_http {
+	struct health_target *t;
+	CURL *easy;
+	struct curl_slist *resolve;
+	char *body;
+	size_t len;
+	bool want_body;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void sock_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void sock_close(struct http_sock *s)
+{
+	struct health_http *hh = s->hh;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		hh->socks = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	uv_poll_stop(&s->poll);
+	uv_close((uv_handle_t *)&s->poll, sock_closed);
+}
+
+static void http_finish(struct health_http *hh, CURL *easy, CURLcode result)
+{
+	struct probe_http *p = NULL;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&p);
+	curl_multi_remove_handle(hh->multi, easy);
+	struct health_target *t = p->t;
+	char msg[HEALTH_ERR_MAX];
+	bool ok = false;
+	if (result != CURLE_OK) {
+		snprintf(msg, sizeof(msg), "%s: %.140s", t->pc.type == PROBE_HTTPS ? "https" : "http",
+			 p->errbuf[0] ? p->errbuf : curl_easy_strerror(result));
+	} else {
+		long status = 0;
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status != t->pc.expect)
+			snprintf(msg, sizeof(msg), "http status %ld, expected %d", status,
+				 t->pc.expect);
+		else if (p->want_body && (!p->body || !memmem(p->body, p->len, t->pc.body,
+							      strlen(t->pc.body))))
+			snprintf(msg, sizeof(msg), "http body does not contain \"%.64s\"",
+				 t->pc.body);
+		else
+			ok = true;
+	}
+	curl_easy_cleanup(easy);
+	curl_slist_free_all(p->resolve);
+	free(p->body);
+	free(p);
+	t->probe = NULL;
+	health_probe_done(t, ok, ok ? NULL : msg);
+}
+
+static void check_done(struct health_http *hh)
+{
+	CURLMsg *m;
+	int pending;
+	while ((m = curl_multi_info_read(hh->multi, &pending)))
+		if (m->msg == CURLMSG_DONE)
+			http_finish(hh, m->easy_handle, m->data.result);
+}
+
+static void poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct http_sock *s = h->data;
+	struct health_http *hh = s->hh;
+	int flags = 0, running;
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	else {
+		if (events & UV_READABLE)
+			flags |= CURL_CSELECT_IN;
+		if (events & UV_WRITABLE)
+			flags |= CURL_CSELECT_OUT;
+	}
+	curl_multi_socket_action(hh->multi, s->fd, flags, &running);
+	check_done(hh);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct health_http *hh = userp;
+	struct http_sock *s = socketp;
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			curl_multi_assign(hh->multi, fd, NULL);
+			sock_close(s);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL || uv_poll_init_socket(hh->mon->loop, &s->poll, fd) < 0) {
+			free(s);
+			return -1;
+		}
+		s->fd = fd;
+		s->hh = hh;
+		s->poll.data = s;
+		s->next = hh->socks;
+		if (hh->socks)
+			hh->socks->prev = s;
+		hh->socks = s;
+		curl_multi_assign(hh->multi, fd, s);
+	}
+	int events = 0;
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	uv_poll_start(&s->poll, events, poll_cb);
+	return 0;
+}
+
+static void timer_cb(uv_timer_t *h)
+{
+	struct health_http *hh = h->data;
+	int running;
+	curl_multi_socket_action(hh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(hh);
+}
+
+static int timer_fn(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct health_http *hh = userp;
+	if (timeout_ms < 0)
+		uv_timer_stop(&hh->timer);
+	else
+		uv_timer_start(&hh->timer, timer_cb, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+int health_http_init(struct health_mon *mon)
+{
+	static bool global_done;
+	if (!global_done) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return VANE_ENOMEM;
+		global_done = true;
+	}
+	struct health_http *hh = calloc(1, sizeof(*hh));
+	if (hh == NULL)
+		return VANE_ENOMEM;
+	hh->mon = mon;
+	hh->multi = curl_multi_init();
+	if (hh->multi == NULL) {
+		free(hh);
+		return VANE_ENOMEM;
+	}
+	uv_timer_init(mon->loop, &hh->timer);
+	hh->timer.data = hh;
+	curl_multi_setopt(hh->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(hh->multi, CURLMOPT_SOCKETDATA, hh);
+	curl_multi_setopt(hh->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
+	curl_multi_setopt(hh->multi, CURLMOPT_TIMERDATA, hh);
+	mon->http = hh;
+	return 0;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct probe_http *p = userp;
+	size_t n = size * nmemb;
+	if (!p->want_body || p->len >= HTTP_BODY_MAX)
+		return n;
+	size_t take = n < HTTP_BODY_MAX - p->len ? n : HTTP_BODY_MAX - p->len;
+	char *nb = realloc(p->body, p->len + take);
+	if (nb == NULL)
+		return 0;
+	memcpy(nb + p->len, data, take);
+	p->body = nb;
+	p->len += take;
+	return n;
+}
+
+/* URL and pinned address: the Host header / SNI is `host` when set, while
+ * the connection always goes to the endpoint's address. */
+static int http_setup(struct probe_http *p, const struct probe_conf *pc)
+{
+	char url[1024], addr[80];
+	bool v6 = pc->addr.ss_family == AF_INET6;
+	snprintf(addr, sizeof(addr), v6 ? "[%s]" : "%s", pc->address);
+	const char *scheme = pc->type == PROBE_HTTPS ? "https" : "http";
+	const char *path = pc->path[0] == '/' ? pc->path + 1 : pc->path;
+	if (pc->host[0]) {
+		char res[400];
+		snprintf(res, sizeof(res), "%s:%u:%s", pc->host, pc->port, addr);
+		p->resolve = curl_slist_append(NULL, res);
+		if (p->resolve == NULL)
+			return VANE_ENOMEM;
+		snprintf(url, sizeof(url), "%s://%s:%u/%s", scheme, pc->host, pc->port, path);
+	} else {
+		snprintf(url, sizeof(url), "%s://%s:%u/%s", scheme, addr, pc->port, path);
+	}
+	CURL *e = p->easy;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	if (p->resolve)
+		curl_easy_setopt(e, CURLOPT_RESOLVE, p->resolve);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");   /* never through an env proxy */
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)pc->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)pc->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "vaned-health/1");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (pc->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	return 0;
+}
+
+int probe_http_start(struct health_target *t)
+{
+	struct health_http *hh = t->mon->http;
+	if (hh == NULL)
+		return VANE_EINVAL;
+	struct probe_http *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return VANE_ENOMEM;
+	p->t = t;
+	p->want_body = t->pc.body[0] != '\0';
+	p->easy = curl_easy_init();
+	int ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
+	if (ret == 0 && curl_multi_add_handle(hh->multi, p->easy) != CURLM_OK)
+		ret = VANE_ENOMEM;
+	if (ret != 0) {
+		if (p->easy)
+			curl_easy_cleanup(p->easy);
+		curl_slist_free_all(p->resolve);
+		free(p);
+		return ret;
+	}
+	t->probe = p;
+	return 0;
+}
+
+void probe_http_cancel(struct health_target *t)
+{
+	struct probe_http *p = t->probe;
+	struct health_http *hh = t->mon->http;
+	if (p == NULL || hh == NULL)
+		return;
+	curl_multi_remove_handle(hh->multi, p->easy);
+	curl_easy_cleanup(p->easy);
+	curl_slist_free_all(p->resolve);
+	free(p->body);
+	free(p);
+	t->probe = NULL;
+}
+
+void health_http_close(struct health_mon *mon)
+{
+	struct health_http *hh = mon->http;
+	if (hh == NULL)
+		return;
+	mon->http = NULL;
+	curl_multi_cleanup(hh->multi);
+	while (hh->socks)
+		sock_close(hh->socks);
+	uv_close((uv_handle_t *)&hh->timer, sock_closed);
+	hh->timer.data = hh;   /* sock_closed frees h->data: the struct itself */
+}

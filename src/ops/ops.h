@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The operator runtime of vaned (loop thread): the working copy of the
+ * live state (health of every endpoint, drains, weights, ramps, loads,
+ * runtime latency changes), the health monitor that feeds it, the verbs
+ * that change it, its persistence in state.json and the events it records.
+ *
+ * Every change is published through one hook, coalesced to one live state
+ * per loop iteration however many probes finished; the owner (daemon/)
+ * pairs it with its config snapshot into the view the query path reads.
+ * Writes to state.json are coalesced too and run on the threadpool.
+ *
+ * Verbs return 0 or a negative VANE_E* code (VANE_ENOENT: no such
+ * endpoint; VANE_EINVAL: a bad value; VANE_EBUSY: the state forbids it)
+ * with a message in `err`; the control edge (ctl/) maps them once.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "health/health.h"
+#include "ops/events.h"
+#include "ops/live.h"
+#include "ops/state.h"
+
+#define OPS_ERR_MAX 512
+
+struct ops_hooks {
+	void *ctx;
+	/* A new live state to serve (ownership passes). */
+	void (*publish)(void *ctx, struct live_state *l);
+};
+
+struct ops_rt {
+	uv_loop_t *loop;
+	struct ops_hooks hooks;
+	const struct live_layout *lay;
+	struct live_state *work;         /* mutable working copy, never published */
+	struct health_mon mon;
+	struct events *events;           /* recent events, owned */
+
+	uv_timer_t publish_timer;        /* coalesces republication */
+	bool publish_pending;
+	uv_timer_t tick;                 /* 1 s: ramp steps */
+	uv_timer_t persist_timer;        /* coalesces writes */
+	bool persist_dirty, persist_busy;
+	uv_work_t persist_work;
+	char *persist_text;
+	char *state_dir;
+
+	struct latency_update *lat;      /* runtime latency updates, in order */
+	uint32_t nlat;
+	uint64_t went_down, went_up;     /* transitions since start */
+	bool timers_on, closing;
+	uint8_t *ramp_logged;            /* per endpoint: last ramp step logged + 1 */
+	char *final_text;                /* state written by ops_free */
+};
+
+/*
+ * Start on `loop` for layout `lay`, from `live0` (the initial state built
+ * with the snapshot: saved state applied); probes start at once and a first
+ * live state is published through `hooks` before this returns.
+ */
+int ops_start(uv_loop_t *loop, const struct live_layout *lay, const struct live_state *live0,
+	      const char *state_dir, const struct ops_hooks *hooks, struct ops_rt **out) VANE_WUR;
+
+/* A reload swapped in layout `lay`: carry state by name, re-sync probes,
+ * publish.  VANE_ENOMEM: nothing changed (still on the old layout, which
+ * the caller must then keep alive). */
+int ops_adopt(struct ops_rt *rt, const struct live_layout *lay) VANE_WUR;
+
+/* Stop probes and timers; the loop then closes the handles. */
+void ops_close(struct ops_rt *rt);
+/* Free after the loop ended; writes a final state file synchronously. */
+void ops_free(struct ops_rt *rt);
+
+/* Something changed: publish soon (coalesced), persist soon. */
+void ops_changed(struct ops_rt *rt, bool persist);
+
+/* Internal to ops/: replace the runtime latency table (stolen), and apply
+ * one latency change on top of `base` (NULL = the layout's table) into a
+ * new table `*out`; `err` holds OPS_ERR_MAX bytes. */
+void ops_set_latency(struct ops_rt *rt, struct steer_latency_table *t);
+int live_latency_apply(const struct live_layout *lay, const struct latency_update *u,
+		       const struct steer_latency_table *base, struct steer_latency_table **out,
+		       char *err) VANE_WUR;
+
+/* ---- verbs (ops/verbs.c) ---- */
+
+/* Find "service/endpoint" (service case-insensitive, final dot optional);
+ * `canon` (LIVE_KEY_MAX) gets the canonical key.  VANE_ENOENT. */
+int ops_find(const struct ops_rt *rt, const char *key, uint32_t *svc, uint32_t *ep,
+	     char *canon) VANE_WUR;
+
+int ops_drain(struct ops_rt *rt, uint32_t s, uint32_t e, bool drained, bool *changed) VANE_WUR;
+int ops_weight(struct ops_rt *rt, uint32_t s, uint32_t e, uint32_t weight, bool *changed) VANE_WUR;
+int ops_load(struct ops_rt *rt, uint32_t s, uint32_t e, uint32_t load, bool *changed) VANE_WUR;
+/* VANE_EBUSY when the endpoint is down (the ramp would abort at once). */
+int ops_ramp(struct ops_rt *rt, uint32_t s, uint32_t e, const uint8_t *steps, unsigned nsteps,
+	     uint64_t every_ms, bool *changed, char *err, size_t errsize) VANE_WUR;
+
+/* One latency cell (rtt STEER_RTT_UNKNOWN clears it), or a whole table from
+ * a file; `*cells` is the table's size after the change. */
+int ops_latency_set(struct ops_rt *rt, const char *service, const char *endpoint,
+		    const char *client, uint32_t rtt_ms, uint64_t *cells, char *err,
+		    size_t errsize) VANE_WUR;
+int ops_latency_load(struct ops_rt *rt, const char *path, uint64_t *cells, char *err,
+		     size_t errsize) VANE_WUR;
+
+/* A running ramp as the operator sees it. */
+struct ops_ramp_view {
+	bool active;
+	unsigned step, steps_total, percent;
+	uint8_t steps[STEER_MAX_RAMP];
+	uint64_t every_ms, started_ms;
+};
+
+/* One endpoint's row of `health` and of the verbs' replies. */
+struct ops_ep_view {
+	char service[DNAME_MAXSTR];
+	const char *endpoint;
+	bool checked;                    /* has a health check */
+	bool up;
+	uint64_t since_ms;               /* 0 = unknown */
+	uint8_t origin;                  /* enum health_origin, when checked */
+	const char *last_error;          /* NULL = none */
+	const char *check;               /* type name, NULL = none */
+	const char *address;
+	uint64_t probes, failures, transitions, last_probe_ms;
+	uint32_t weight, config_weight, weight_override;
+	bool weight_set, drained;
+	struct ops_ramp_view ramp;
+	uint32_t load, capacity;
+};
+
+void ops_endpoint_view(const struct ops_rt *rt, uint32_t s, uint32_t e, uint64_t now,
+		       struct ops_ep_view *v);
+
+/* Endpoints in order, for iteration: service count and endpoints of one. */
+uint32_t ops_services(const struct ops_rt *rt);
+uint32_t ops_endpoints(const struct ops_rt *rt, uint32_t s);
+
+/* Probes run since start (all targets). */
+static inline uint64_t ops_probes_total(const struct ops_rt *rt)
+{
+	return rt->mon.probes_total;
+}

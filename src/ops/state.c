@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rt/log.h"
+#include "ops/state.h"
+
+static int64_t int_of(const json_t *o, const char *key, int64_t dflt)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+static void parse_ramp(const json_t *r, struct steer_ramp *ramp)
+{
+	const json_t *steps = json_object_get(r, "steps");
+	size_t n = json_array_size(steps);
+	if (!json_is_object(r) || n == 0 || n > STEER_MAX_RAMP)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		json_int_t v = json_integer_value(json_array_get(steps, i));
+		ramp->steps[i] = (uint8_t)(v < 0 ? 0 : v > 100 ? 100 : v);
+	}
+	ramp->nsteps = (uint8_t)n;
+	ramp->every_ms = (uint64_t)int_of(r, "every_ms", 60000);
+	ramp->started_ms = (uint64_t)int_of(r, "started_ms", 0);
+	ramp->active = ramp->every_ms > 0;
+}
+
+static void parse_ep(const char *key, const json_t *o, struct saved_ep *e)
+{
+	e->key = strdup(key);
+	const char *h = json_string_value(json_object_get(o, "health"));
+	if (h) {
+		e->has_health = true;
+		e->up = strcmp(h, "up") == 0;
+		e->since_ms = (uint64_t)int_of(o, "since", 0);
+		const char *err = json_string_value(json_object_get(o, "error"));
+		snprintf(e->err, sizeof(e->err), "%s", err ? err : "");
+	}
+	e->admin.drained = json_is_true(json_object_get(o, "drained"));
+	json_t *w = json_object_get(o, "weight");
+	if (json_is_integer(w) && json_integer_value(w) >= 0) {
+		e->admin.weight_set = true;
+		json_int_t v = json_integer_value(w);
+		e->admin.weight = v > STEER_WEIGHT_MAX ? STEER_WEIGHT_MAX : (uint32_t)v;
+	}
+	int64_t load = int_of(o, "load", 0);
+	e->admin.load = load < 0 ? 0 : load > UINT32_MAX ? UINT32_MAX : (uint32_t)load;
+	parse_ramp(json_object_get(o, "ramp"), &e->admin.ramp);
+}
+
+static int parse_latency(const json_t *arr, struct saved_state *st)
+{
+	size_t n = json_array_size(arr);
+	if (n == 0)
+		return 0;
+	st->lat = calloc(n, sizeof(*st->lat));
+	if (st->lat == NULL)
+		return VANE_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = json_array_get(arr, i);
+		const char *f = json_string_value(json_object_get(o, "file"));
+		if (f) {
+			st->lat[st->nlat++].file = strdup(f);
+			continue;
+		}
+		const char *s = json_string_value(json_object_get(o, "service"));
+		const char *e = json_string_value(json_object_get(o, "endpoint"));
+		const char *c = json_string_value(json_object_get(o, "client"));
+		int64_t rtt = int_of(o, "rtt", -1);
+		if (!s || !e || !c || rtt < 0)
+			continue;
+		struct latency_update *u = &st->lat[st->nlat++];
+		u->service = strdup(s);
+		u->endpoint = strdup(e);
+		u->client = strdup(c);
+		u->rtt_ms = rtt > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)rtt;
+	}
+	return 0;
+}
+
+int state_load(const char *dir, struct saved_state **out, char **err)
+{
+	char path[4096];
+	json_error_t jerr;
+	*out = NULL;
+	*err = NULL;
+	struct saved_state *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return VANE_ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	if (access(path, F_OK) != 0) {
+		*out = st;
+		return 0;
+	}
+	json_t *root = json_load_file(path, 0, &jerr);
+	if (!json_is_object(root)) {
+		char buf[512];
+		snprintf(buf, sizeof(buf), "line %d: %s", jerr.line, root ? "not an object" : jerr.text);
+		*err = strdup(buf);
+		json_decref(root);
+		state_free(st);
+		return VANE_EINVAL;
+	}
+	json_t *eps = json_object_get(root, "endpoints");
+	size_t n = json_object_size(eps);
+	st->ep = calloc(n ? n : 1, sizeof(*st->ep));
+	st->keys = calloc(n ? n : 1, sizeof(*st->keys));
+	int ret = VANE_ENOMEM;
+	if (!st->ep || !st->keys)
+		goto fail;
+	const char *key;
+	json_t *v;
+	json_object_foreach(eps, key, v) {
+		if (!json_is_object(v))
+			continue;
+		parse_ep(key, v, &st->ep[st->n]);
+		if (st->ep[st->n].key == NULL)
+			goto fail;
+		st->keys[st->n] = st->ep[st->n].key;
+		st->n++;
+	}
+	if ((ret = strmap_init(&st->map, st->keys, st->n)) != 0 ||
+	    (ret = parse_latency(json_object_get(root, "latency"), st)) != 0)
+		goto fail;
+	json_decref(root);
+	*out = st;
+	return 0;
+fail:
+	json_decref(root);
+	state_free(st);
+	return ret;
+}
+
+void state_free(struct saved_state *st)
+{
+	if (st == NULL)
+		return;
+	for (uint32_t i = 0; i < st->n; i++)
+		free(st->ep[i].key);
+	for (uint32_t i = 0; i < st->nlat; i++) {
+		free(st->lat[i].file);
+		free(st->lat[i].service);
+		free(st->lat[i].endpoint);
+		free(st->lat[i].client);
+	}
+	free(st->lat);
+	free(st->ep);
+	free(st->keys);
+	strmap_free(&st->map);
+	free(st);
+}
+
+void state_admin_to_json(json_t *obj, const struct steer_admin_ep *a)
+{
+	json_object_set_new(obj, "drained", json_boolean(a->drained));
+	if (a->weight_set)
+		json_object_set_new(obj, "weight", json_integer(a->weight));
+	if (a->load)
+		json_object_set_new(obj, "load", json_integer(a->load));
+	if (a->ramp.active) {
+		json_t *steps = json_array();
+		for (unsigned i = 0; i < a->ramp.nsteps; i++)
+			json_array_append_new(steps, json_integer(a->ramp.steps[i]));
+		json_object_set_new(obj, "ramp", json_pack("{s:o,s:I,s:I}", "steps", steps,
+							   "every_ms", (json_int_t)a->ramp.every_ms,
+							   "started_ms", (json_int_t)a->ramp.started_ms));
+	}
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int state_write(const char *dir, const char *text)
+{
+	char path[4096], tmp[4200];
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int ret = write_all(fd, text, strlen(text));
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
+	/* rename is atomic; fsync of the directory makes it durable. */
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret != 0) {
+		unlink(tmp);
+		return ret;
+	}
+	/* The new file is in place; only its durability across a crash is in
+	 * doubt, so say so and carry on. */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		log_warning("%s: cannot sync the directory, %s may not survive a crash: %s",
+			    dir, STATE_FILE, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	return 0;
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "geo/geo.h"
+#include "lib/pkt.h"
+#include "lib/rand.h"
+#include "rt/clock.h"
+#include "rt/log.h"
+#include "rt/sock.h"
+#include "serve/dnstap.h"
+#include "serve/udp.h"
+
+#define UDP_BATCH 64
+#define UDP_QBUF 4096    /* larger queries are truncated and dropped */
+#define UDP_ABUF 4096    /* max-udp-payload is at most 4096 */
+#define UDP_CTRL RT_PKTINFO_SPACE
+
+/* One thread serving one socket.  Buffers live here so the hot path never
+ * allocates. */
+struct udp_thread {
+	struct srv_stats stats;          /* first: cache-line aligned */
+	struct serve_view *const *root;  /* RCU-published by the daemon */
+	struct udp_group *group;
+	pthread_t tid;
+	bool started;
+	int fd;
+	bool v6;
+	bool pktinfo;                    /* wildcard bind: answer from the query's address */
+	uint64_t rng;                    /* splitmix64 state for steering decisions */
+	struct geo_cache *geo_cache;     /* this thread's geo lookups */
+	struct dnstap_tap tap;           /* dnstap queue and sampling; off: dt NULL */
+	struct mmsghdr in[UDP_BATCH];
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec iov_in[UDP_BATCH];
+	struct iovec iov_out[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	uint8_t ctrl[UDP_BATCH][UDP_CTRL];
+	uint8_t qbuf[UDP_BATCH][UDP_QBUF];
+	uint8_t abuf[UDP_BATCH][UDP_ABUF];
+};
+
+struct udp_group {
+	struct udp_thread **threads;
+	unsigned count;
+	atomic_bool stop;
+};
+
+static void udp_prepare(struct udp_thread *t)
+{
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
+		t->iov_in[i] = (struct iovec){ t->qbuf[i], UDP_QBUF };
+		t->in[i].msg_hdr = (struct msghdr){
+			.msg_name = &t->peer[i], .msg_namelen = sizeof(t->peer[i]),
+			.msg_iov = &t->iov_in[i], .msg_iovlen = 1,
+		};
+	}
+}
+
+/* Off the common path: only the sampled queries with dnstap on get here. */
+static __attribute__((noinline, cold)) void udp_tap(struct udp_thread *t, unsigned i, size_t len)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	dnstap_log(&t->tap, (const struct sockaddr *)&t->peer[i], t->qbuf[i], t->in[i].msg_len,
+		   t->abuf[i], len, &now);
+}
+
+/* Answer the `n` received packets into the `out` vector; returns how many
+ * responses to send. */
+static unsigned udp_answer(struct udp_thread *t, const struct serve_view *view, unsigned n)
+{
+	unsigned nout = 0;
+	enum srv_transport tr = t->v6 ? TR_UDP6 : TR_UDP4;
+	struct auth_client cl = { .geo_cache = t->geo_cache };
+	/* Once per batch: the time.  Without services the steering state is
+	 * NULL and the static path does no extra work. */
+	const struct auth_steer *st = view->steer;
+	const struct auth_client *clp = st ? &cl : NULL;
+	if (st)
+		cl.now_ms = rt_now_ms();
+	for (unsigned i = 0; i < n; i++) {
+		struct msghdr *mh = &t->in[i].msg_hdr;
+		size_t len = 0;
+		struct auth_result res;
+		if (st) {
+			cl.src = (const struct sockaddr *)&t->peer[i];
+			cl.rand = rand_next(&t->rng);
+		}
+		if (!(mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+			len = auth_answer(view->db, view->auth, st, clp, t->qbuf[i], t->in[i].msg_len,
+					  false, t->abuf[i], UDP_ABUF, &res);
+		if (len == 0) {
+			stats_drop(&t->stats, tr);
+			continue;
+		}
+		stats_count(&t->stats, tr, &res);
+		stats_size(&t->stats, len);
+		if (res.service >= 0)
+			stats_steered(&t->stats, view->slots, &res);
+		if (dnstap_tap_pick(&t->tap))
+			udp_tap(t, i, len);
+		t->iov_out[nout] = (struct iovec){ t->abuf[i], len };
+		t->out[nout].msg_hdr = (struct msghdr){
+			.msg_name = &t->peer[i], .msg_namelen = mh->msg_namelen,
+			.msg_iov = &t->iov_out[nout], .msg_iovlen = 1,
+			/* Echoing IP_PKTINFO makes the reply leave from the address
+			 * the query came to. */
+			.msg_control = t->pktinfo ? t->ctrl[i] : NULL,
+			.msg_controllen = t->pktinfo ? mh->msg_controllen : 0,
+		};
+		nout++;
+	}
+	return nout;
+}
+
+static void udp_send(struct udp_thread *t, unsigned nout)
+{
+	unsigned sent = 0;
+	while (sent < nout) {
+		int r = sendmmsg(t->fd, t->out + sent, nout - sent, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Skip the packet that failed (e.g. unreachable peer). */
+			t->stats.dropped++;
+			sent++;
+			continue;
+		}
+		sent += (unsigned)r;
+	}
+}
+
+static void *udp_thread_run(void *arg)
+{
+	struct udp_thread *t = arg;
+	rcu_register_thread();
+	udp_prepare(t);
+	t->rng = rt_seed();
+
+	/* The kernel rewrites the name and control lengths of the slots it
+	 * filled; only those need resetting before the next call. */
+	unsigned used = UDP_BATCH;
+	for (;;) {
+		for (unsigned i = 0; i < used; i++) {
+			t->in[i].msg_hdr.msg_namelen = sizeof(t->peer[i]);
+			if (t->pktinfo) {
+				t->in[i].msg_hdr.msg_control = t->ctrl[i];
+				t->in[i].msg_hdr.msg_controllen = UDP_CTRL;
+			}
+		}
+		used = 0;
+
+		/* Blocked in the kernel we hold no snapshot: tell RCU so a
+		 * reload never waits for an idle worker. */
+		rcu_thread_offline();
+		int n = recvmmsg(t->fd, t->in, UDP_BATCH, MSG_WAITFORONE, NULL);
+		rcu_thread_online();
+
+		if (atomic_load_explicit(&t->group->stop, memory_order_relaxed))
+			break;
+		if (n <= 0) {
+			if (n == 0 || errno == EINTR || errno == EAGAIN || errno == ENOMEM ||
+			    errno == ECONNREFUSED)
+				continue;
+			if (errno == EBADF || errno == EINVAL || errno == ENOTSOCK)
+				break;
+			continue;
+		}
+
+		used = (unsigned)n;
+		const struct serve_view *view = rcu_dereference(*t->root);
+		unsigned nout = udp_answer(t, view, (unsigned)n);
+		rcu_quiescent_state();   /* done with `view` */
+		udp_send(t, nout);
+	}
+
+	rcu_unregister_thread();
+	return NULL;
+}
+
+int udp_start(struct serve_view *const *root, const struct vane_conf *conf, struct udp_group **out)
+{
+	int ret = VANE_ENOMEM;
+	struct udp_group *g = calloc(1, sizeof(*g));
+	unsigned total = conf->nlisten * conf->udp_workers;
+	if (g == NULL || (g->threads = calloc(total, sizeof(*g->threads))) == NULL)
+		goto fail;
+	atomic_init(&g->stop, false);
+
+	for (unsigned l = 0; l < conf->nlisten; l++) {
+		for (unsigned w = 0; w < conf->udp_workers; w++) {
+			struct udp_thread *t = aligned_alloc(64, (sizeof(*t) + 63) & ~(size_t)63);
+			if (t == NULL) {
+				ret = VANE_ENOMEM;
+				goto fail;
+			}
+			memset(t, 0, sizeof(*t));
+			t->fd = -1;
+			t->root = root;
+			t->geo_cache = geo_cache_new(0);
+			if (t->geo_cache == NULL) {
+				free(t);
+				ret = VANE_ENOMEM;
+				goto fail;
+			}
+			t->group = g;
+			g->threads[g->count++] = t;
+			t->v6 = conf->listen[l].addr.ss_family == AF_INET6;
+			t->fd = rt_udp_socket(&conf->listen[l].addr, conf->listen[l].addrlen, &t->pktinfo);
+			if (t->fd < 0) {
+				ret = t->fd;
+				log_error("cannot listen on UDP %s: %s", conf->listen[l].text,
+					  vane_strerror(ret));
+				goto fail;
+			}
+			dnstap_tap_init(&t->tap, dnstap_current(), g->count - 1, t->fd, false);
+		}
+		log_info("listening on UDP %s with %u workers", conf->listen[l].text,
+			 conf->udp_workers);
+	}
+
+	for (unsigned i = 0; i < g->count; i++) {
+		int r = pthread_create(&g->threads[i]->tid, NULL, udp_thread_run, g->threads[i]);
+		if (r != 0) {
+			ret = -r;
+			log_error("cannot start UDP worker: %s", vane_strerror(ret));
+			goto fail;
+		}
+		g->threads[i]->started = true;
+	}
+	*out = g;
+	return 0;
+fail:
+	udp_stop(g);
+	return ret;
+}
+
+void udp_stop(struct udp_group *g)
+{
+	if (g == NULL)
+		return;
+	atomic_store(&g->stop, true);
+	/* shutdown() wakes a thread blocked in recvmmsg on Linux. */
+	for (unsigned i = 0; i < g->count; i++)
+		if (g->threads[i]->fd >= 0)
+			shutdown(g->threads[i]->fd, SHUT_RDWR);
+	for (unsigned i = 0; i < g->count; i++) {
+		struct udp_thread *t = g->threads[i];
+		if (t->started)
+			pthread_join(t->tid, NULL);
+		if (t->fd >= 0)
+			close(t->fd);
+		geo_cache_free(t->geo_cache);
+		free(t);
+	}
+	free(g->threads);
+	free(g);
+}
+
+unsigned udp_stats(struct udp_group *g, struct srv_stats **blocks, unsigned max)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; g && i < g->count && n < max; i++)
+		blocks[n++] = &g->threads[i]->stats;
+	return n;
+}
+
+unsigned udp_thread_count(const struct udp_group *g)
+{
+	return g ? g->count : 0;
+}
