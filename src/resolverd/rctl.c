@@ -3,34 +3,18 @@
  * vane-resolver's control socket: vaned's line protocol (one line
  * `VERB ARGS`, one JSON object back, close), so vanectl works unchanged.
  * Verbs: status, stats, flush NAME|all, cache-dump, reload, stop, and
- * `time +N` under fake-time.
+ * `time +N` under fake-time.  The socket itself is rt/ctlsock's (it never
+ * unlinks a socket a live process answers on).
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "resolverd/rserver_int.h"
+#include "rt/ctlsock.h"
 #include "rt/log.h"
-
-#define LINE_MAX_LEN 4096
-
-struct rctl {
-	uv_pipe_t pipe;
-	char *path;
-};
-
-struct rctl_client {
-	uv_pipe_t h;
-	struct resolverd *r;
-	uv_write_t wreq;
-	char *out;
-	size_t len;
-	bool stop_after;
-	char line[LINE_MAX_LEN];
-};
 
 static json_t *err_reply(const char *msg)
 {
@@ -126,13 +110,17 @@ static json_t *cmd_reload(struct resolverd *r, int argc, char **argv)
 	struct cache_conf cc;
 	resolver_cache_conf(nc, 0, &cc);   /* the hash seed stays (cache_new only) */
 	cache_set_conf(r->core.cache, &cc);
-	r->conf->min_ttl_ms = nc->min_ttl_ms;
-	r->conf->max_ttl_ms = nc->max_ttl_ms;
-	r->conf->neg_max_ttl_ms = nc->neg_max_ttl_ms;
-	r->conf->serve_stale = nc->serve_stale;
-	r->conf->prefetch = nc->prefetch;
-	r->conf->qname_min = nc->qname_min;
-	r->conf->max_upstream = nc->max_upstream;
+	/* Only the loop thread's copy changes: the workers keep reading the
+	 * conf loaded at start, which nobody writes, and the one knob they
+	 * use goes through an atomic. */
+	r->loop_conf.min_ttl_ms = nc->min_ttl_ms;
+	r->loop_conf.max_ttl_ms = nc->max_ttl_ms;
+	r->loop_conf.neg_max_ttl_ms = nc->neg_max_ttl_ms;
+	r->loop_conf.serve_stale = nc->serve_stale;
+	r->loop_conf.prefetch = nc->prefetch;
+	r->loop_conf.qname_min = nc->qname_min;
+	r->loop_conf.max_upstream = nc->max_upstream;
+	atomic_store_explicit(&r->prefetch, nc->prefetch, memory_order_relaxed);
 	resolver_conf_free(nc);
 	return json_pack("{s:b}", "ok", 1);
 }
@@ -152,148 +140,58 @@ static const struct {
 	{ NULL, NULL },
 };
 
-static void client_closed(uv_handle_t *h)
+static void stop_written(void *arg)
 {
-	struct rctl_client *c = h->data;
-	free(c->out);
-	free(c);
+	resolver_stop(arg);
 }
 
-static void written(uv_write_t *w, int status)
+/* Reply with `res` (consumed): one JSON line; then stop when asked to. */
+static void reply(struct resolverd *r, struct rt_ctl_conn *c, json_t *res, bool stop_after)
 {
-	struct rctl_client *c = w->data;
-	struct resolverd *r = c->r;
-	bool stop = c->stop_after;
-	uv_close((uv_handle_t *)&c->h, client_closed);
-	if (stop)
-		resolver_stop(r);
-}
-
-static void reply(struct rctl_client *c, json_t *res)
-{
-	c->out = json_dumps(res, JSON_COMPACT);
+	char *out = json_dumps(res, JSON_COMPACT);
 	json_decref(res);
-	if (!c->out) {
-		uv_close((uv_handle_t *)&c->h, client_closed);
-		return;
-	}
-	size_t n = strlen(c->out);
-	c->out[n] = '\0';
-	char *p = realloc(c->out, n + 2);
-	if (p) {
-		c->out = p;
-		strcpy(c->out + n, "\n");
-		n++;
-	}
-	uv_buf_t b = uv_buf_init(c->out, (unsigned)n);
-	c->wreq.data = c;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->h, &b, 1, written) != 0)
-		uv_close((uv_handle_t *)&c->h, client_closed);
+	rt_ctl_reply(c, out ? out : "{\"ok\":false,\"error\":\"out of memory\"}",
+		     stop_after ? stop_written : NULL, r);
+	free(out);
 }
 
-static void dispatch(struct rctl_client *c)
+static void on_line(void *ctx, struct rt_ctl_conn *c, char *line)
 {
+	struct resolverd *r = ctx;
 	char *argv[16];
 	int argc = 0;
-	for (char *s = strtok(c->line, " \t\r\n"); s && argc < 16; s = strtok(NULL, " \t\r\n"))
+	for (char *s = strtok(line, " \t\r\n"); s && argc < 16; s = strtok(NULL, " \t\r\n"))
 		argv[argc++] = s;
 	if (argc == 0) {
-		reply(c, err_reply("empty command"));
+		reply(r, c, err_reply("empty command"), false);
 		return;
 	}
 	if (strcmp(argv[0], "stop") == 0) {
-		c->stop_after = true;
-		reply(c, json_pack("{s:b}", "ok", 1));
+		reply(r, c, json_pack("{s:b}", "ok", 1), true);
 		return;
 	}
 	for (unsigned i = 0; verbs[i].name; i++)
 		if (strcmp(verbs[i].name, argv[0]) == 0) {
-			reply(c, verbs[i].fn(c->r, argc, argv));
+			reply(r, c, verbs[i].fn(r, argc, argv), false);
 			return;
 		}
-	reply(c, err_reply("unknown command"));
+	reply(r, c, err_reply("unknown command"), false);
 }
 
-static void alloc_cb(uv_handle_t *h, size_t sz, uv_buf_t *buf)
+static void on_gone(void *ctx, struct rt_ctl_conn *c)
 {
-	struct rctl_client *c = h->data;
-	size_t used = c->len;
-	*buf = uv_buf_init(c->line + used, (unsigned)(LINE_MAX_LEN - 1 - used));
-}
-
-static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct rctl_client *c = s->data;
-	if (n < 0) {
-		uv_close((uv_handle_t *)&c->h, client_closed);
-		return;
-	}
-	c->len += (size_t)n;
-	c->line[c->len] = '\0';
-	if (strchr(c->line, '\n') || c->len >= LINE_MAX_LEN - 1) {
-		uv_read_stop(s);
-		dispatch(c);
-	}
-}
-
-static void on_conn(uv_stream_t *srv, int status)
-{
-	struct resolverd *r = srv->data;
-	if (status < 0)
-		return;
-	struct rctl_client *c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	c->r = r;
-	uv_pipe_init(&r->loop, &c->h, 0);
-	c->h.data = c;
-	if (uv_accept(srv, (uv_stream_t *)&c->h) != 0) {
-		uv_close((uv_handle_t *)&c->h, client_closed);
-		return;
-	}
-	uv_read_start((uv_stream_t *)&c->h, alloc_cb, read_cb);
-}
-
-static void make_parent(const char *path)
-{
-	char *dir = strdup(path);
-	if (!dir)
-		return;
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(dir, 0755);
-		*p = '/';
-	}
-	free(dir);
+	/* Every line is answered at once: nothing is kept per connection. */
 }
 
 int rctl_start(struct resolverd *r, const char *path)
 {
-	struct rctl *ctl = calloc(1, sizeof(*ctl));
-	if (!ctl)
-		return VANE_ENOMEM;
-	ctl->path = strdup(path);
-	make_parent(path);
-	unlink(path);
-	uv_pipe_init(&r->loop, &ctl->pipe, 0);
-	ctl->pipe.data = r;
-	int ret = uv_pipe_bind(&ctl->pipe, path);
-	if (ret == 0)
-		ret = uv_listen((uv_stream_t *)&ctl->pipe, 16, on_conn);
-	r->ctl = ctl;
-	if (ret != 0) {
-		log_error("control socket %s: %s", path, uv_strerror(ret));
-		return VANE_EINVAL;
-	}
-	return 0;
+	const struct rt_ctl_handlers h = { .ctx = r, .line = on_line, .gone = on_gone };
+	/* rt_ctl_listen logs its errors. */
+	return rt_ctl_listen(&r->loop, path, &h, &r->ctl) == 0 ? 0 : VANE_EINVAL;
 }
 
 void rctl_close(struct resolverd *r)
 {
-	if (!r->ctl)
-		return;
-	uv_close((uv_handle_t *)&r->ctl->pipe, NULL);
-	unlink(r->ctl->path);
+	if (r->ctl)
+		rt_ctl_close(r->ctl);
 }

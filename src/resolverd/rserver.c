@@ -23,6 +23,8 @@
 struct rworker {
 	struct resolverd *r;
 	pthread_t tid;
+	bool started;
+	bool pktinfo;                    /* wildcard bind: echo each query's PKTINFO */
 	int fd;
 };
 
@@ -34,10 +36,15 @@ static void creq_send(struct creq *c, const uint8_t *ans, size_t len)
 {
 	if (c->tcp) {
 		rtcp_send(c->tcp, ans, len);
-	} else {
-		ssize_t n = sendto(c->fd, ans, len, 0, (struct sockaddr *)&c->ss, c->sslen);
-		(void)n;
+		return;
 	}
+	struct iovec iov = { (void *)ans, len };
+	/* The query's PKTINFO, echoed: the reply leaves from the address the
+	 * query came to (wildcard listeners on multi-address hosts). */
+	struct msghdr mh = { .msg_name = &c->ss, .msg_namelen = c->sslen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = c->ctrllen ? c->ctrl : NULL, .msg_controllen = c->ctrllen };
+	(void)!sendmsg(c->fd, &mh, 0);
 }
 
 void creq_free(struct creq *c)
@@ -163,7 +170,7 @@ int creq_fast(struct resolverd *r, struct creq *c, uint8_t *out, size_t cap)
 			 resolver_now(&r->core), 0, out, lim < cap ? lim : cap, &hit);
 	if (n > 0) {
 		atomic_fetch_add(&r->core.st.cache_hits, 1);
-		if (hit.prefetch && r->conf->prefetch)
+		if (hit.prefetch && atomic_load_explicit(&r->prefetch, memory_order_relaxed))
 			c->prefetch = true; /* answered; refresh in the background */
 		return n;
 	}
@@ -207,6 +214,7 @@ static void *worker_main(void *arg)
 	struct rworker *w = arg;
 	struct resolverd *r = w->r;
 	static __thread uint8_t in[BATCH][PKT_MAX], out[BATCH][PKT_MAX];
+	static __thread uint8_t ctrl[BATCH][RT_PKTINFO_SPACE];
 	struct mmsghdr rm[BATCH], sm[BATCH];
 	struct iovec riov[BATCH], siov[BATCH];
 	struct sockaddr_storage from[BATCH];
@@ -224,15 +232,19 @@ static void *worker_main(void *arg)
 			.msg_iov = &riov[i], .msg_iovlen = 1 };
 	}
 	for (;;) {
-		/* recvmmsg changes only msg_len and msg_namelen (no control
-		 * data here): re-arm just the entries the last call filled. */
-		for (int i = 0; i < n; i++)
+		/* recvmmsg changes msg_len, msg_namelen and msg_controllen:
+		 * re-arm just the entries the last call filled. */
+		for (int i = 0; i < n; i++) {
 			rm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			rm[i].msg_hdr.msg_control = w->pktinfo ? ctrl[i] : NULL;
+			rm[i].msg_hdr.msg_controllen = w->pktinfo ? RT_PKTINFO_SPACE : 0;
+		}
 		n = recvmmsg(w->fd, rm, BATCH, MSG_WAITFORONE, NULL);
+		/* rworkers_stop sets the flag, then shutdown() wakes us. */
+		if (atomic_load_explicit(&r->stopping, memory_order_acquire))
+			break;
 		if (n <= 0) {
 			n = 0;
-			if (r->stopping)
-				break;
 			continue;
 		}
 		unsigned ns = 0;
@@ -247,12 +259,18 @@ static void *worker_main(void *arg)
 			memcpy(c->pkt, in[i], c->len);
 			memcpy(&c->ss, &from[i], rm[i].msg_hdr.msg_namelen);
 			c->sslen = rm[i].msg_hdr.msg_namelen;
+			c->ctrllen = w->pktinfo ? rm[i].msg_hdr.msg_controllen : 0;
+			if (c->ctrllen > sizeof(c->ctrl))
+				c->ctrllen = 0;
+			memcpy(c->ctrl, ctrl[i], c->ctrllen);
 			int len = creq_fast(r, c, out[ns], PKT_MAX);
 			if (len > 0) {
 				siov[ns] = (struct iovec){ out[ns], (size_t)len };
 				sm[ns].msg_hdr = (struct msghdr){ .msg_name = &from[i],
 					.msg_namelen = c->sslen, .msg_iov = &siov[ns],
-					.msg_iovlen = 1 };
+					.msg_iovlen = 1,
+					.msg_control = c->ctrllen ? ctrl[i] : NULL,
+					.msg_controllen = c->ctrllen };
 				ns++;
 			}
 			/* A miss, or a hit that wants a background refresh, goes to
@@ -271,23 +289,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int udp_socket(const struct sockaddr_storage *ss, socklen_t len)
-{
-	int one = 1;
-	int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, len) != 0) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
 int rworkers_start(struct resolverd *r)
 {
 	const struct resolver_conf *cf = r->conf;
@@ -295,11 +296,13 @@ int rworkers_start(struct resolverd *r)
 	r->workers = calloc(r->nworkers, sizeof(*r->workers));
 	if (!r->workers)
 		return VANE_ENOMEM;
+	for (unsigned i = 0; i < r->nworkers; i++)
+		r->workers[i].fd = -1;
 	for (unsigned i = 0; i < r->nworkers; i++) {
 		const struct conf_listen *l = &cf->listen[i % cf->nlisten];
 		struct rworker *w = &r->workers[i];
 		w->r = r;
-		w->fd = udp_socket(&l->addr, l->addrlen);
+		w->fd = rt_udp_socket(&l->addr, l->addrlen, &w->pktinfo);
 		if (w->fd < 0) {
 			log_error("cannot listen on %s (UDP): %s", l->text, vane_strerror(w->fd));
 			return w->fd;
@@ -308,9 +311,44 @@ int rworkers_start(struct resolverd *r)
 	r->async.data = r;
 	int ret = uv_async_init(&r->loop, &r->async, on_async);
 	if (ret != 0)
-		return ret;
-	for (unsigned i = 0; i < r->nworkers; i++)
+		return VANE_ENOMEM;
+	for (unsigned i = 0; i < r->nworkers; i++) {
 		if (pthread_create(&r->workers[i].tid, NULL, worker_main, &r->workers[i]) != 0)
 			return VANE_ENOMEM;
+		r->workers[i].started = true;
+	}
 	return 0;
+}
+
+void rworkers_stop(struct resolverd *r)
+{
+	atomic_store_explicit(&r->stopping, true, memory_order_release);
+	for (unsigned i = 0; i < r->nworkers; i++)
+		if (r->workers[i].fd >= 0)
+			shutdown(r->workers[i].fd, SHUT_RDWR);  /* wakes recvmmsg */
+	for (unsigned i = 0; i < r->nworkers; i++)
+		if (r->workers[i].started) {
+			pthread_join(r->workers[i].tid, NULL);
+			r->workers[i].started = false;
+		}
+	/* Misses handed over after the loop stopped: nobody will answer. */
+	pthread_mutex_lock(&r->qlock);
+	struct creq *c = r->qhead;
+	r->qhead = r->qtail = NULL;
+	pthread_mutex_unlock(&r->qlock);
+	while (c) {
+		struct creq *next = c->next;
+		creq_free(c);
+		c = next;
+	}
+}
+
+void rworkers_free(struct resolverd *r)
+{
+	for (unsigned i = 0; i < r->nworkers; i++)
+		if (r->workers[i].fd >= 0)
+			close(r->workers[i].fd);
+	free(r->workers);
+	r->workers = NULL;
+	r->nworkers = 0;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "lib/pkt.h"
+#include "rt/sock.h"
 #include "resolverd/resolverd.h"
 
 struct rtcp_conn;
@@ -15,6 +16,8 @@ struct creq {
 	struct rtcp_conn *tcp;           /* TCP: the connection (referenced) */
 	struct sockaddr_storage ss;
 	socklen_t sslen;
+	size_t ctrllen;                  /* UDP: the query's PKTINFO, echoed */
+	uint8_t ctrl[RT_PKTINFO_SPACE];
 	struct dns_query q;
 	struct cache_net net;
 	bool prefetch;                   /* already answered: only refresh */
@@ -28,7 +31,14 @@ void creq_enqueue(struct resolverd *r, struct creq *c);
 void creq_free(struct creq *c);
 
 int rworkers_start(struct resolverd *r) VANE_WUR;
+/* Wake every worker and join it; then free the misses still queued.  The
+ * sockets stay open for answers of resolutions still running.  Loop
+ * thread, after the loop has stopped. */
+void rworkers_stop(struct resolverd *r);
+/* Close the workers' sockets (after rworkers_stop). */
+void rworkers_free(struct resolverd *r);
 int rtcp_start(struct resolverd *r) VANE_WUR;
+/* Close the listeners and every client connection. */
 void rtcp_close(struct resolverd *r);
 void rtcp_send(struct rtcp_conn *t, const uint8_t *msg, size_t len);
 void rtcp_unref(struct rtcp_conn *t);

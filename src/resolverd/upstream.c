@@ -9,14 +9,15 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "lib/wire.h"
 #include "resolver/iter.h"
 #include "resolverd/resolverd.h"
+#include "rt/clock.h"
 
 struct upq {
+	struct upq *next, **pprev;       /* r->upqs until it ends */
 	struct resolverd *r;
 	struct itq *q;                   /* NULL once ended (cancel, timeout) */
 	uv_udp_t udp;
@@ -47,6 +48,9 @@ static void handle_closed(uv_handle_t *h)
 static void upq_close(struct upq *u)
 {
 	u->q = NULL;
+	*u->pprev = u->next;
+	if (u->next)
+		u->next->pprev = u->pprev;
 	uv_close((uv_handle_t *)&u->timer, handle_closed);
 	if (u->use_tcp)
 		uv_close((uv_handle_t *)&u->tcp, handle_closed);
@@ -187,9 +191,16 @@ static int up_send(void *ctx, struct itq *q, const uint8_t *wire, size_t len,
 	struct resolverd *r = ctx;
 	struct upq *u;
 
+	if (r->draining)
+		return VANE_EAGAIN;
 	if (len > sizeof(u->qbuf) || !(u = calloc(1, sizeof(*u))))
 		return VANE_ENOMEM;
 	u->r = r;
+	u->next = r->upqs;
+	u->pprev = &r->upqs;
+	if (r->upqs)
+		r->upqs->pprev = &u->next;
+	r->upqs = u;
 	u->q = q;
 	u->use_tcp = tcp;
 	u->qlen = len;
@@ -235,6 +246,16 @@ static int up_send(void *ctx, struct itq *q, const uint8_t *wire, size_t len,
 	return 0;
 }
 
+void resolverd_upstream_drain(struct resolverd *r)
+{
+	/* Each timeout may make the iterator try another server; with
+	 * `draining` that send fails at once, so the resolution moves on to
+	 * its end without waiting, and the list empties. */
+	r->draining = true;
+	while (r->upqs)
+		finish_timeout(r->upqs);
+}
+
 /* ---- clocks and randomness ---- */
 
 static uint64_t up_now(void *ctx)
@@ -262,14 +283,7 @@ static void up_random(void *ctx, void *buf, size_t len)
 
 void resolverd_random(void *buf, size_t len)
 {
-	uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = getrandom(p, len, 0);
-		if (n <= 0)
-			continue; /* EINTR; getrandom does not fail otherwise once seeded */
-		p += n;
-		len -= (size_t)n;
-	}
+	rt_random(buf, len);
 }
 
 void resolverd_env_init(struct resolverd *r)
