@@ -17,41 +17,50 @@
 #include <jansson.h>
 
 #include "conf/conf.h"
+#include "ctl/cmd.h"
 #include "vane_version.h"
 
 #define DEFAULT_CONFIG "etc/vaned.conf"
 #define REPLY_MAX (16 << 20)
 
+/* The commands come from the table vaned runs (ctl/cmd.c). */
+static void print_commands(FILE *out)
+{
+	char usage[256];
+	for (const struct ctl_cmd *c = ctl_cmds; c->help; c++) {
+		if (c->name == NULL)
+			continue;
+		const char *u = ctl_usage(c, usage, sizeof(usage)) + 7;
+		if (strlen(u) <= 26)
+			fprintf(out, "  %-26s %s\n", u, c->help);
+		else
+			fprintf(out, "  %s\n  %-26s %s\n", u, "", c->help);
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: vanectl [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n"
+		"       vanectl --commands md|man\n"
 		"\n"
 		"  -s, --socket PATH  vaned control socket\n"
 		"  -c, --config FILE  read the control socket path from this config\n"
 		"                     (default: " DEFAULT_CONFIG " when it exists)\n"
 		"  -j, --json         print the server's JSON reply as is\n"
+		"      --commands F   print the command reference (md: docs/api.md, man: vanectl(8))\n"
 		"  -h, --help         show this help\n"
 		"  -V, --version      show the version\n"
 		"\n"
-		"Commands:\n"
-		"  status             version, uptime, zones and listeners\n"
-		"  reload             reload the config and zones (waits until done)\n"
-		"  zone-status [ZONE] serial, records and last load error per zone\n"
-		"  stats              query counters by rcode, qtype and transport\n"
-		"  stop               stop the server\n"
-		"  health             health and operator state of every endpoint\n"
-		"  drain SVC/EP       take an endpoint out of answers; undrain SVC/EP\n"
-		"  weight SVC/EP N    override an endpoint's weight\n"
-		"  ramp SVC/EP --steps 5,25,50,100 --every 60s\n"
-		"                     bring an endpoint back in steps (aborts if it fails health)\n"
-		"  load SVC/EP VALUE  push an endpoint's current load\n"
-		"  explain NAME TYPE --client IP [--ecs PREFIX]\n"
-		"                     show the steering decision for a query\n"
-		"  latency SVC EP CLIENT RTT_MS   set one latency cell\n"
-		"  latency-load FILE  replace the latency table\n"
+		"Commands of vaned:\n");
+	print_commands(out);
+	fprintf(out,
 		"\n"
-		"Exit status 0 when the server says ok, else 1 with `error: ...` on stderr.\n");
+		"Commands of vane-resolver: status, stats, flush NAME|all, cache-dump, reload, stop.\n"
+		"\n"
+		"Exit status: 0 when the server says ok; 1 when it refused the command\n"
+		"or cannot be reached (`error: ...` on stderr); 3 when it cannot act now\n"
+		"(stopping: try again); 2 for a usage error.\n");
 }
 
 static int fail(const char *fmt, const char *arg)
@@ -415,6 +424,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "commands", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *config = NULL;
@@ -428,12 +438,23 @@ int main(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("vanectl %s\n", VANE_VERSION); return 0;
-		default: usage(stderr); return 1;
+		case 'C':
+			if (ctl_write_reference(stdout, optarg) != 0) {
+				fprintf(stderr, "error: --commands takes md or man\n");
+				return 2;
+			}
+			return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 1;
+		return 2;
+	}
+	/* help needs no server: the table is compiled in. */
+	if (strcmp(argv[optind], "help") == 0 && optind + 1 == argc) {
+		print_commands(stdout);
+		return 0;
 	}
 	if (sock == NULL && config == NULL) {
 		if (access(DEFAULT_CONFIG, R_OK) != 0)
@@ -493,9 +514,16 @@ int main(int argc, char **argv)
 		show(argv[optind], res);
 	if (!ok) {
 		const char *msg = json_string_value(json_object_get(res, "error"));
+		const char *code = json_string_value(json_object_get(res, "code"));
 		fail("%s", msg ? msg : "command failed");
+		/* The one mapping of ctl/cmd.c; a reply without a class (an
+		 * older server, vane-resolver) is a refusal. */
+		status = code ? ctl_exit_code(ctl_status_from_name(code)) : 1;
+		if (status == 0)
+			status = 1;
+	} else {
+		status = 0;
 	}
-	status = ok ? 0 : 1;
 out:
 	json_decref(res);
 	free(reply);

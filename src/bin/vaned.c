@@ -78,5 +78,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	return do_check ? server_check(config) : server_main(config);
+	return do_check ? server_check(config) : server_main(config, server_commands);
 }

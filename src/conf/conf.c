@@ -22,7 +22,7 @@ struct conf_parser {
 	yaml_document_t doc;
 	const char *file;   /* as given, for messages */
 	const char *dir;    /* absolute, for relative paths */
-	conf_err_fn err;
+	vane_report_fn err;
 	void *ctx;
 	unsigned nerr;
 	bool nomem;
@@ -178,6 +178,56 @@ static char *canon_value(const struct conf_item *item, const void *dst)
 	default:
 		return NULL;
 	}
+}
+
+/* Whether two stored values of `item` are the same (scalars by their
+ * canonical form, lists entry by entry). */
+static bool same_value(const struct conf_item *item, const void *a, const void *b)
+{
+	if (item->type == CONF_LIST) {
+		unsigned na = *(const unsigned *)((const char *)a - item->offset + item->count_off);
+		unsigned nb = *(const unsigned *)((const char *)b - item->offset + item->count_off);
+		const char *xa = *(char *const *)a, *xb = *(char *const *)b;
+		if (na != nb)
+			return false;
+		for (unsigned i = 0; i < na; i++)
+			if (!same_value(item->elem, xa + i * item->elem_size, xb + i * item->elem_size))
+				return false;
+		return true;
+	}
+	if (item->type == CONF_MAP) {
+		for (const struct conf_item *it = item->children; it->name; it++)
+			if (!same_value(it, (const char *)a + it->offset, (const char *)b + it->offset))
+				return false;
+		return true;
+	}
+	char *ca = canon_value(item, a), *cb = canon_value(item, b);
+	bool same = (ca == NULL && cb == NULL) || (ca && cb && strcmp(ca, cb) == 0);
+	free(ca);
+	free(cb);
+	return same;
+}
+
+static void restart_walk(const struct conf_item *children, const char *prefix, const void *a,
+			 const void *b, void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	char key[256];
+	for (const struct conf_item *it = children; it->name; it++) {
+		snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", it->name);
+		const void *va = (const char *)a + it->offset, *vb = (const char *)b + it->offset;
+		if (it->flags & CONF_RESTART) {
+			if (!same_value(it, va, vb))
+				fn(ctx, key);
+		} else if (it->type == CONF_MAP) {
+			restart_walk(it->children, key, va, vb, fn, ctx);
+		}
+	}
+}
+
+void conf_restart_changes(const struct conf_item *root, const void *a, const void *b,
+			  void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	restart_walk(root->children, "", a, b, fn, ctx);
 }
 
 static void seen_add(struct conf_parser *p, struct seen_set *set, const struct conf_item *item,
@@ -648,7 +698,7 @@ static void parse_file(struct conf_parser *p, FILE *f, const struct conf_item *r
 }
 
 int conf_parse_schema(const struct conf_item *root, const char *file, const char *dir,
-		      conf_err_fn err, void *ctx, void *base)
+		      vane_report_fn err, void *ctx, void *base)
 {
 	struct conf_parser p = { .file = file, .dir = dir, .err = err ? err : stderr_err,
 				 .ctx = ctx };
@@ -682,7 +732,7 @@ void conf_free_schema(const struct conf_item *root, void *base)
 	free_map(root->children, base);
 }
 
-int conf_load(const char *path, conf_err_fn err, void *ctx, struct vane_conf **out)
+int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf **out)
 {
 	int ret;
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "lib/errcode.h"
+#include "lib/report.h"
 
 #define CONF_NSID_MAX 64 /* what auth/answer.h carries */
 
@@ -136,17 +137,15 @@ struct vane_conf {
 	unsigned nservices;
 };
 
-/* Receives each problem as file, line and message (`file:line: message`).
- * `file` is the path as given to conf_load; line 0 means the whole file. */
-typedef void (*conf_err_fn)(void *ctx, const char *file, unsigned long line,
-			    const char *msg);
+/* Problems are reported through a vane_report_fn (lib/report.h): `file` is
+ * the path as given to conf_load; line 0 means the whole file. */
 
 /*
  * Read and validate `path`.  Every problem goes to `err` (NULL: stderr).
  * Returns 0 and `*out`, or a negative VANE_E* code after reporting at least
  * one error.  Checks only the config itself, not the zone files.
  */
-int conf_load(const char *path, conf_err_fn err, void *ctx,
+int conf_load(const char *path, vane_report_fn err, void *ctx,
 	      struct vane_conf **out) VANE_WUR;
 
 void conf_free(struct vane_conf *conf);

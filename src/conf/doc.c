@@ -100,8 +100,13 @@ static void write_item(FILE *out, const struct doc_fmt *fmt, const struct conf_i
 		snprintf(def, sizeof(def), "%s", it->def);
 		defp = def;
 	}
+	/* Restart-only comes from the flag that reloads check (CONF_RESTART). */
+	char help[2048];
+	snprintf(help, sizeof(help), "%s%s", it->help ? it->help : "",
+		 it->flags & CONF_RESTART ? " Restart-only: a reload keeps the value vaned "
+					    "started with, and warns." : "");
 	if (*prefix)
-		fmt->entry(out, key, type, defp, !it->def_doc, it->flags & CONF_REQUIRED, it->help);
+		fmt->entry(out, key, type, defp, !it->def_doc, it->flags & CONF_REQUIRED, help);
 	else
 		fmt->section(out, it);
 

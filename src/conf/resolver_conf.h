@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "lib/report.h"
 
 /* An `allow:` network, parsed. */
 struct rconf_net {
@@ -53,7 +54,7 @@ struct resolver_conf {
 #define RCONF_DEFAULT_HINTS "/etc/vane/root.hints"
 
 /* Load and validate `path`; problems go to `err` (NULL: stderr). */
-int resolver_conf_load(const char *path, conf_err_fn err, void *ctx,
+int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 		       struct resolver_conf **out) VANE_WUR;
 void resolver_conf_free(struct resolver_conf *conf);
 

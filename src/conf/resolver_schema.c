@@ -225,7 +225,7 @@ static int parse_nets(struct resolver_conf *c)
 	return 0;
 }
 
-int resolver_conf_load(const char *path, conf_err_fn err, void *ctx,
+int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 		       struct resolver_conf **out)
 {
 	int ret = VANE_ENOMEM;

@@ -88,11 +88,11 @@ static const struct conf_item listen_elem = {
 static const struct conf_item server_items[] = {
 	{ .name = "listen", .type = CONF_LIST, .offset = S(listen),
 	  .count_off = S(nlisten), .elem = &listen_elem, .elem_size = sizeof(struct conf_listen),
-	  .min = 1, .def = "127.0.0.1@53",
+	  .min = 1, .def = "127.0.0.1@53", .flags = CONF_RESTART,
 	  .help = "Addresses to serve DNS on (UDP and TCP), each \"ADDR@PORT\" or \"ADDR\" "
 		  "for port 53. IPv6 addresses are written without brackets, e.g. \"::1@5300\". "
 		  "A single address may be given without the list." },
-	{ .name = "udp-workers", .type = CONF_UINT, .offset = S(udp_workers),
+	{ .name = "udp-workers", .type = CONF_UINT, .offset = S(udp_workers), .flags = CONF_RESTART,
 	  .min = 1, .max = 64, .def_fn = default_ncpu, .def_doc = "number of online CPUs",
 	  .help = "UDP worker threads, each with its own SO_REUSEPORT socket." },
 	{ .name = "tcp-max-clients", .type = CONF_UINT, .offset = S(tcp_max_clients),
@@ -107,6 +107,7 @@ static const struct conf_item server_items[] = {
 	  .help = "Largest UDP response, whatever the client's EDNS buffer size says; "
 		  "1232 avoids IP fragmentation (DNS flag day 2020)." },
 	{ .name = "control", .type = CONF_PATH, .offset = S(control), .def = "run/vaned.sock",
+	  .flags = CONF_RESTART,
 	  .help = "Unix socket for vanectl. Its directory is created when missing." },
 	{ .name = "state-dir", .type = CONF_PATH, .offset = S(state_dir), .def = "state",
 	  .help = "Directory for state the daemon keeps between runs." },
@@ -123,21 +124,21 @@ static const struct conf_item server_items[] = {
 	  .values = log_levels, .def = "info",
 	  .help = "Least severe message written to the log." },
 	{ .name = "log", .type = CONF_ENUM, .offset = S(log_target),
-	  .values = log_targets, .def = "stderr",
-	  .help = "Where log lines go: stderr, or syslog (facility daemon, ident vaned). "
-		  "Restart-only." },
-	{ .name = "user", .type = CONF_STR, .offset = S(user),
+	  .values = log_targets, .def = "stderr", .flags = CONF_RESTART,
+	  .help = "Where log lines go: stderr, or syslog (facility daemon, ident vaned)." },
+	{ .name = "user", .type = CONF_STR, .offset = S(user), .flags = CONF_RESTART,
 	  .help = "After binding its sockets and creating the control socket and state "
 		  "directory, vaned switches to this user and its primary group "
-		  "(setgroups, setgid, setuid). Stays as started when not set. Restart-only." },
+		  "(setgroups, setgid, setuid). Stays as started when not set." },
 	{ NULL },
 };
 
 static const struct conf_item http_items[] = {
-	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen),
+	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen), .flags = CONF_RESTART,
 	  .help = "Address of the HTTP API, metrics and dashboard, \"ADDR@PORT\". "
-		  "The HTTP server is off when not set. Restart-only." },
+		  "The HTTP server is off when not set." },
 	{ .name = "token-file", .type = CONF_PATH, .offset = S(http_token_file),
+	  .flags = CONF_RESTART,
 	  .help = "File holding the bearer token that POST requests must send "
 		  "(Authorization: Bearer TOKEN). Without it every write is refused. "
 		  "Read at start." },
@@ -145,10 +146,10 @@ static const struct conf_item http_items[] = {
 };
 
 static const struct conf_item dnstap_items[] = {
-	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket),
+	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket), .flags = CONF_RESTART,
 	  .help = "Unix socket of a dnstap collector (Frame Streams, content type "
 		  "protobuf:dnstap.Dnstap), e.g. fstrm_capture -u. dnstap is off when not set. "
-		  "vaned reconnects when the collector goes away. Restart-only." },
+		  "vaned reconnects when the collector goes away." },
 	{ .name = "sample", .type = CONF_UINT, .offset = S(dnstap_sample),
 	  .min = 1, .max = 1000000, .def = "1",
 	  .help = "Log one query in this many, per UDP worker, to bound the cost." },

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
+#include "lib/report.h"
 
 enum conf_type {
 	CONF_STR,      /* char *, any string */
@@ -38,6 +39,7 @@ enum conf_flag {
 	CONF_REQUIRED = 1 << 0, /* must be given (no default) */
 	CONF_UNIQUE = 1 << 1,   /* no two entries of the enclosing list may share it */
 	CONF_LINE = 1 << 2,     /* map in a list: store the entry's line at line_off */
+	CONF_RESTART = 1 << 3,  /* bound at start: a reload keeps the old value and warns */
 };
 
 struct conf_item;
@@ -81,11 +83,20 @@ extern const struct conf_item conf_schema_root;
  * values with conf_free_schema() whatever the result.
  */
 int conf_parse_schema(const struct conf_item *root, const char *file, const char *dir,
-		      conf_err_fn err, void *ctx, void *base);
+		      vane_report_fn err, void *ctx, void *base);
 void conf_free_schema(const struct conf_item *root, void *base);
 
 /* Type description, e.g. "an integer 1..64" (article) or "integer 1..64". */
 void conf_type_desc(const struct conf_item *item, bool article, char *buf, size_t size);
+
+/*
+ * Call `fn` with the dotted key ("server.listen") of every CONF_RESTART
+ * item under `root` whose value differs between `a` and `b` (two structs
+ * parsed against it).  This list is the one the docs print as
+ * "Restart-only".
+ */
+void conf_restart_changes(const struct conf_item *root, const void *a, const void *b,
+			  void (*fn)(void *ctx, const char *key), void *ctx);
 
 /* Scalar conversions (conf/values.c).  Return 0 or a VANE_E* code. */
 int conf_parse_uint(const char *s, uint64_t *out);
@@ -100,7 +111,7 @@ void conf_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size)
 /* Cross-field checks of checks: and services: (conf/services.c), after the
  * schema parsed without errors.  Returns the number of errors reported. */
 unsigned conf_check_services(struct vane_conf *conf, const char *file,
-			     conf_err_fn err, void *ctx);
+			     vane_report_fn err, void *ctx);
 
 /* `path` joined to `dir` when relative, with "." and ".." folded lexically.
  * Returns a malloc'd string or NULL (out of memory). */

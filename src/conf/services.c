@@ -113,7 +113,7 @@ static void check_service(struct report *v, const struct vane_conf *conf,
 }
 
 unsigned conf_check_services(struct vane_conf *conf, const char *file,
-			     conf_err_fn err, void *ctx)
+			     vane_report_fn err, void *ctx)
 {
 	struct report v = { .file = file, .fn = err, .ctx = ctx };
 

@@ -11,7 +11,7 @@
 #include "lib/dname.h"
 #include "lib/mnemonic.h"
 
-#define KEY { "key", CA_KEY, NULL, false, false }
+#define KEY { "key", CA_KEY, NULL, false, false, NULL }
 
 const struct ctl_cmd ctl_cmds[] = {
 	{ "status", CMD_STATUS, false, "GET", "/api/v1/status", NULL, { { 0 } },
@@ -22,7 +22,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "their old version.",
 	  "zones: [{name, status, serial[, error]}]" },
 	{ "zone-status", CMD_ZONE_STATUS, false, "GET", "/api/v1/zones", NULL,
-	  { { "zone", CA_NAME, NULL, true, true } },
+	  { { "zone", CA_NAME, NULL, true, true, NULL } },
 	  "Serial, records, load time and last load error of each zone.",
 	  "zones: [{name, file, status, serving, error, serial, records, loaded_at}]" },
 	{ "stats", CMD_STATS, false, "GET", "/api/v1/stats", NULL, { { 0 } },
@@ -35,32 +35,32 @@ const struct ctl_cmd ctl_cmds[] = {
 	  { KEY }, "Put a drained endpoint back.", "key, changed, endpoint: row" },
 	{ "weight", CMD_WEIGHT, true, "POST", "/api/v1/weight",
 	  "/api/v1/endpoints/{service}/{endpoint}/weight",
-	  { KEY, { "weight", CA_UINT, NULL, false, false } },
+	  { KEY, { "weight", CA_UINT, NULL, false, false, NULL } },
 	  "Override an endpoint's weight.", "key, changed, endpoint: row" },
 	{ "ramp", CMD_RAMP, true, "POST", "/api/v1/ramp", "/api/v1/endpoints/{service}/{endpoint}/ramp",
-	  { KEY, { "steps", CA_STEPS, "--steps", false, false },
-	    { "every", CA_DURATION, "--every", false, false } },
+	  { KEY, { "steps", CA_STEPS, "--steps", false, false, NULL },
+	    { "every", CA_DURATION, "--every", false, false, NULL } },
 	  "Bring an endpoint back in weight steps; aborts to weight 0 if it fails health.",
 	  "key, changed, endpoint: row" },
 	{ "load", CMD_LOAD, true, "POST", "/api/v1/load", "/api/v1/endpoints/{service}/{endpoint}/load",
-	  { KEY, { "value", CA_UINT, NULL, false, false } },
+	  { KEY, { "value", CA_UINT, NULL, false, false, NULL } },
 	  "Push an endpoint's current load (shed).", "key, changed, endpoint: row" },
 	{ "health", CMD_HEALTH, false, "GET", "/api/v1/health", NULL, { { 0 } },
 	  "Health and operator state of every endpoint: state, since, last error, weight, "
 	  "drained, ramp step.",
 	  "endpoints: [row], now, went_down, went_up, probes" },
 	{ "explain", CMD_EXPLAIN, false, "GET", "/api/v1/explain", NULL,
-	  { { "name", CA_NAME, NULL, false, false }, { "type", CA_TYPE, NULL, false, false, "A" },
+	  { { "name", CA_NAME, NULL, false, false, NULL }, { "type", CA_TYPE, NULL, false, false, "A" },
 	    { "client", CA_ADDR, "--client", false, false, "@peer" },
-	    { "ecs", CA_PREFIX, "--ecs", true, false } },
+	    { "ecs", CA_PREFIX, "--ecs", true, false, NULL } },
 	  "Answer a query as from CLIENT and show the steering decision trace.",
 	  "rcode, scope, fallback, answer, service, trace, trace_text" },
 	{ "latency", CMD_LATENCY, true, "POST", "/api/v1/latency", NULL,
-	  { { "service", CA_NAME, NULL, false, false }, { "endpoint", CA_STR, NULL, false, false },
-	    { "client", CA_STR, NULL, false, false }, { "rtt_ms", CA_RTT, NULL, false, false } },
+	  { { "service", CA_NAME, NULL, false, false, NULL }, { "endpoint", CA_STR, NULL, false, false, NULL },
+	    { "client", CA_STR, NULL, false, false, NULL }, { "rtt_ms", CA_RTT, NULL, false, false, NULL } },
 	  "Set one latency table cell (CLIENT: CIDR, country or continent).", "cells" },
 	{ "latency-load", CMD_LATENCY_LOAD, true, "POST", "/api/v1/latency-load", NULL,
-	  { { "file", CA_FILE, NULL, false, false } },
+	  { { "file", CA_FILE, NULL, false, false, NULL } },
 	  "Replace the latency table from a file.", "cells" },
 	{ "stop", CMD_STOP, true, "POST", "/api/v1/stop", NULL, { { 0 } },
 	  "Stop the server cleanly.", "ok" },
@@ -348,11 +348,11 @@ int ctl_write_reference(void *file, const char *format)
 		if (man) {
 			if (c->name == NULL)
 				continue;
-			fprintf(f, ".TP\n.B %s\n%s%s%s\n", u, c->help,
-				c->route ? "  HTTP: " : "", c->route ? c->method : "");
+			fprintf(f, ".TP\n.B %s\n%s", u, c->help);
 			if (c->route)
-				fprintf(f, " %s%s%s\n", c->route, c->route2 ? " or " : "",
-					c->route2 ? c->route2 : "");
+				fprintf(f, "  HTTP: %s %s%s%s", c->method, c->route,
+					c->route2 ? " or " : "", c->route2 ? c->route2 : "");
+			fputc('\n', f);
 			continue;
 		}
 		fprintf(f, "| %s | ", c->name ? c->name : "—");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "conf/schema.h"
 #include "ctl/http.h"
 #include "daemon/server.h"
 #include "lib/dname.h"
@@ -87,25 +88,16 @@ static void ops_publish(void *ctx, struct live_state *l)
 
 static void reload_start(struct server *srv);
 
-static bool listen_changed(const struct vane_conf *a, const struct vane_conf *b)
+static void restart_warn(void *ctx, const char *key)
 {
-	if (a->nlisten != b->nlisten)
-		return true;
-	for (unsigned i = 0; i < a->nlisten; i++)
-		if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
-			return true;
-	return false;
+	log_warning("%s changed; restart vaned to apply it", key);
 }
 
-/* Warn about settings that only take effect on restart. */
+/* Warn about settings that only take effect on restart (CONF_RESTART in
+ * the schema: the same list vaned.conf(5) shows). */
 static void warn_restart(const struct vane_conf *boot, const struct vane_conf *now)
 {
-	if (listen_changed(boot, now))
-		log_warning("server.listen changed; restart vaned to apply it");
-	if (boot->udp_workers != now->udp_workers)
-		log_warning("server.udp-workers changed; restart vaned to apply it");
-	if (strcmp(boot->control, now->control) != 0)
-		log_warning("server.control changed; restart vaned to apply it");
+	conf_restart_changes(&conf_schema_root, boot, now, restart_warn, NULL);
 }
 
 /* Answer the waiters of the reload that just ended with `res` (borrowed). */
@@ -367,7 +359,7 @@ static void stop_cb(void *ctx)
 	server_stop(ctx);
 }
 
-int server_main(const char *path)
+int server_main(const char *path, void (*commands)(struct server *srv))
 {
 	struct server srv_storage;
 	struct server *srv = &srv_storage;
@@ -386,7 +378,7 @@ int server_main(const char *path)
 	rt_nofile_raise();   /* after server_init: the log goes to its target */
 
 	const struct vane_conf *conf = srv->boot_conf;
-	server_commands(srv);
+	commands(srv);
 	srv->host.stop = stop_cb;
 	struct ops_hooks oh = { .ctx = srv, .publish = ops_publish };
 	/* One dnstap queue per UDP worker, and the last one for TCP. */

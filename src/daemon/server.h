@@ -65,9 +65,9 @@ struct server {
 	char *reload_err;
 };
 
-/* Run vaned with the config at `path` until stopped.  Returns the process
- * exit status. */
-int server_main(const char *path);
+/* Run vaned with the config at `path` until stopped; `commands` fills the
+ * command handlers (server_commands).  Returns the process exit status. */
+int server_main(const char *path, void (*commands)(struct server *srv));
 
 /* Start a reload (loop thread); `c` (may be NULL) gets the reply. */
 void server_reload(struct server *srv, struct ctl_client *c);

@@ -273,7 +273,7 @@ static int build_stat_slots(struct vane_snapshot *snap, const struct vane_snapsh
 /* The services, geo database and latency table of `snap` (zones and
  * config already in it), and its live layout. */
 static int build_steer(struct vane_snapshot *snap, const struct vane_snapshot *old,
-		       conf_err_fn err, void *ctx)
+		       vane_report_fn err, void *ctx)
 {
 	const struct vane_conf *conf = snap->conf;
 	int ret = steer_build(conf, snap->db, err, ctx, &snap->build);

@@ -65,7 +65,7 @@ static bool has_suffix(const char *s, const char *suffix)
 }
 
 int geo_open(const char *path, const char *nets_path, struct geo_db **out,
-	     geo_err_fn err, void *ctx)
+	     vane_report_fn err, void *ctx)
 {
 	struct geo_report rep = { .fn = err, .ctx = ctx };
 	struct geo_db *db = calloc(1, sizeof(*db));

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "lib/errcode.h"
+#include "lib/report.h"
 
 /* Where Debian's libloc-database installs the database. */
 #define GEO_DEFAULT_DB "/var/lib/location/database.db"
@@ -45,10 +46,6 @@ struct geo_info {
 	uint8_t prefix;      /* ECS scope, see above */
 };
 
-/* A problem found while opening: `file:line: message`; line 0 = whole file. */
-typedef void (*geo_err_fn)(void *ctx, const char *file, unsigned long line,
-			   const char *msg);
-
 struct geo_db;
 struct geo_cache;
 
@@ -62,7 +59,7 @@ struct geo_cache;
  * Not for the query path: it reads files and allocates.
  */
 int geo_open(const char *path, const char *nets_path, struct geo_db **out,
-	     geo_err_fn err, void *ctx) VANE_WUR;
+	     vane_report_fn err, void *ctx) VANE_WUR;
 
 /* Free a database.  Callers must ensure no thread still looks it up (RCU). */
 void geo_close(struct geo_db *db);

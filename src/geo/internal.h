@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "geo/geo.h"
+#include "lib/report.h"
 
 #define GEO_V4_DEPTH 96 /* depth of ::ffff:0:0/96, where IPv4 starts */
 
@@ -30,7 +31,7 @@ void geo_hit_set_coords(struct geo_hit *hit, double lat, double lon);
 
 /* Report through the caller's error function (printf-style message). */
 struct geo_report {
-	geo_err_fn fn;
+	vane_report_fn fn;
 	void *ctx;
 	unsigned errors;
 };

@@ -384,14 +384,9 @@ int health_mon_sync(struct health_mon *mon, const struct steer_build *b,
 		by_index[h] = *slot;
 	}
 
-	/* Nothing can fail from here on. */
-	for (uint32_t i = 0; i < nlist; i++)
-		list[i]->users = 0;
-	for (uint32_t h = 0; h < n; h++)
-		if (by_index[h])
-			by_index[h]->users++;
-	/* Endpoints are counted, as operators name them; targets too, since
-	 * endpoints that share a check and an address share one probe. */
+	/* Nothing can fail from here on.  Endpoints are counted, as operators
+	 * name them; targets too, since endpoints that share a check and an
+	 * address share one probe. */
 	for (uint32_t h = 0; h < n; h++) {
 		if (by_index[h] && by_index[h]->armed)
 			kept++;

@@ -67,7 +67,6 @@ struct health_target {
 	char err[HEALTH_ERR_MAX];        /* last failure, kept while up again */
 	uint64_t last_probe_ms;          /* wall clock of the last result */
 	uint32_t last_ms;                /* duration of the last probe */
-	uint32_t users;                  /* health indices mapped here */
 
 	/* Scheduling, private to health.c. */
 	uv_timer_t timer;                /* next probe, or the timeout of this one */

@@ -17,6 +17,7 @@
 #include "lib/dname.h"
 #include "lib/pkt.h"
 #include "health/health.h"
+#include "rt/clock.h"
 #include "serve/stats.h"
 
 struct probe_base {
@@ -172,8 +173,7 @@ int probe_dns_start(struct health_target *t)
 	if (p == NULL)
 		return VANE_ENOMEM;
 	uint16_t id;
-	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-		id = (uint16_t)uv_hrtime();
+	rt_random(&id, sizeof(id));
 	p->id = id;
 	size_t qlen = dns_build(t->pc.query, id, p->q);
 	if (qlen == 0) {

@@ -250,17 +250,6 @@ uint32_t ops_endpoints(const struct ops_rt *rt, uint32_t s)
 	return rt->lay->set->svc[s].n_ep;
 }
 
-/* Weight in effect now: override and running ramp applied. */
-static uint32_t eff_weight(const struct steer_endpoint *ep, const struct steer_admin_ep *a,
-			   uint64_t now)
-{
-	uint32_t w = a->weight_set ? a->weight : ep->weight;
-	if (a->ramp.active && steer_ramp_running(&a->ramp, now))
-		w = steer_ramp_weight(a->ramp.steps, a->ramp.nsteps, a->ramp.every_ms,
-				      a->ramp.started_ms, now, w);
-	return w;
-}
-
 static void ramp_view(const struct steer_ramp *r, uint64_t now, struct ops_ramp_view *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -305,7 +294,7 @@ void ops_endpoint_view(const struct ops_rt *rt, uint32_t s, uint32_t e, uint64_t
 		v->transitions = t->st.transitions;
 		v->last_probe_ms = t->last_probe_ms;
 	}
-	v->weight = eff_weight(ep, a, now);
+	v->weight = steer_shown_weight(ep, a, now);
 	v->config_weight = ep->weight;
 	v->weight_set = a->weight_set;
 	v->weight_override = a->weight;

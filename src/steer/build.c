@@ -220,7 +220,7 @@ static void build_service(struct report *b, const struct vane_conf *conf, const 
 }
 
 int steer_build(const struct vane_conf *conf, const struct zone_db *db,
-		conf_err_fn err, void *ctx, struct steer_build *out)
+		vane_report_fn err, void *ctx, struct steer_build *out)
 {
 	struct report b = { .file = conf->path, .fn = err, .ctx = ctx };
 	int ret = VANE_ENOMEM;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "conf/conf.h"
+#include "lib/report.h"
 #include "steer/set.h"
 #include "zone/zonedb.h"
 
@@ -37,7 +38,7 @@ struct steer_build {
  * `out` is empty.
  */
 int steer_build(const struct vane_conf *conf, const struct zone_db *db,
-		conf_err_fn err, void *ctx, struct steer_build *out) VANE_WUR;
+		vane_report_fn err, void *ctx, struct steer_build *out) VANE_WUR;
 
 /* Free what steer_build() made (not `b` itself). */
 void steer_build_free(struct steer_build *b);

@@ -269,7 +269,7 @@ static int load_line(struct report *f, struct lbuild *b, char *line, unsigned lo
 	return lbuild_set(b, (uint32_t)s, &key, (uint32_t)e, (uint32_t)(ms + 0.5));
 }
 
-int steer_latency_load(const char *path, const struct steer_set *set, steer_err_fn err,
+int steer_latency_load(const char *path, const struct steer_set *set, vane_report_fn err,
 		       void *ctx, struct steer_latency_table **out)
 {
 	struct report f = { .file = path, .fn = err, .ctx = ctx };

@@ -17,11 +17,9 @@
  */
 #pragma once
 
+#include "lib/report.h"
 #include "steer/latency.h"
 #include "steer/set.h"
-
-typedef void (*steer_err_fn)(void *ctx, const char *file, unsigned long line,
-			     const char *msg);
 
 /*
  * Read `path` for the services of `set`.  Unknown services or endpoints,
@@ -29,7 +27,7 @@ typedef void (*steer_err_fn)(void *ctx, const char *file, unsigned long line,
  * to `err`.  Returns 0 and `*out` (an empty table when the file has no
  * rows), or a negative VANE_E* code after reporting.
  */
-int steer_latency_load(const char *path, const struct steer_set *set, steer_err_fn err,
+int steer_latency_load(const char *path, const struct steer_set *set, vane_report_fn err,
 		       void *ctx, struct steer_latency_table **out) VANE_WUR;
 
 /* A copy of `old` (may be NULL) for `set`, with one cell set: service

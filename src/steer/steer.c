@@ -201,6 +201,16 @@ uint8_t steer_client_addr(const struct steer_service *svc,
 	return client->family == 2 ? 128 : 32;
 }
 
+uint32_t steer_shown_weight(const struct steer_endpoint *ep, const struct steer_admin_ep *a,
+			    uint64_t now_ms)
+{
+	uint32_t w = a->weight_set ? a->weight : ep->weight;
+	if (a->ramp.active && steer_ramp_running(&a->ramp, now_ms))
+		w = steer_ramp_weight(a->ramp.steps, a->ramp.nsteps, a->ramp.every_ms,
+				      a->ramp.started_ms, now_ms, w);
+	return w;
+}
+
 void steer_admin_prepare(struct steer_admin *admin)
 {
 	admin->drained_mask = admin->special_mask = 0;

@@ -311,6 +311,12 @@ uint8_t steer_client_addr(const struct steer_service *svc,
 uint32_t steer_ramp_weight(const uint8_t *steps, unsigned nsteps, uint64_t every_ms,
 			   uint64_t started_ms, uint64_t now_ms, uint32_t base_weight);
 
+/* The weight an operator sees for `ep` at `now_ms`: the override if set,
+ * scaled by the step of a running ramp (health rows, metrics; the query
+ * path admits a ramp's share of clients instead). */
+uint32_t steer_shown_weight(const struct steer_endpoint *ep, const struct steer_admin_ep *a,
+			    uint64_t now_ms);
+
 /* Percent of its clients a ramp admits at `now_ms`: the current step, 100
  * when the ramp is not running. */
 unsigned steer_ramp_percent(const struct steer_ramp *ramp, uint64_t now_ms);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/report.h"
 #include "zone/zone.h"
 
 struct zrec {
@@ -35,7 +36,7 @@ struct zbuild {
 	const uint32_t *linemap; /* $GENERATE expansion: line -> original line */
 	size_t nlines;
 	unsigned errors;
-	zone_err_fn err;
+	vane_report_fn err;
 	void *ctx;
 };
 

@@ -206,7 +206,7 @@ static int set_input(struct zbuild *b, zs_scanner_t *s, const char *file,
 	return s->path ? 0 : VANE_ENOMEM;
 }
 
-int zone_load(const char *origin, const char *file, zone_err_fn err, void *ctx,
+int zone_load(const char *origin, const char *file, vane_report_fn err, void *ctx,
 	      struct zone **out)
 {
 	struct zbuild b = { .err = err, .ctx = ctx };

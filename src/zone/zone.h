@@ -19,6 +19,7 @@
 
 #include "lib/dname.h"
 #include "lib/errcode.h"
+#include "lib/report.h"
 
 struct znode;
 
@@ -102,17 +103,13 @@ static inline const struct rrset *znode_rrset(const struct znode *node, uint16_t
 	return NULL;
 }
 
-/* One problem found while loading, reported as `file:line: message`. */
-typedef void (*zone_err_fn)(void *ctx, const char *file, unsigned long line,
-			    const char *msg);
-
 /*
  * Load and check a zone file.  `origin` is the zone apex in presentation
  * form.  Every error is passed to `err` (which may be NULL); the zone is
  * only returned when there were none.  Returns 0 and sets `*out` (refcount
  * 1), or a negative VANE_E* code.
  */
-int zone_load(const char *origin, const char *file, zone_err_fn err, void *ctx,
+int zone_load(const char *origin, const char *file, vane_report_fn err, void *ctx,
 	      struct zone **out) VANE_WUR;
 
 void zone_ref(struct zone *z);

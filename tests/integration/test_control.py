@@ -376,8 +376,14 @@ def test_reload_broken_zone_keeps_old(vaned):
     # Other zones are unaffected.
     assert soa_serial(vaned.port, "example.org") == 1
     # SIGHUP with the same broken file: still serving the old data, alive.
+    # Wait for the reload to be done (its log line), not for a while.
+    def reloads():
+        t = vaned.stderr_text()
+        return t.count("reloaded:") + t.count("reload failed")
+    done = reloads()
     vaned.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    wait_for(lambda: reloads() > done or vaned.proc.poll() is not None,
+             "the SIGHUP reload to finish")
     assert vaned.proc.poll() is None
     assert soa_serial(vaned.port) == SERIAL
     # Fixed: the next reload loads it.

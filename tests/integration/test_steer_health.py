@@ -7,6 +7,7 @@ logged fallback."""
 
 import os
 import stat
+import time
 
 
 import dns.rcode
@@ -451,3 +452,41 @@ def test_sighup_unchanged_many_checks(steer_factory):
         assert v.proc.poll() is None, v.stderr_text()[-3000:]
     assert v.stderr_text().count("health checks:") >= 4
     assert all_down()
+
+
+def test_shared_backend_is_probed_once(steer_factory, health_servers):
+    """Two services whose endpoints point at the same backend with the same
+    check share one probe: the backend sees one probe per interval, and both
+    endpoints flip at the same moment instead of disagreeing for a while."""
+    port = free_port_on(["127.0.0.21"])
+    h = health_servers("127.0.0.21", port)
+    v = steer_factory({
+        "checks": [check("web", "http", port=port, path="/health", interval="500ms",
+                         timeout="400ms", rise=1, fall=1)],
+        "services": [
+            service("one.example.com", [
+                endpoint("x", "192.0.2.121", check="web", check_address="127.0.0.21"),
+                endpoint("y", "192.0.2.122")], ttl=30, policy=["health"], answers=2),
+            service("two.example.com", [
+                endpoint("x", "192.0.2.131", check="web", check_address="127.0.0.21"),
+                endpoint("y", "192.0.2.132")], ttl=30, policy=["health"], answers=2),
+        ],
+    })
+    wait_probed(h, n=2)
+    t0, hits0 = time.monotonic(), h.hits
+    wait_until(lambda: h.hits >= hits0 + 6, "six more probes", 10)
+    rate = (h.hits - hits0) / (time.monotonic() - t0)
+    # One target every 0.45-0.5 s (jitter is downward only): about 2 per
+    # second; two separate probes would be about 4.
+    assert rate < 3.0, "%.1f probes/s for one backend of two services" % rate
+    a = health_row(v, "one.example.com", "x")
+    b = health_row(v, "two.example.com", "x")
+    assert a["probes"] == b["probes"] and a["address"] == b["address"] == "127.0.0.21"
+
+    h.stop()
+    wait_until(lambda: row_state(health_row(v, "one.example.com", "x")) == "down",
+               "x of one down", DOWN_BOUND + 5)
+    a = health_row(v, "one.example.com", "x")
+    b = health_row(v, "two.example.com", "x")
+    assert row_state(b) == "down" and a["since"] == b["since"], (a, b)
+    assert current(v, "two.example.com") == {"192.0.2.132"}

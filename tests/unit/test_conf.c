@@ -908,6 +908,47 @@ static void test_reference(void **state)
 	free(buf);
 }
 
+static void note_key(void *ctx, const char *key)
+{
+	char *buf = ctx;
+	strcat(buf, key);
+	strcat(buf, " ");
+}
+
+/* The restart-only keys a reload warns about are the schema's CONF_RESTART
+ * items, compared by value; the reference says "Restart-only" for exactly
+ * those. */
+static void test_restart_changes(void **state)
+{
+	struct vane_conf *a, *b;
+	char keys[512] = "";
+	assert_int_equal(load("server:\n  listen: [ \"127.0.0.1@5300\" ]\n  udp-workers: 2\n"
+			      "  tcp-idle-timeout: 5s\n", &a), 0);
+	assert_int_equal(load("server:\n  listen: [ \"127.0.0.1@5300\" ]\n  udp-workers: 2\n"
+			      "  tcp-idle-timeout: 9s\n", &b), 0);
+	conf_restart_changes(&conf_schema_root, a, b, note_key, keys);
+	assert_string_equal(keys, "");   /* tcp-idle-timeout applies at reload */
+	conf_free(b);
+	assert_int_equal(load("server:\n  listen: [ \"127.0.0.1@5300\", \"::1@5300\" ]\n"
+			      "  udp-workers: 3\n  log: syslog\nhttp:\n  listen: \"127.0.0.1@8053\"\n",
+			      &b), 0);
+	conf_restart_changes(&conf_schema_root, a, b, note_key, keys);
+	assert_string_equal(keys, "server.listen server.udp-workers server.log http.listen ");
+	conf_free(a);
+	conf_free(b);
+
+	char *doc = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&doc, &len);
+	conf_write_reference(f, "md");
+	fclose(f);
+	unsigned n = 0;
+	for (const char *p = doc; (p = strstr(p, "Restart-only")); p++)
+		n++;
+	assert_int_equal(n, 8);   /* listen, udp-workers, control, log, user, http x2, dnstap */
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -925,6 +966,7 @@ int main(void)
 		cmocka_unit_test(test_services_good),
 		cmocka_unit_test(test_services_errors),
 		cmocka_unit_test(test_reference),
+		cmocka_unit_test(test_restart_changes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
