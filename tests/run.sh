@@ -71,7 +71,7 @@ count_meson "$log/unit-asan.log"
 
 step "integration tests (ASan+UBSan vaned, vane-resolver and vanectl)"
 # -rs lists every skip with its reason above the summary line.
-VANE_BUILD="$PWD/$ASAN_BUILD" \
+VANE_BUILD="$PWD/$ASAN_BUILD" VANE_RELEASE_BUILD="$PWD/$BUILD" \
 	$PY -m pytest -q -rs -p no:cacheprovider tests/integration 2>&1 | tee "$log/pytest.log"
 p=$(tail -1 "$log/pytest.log" | grep -o '[0-9]* passed' | grep -o '[0-9]*')
 f=$(tail -1 "$log/pytest.log" | grep -o '[0-9]* failed' | grep -o '[0-9]*')

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "conf/resolver_conf.h"
-#include "resolver/resolver.h"
+#include "resolverd/resolverd.h"
 
 static void usage(FILE *out)
 {

@@ -257,6 +257,13 @@ static const char *iso_ms(const json_t *v, char *buf, size_t size)
 static void ramp_text(const json_t *e, char *buf, size_t size)
 {
 	const json_t *r = json_object_get(e, "ramp");
+	const json_t *ab = json_object_get(e, "ramp_aborted");
+	if (!json_is_object(r) && json_is_object(ab)) {
+		/* Drained by a failed ramp: `ramp --resume` continues it. */
+		snprintf(buf, size, "aborted@%lld",
+			 (long long)json_integer_value(json_object_get(ab, "step")));
+		return;
+	}
 	if (!json_is_object(r)) {
 		snprintf(buf, size, "-");
 		return;
@@ -286,7 +293,8 @@ static void show_health(const json_t *res)
 		       json_is_true(json_object_get(e, "drained")) ? "yes" : "no", ramp,
 		       str_or(e, "last_error", "-"));
 	}
-	printf("(* saved state, not probed yet; ? no state, up until the first probe)\n");
+	printf("(* saved state, not probed yet; ? no state: assumed up until a probe succeeds\n"
+	       " or `fall` probes fail; aborted@N: a failed ramp drained it, ramp --resume goes on)\n");
 }
 
 static void show_endpoint(const json_t *res)

@@ -12,12 +12,15 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: vaned -c FILE [--check]\n"
+		"Usage: vaned -c FILE [--check] [--ignore-state]\n"
 		"\n"
 		"Vane authoritative DNS server; runs in the foreground, logs to stderr.\n"
 		"\n"
 		"  -c, --config FILE  configuration file (YAML)\n"
 		"      --check        validate the configuration and every zone, then exit\n"
+		"      --ignore-state start even if state-dir/state.json is corrupt (it is\n"
+		"                     kept as state.json.corrupt; drains and weights saved\n"
+		"                     in it are lost); without it vaned refuses to start\n"
 		"      --config-reference man|md\n"
 		"                     print the configuration reference (vaned.conf(5))\n"
 		"  -h, --help         show this help\n"
@@ -57,17 +60,19 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "ignore-state", no_argument, NULL, 'I' },
 		{ "config-reference", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL;
-	int do_check = 0, opt;
+	int do_check = 0, ignore_state = 0, opt;
 	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'C': do_check = 1; break;
+		case 'I': ignore_state = 1; break;
 		case 'R': return config_reference(optarg);
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("vaned %s\n", VANE_VERSION); return 0;
@@ -78,5 +83,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	return do_check ? server_check(config) : server_main(config, server_commands);
+	return do_check ? server_check(config)
+			: server_main(config, ignore_state != 0, server_commands);
 }

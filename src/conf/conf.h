@@ -73,6 +73,10 @@ struct conf_endpoint {
 struct conf_service {
 	char *name;                      /* canonical presentation form */
 	unsigned ttl, ttl_degraded;      /* ttl_degraded 0 = off */
+	char *recovery;                  /* ramp | instant */
+	unsigned *recovery_steps;        /* percentages; none given = 10,25,50,100 */
+	unsigned nrecovery_steps;
+	unsigned recovery_interval_ms;
 	char **policy;                   /* filter names, in order */
 	unsigned npolicy;                /* 0 in the file: [health, weighted] */
 	unsigned answers;                /* 0 = all */

@@ -528,6 +528,12 @@ static const char *const filters[] = {
 static const char *const all_down_modes[] = { "open", "empty", "servfail", NULL };
 static const char *const sticky_modes[] = { "none", "subnet", NULL };
 
+static const char *const recovery_modes[] = { "ramp", "instant", NULL };
+
+static const struct conf_item recovery_step_elem = {
+	.name = "recovery-steps", .type = CONF_UINT, .min = 1, .max = 100,
+};
+
 static const struct conf_item policy_elem = {
 	.name = "policy", .type = CONF_ENUM, .flags = CONF_UNIQUE, .values = filters,
 };
@@ -547,6 +553,20 @@ static const struct conf_item service_items[] = {
 	{ .name = "ttl-degraded", .type = CONF_UINT, .offset = SV(ttl_degraded), .min = 1,
 	  .max = 86400,
 	  .help = "Shorter TTL while any endpoint is down, drained or ramping; off when not set." },
+	{ .name = "recovery", .type = CONF_ENUM, .offset = SV(recovery), .values = recovery_modes,
+	  .def = "ramp",
+	  .help = "What an endpoint that comes back up (health down to up) gets: ramp starts "
+		  "a recovery ramp (recovery-steps, recovery-interval), so a cold endpoint is not "
+		  "handed its full share at once; a failed check stops it (the endpoint is down "
+		  "as usual), and an operator ramp or weight replaces it. instant gives the full "
+		  "share at once." },
+	{ .name = "recovery-steps", .type = CONF_LIST, .offset = SV(recovery_steps),
+	  .count_off = SV(nrecovery_steps), .elem = &recovery_step_elem,
+	  .elem_size = sizeof(unsigned), .min = 1, .max = 8, .def_doc = "[10, 25, 50, 100]",
+	  .help = "recovery: ramp: the steps, percent of the endpoint's weight." },
+	{ .name = "recovery-interval", .type = CONF_DURATION, .offset = SV(recovery_interval_ms),
+	  .min = 100, .max = 24 * 3600 * 1000, .def = "30s",
+	  .help = "recovery: ramp: how long each step lasts." },
 	{ .name = "policy", .type = CONF_LIST, .offset = SV(policy), .count_off = SV(npolicy),
 	  .elem = &policy_elem, .elem_size = sizeof(char *), .max = 6,
 	  .def_doc = "[health, weighted]",

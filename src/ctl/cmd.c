@@ -38,26 +38,33 @@ const struct ctl_cmd ctl_cmds[] = {
 	  { KEY, { "weight", CA_UINT, NULL, false, false, NULL } },
 	  "Override an endpoint's weight.", "key, changed, endpoint: row" },
 	{ "ramp", CMD_RAMP, true, "POST", "/api/v1/ramp", "/api/v1/endpoints/{service}/{endpoint}/ramp",
-	  { KEY, { "steps", CA_STEPS, "--steps", false, false, NULL },
-	    { "every", CA_DURATION, "--every", false, false, NULL } },
-	  "Bring an endpoint back in weight steps; aborts to weight 0 if it fails health.",
+	  { KEY, { "steps", CA_STEPS, "--steps", true, false, NULL },
+	    { "every", CA_DURATION, "--every", true, false, NULL },
+	    { "resume", CA_FLAG, "--resume", true, false, NULL } },
+	  "Bring an endpoint back in weight steps (--steps and --every); if it fails health "
+	  "the ramp aborts and leaves it drained; --resume continues that ramp from the step "
+	  "it had reached (undrain gives the full weight instead).",
 	  "key, changed, endpoint: row" },
 	{ "load", CMD_LOAD, true, "POST", "/api/v1/load", "/api/v1/endpoints/{service}/{endpoint}/load",
 	  { KEY, { "value", CA_UINT, NULL, false, false, NULL } },
 	  "Push an endpoint's current load (shed).", "key, changed, endpoint: row" },
 	{ "health", CMD_HEALTH, false, "GET", "/api/v1/health", NULL, { { 0 } },
-	  "Health and operator state of every endpoint: state, since, last error, weight, "
-	  "drained, ramp step.",
+	  "Health and operator state of every endpoint: state (up, down, unknown), since, "
+	  "last error and failure, weight, drained, ramp step, aborted ramp.",
 	  "endpoints: [row], now, went_down, went_up, probes" },
 	{ "explain", CMD_EXPLAIN, false, "GET", "/api/v1/explain", NULL,
-	  { { "name", CA_NAME, NULL, false, false, NULL }, { "type", CA_TYPE, NULL, false, false, "A" },
+	  { { "name", CA_NAME, NULL, false, false, NULL },
+	    { "type", CA_TYPE, NULL, false, false, "A" },
 	    { "client", CA_ADDR, "--client", false, false, "@peer" },
 	    { "ecs", CA_PREFIX, "--ecs", true, false, NULL } },
 	  "Answer a query as from CLIENT and show the steering decision trace.",
-	  "rcode, scope, fallback, answer, service, trace, trace_text" },
+	  "rcode, scope, ttl, negative_ttl, soa, fallback, all_drained, answer, authority, "
+	  "service, endpoints, trace, trace_text" },
 	{ "latency", CMD_LATENCY, true, "POST", "/api/v1/latency", NULL,
-	  { { "service", CA_NAME, NULL, false, false, NULL }, { "endpoint", CA_STR, NULL, false, false, NULL },
-	    { "client", CA_STR, NULL, false, false, NULL }, { "rtt_ms", CA_RTT, NULL, false, false, NULL } },
+	  { { "service", CA_NAME, NULL, false, false, NULL },
+	    { "endpoint", CA_STR, NULL, false, false, NULL },
+	    { "client", CA_STR, NULL, false, false, NULL },
+	    { "rtt_ms", CA_RTT, NULL, false, false, NULL } },
 	  "Set one latency table cell (CLIENT: CIDR, country or continent).", "cells" },
 	{ "latency-load", CMD_LATENCY_LOAD, true, "POST", "/api/v1/latency-load", NULL,
 	  { { "file", CA_FILE, NULL, false, false, NULL } },
@@ -100,6 +107,8 @@ static const char *placeholder(const struct ctl_arg *a, char *buf, size_t size)
 {
 	if (a->type == CA_KEY)
 		return "SERVICE/ENDPOINT";
+	if (a->type == CA_FLAG)
+		return "";
 	size_t i = 0;
 	for (; a->name[i] && i + 1 < size; i++)
 		buf[i] = a->name[i] == '-' ? '_' : (char)toupper((unsigned char)a->name[i]);
@@ -114,7 +123,7 @@ const char *ctl_usage(const struct ctl_cmd *cmd, char *buf, size_t size)
 		const struct ctl_arg *a = &cmd->args[i];
 		char ph[32];
 		n += (size_t)snprintf(buf + n, size - n, " %s%s%s%s%s%s", a->optional ? "[" : "",
-				      a->flag ? a->flag : "", a->flag ? " " : "",
+				      a->flag ? a->flag : "", a->flag && a->type != CA_FLAG ? " " : "",
 				      placeholder(a, ph, sizeof(ph)),
 				      a->repeat ? "..." : "", a->optional ? "]" : "");
 	}
@@ -143,6 +152,11 @@ int ctl_value(enum ctl_arg_type type, const char *s, struct ctl_val *v)
 	case CA_STR:
 	case CA_FILE:
 		return s[0] ? 0 : VANE_EINVAL;
+	case CA_FLAG:
+		/* HTTP sends true or false; `false` is the same as absent. */
+		v->u = strcmp(s, "true") == 0 || strcmp(s, "1") == 0;
+		v->set = v->u != 0;
+		return v->u || strcmp(s, "false") == 0 || strcmp(s, "0") == 0 ? 0 : VANE_EINVAL;
 	case CA_KEY: {
 		const char *slash = strrchr(s, '/');
 		return slash && slash != s && slash[1] ? 0 : VANE_EINVAL;
@@ -218,6 +232,7 @@ static const char *const what[] = {
 	[CA_DURATION] = "a duration like 60s", [CA_STEPS] = "percentages like 5,25,50,100",
 	[CA_NAME] = "a domain name", [CA_TYPE] = "a record type", [CA_ADDR] = "an IP address",
 	[CA_PREFIX] = "ADDRESS/PREFIX", [CA_RTT] = "milliseconds", [CA_FILE] = "a path",
+	[CA_FLAG] = "true or false",
 };
 
 int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_args *out,
@@ -233,7 +248,9 @@ int ctl_parse(const struct ctl_cmd *cmd, int argc, char **argv, struct ctl_args 
 		for (int j = 0; j < CTL_ARGS_MAX && cmd->args[j].name; j++)
 			if (cmd->args[j].flag && strcmp(cmd->args[j].flag, w) == 0)
 				k = j;
-		if (k >= 0) {
+		if (k >= 0 && cmd->args[k].type == CA_FLAG) {
+			w = "true";   /* a bare option takes no word */
+		} else if (k >= 0) {
 			if (++i >= argc)
 				goto usage;
 			w = argv[i];

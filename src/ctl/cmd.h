@@ -31,6 +31,7 @@ enum ctl_arg_type {
 	CA_PREFIX,       /* ADDRESS/LEN */
 	CA_RTT,          /* milliseconds, or "unknown" */
 	CA_FILE,         /* a path on the server */
+	CA_FLAG,         /* a bare option (--resume); over HTTP true/false; u = 1 when on */
 };
 
 struct ctl_arg {

@@ -22,11 +22,20 @@ json_t *encode_endpoint(const struct ops_ep_view *v)
 	json_t *o = json_pack("{s:s,s:s}", "service", v->service, "endpoint", v->endpoint);
 	if (o == NULL)
 		return NULL;
-	json_object_set_new(o, "state", json_string(v->up ? "up" : "down"));
+	/* Never probed and nothing saved: it answers as up, but nobody has
+	 * seen it up, and the row must not claim it. */
+	bool unknown = v->checked && v->origin == HEALTH_ASSUMED && v->probes == 0;
+	json_object_set_new(o, "state", json_string(unknown ? "unknown" : v->up ? "up" : "down"));
+	json_object_set_new(o, "answers_as", json_string(v->up ? "up" : "down"));
 	json_object_set_new(o, "since", v->checked ? ms_or_null(v->since_ms) : json_null());
 	json_object_set_new(o, "origin", json_string(v->checked ? health_origin_name(v->origin)
 								  : "unchecked"));
 	json_object_set_new(o, "last_error", v->last_error ? json_string(v->last_error) : json_null());
+	json_object_set_new(o, "last_failure", v->last_failure
+			    ? json_pack("{s:s,s:I}", "error", v->last_failure,
+					"at", (json_int_t)v->last_failure_ms)
+			    : json_null());
+	json_object_set_new(o, "standby", json_string(steer_standby_name(v->standby)));
 	json_object_set_new(o, "check", v->check ? json_string(v->check) : json_null());
 	if (v->check) {
 		json_object_set_new(o, "address", json_string(v->address));
@@ -49,10 +58,25 @@ json_t *encode_endpoint(const struct ops_ep_view *v)
 			"step", (json_int_t)r->step, "steps_total", (json_int_t)r->steps_total,
 			"percent", (int)r->percent, "steps", steps, "every_ms", (json_int_t)r->every_ms,
 			"started_ms", (json_int_t)r->started_ms));
+		json_object_set_new(json_object_get(o, "ramp"), "kind",
+				    json_string(r->recovery ? "recovery" : "operator"));
 		json_object_set_new(o, "ramp_step", json_integer(r->step));
 	} else {
 		json_object_set_new(o, "ramp", json_null());
 		json_object_set_new(o, "ramp_step", json_null());
+	}
+	const struct steer_ramp_aborted *ab = &v->aborted;
+	if (ab->set) {
+		json_t *steps = json_array();
+		for (unsigned k = 0; k < ab->nsteps; k++)
+			json_array_append_new(steps, json_integer(ab->steps[k]));
+		json_object_set_new(o, "ramp_aborted", json_pack("{s:i,s:i,s:i,s:o,s:I,s:I}",
+			"step", ab->step + 1, "steps_total", (int)ab->nsteps,
+			"percent", (int)ab->steps[ab->step < ab->nsteps ? ab->step : 0],
+			"steps", steps, "every_ms", (json_int_t)ab->every_ms,
+			"at", (json_int_t)ab->at_ms));
+	} else {
+		json_object_set_new(o, "ramp_aborted", json_null());
 	}
 	json_object_set_new(o, "load", json_integer(v->load));
 	json_object_set_new(o, "capacity", json_integer(v->capacity));
@@ -127,6 +151,23 @@ static json_t *rr_json(const uint8_t *pkt, size_t len, size_t *off)
 		if (dname_unpack(pkt, len, &t, target, false) < 0)
 			return NULL;
 		dname_to_str(target, data, sizeof(data));
+	} else if (type == DNS_SOA) {
+		/* MNAME RNAME then five 32-bit numbers; the last is the minimum
+		 * that, with the SOA TTL, bounds the negative TTL (RFC 2308 5). */
+		uint8_t mname[DNAME_MAXLEN], rname[DNAME_MAXLEN];
+		char m[DNAME_MAXSTR], r[DNAME_MAXSTR];
+		size_t t = rd;
+		if (dname_unpack(pkt, len, &t, mname, false) < 0 ||
+		    dname_unpack(pkt, len, &t, rname, false) < 0 || t + 20 > rd + rdlen)
+			return NULL;
+		const uint8_t *n = pkt + t;
+		uint32_t v[5];
+		for (int k = 0; k < 5; k++)
+			v[k] = (uint32_t)n[4 * k] << 24 | (uint32_t)n[4 * k + 1] << 16 |
+			       (uint32_t)n[4 * k + 2] << 8 | n[4 * k + 3];
+		snprintf(data, sizeof(data), "%.120s %.120s %u %u %u %u %u",
+			 dname_to_str(mname, m, sizeof(m)), dname_to_str(rname, r, sizeof(r)),
+			 v[0], v[1], v[2], v[3], v[4]);
 	} else {
 		snprintf(data, sizeof(data), "\\# %u", rdlen);
 	}
@@ -135,13 +176,14 @@ static json_t *rr_json(const uint8_t *pkt, size_t len, size_t *off)
 			 "data", data);
 }
 
-/* The answer section of a response auth_answer built. */
-static json_t *answer_json(const uint8_t *pkt, size_t len)
+/* Section `which` (0 answer, 1 authority) of a response auth_answer built. */
+static json_t *section_json(const uint8_t *pkt, size_t len, int which)
 {
 	json_t *arr = json_array();
 	if (len < DNS_HDRLEN)
 		return arr;
 	unsigned qd = (unsigned)(pkt[4] << 8 | pkt[5]), an = (unsigned)(pkt[6] << 8 | pkt[7]);
+	unsigned ns = (unsigned)(pkt[8] << 8 | pkt[9]);
 	size_t off = DNS_HDRLEN;
 	uint8_t name[DNAME_MAXLEN];
 	for (unsigned i = 0; i < qd; i++) {
@@ -149,36 +191,139 @@ static json_t *answer_json(const uint8_t *pkt, size_t len)
 			return arr;
 		off += 4;
 	}
-	for (unsigned i = 0; i < an; i++) {
+	for (unsigned i = 0; i < an + (which ? ns : 0); i++) {
 		json_t *rr = rr_json(pkt, len, &off);
 		if (rr == NULL)
 			break;
-		json_array_append_new(arr, rr);
+		if ((i >= an) == (which == 1))
+			json_array_append_new(arr, rr);
+		else
+			json_decref(rr);
 	}
 	return arr;
 }
 
-json_t *encode_explain(const struct serve_explain *x)
+/* The row of the explained service's endpoint `id` among `rows`. */
+static const struct ops_ep_view *row_of(const struct ops_ep_view *rows, unsigned n,
+					const char *id)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(rows[i].endpoint, id) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+/* What the trace cannot know (it is pure and sees only up/down): whether
+ * a state is proven, and which ramp is in force or was aborted. */
+static void explain_rows(json_t *reply, const struct steer_service *svc,
+			 const struct ops_ep_view *rows, unsigned n, uint64_t now, char *text,
+			 size_t size)
+{
+	char when[80];
+	size_t used = strlen(text);
+	json_t *arr = json_array();
+	for (uint32_t i = 0; i < svc->n_ep; i++) {
+		const struct ops_ep_view *v = row_of(rows, n, svc->ep[i].id);
+		if (v == NULL)
+			continue;
+		json_array_append_new(arr, encode_endpoint(v));
+		char line[512] = "";
+		if (v->checked && v->origin == HEALTH_ASSUMED)
+			snprintf(line, sizeof(line), "%s: health %s: assumed up, unproven "
+				 "(no probe has succeeded yet)", v->endpoint,
+				 v->probes ? "up" : "unknown");
+		else if (v->checked && v->origin == HEALTH_SAVED)
+			snprintf(line, sizeof(line), "%s: health %s from saved state, not probed yet",
+				 v->endpoint, v->up ? "up" : "down");
+		if (v->ramp.active)
+			snprintf(line + strlen(line), sizeof(line) - strlen(line),
+				 "%s%s: %s step %u/%u: %u%% since %s", line[0] ? "; " : "",
+				 line[0] ? "" : v->endpoint,
+				 v->ramp.recovery ? "recovery ramp" : "ramp", v->ramp.step,
+				 v->ramp.steps_total, v->ramp.percent,
+				 steer_time_text(v->ramp.started_ms + (uint64_t)(v->ramp.step - 1) *
+						 v->ramp.every_ms, now, when, sizeof(when)));
+		if (v->aborted.set)
+			snprintf(line + strlen(line), sizeof(line) - strlen(line),
+				 "%s%s: drained by a ramp aborted at step %u/%u at %s; "
+				 "`ramp --resume` or `undrain`", line[0] ? "; " : "",
+				 line[0] ? "" : v->endpoint, v->aborted.step + 1u, v->aborted.nsteps,
+				 steer_time_text(v->aborted.at_ms, now, when, sizeof(when)));
+		if (line[0] && used + strlen(line) + 2 < size) {
+			snprintf(text + used, size - used, "%s\n", line);
+			used += strlen(line) + 1;
+		}
+	}
+	json_object_set_new(reply, "endpoints", arr);
+}
+
+/* The TTL the answer carries, or for NODATA/NXDOMAIN the negative TTL a
+ * resolver will use: min(SOA TTL, SOA MINIMUM), RFC 2308 5. */
+static void explain_ttl(json_t *reply, char *text, size_t size)
+{
+	json_t *ans = json_object_get(reply, "answer");
+	json_t *auth = json_object_get(reply, "authority");
+	size_t used = strlen(text);
+	if (json_array_size(ans) > 0) {
+		json_int_t ttl = json_integer_value(json_object_get(json_array_get(ans, 0), "ttl"));
+		json_object_set_new(reply, "ttl", json_integer(ttl));
+		snprintf(text + used, size - used, "sent: ttl %lld, ECS scope /%lld\n",
+			 (long long)ttl, (long long)json_integer_value(json_object_get(reply, "scope")));
+		return;
+	}
+	json_object_set_new(reply, "ttl", json_null());
+	json_t *soa = NULL, *rr;
+	size_t i;
+	json_array_foreach(auth, i, rr)
+		if (strcmp(json_string_value(json_object_get(rr, "type")), "SOA") == 0)
+			soa = rr;
+	if (soa == NULL) {
+		json_object_set_new(reply, "negative_ttl", json_null());
+		return;
+	}
+	json_int_t ttl = json_integer_value(json_object_get(soa, "ttl"));
+	const char *data = json_string_value(json_object_get(soa, "data"));
+	const char *sp = strrchr(data, ' ');
+	long long minimum = sp ? strtoll(sp + 1, NULL, 10) : ttl;
+	long long neg = ttl < minimum ? (long long)ttl : minimum;
+	json_object_set_new(reply, "negative_ttl", json_integer(neg));
+	json_object_set_new(reply, "soa", json_incref(soa));
+	snprintf(text + used, size - used, "sent: no records; negative ttl %lld (SOA %s ttl %lld, "
+		 "minimum %lld; RFC 2308 5)\n", neg, json_string_value(json_object_get(soa, "name")),
+		 (long long)ttl, minimum);
+}
+
+json_t *encode_explain(const struct serve_explain *x, const struct ops_ep_view *rows,
+		       unsigned nrows, uint64_t now)
 {
 	char rc[16], name[DNAME_MAXSTR];
-	json_t *reply = json_pack("{s:b,s:s,s:i,s:b}", "ok", 1, "rcode",
+	json_t *reply = json_pack("{s:b,s:s,s:i,s:b,s:b}", "ok", 1, "rcode",
 				  dns_rcode_name(x->res.rcode, rc, sizeof(rc)), "scope", x->res.scope,
-				  "fallback", x->res.fallback);
-	json_object_set_new(reply, "answer", answer_json(x->pkt, x->len));
+				  "fallback", x->res.fallback, "all_drained", x->res.all_drained);
+	json_object_set_new(reply, "answer", section_json(x->pkt, x->len, 0));
+	json_object_set_new(reply, "authority", section_json(x->pkt, x->len, 1));
+	char *buf = malloc(TRACE_BUF);
+	if (buf == NULL)
+		return reply;
+	buf[0] = '\0';
 	if (x->svc == NULL) {
 		json_object_set_new(reply, "service", json_null());
 		json_object_set_new(reply, "trace", json_null());
-		json_object_set_new(reply, "trace_text",
-				    json_string("not a steered name: answered from the zone\n"));
+		snprintf(buf, TRACE_BUF, "not a steered name: answered from the zone\n");
+		explain_ttl(reply, buf, TRACE_BUF);
+		json_object_set_new(reply, "trace_text", json_string(buf));
+		free(buf);
 		return reply;
 	}
 	live_service_name(x->svc, name, sizeof(name));
 	json_object_set_new(reply, "service", json_string(name));
-	char *buf = malloc(TRACE_BUF);
-	if (buf == NULL)
-		return reply;
-	if (steer_trace_format(&x->trace, x->svc, buf, TRACE_BUF) >= 0)
-		json_object_set_new(reply, "trace_text", json_string(buf));
+	if (steer_trace_format(&x->trace, x->svc, buf, TRACE_BUF) < 0)
+		buf[0] = '\0';
+	explain_rows(reply, x->svc, rows, nrows, now, buf, TRACE_BUF);
+	explain_ttl(reply, buf, TRACE_BUF);
+	if (x->res.all_drained && strlen(buf) + 120 < TRACE_BUF)
+		strcat(buf, "all drained: every endpoint drained or standby never; answered NODATA\n");
+	json_object_set_new(reply, "trace_text", json_string(buf));
 	if (steer_trace_json(&x->trace, x->svc, buf, TRACE_BUF) >= 0) {
 		json_error_t jerr;
 		json_t *tj = json_loads(buf, 0, &jerr);
@@ -215,6 +360,26 @@ json_t *encode_zone_status(const struct ctl_zone_row *rows, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		json_array_append_new(zones, zone_row(&rows[i]));
 	return json_pack("{s:b,s:o}", "ok", 1, "zones", zones);
+}
+
+json_t *encode_zone_status_failed(json_t *reply, const struct ctl_zone_row *rows, unsigned n)
+{
+	unsigned failed = 0, first = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (rows[i].failed && failed++ == 0)
+			first = i;
+	if (reply == NULL || failed == 0)
+		return reply;
+	/* Scripts and monitoring read the exit code: a zone that failed to
+	 * load is an error even though the old copy (or nothing) serves.  The
+	 * zones stay in the reply, as with a failed reload. */
+	char msg[1400];
+	snprintf(msg, sizeof(msg), "%u zone%s failed to load; first: %s: %s", failed,
+		 failed > 1 ? "s" : "", rows[first].name, rows[first].error ? rows[first].error : "");
+	json_object_set_new(reply, "ok", json_false());
+	json_object_set_new(reply, "code", json_string(ctl_status_name(CTL_INTERNAL)));
+	json_object_set_new(reply, "error", json_string(msg));
+	return reply;
 }
 
 json_t *encode_reload(const struct ctl_zone_row *rows, unsigned n, const char *conf_error)

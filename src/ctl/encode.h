@@ -24,7 +24,8 @@ json_t *encode_health(const struct ops_rt *rt, uint64_t now);
  * `limit` (0: all in the ring). */
 json_t *encode_events(const struct events *ev, uint64_t since, unsigned limit);
 /* `explain`: rcode, scope, fallback, answer, service, trace, trace_text. */
-json_t *encode_explain(const struct serve_explain *x);
+json_t *encode_explain(const struct serve_explain *x, const struct ops_ep_view *rows,
+		       unsigned nrows, uint64_t now);
 
 /* `stats`: counters summed over `n` blocks (queries, rcode, qtype,
  * transport, dropped), NULL without memory; then the steering counters and
@@ -44,6 +45,10 @@ struct ctl_zone_row {
 	uint32_t serial, records;        /* when serving */
 	long long loaded_at;             /* Unix time, when serving */
 };
+
+/* `reply` (of encode_zone_status) turned into an error (ok false, code
+ * internal, the zones kept) when any of `rows` failed to load. */
+json_t *encode_zone_status_failed(json_t *reply, const struct ctl_zone_row *rows, unsigned n);
 
 json_t *encode_zone_status(const struct ctl_zone_row *rows, unsigned n);
 /* The reply of a reload: the zones, and ok unless `conf_error` or a zone

@@ -119,6 +119,16 @@ static void services(FILE *f, const struct ctl_metrics_in *in, const struct stat
 		label(f, live_service_name(&set->svc[s], name, sizeof(name)));
 		fprintf(f, "\"} %llu\n", (unsigned long long)sum->fallbacks[slots[s].svc]);
 	}
+	head(f, "vane_all_down_all_drained_total", "counter",
+	     "All-down open answers that found every endpoint drained (or standby: never) "
+	     "and answered NODATA.");
+	for (uint32_t s = 0; set && s < set->n; s++) {
+		if (slots[s].svc == SERVE_NO_SLOT)
+			continue;
+		fputs("vane_all_down_all_drained_total{service=\"", f);
+		label(f, live_service_name(&set->svc[s], name, sizeof(name)));
+		fprintf(f, "\"} %llu\n", (unsigned long long)sum->all_drained[slots[s].svc]);
+	}
 	head(f, "vane_endpoint_answers_total", "counter", "Answers that included the endpoint.");
 	for (uint32_t s = 0; set && s < set->n; s++) {
 		live_service_name(&set->svc[s], name, sizeof(name));

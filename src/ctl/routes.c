@@ -84,6 +84,8 @@ static int field_text(json_t *v, const char *name, char *out, size_t size, char 
 		if (json_string_length(v) == 0 || json_string_length(v) >= size)
 			FAIL(400, "\"%s\": bad length", name);
 		snprintf(out, size, "%s", json_string_value(v));
+	} else if (json_is_boolean(v)) {
+		snprintf(out, size, "%s", json_is_true(v) ? "true" : "false");
 	} else if (json_is_integer(v)) {
 		if (json_integer_value(v) < 0)
 			FAIL(400, "\"%s\": must not be negative", name);

@@ -91,6 +91,7 @@ static json_t *service_json(const struct stats_steer_sum *sum, const struct stee
 	uint16_t k = sl->svc;
 	json_object_set_new(o, "answers", json_integer((json_int_t)sum->steered[k]));
 	json_object_set_new(o, "fallbacks", json_integer((json_int_t)sum->fallbacks[k]));
+	json_object_set_new(o, "all_drained", json_integer((json_int_t)sum->all_drained[k]));
 	for (uint32_t e = 0; e < svc->n_ep; e++)
 		json_object_set_new(eps, svc->ep[e].id,
 				    json_integer((json_int_t)sum->answers[k][sl->ep[e]]));

@@ -89,7 +89,7 @@ static void cmd_zone_status(void *ctx, struct ctl_client *c, const struct ctl_ar
 	if (want->set && n == 0)
 		ctl_fail(c, VANE_ENOENT, "no such zone: %s", want->rest[0]);
 	else
-		ctl_reply(c, encode_zone_status(rows, n));
+		ctl_reply(c, encode_zone_status_failed(encode_zone_status(rows, n), rows, n));
 	free(rows);
 	free(names);
 }
@@ -150,6 +150,27 @@ static void reply_ep(struct server *srv, struct ctl_client *c, uint32_t s, uint3
 	ctl_reply(c, res);
 }
 
+/* ramp: --steps and --every start a ramp, --resume (alone) continues the
+ * one health aborted. */
+static int ramp(struct server *srv, const struct ctl_args *a, uint32_t s, uint32_t e,
+		bool *changed, char *err, size_t errsize)
+{
+	bool steps = a->v[1].set, every = a->v[2].set, resume = a->v[3].set;
+	if (resume && (steps || every)) {
+		snprintf(err, errsize, "--resume continues the aborted ramp as it was: "
+			 "no --steps or --every with it");
+		return VANE_EINVAL;
+	}
+	if (resume)
+		return ops_ramp_resume(srv->ops, s, e, changed, err, errsize);
+	if (!steps || !every) {
+		snprintf(err, errsize, "ramp needs --steps and --every, or --resume");
+		return VANE_EINVAL;
+	}
+	return ops_ramp(srv->ops, s, e, a->v[1].steps, a->v[1].nsteps, a->v[2].u, changed, err,
+			errsize);
+}
+
 static void cmd_endpoint(void *ctx, struct ctl_client *c, const struct ctl_args *a)
 {
 	struct server *srv = ctx;
@@ -176,11 +197,13 @@ static void cmd_endpoint(void *ctx, struct ctl_client *c, const struct ctl_args 
 			snprintf(err, sizeof(err), "bad load %s", a->v[1].str);
 		break;
 	case CMD_RAMP:
-		ret = ops_ramp(srv->ops, s, e, a->v[1].steps, a->v[1].nsteps, a->v[2].u, &changed,
-			       err, sizeof(err));
+		ret = ramp(srv, a, s, e, &changed, err, sizeof(err));
 		break;
 	default: ret = VANE_ENOTSUP; break;
 	}
+	/* Durable before acknowledged: kill -9 after the reply keeps it. */
+	if (ret == 0 && changed)
+		ret = ops_persist_now(srv->ops, err, sizeof(err));
 	if (ret != 0)
 		ctl_fail(c, ret, "%s", err[0] ? err : vane_strerror(ret));
 	else
@@ -202,6 +225,8 @@ static void cmd_latency(void *ctx, struct ctl_client *c, const struct ctl_args *
 		? ops_latency_load(srv->ops, a->v[0].str, &cells, err, sizeof(err))
 		: ops_latency_set(srv->ops, a->v[0].str, a->v[1].str, a->v[2].str,
 				  (uint32_t)a->v[3].u, &cells, err, sizeof(err));
+	if (ret == 0)
+		ret = ops_persist_now(srv->ops, err, sizeof(err));
 	if (ret != 0)
 		ctl_fail(c, ret, "%s", err[0] ? err : vane_strerror(ret));
 	else
@@ -231,6 +256,29 @@ static void ecs_from(const char *s, struct dns_ecs *ecs)
 		ecs->addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
 	ecs->source = (uint8_t)prefix;
 	ecs->present = true;
+}
+
+/* The explain reply, with the operator rows of the explained service. */
+static void explain_reply(struct server *srv, struct ctl_client *c, const struct serve_explain *x)
+{
+	/* ~80 KB: on the heap, not the loop thread's stack. */
+	struct ops_ep_view *rows = calloc(STEER_MAX_ENDPOINTS, sizeof(*rows));
+	unsigned n = 0;
+	uint64_t now = rt_now_ms();
+	if (rows == NULL) {
+		ctl_fail(c, VANE_ENOMEM, "out of memory");
+		return;
+	}
+	for (uint32_t s = 0; x->svc && s < ops_services(srv->ops) && n == 0; s++) {
+		/* By name: a reload may have put the view on a newer set. */
+		const struct steer_service *os = &srv->ops->lay->set->svc[s];
+		if (os->name_len != x->svc->name_len || memcmp(os->name, x->svc->name, os->name_len))
+			continue;
+		for (uint32_t e = 0; e < ops_endpoints(srv->ops, s) && n < STEER_MAX_ENDPOINTS; e++)
+			ops_endpoint_view(srv->ops, s, e, now, &rows[n++]);
+	}
+	ctl_reply(c, encode_explain(x, rows, n, now));
+	free(rows);
 }
 
 static void cmd_explain(void *ctx, struct ctl_client *c, const struct ctl_args *a)
@@ -266,7 +314,7 @@ static void cmd_explain(void *ctx, struct ctl_client *c, const struct ctl_args *
 			  &ecs, rt_now_ms(), rnd, x) != 0)
 		ctl_fail(c, VANE_EINVAL, "the query was dropped");
 	else
-		ctl_reply(c, encode_explain(x));
+		explain_reply(srv, c, x);
 	free(x);
 }
 

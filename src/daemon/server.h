@@ -50,6 +50,7 @@ struct server {
 	uv_signal_t sig_hup, sig_term, sig_int;
 	uv_timer_t fallback_timer;       /* rate-limited all-down log */
 	uint64_t fallback_last[256];
+	uint64_t all_drained_last[256];
 	bool signals_on;
 	bool stopping;
 
@@ -66,8 +67,9 @@ struct server {
 };
 
 /* Run vaned with the config at `path` until stopped; `commands` fills the
- * command handlers (server_commands).  Returns the process exit status. */
-int server_main(const char *path, void (*commands)(struct server *srv));
+ * command handlers (server_commands).  A corrupt state.json stops the start
+ * unless `ignore_state`.  Returns the process exit status. */
+int server_main(const char *path, bool ignore_state, void (*commands)(struct server *srv));
 
 /* Start a reload (loop thread); `c` (may be NULL) gets the reply. */
 void server_reload(struct server *srv, struct ctl_client *c);

@@ -42,7 +42,12 @@ void health_fold(struct health_state *s, bool ok, const struct health_params *p,
 	bool run_done = ok ? s->ok_run >= rise : s->fail_run >= fall;
 	switch (s->origin) {
 	case HEALTH_ASSUMED:
-		decide(s, ok, now_ms, ev);
+		/* Assumed up: a success confirms it at once, but failures must
+		 * make a full `fall` run like any up target, or one lost first
+		 * probe would take a healthy endpoint out (the operator asked
+		 * for `fall` in a row). */
+		if (ok || run_done)
+			decide(s, ok, now_ms, ev);
 		break;
 	case HEALTH_SAVED:
 		if (ok == s->up) {

@@ -7,8 +7,9 @@
  * Rules, as gdnsd, Knot's and HAProxy's checks have them:
  *  - `rise` successes in a row take a down target up, `fall` failures in a
  *    row take an up target down;
- *  - a target nothing is known about (ASSUMED: no saved state) is decided
- *    by its first probe;
+ *  - a target nothing is known about (ASSUMED: no saved state) counts as
+ *    up: its first success confirms that, and only `fall` failures in a
+ *    row take it down, as for any up target;
  *  - a SAVED state (from state.json, or carried over a reload) is real
  *    knowledge: the first probe that agrees confirms it, and only a full
  *    rise/fall run overturns it, so one slow probe after a restart flips
@@ -24,7 +25,7 @@
 
 /* Where a health state came from. */
 enum health_origin {
-	HEALTH_ASSUMED = 0,   /* nothing known: up until the first probe */
+	HEALTH_ASSUMED = 0,   /* nothing known: up until a success or `fall` failures */
 	HEALTH_SAVED,         /* persisted, or carried from a reload */
 	HEALTH_PROBED,        /* decided by a probe of this process */
 };

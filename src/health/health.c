@@ -231,13 +231,23 @@ void health_probe_done(struct health_target *t, bool ok, const char *err)
 	t->last_probe_ms = rt_now_ms();
 	t->last_ms = (uint32_t)(uv_now(mon->loop) - t->started);
 	bool err_changed = false;
-	if (!ok && strcmp(t->err, err ? err : "") != 0) {
-		COPY(t->err, err);
-		err_changed = true;
+	if (!ok) {
+		COPY(t->last_fail, err);
+		t->last_fail_ms = t->last_probe_ms;
+		if (strcmp(t->err, err ? err : "") != 0) {
+			COPY(t->err, err);
+			err_changed = true;
+		}
 	}
 	struct health_params p = { .rise = t->pc.rise, .fall = t->pc.fall };
 	struct health_event ev;
 	health_fold(&t->st, ok, &p, t->last_probe_ms, &ev);
+	/* An up target has no current error: a stale one next to "up" reads
+	 * as a fault; the record stays in last_fail. */
+	if (ok && t->st.up && t->err[0]) {
+		t->err[0] = '\0';
+		err_changed = true;
+	}
 	if ((ev.decided || err_changed) && mon->hooks.changed)
 		mon->hooks.changed(mon->hooks.ctx, t, &ev);
 	if (t->removed || mon->closing)

@@ -64,7 +64,9 @@ struct health_target {
 	struct health_mon *mon;
 	struct probe_conf pc;
 	struct health_state st;          /* folded state */
-	char err[HEALTH_ERR_MAX];        /* last failure, kept while up again */
+	char err[HEALTH_ERR_MAX];        /* current error: cleared when the target comes up */
+	char last_fail[HEALTH_ERR_MAX];  /* the last failure, kept for the record */
+	uint64_t last_fail_ms;           /* its wall clock time, 0 = none */
 	uint64_t last_probe_ms;          /* wall clock of the last result */
 	uint32_t last_ms;                /* duration of the last probe */
 

@@ -19,7 +19,9 @@
 enum event_kind {
 	EV_HEALTH_UP = 0, EV_HEALTH_DOWN, EV_DRAIN, EV_UNDRAIN, EV_WEIGHT, EV_RAMP,
 	EV_RAMP_STEP, EV_RAMP_DONE, EV_RAMP_ABORT, EV_LOAD, EV_LATENCY, EV_FALLBACK,
-	EV_RELOAD, EV_RELOAD_FAILED, EV_KINDS
+	EV_RELOAD, EV_RELOAD_FAILED,
+	EV_RECOVERY,     /* a recovery ramp started or stopped: health's doing, no operator's */
+	EV_KINDS
 };
 
 struct event {

@@ -71,7 +71,7 @@ struct live_state {
  * on any thread).  Health and admin state come from `prev` (the live state
  * serving before, may be NULL) matched by "service/endpoint"; when `prev` is
  * NULL, from `state_dir`/state.json (may be NULL or missing).  Endpoints with
- * a check and no state count as up until their first probe.  The latency
+ * a check and no state count as up (assumed) until probes decide.  The latency
  * table is the layout's own (lay->latency0).  `prev` must stay alive
  * during the call (the server pins it).  Returns NULL only without memory.
  */

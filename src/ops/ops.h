@@ -49,12 +49,16 @@ struct ops_rt {
 	bool persist_dirty, persist_busy;
 	uv_work_t persist_work;
 	char *persist_text;
+	uint64_t persist_seq;            /* of persist_text */
+	uv_mutex_t persist_lock;         /* one writer of state.json at a time */
+	uint64_t persist_next;           /* sequence of the next text made (loop thread) */
+	uint64_t persist_written;        /* newest text on disk (under persist_lock) */
 	char *state_dir;
 
 	struct latency_update *lat;      /* runtime latency updates, in order */
 	uint32_t nlat;
 	uint64_t went_down, went_up;     /* transitions since start */
-	bool timers_on, closing;
+	bool timers_on, closing, lock_on;
 	uint8_t *ramp_logged;            /* per endpoint: last ramp step logged + 1 */
 	char *final_text;                /* state written by ops_free */
 };
@@ -80,6 +84,14 @@ void ops_free(struct ops_rt *rt);
 /* Something changed: publish soon (coalesced), persist soon. */
 void ops_changed(struct ops_rt *rt, bool persist);
 
+/* Publish a pending change at once (the next query sees it), then write
+ * the working state to state.json now, durably (written, fsynced,
+ * renamed, directory fsynced), before an operator verb is acknowledged:
+ * an acknowledged drain must survive kill -9.  Blocks the loop thread for
+ * the write (a few ms).  Returns 0 or the VANE_E* code of the failure,
+ * with its text in `err`; the change stays in memory either way. */
+int ops_persist_now(struct ops_rt *rt, char *err, size_t errsize) VANE_WUR;
+
 /* Internal to ops/: replace the runtime latency table (stolen), and apply
  * one latency change on top of `base` (NULL = the layout's table) into a
  * new table `*out`; `err` holds OPS_ERR_MAX bytes. */
@@ -102,6 +114,11 @@ int ops_load(struct ops_rt *rt, uint32_t s, uint32_t e, uint32_t load, bool *cha
 int ops_ramp(struct ops_rt *rt, uint32_t s, uint32_t e, const uint8_t *steps, unsigned nsteps,
 	     uint64_t every_ms, bool *changed, char *err, size_t errsize) VANE_WUR;
 
+/* Continue the operator ramp that health aborted, from the step it had
+ * reached.  VANE_EBUSY: nothing to resume, or the endpoint is down. */
+int ops_ramp_resume(struct ops_rt *rt, uint32_t s, uint32_t e, bool *changed, char *err,
+		    size_t errsize) VANE_WUR;
+
 /* One latency cell (rtt STEER_RTT_UNKNOWN clears it), or a whole table from
  * a file; `*cells` is the table's size after the change. */
 int ops_latency_set(struct ops_rt *rt, const char *service, const char *endpoint,
@@ -116,6 +133,7 @@ struct ops_ramp_view {
 	unsigned step, steps_total, percent;
 	uint8_t steps[STEER_MAX_RAMP];
 	uint64_t every_ms, started_ms;
+	bool recovery;                   /* a recovery ramp (slow start), not an operator's */
 };
 
 /* One endpoint's row of `health` and of the verbs' replies. */
@@ -126,13 +144,17 @@ struct ops_ep_view {
 	bool up;
 	uint64_t since_ms;               /* 0 = unknown */
 	uint8_t origin;                  /* enum health_origin, when checked */
-	const char *last_error;          /* NULL = none */
+	const char *last_error;          /* NULL = none (cleared when up again) */
+	const char *last_failure;        /* the last failed probe, kept; NULL = none */
+	uint64_t last_failure_ms;
 	const char *check;               /* type name, NULL = none */
 	const char *address;
 	uint64_t probes, failures, transitions, last_probe_ms;
 	uint32_t weight, config_weight, weight_override;
 	bool weight_set, drained;
 	struct ops_ramp_view ramp;
+	struct steer_ramp_aborted aborted; /* .set: drained by an aborted ramp */
+	uint8_t standby;                 /* enum steer_standby */
 	uint32_t load, capacity;
 };
 

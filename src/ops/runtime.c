@@ -157,12 +157,51 @@ static char *persist_text(struct ops_rt *rt)
 static void persist_start(struct ops_rt *rt);
 static void persist_cb(uv_timer_t *h);
 
+/* Write text number `seq` unless a newer one is on disk already: a
+ * synchronous write for a verb may overtake a coalesced one in flight. */
+static int persist_write(struct ops_rt *rt, const char *text, uint64_t seq)
+{
+	int ret = 0;
+	uv_mutex_lock(&rt->persist_lock);
+	if (seq > rt->persist_written) {
+		ret = state_write(rt->state_dir, text);
+		if (ret == 0)
+			rt->persist_written = seq;
+	}
+	uv_mutex_unlock(&rt->persist_lock);
+	return ret;
+}
+
 static void persist_work(uv_work_t *req)
 {
 	struct ops_rt *rt = req->data;
-	int ret = state_write(rt->state_dir, rt->persist_text);
+	int ret = persist_write(rt, rt->persist_text, rt->persist_seq);
 	if (ret != 0)
 		log_error("%s/%s: %s", rt->state_dir, STATE_FILE, vane_strerror(ret));
+}
+
+int ops_persist_now(struct ops_rt *rt, char *err, size_t errsize)
+{
+	/* In effect on the next query, before the reply says so. */
+	if (rt->publish_pending)
+		publish_now(rt);
+	char *text = persist_text(rt);
+	if (text == NULL) {
+		snprintf(err, errsize, "not persisted: out of memory");
+		return VANE_ENOMEM;
+	}
+	/* This text holds every change so far: a pending coalesced write has
+	 * nothing more to add. */
+	rt->persist_dirty = false;
+	uv_timer_stop(&rt->persist_timer);
+	int ret = persist_write(rt, text, ++rt->persist_next);
+	free(text);
+	if (ret != 0) {
+		snprintf(err, errsize, "not persisted: %s/%s: %s (the change is in effect until "
+			 "vaned restarts)", rt->state_dir, STATE_FILE, vane_strerror(ret));
+		log_error("%s", err);
+	}
+	return ret;
 }
 
 static void persist_after(uv_work_t *req, int status)
@@ -183,6 +222,7 @@ static void persist_start(struct ops_rt *rt)
 	rt->persist_text = persist_text(rt);
 	if (rt->persist_text == NULL)
 		return;
+	rt->persist_seq = ++rt->persist_next;
 	rt->persist_busy = true;
 	rt->persist_work.data = rt;
 	if (uv_queue_work(rt->loop, &rt->persist_work, persist_work, persist_after) < 0) {
@@ -239,37 +279,87 @@ static void tick_cb(uv_timer_t *h)
 				continue;
 			unsigned step = ramp_step(&a->ramp, now);
 			uint8_t *logged = &rt->ramp_logged[base + e];
+			const char *kind = a->ramp.kind == STEER_RAMP_RECOVERY ? "recovery ramp" : "ramp";
 			if (step >= a->ramp.nsteps) {
-				log_info("[%s] ramp complete", live_key(set, s, e, key, sizeof(key)));
-				events_add_key(rt->events, EV_RAMP_DONE, key, "ramp complete");
+				log_info("[%s] %s complete", live_key(set, s, e, key, sizeof(key)), kind);
+				events_add_key(rt->events, EV_RAMP_DONE, key, "%s complete", kind);
 				memset(&a->ramp, 0, sizeof(a->ramp));
 				*logged = 0;
 				ops_changed(rt, true);
 			} else if (*logged != step + 1) {
 				*logged = (uint8_t)(step + 1);
-				log_info("[%s] ramp step %u/%u: %u%%", live_key(set, s, e, key, sizeof(key)),
-					 step + 1, a->ramp.nsteps, a->ramp.steps[step]);
-				events_add_key(rt->events, EV_RAMP_STEP, key, "ramp step %u/%u: %u%%",
-					       step + 1, a->ramp.nsteps, a->ramp.steps[step]);
+				log_info("[%s] %s step %u/%u: %u%%", live_key(set, s, e, key, sizeof(key)),
+					 kind, step + 1, a->ramp.nsteps, a->ramp.steps[step]);
+				events_add_key(rt->events, EV_RAMP_STEP, key, "%s step %u/%u: %u%%",
+					       kind, step + 1, a->ramp.nsteps, a->ramp.steps[step]);
 			}
 		}
 	}
 }
 
-/* The safe way back failed: an endpoint whose ramp is running went down
- * is taken out until an operator acts. */
+/* The safe way back failed.  An operator ramp leaves the endpoint
+ * drained, remembering the ramp so that `ramp --resume` continues it from
+ * the step it reached (or `undrain` gives the full weight): the operator
+ * decides when to try again, and every row says which state it is in.  A
+ * recovery ramp just stops: the endpoint is down as usual, and its next
+ * down->up starts a new one. */
 static void ramp_abort(struct ops_rt *rt, uint32_t i, const char *key, const char *why)
 {
 	struct steer_admin_ep *a = &rt->work->adm_ep[i];
-	if (!a->ramp.active || !steer_ramp_running(&a->ramp, rt_now_ms()))
+	uint64_t now = rt_now_ms();
+	if (!a->ramp.active || !steer_ramp_running(&a->ramp, now))
 		return;
+	struct steer_ramp r = a->ramp;
+	unsigned step = ramp_step(&r, now);
 	memset(&a->ramp, 0, sizeof(a->ramp));
-	a->weight_set = true;
-	a->weight = 0;
 	rt->ramp_logged[i] = 0;
-	log_warning("[%s] ramp aborted: health down (%s); weight 0", key, why);
-	events_add_key(rt->events, EV_RAMP_ABORT, key, "ramp aborted: health down (%s); weight 0", why);
+	if (r.kind == STEER_RAMP_RECOVERY) {
+		log_info("[%s] recovery ramp stopped at step %u/%u: health down (%s)", key,
+			 step + 1, r.nsteps, why);
+		events_add_key(rt->events, EV_RECOVERY, key,
+			       "recovery ramp stopped at step %u/%u: health down (%s)",
+			       step + 1, r.nsteps, why);
+		ops_changed(rt, true);
+		return;
+	}
+	a->drained = true;
+	a->aborted = (struct steer_ramp_aborted){
+		.set = true, .step = (uint8_t)step, .nsteps = r.nsteps, .every_ms = r.every_ms,
+		.at_ms = now,
+	};
+	memcpy(a->aborted.steps, r.steps, sizeof(r.steps));
+	log_warning("[%s] ramp aborted at step %u/%u (%u%%): health down (%s); drained "
+		    "until `ramp --resume` or `undrain`", key, step + 1, r.nsteps, r.steps[step], why);
+	events_add_key(rt->events, EV_RAMP_ABORT, key,
+		       "ramp aborted at step %u/%u: health down (%s); drained", step + 1,
+		       r.nsteps, why);
 	ops_changed(rt, true);
+}
+
+/* Slow start (`recovery: ramp`): an endpoint back from down would get its
+ * full share at once, and a cold one (empty caches, cold pools) may fall
+ * over again under it.  An operator's ramp, weight 0 or drain is left
+ * alone: the operator already said what they want. */
+static void recovery_start(struct ops_rt *rt, uint32_t s, uint32_t e, const char *key)
+{
+	const struct steer_service *svc = &rt->lay->set->svc[s];
+	uint32_t i = live_ep_base(rt->lay->set, s) + e;
+	struct steer_admin_ep *a = &rt->work->adm_ep[i];
+	uint64_t now = rt_now_ms();
+	if (!svc->recovery_ramp || svc->recovery_nsteps == 0 || a->drained ||
+	    (a->weight_set && a->weight == 0) ||
+	    (a->ramp.active && steer_ramp_running(&a->ramp, now)))
+		return;
+	struct steer_ramp r = { .active = true, .kind = STEER_RAMP_RECOVERY,
+				.nsteps = svc->recovery_nsteps, .every_ms = svc->recovery_every_ms,
+				.started_ms = now };
+	memcpy(r.steps, svc->recovery_steps, svc->recovery_nsteps);
+	a->ramp = r;
+	rt->ramp_logged[i] = 1;
+	log_info("[%s] recovery ramp: step 1/%u: %u%% every %u ms", key, r.nsteps, r.steps[0],
+		 svc->recovery_every_ms);
+	events_add_key(rt->events, EV_RECOVERY, key, "recovery ramp: step 1/%u: %u%%", r.nsteps,
+		       r.steps[0]);
 }
 
 /* ---- health: the monitor decided a target; update every endpoint on it ---- */
@@ -290,15 +380,16 @@ static void health_changed(void *ctx, struct health_target *t, const struct heal
 			log_info("[%s] probes overturn the saved state: %s", key, t->st.up ? "up" : "down");
 		if (!ev->flipped)
 			continue;
+		const struct steer_health_target *ht = &b->target[h];
 		if (t->st.up) {
 			rt->went_up++;
 			log_info("[%s] health down->up", key);
 			events_add_key(rt->events, EV_HEALTH_UP, key, "health down->up");
+			recovery_start(rt, ht->svc, ht->ep, key);
 		} else {
 			rt->went_down++;
 			log_warning("[%s] health up->down: %s", key, t->err);
 			events_add_key(rt->events, EV_HEALTH_DOWN, key, "health up->down: %s", t->err);
-			const struct steer_health_target *ht = &b->target[h];
 			ramp_abort(rt, live_ep_base(rt->lay->set, ht->svc) + ht->ep, key, t->err);
 		}
 	}
@@ -332,7 +423,7 @@ static int health_resync(struct ops_rt *rt)
 			continue;
 		struct health_target *tw = (struct health_target *)t;
 		if (t->st.probes == 0 && w->origin[h] == HEALTH_ASSUMED)
-			log_info("[%s] no saved state, up until the first probe",
+			log_info("[%s] no saved state: assumed up until a probe succeeds or `fall` fail",
 				 rt->lay->build->health_key[h]);
 		if (t->st.probes == 0 && w->err && w->err[h][0] && !t->err[0])
 			snprintf(tw->err, sizeof(tw->err), "%s", w->err[h]);
@@ -385,8 +476,9 @@ int ops_start(uv_loop_t *loop, const struct live_layout *lay, const struct live_
 	rt->hooks = *hooks;
 	rt->events = events_new();
 	rt->state_dir = strdup(state_dir ? state_dir : "state");
-	if (rt->state_dir == NULL)
+	if (rt->state_dir == NULL || uv_mutex_init(&rt->persist_lock) != 0)
 		return VANE_ENOMEM;
+	rt->lock_on = true;
 	uv_timer_init(loop, &rt->publish_timer);
 	uv_timer_init(loop, &rt->persist_timer);
 	uv_timer_init(loop, &rt->tick);
@@ -467,6 +559,8 @@ void ops_free(struct ops_rt *rt)
 		return;
 	if (rt->final_text && state_write(rt->state_dir, rt->final_text) != 0)
 		log_error("cannot write %s/%s", rt->state_dir, STATE_FILE);
+	if (rt->lock_on)
+		uv_mutex_destroy(&rt->persist_lock);
 	free(rt->final_text);
 	for (uint32_t i = 0; i < rt->nlat; i++) {
 		free(rt->lat[i].file);

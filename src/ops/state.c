@@ -30,6 +30,23 @@ static void parse_ramp(const json_t *r, struct steer_ramp *ramp)
 	ramp->every_ms = (uint64_t)int_of(r, "every_ms", 60000);
 	ramp->started_ms = (uint64_t)int_of(r, "started_ms", 0);
 	ramp->active = ramp->every_ms > 0;
+	const char *kind = json_string_value(json_object_get(r, "kind"));
+	ramp->kind = kind && strcmp(kind, "recovery") == 0 ? STEER_RAMP_RECOVERY : STEER_RAMP_OPERATOR;
+}
+
+static void parse_aborted(const json_t *r, struct steer_ramp_aborted *ab)
+{
+	struct steer_ramp tmp = { 0 };
+	parse_ramp(r, &tmp);
+	if (!tmp.active)
+		return;
+	ab->set = true;
+	ab->nsteps = tmp.nsteps;
+	memcpy(ab->steps, tmp.steps, sizeof(ab->steps));
+	ab->every_ms = tmp.every_ms;
+	int64_t step = int_of(r, "step", 0);
+	ab->step = (uint8_t)(step < 0 ? 0 : step >= tmp.nsteps ? tmp.nsteps - 1 : step);
+	ab->at_ms = (uint64_t)int_of(r, "at_ms", 0);
 }
 
 static void parse_ep(const char *key, const json_t *o, struct saved_ep *e)
@@ -53,6 +70,7 @@ static void parse_ep(const char *key, const json_t *o, struct saved_ep *e)
 	int64_t load = int_of(o, "load", 0);
 	e->admin.load = load < 0 ? 0 : load > UINT32_MAX ? UINT32_MAX : (uint32_t)load;
 	parse_ramp(json_object_get(o, "ramp"), &e->admin.ramp);
+	parse_aborted(json_object_get(o, "ramp_aborted"), &e->admin.aborted);
 }
 
 static int parse_latency(const json_t *arr, struct saved_state *st)
@@ -168,9 +186,19 @@ void state_admin_to_json(json_t *obj, const struct steer_admin_ep *a)
 		json_t *steps = json_array();
 		for (unsigned i = 0; i < a->ramp.nsteps; i++)
 			json_array_append_new(steps, json_integer(a->ramp.steps[i]));
-		json_object_set_new(obj, "ramp", json_pack("{s:o,s:I,s:I}", "steps", steps,
+		json_object_set_new(obj, "ramp", json_pack("{s:o,s:I,s:I,s:s}", "steps", steps,
 							   "every_ms", (json_int_t)a->ramp.every_ms,
-							   "started_ms", (json_int_t)a->ramp.started_ms));
+							   "started_ms", (json_int_t)a->ramp.started_ms,
+							   "kind", a->ramp.kind == STEER_RAMP_RECOVERY
+								   ? "recovery" : "operator"));
+	}
+	if (a->aborted.set) {
+		json_t *steps = json_array();
+		for (unsigned i = 0; i < a->aborted.nsteps; i++)
+			json_array_append_new(steps, json_integer(a->aborted.steps[i]));
+		json_object_set_new(obj, "ramp_aborted", json_pack("{s:o,s:I,s:i,s:I}", "steps", steps,
+			"every_ms", (json_int_t)a->aborted.every_ms, "step", (int)a->aborted.step,
+			"at_ms", (json_int_t)a->aborted.at_ms));
 	}
 }
 
@@ -203,6 +231,15 @@ int state_write(const char *dir, const char *text)
 		ret = -errno;
 	if (close(fd) < 0 && ret == 0)
 		ret = -errno;
+	/* The previous state stays as state.json.bak (a hard link, so the
+	 * rename below still replaces state.json atomically): a bad change
+	 * can be undone by hand. */
+	if (ret == 0) {
+		char bak[4200];
+		snprintf(bak, sizeof(bak), "%s.bak", path);
+		if ((unlink(bak) < 0 && errno != ENOENT) || (link(path, bak) < 0 && errno != ENOENT))
+			log_warning("%s: cannot keep the previous state: %s", bak, strerror(errno));
+	}
 	/* rename is atomic; fsync of the directory makes it durable. */
 	if (ret == 0 && rename(tmp, path) < 0)
 		ret = -errno;
@@ -214,9 +251,8 @@ int state_write(const char *dir, const char *text)
 	 * doubt, so say so and carry on. */
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0)
-		log_warning("%s: cannot sync the directory, %s may not survive a crash: %s",
-			    dir, STATE_FILE, strerror(errno));
+		ret = -errno;
 	if (dfd >= 0)
 		close(dfd);
-	return 0;
+	return ret;
 }

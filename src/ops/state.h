@@ -9,7 +9,9 @@
  *   {"version":1,"endpoints":{"api.example.com/us-east":{
  *       "health":"up","since":1700000000000,"error":"...",
  *       "drained":false,"weight":80,"load":0,
- *       "ramp":{"steps":[5,25,50,100],"every_ms":60000,"started_ms":...}}},
+ *       "ramp":{"steps":[5,25,50,100],"every_ms":60000,"started_ms":...,
+ *                "kind":"operator"},
+ *       "ramp_aborted":{"steps":[...],"every_ms":60000,"step":1,"at_ms":...}}},
  *    "latency":[{"file":"/etc/vane/latency.txt"},
  *               {"service":"api.example.com","endpoint":"us-east",
  *                "client":"192.0.2.0/24","rtt":12}]}
@@ -64,8 +66,9 @@ struct saved_state {
 int state_load(const char *dir, struct saved_state **out, char **err) VANE_WUR;
 void state_free(struct saved_state *st);
 
-/* Write `text` to `dir`/state.json atomically (creates `dir`).  Blocking:
- * call from the threadpool. */
+/* Write `text` to `dir`/state.json atomically and durably (creates `dir`;
+ * the previous file stays as state.json.bak).  0 only once the directory
+ * is synced too.  Blocking: a few ms on a local disk. */
 int state_write(const char *dir, const char *text) VANE_WUR;
 
 /* JSON of one endpoint's admin state, merged into `obj`. */

@@ -58,6 +58,9 @@ int ops_drain(struct ops_rt *rt, uint32_t s, uint32_t e, bool drained, bool *out
 {
 	struct steer_admin_ep *a = adm(rt, s, e), before = *a;
 	a->drained = drained;
+	/* Undrain is the other way out of an aborted ramp: full weight now. */
+	if (!drained)
+		memset(&a->aborted, 0, sizeof(a->aborted));
 	changed(rt, s, e, drained ? EV_DRAIN : EV_UNDRAIN, &before, out,
 		drained ? "drain" : "undrain", "%s", drained ? "drained" : "undrained");
 	return 0;
@@ -93,13 +96,9 @@ int ops_load(struct ops_rt *rt, uint32_t s, uint32_t e, uint32_t load, bool *out
 	return 0;
 }
 
-int ops_ramp(struct ops_rt *rt, uint32_t s, uint32_t e, const uint8_t *steps, unsigned nsteps,
-	     uint64_t every_ms, bool *out, char *err, size_t errsize)
+/* VANE_EBUSY when endpoint `s`/`e` is down: a ramp would abort at once. */
+static int ramp_refused_down(struct ops_rt *rt, uint32_t s, uint32_t e, char *err, size_t errsize)
 {
-	if (nsteps == 0 || nsteps > STEER_MAX_RAMP || every_ms == 0) {
-		snprintf(err, errsize, "want 1 to %d steps and an interval", STEER_MAX_RAMP);
-		return VANE_EINVAL;
-	}
 	uint32_t h = rt->lay->set->svc[s].ep[e].health;
 	if (h < rt->work->nhealth && !rt->work->hs[h].up) {
 		char key[LIVE_KEY_MAX];
@@ -107,26 +106,86 @@ int ops_ramp(struct ops_rt *rt, uint32_t s, uint32_t e, const uint8_t *steps, un
 			 live_key(rt->lay->set, s, e, key, sizeof(key)));
 		return VANE_EBUSY;
 	}
-	struct steer_admin_ep *a = adm(rt, s, e), before = *a;
-	struct steer_ramp r = { .active = true, .nsteps = (uint8_t)nsteps, .every_ms = every_ms,
-				.started_ms = rt_now_ms() };
-	memcpy(r.steps, steps, nsteps);
-	a->ramp = r;
+	return 0;
+}
+
+static const char *steps_text(const uint8_t *steps, unsigned n, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (unsigned k = 0; k < n; k++)
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s%u", k ? "," : "", steps[k]);
+	return buf;
+}
+
+/* Start operator ramp `r` on endpoint `s`/`e` (undrains it; an aborted
+ * ramp on record is replaced). */
+static void ramp_set(struct ops_rt *rt, uint32_t s, uint32_t e, const struct steer_ramp *r)
+{
+	struct steer_admin_ep *a = adm(rt, s, e);
+	a->ramp = *r;
 	a->drained = false;
-	/* A weight of 0 (an aborted ramp) would ramp nothing: ramp to the
-	 * configured weight instead. */
+	memset(&a->aborted, 0, sizeof(a->aborted));
+	/* A weight of 0 would ramp nothing: ramp to the configured weight. */
 	if (a->weight_set && a->weight == 0)
 		a->weight_set = false;
-	rt->ramp_logged[live_ep_base(rt->lay->set, s) + e] = 1;
-	char text[64] = "";
-	for (unsigned k = 0; k < nsteps; k++)
-		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%u", k ? "," : "",
-			 steps[k]);
+	rt->ramp_logged[live_ep_base(rt->lay->set, s) + e] = 1;   /* step 1 logged below */
+}
+
+int ops_ramp(struct ops_rt *rt, uint32_t s, uint32_t e, const uint8_t *steps, unsigned nsteps,
+	     uint64_t every_ms, bool *out, char *err, size_t errsize)
+{
+	if (nsteps == 0 || nsteps > STEER_MAX_RAMP || every_ms == 0) {
+		snprintf(err, errsize, "want 1 to %d steps and an interval", STEER_MAX_RAMP);
+		return VANE_EINVAL;
+	}
+	int ret = ramp_refused_down(rt, s, e, err, errsize);
+	if (ret != 0)
+		return ret;
+	struct steer_admin_ep before = *adm(rt, s, e);
+	struct steer_ramp r = { .active = true, .kind = STEER_RAMP_OPERATOR,
+				.nsteps = (uint8_t)nsteps, .every_ms = every_ms,
+				.started_ms = rt_now_ms() };
+	memcpy(r.steps, steps, nsteps);
+	ramp_set(rt, s, e, &r);
+	char text[64];
+	steps_text(steps, nsteps, text, sizeof(text));
 	char ev[128];
 	snprintf(ev, sizeof(ev), "ramp --steps %s --every %llums", text, (unsigned long long)every_ms);
 	changed(rt, s, e, EV_RAMP, &before, out, ev,
 		"ramp started: steps %s every %llu ms; step 1/%u: %u%%", text,
 		(unsigned long long)every_ms, nsteps, steps[0]);
+	return 0;
+}
+
+int ops_ramp_resume(struct ops_rt *rt, uint32_t s, uint32_t e, bool *out, char *err,
+		    size_t errsize)
+{
+	struct steer_admin_ep *a = adm(rt, s, e), before = *a;
+	char key[LIVE_KEY_MAX];
+	live_key(rt->lay->set, s, e, key, sizeof(key));
+	if (!a->aborted.set) {
+		snprintf(err, errsize, "%s has no aborted ramp to resume", key);
+		return VANE_EBUSY;
+	}
+	int ret = ramp_refused_down(rt, s, e, err, errsize);
+	if (ret != 0)
+		return ret;
+	const struct steer_ramp_aborted *ab = &a->aborted;
+	unsigned step = ab->step < ab->nsteps ? ab->step : ab->nsteps - 1u;
+	uint64_t now = rt_now_ms();
+	/* Back-date the start so that the step reached is in force now and
+	 * lasts a full interval. */
+	struct steer_ramp r = { .active = true, .kind = STEER_RAMP_OPERATOR, .nsteps = ab->nsteps,
+				.every_ms = ab->every_ms,
+				.started_ms = now - (uint64_t)step * ab->every_ms };
+	memcpy(r.steps, ab->steps, sizeof(r.steps));
+	ramp_set(rt, s, e, &r);
+	rt->ramp_logged[live_ep_base(rt->lay->set, s) + e] = (uint8_t)(step + 1);
+	char text[64];
+	steps_text(r.steps, r.nsteps, text, sizeof(text));
+	changed(rt, s, e, EV_RAMP, &before, out, "ramp --resume",
+		"ramp resumed: steps %s every %llu ms; step %u/%u: %u%%", text,
+		(unsigned long long)r.every_ms, step + 1, r.nsteps, r.steps[step]);
 	return 0;
 }
 
@@ -263,6 +322,7 @@ static void ramp_view(const struct steer_ramp *r, uint64_t now, struct ops_ramp_
 	memcpy(v->steps, r->steps, r->nsteps);
 	v->every_ms = r->every_ms;
 	v->started_ms = r->started_ms;
+	v->recovery = r->kind == STEER_RAMP_RECOVERY;
 }
 
 void ops_endpoint_view(const struct ops_rt *rt, uint32_t s, uint32_t e, uint64_t now,
@@ -287,6 +347,8 @@ void ops_endpoint_view(const struct ops_rt *rt, uint32_t s, uint32_t e, uint64_t
 	}
 	if (t) {
 		v->last_error = t->err[0] ? t->err : NULL;
+		v->last_failure = t->last_fail[0] ? t->last_fail : NULL;
+		v->last_failure_ms = t->last_fail_ms;
 		v->check = probe_type_name(t->pc.type);
 		v->address = t->pc.address;
 		v->probes = t->st.probes;
@@ -300,6 +362,8 @@ void ops_endpoint_view(const struct ops_rt *rt, uint32_t s, uint32_t e, uint64_t
 	v->weight_override = a->weight;
 	v->drained = a->drained;
 	ramp_view(&a->ramp, now, &v->ramp);
+	v->aborted = a->aborted;
+	v->standby = ep->standby;
 	v->load = a->load;
 	v->capacity = ep->capacity;
 }

@@ -3,15 +3,16 @@
  * The iterator (RFC 1034 5.3.3): find the deepest known zone cut, ask its
  * fastest server, follow referrals down, follow CNAMEs across zones, resolve
  * NS names without glue in sub-queries, and stop at a work limit.
- * Upstream I/O lives in iter_io.c.
+ * Queries out and responses in live in iter_send.c; the bytes move through
+ * the transport in r->env.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/pkt.h"
 #include "resolver/iter.h"
 #include "resolver/iter_int.h"
-#include "rt/log.h"
 
 #define MAX_CNAMES 16
 #define MAX_REFERRALS 32
@@ -20,6 +21,7 @@
 #define MAX_TRIES 2          /* sends per address */
 
 static void itq_step(struct itq *q);
+static void drop_deferred(struct itq *q);
 static void store(struct itq *q, const uint8_t *name, uint16_t type, const struct rmsg *m);
 
 static struct itq *itq_new(struct resolver *r, const uint8_t *qname, uint16_t qtype)
@@ -43,14 +45,14 @@ static struct itq *itq_new(struct resolver *r, const uint8_t *qname, uint16_t qt
 
 static void itq_free(struct itq *q)
 {
+	free(q->deferred);
 	free(q->res);
 	free(q);
 }
 
 static void itq_finish(struct itq *q, int rcode)
 {
-	if (q->up)
-		iter_io_cancel(q);
+	iter_send_cancel(q);
 	if (rcode >= 0 && q->res->rcode == 0)
 		q->res->rcode = (uint8_t)rcode;
 	/* A chain across zones is stored whole under the name asked. */
@@ -118,7 +120,24 @@ static int pick_server(struct itq *q, unsigned *ns_i, unsigned *addr_i)
 	return found;
 }
 
-/* ---- sub-queries for NS names without addresses ---- */
+/* ---- sub-queries for NS names without (usable) addresses ---- */
+
+static bool ns_has_addr(const struct cache_deleg_ns *ns, const uint8_t *a4)
+{
+	for (unsigned a = 0; a < ns->naddr; a++)
+		if (ns->addr[a].family == 1 && memcmp(ns->addr[a].addr, a4, 4) == 0)
+			return true;
+	return false;
+}
+
+/* Every address known for NS `i` has failed (or there is none). */
+static bool ns_exhausted(const struct itq *q, unsigned i)
+{
+	for (unsigned a = 0; a < q->cut.ns[i].naddr; a++)
+		if (q->tries[i][a] < MAX_TRIES)
+			return false;
+	return true;
+}
 
 static void ns_resolved(void *ctx, int rcode, const struct rmsg *m)
 {
@@ -138,8 +157,9 @@ static void ns_resolved(void *ctx, int rcode, const struct rmsg *m)
 			if (r->type == DNS_CNAME && dname_equal(rr_owner(m, r), target))
 				target = rr_rdata(m, r);
 			else if (r->type == DNS_A && r->rdlen == 4 &&
-				 ns->naddr < CACHE_DELEG_MAXADDR) {
+				 ns->naddr < CACHE_DELEG_MAXADDR && !ns_has_addr(ns, rr_rdata(m, r))) {
 				ns->addr[ns->naddr].family = 1;
+				memset(ns->addr[ns->naddr].addr, 0, 16);
 				memcpy(ns->addr[ns->naddr].addr, rr_rdata(m, r), 4);
 				ns->naddr++;
 			}
@@ -149,7 +169,9 @@ static void ns_resolved(void *ctx, int rcode, const struct rmsg *m)
 		itq_step(q);
 }
 
-/* Start resolving NS names of the cut that have no address.  Returns the
+/* Start resolving NS names of the cut that have no address, or whose
+ * addresses have all failed (glue can be stale, or of a family we cannot
+ * reach: the name's own A records may lead elsewhere).  Returns the
  * number started. */
 static unsigned resolve_ns_names(struct itq *q)
 {
@@ -158,11 +180,12 @@ static unsigned resolve_ns_names(struct itq *q)
 		return 0;
 	for (unsigned i = 0; i < q->cut.nns && q->ns_resolves < MAX_NS_RESOLVE; i++) {
 		struct cache_deleg_ns *ns = &q->cut.ns[i];
-		if (ns->naddr || q->ns_tried[i])
+		if (q->ns_tried[i] || !ns_exhausted(q, i))
 			continue;
-		/* An NS name under the cut without glue cannot be resolved
-		 * through the cut itself. */
-		if (dname_is_sub(ns->name, q->cut.zone))
+		/* An NS name under the cut is looked up from above the cut
+		 * (load_cut goes up) when it has no glue; when its glue failed,
+		 * the lookup would only reach the same servers again. */
+		if (ns->naddr && dname_is_sub(ns->name, q->cut.zone))
 			continue;
 		q->ns_tried[i] = true;
 		q->ns_resolves++;
@@ -190,13 +213,36 @@ static unsigned resolve_ns_names(struct itq *q)
 
 /* ---- the main step ---- */
 
+/* Can anything be asked at this cut: an address, or an NS name that can
+ * be looked up elsewhere (outside the cut)? */
+static bool cut_usable(const struct cache_deleg *d)
+{
+	for (unsigned i = 0; i < d->nns; i++)
+		if (d->ns[i].naddr || !dname_is_sub(d->ns[i].name, d->zone))
+			return true;
+	return false;
+}
+
 static void load_cut(struct itq *q)
 {
-	if (cache_get_deleg(q->r->cache, q->qname, resolver_now(q->r), 0, &q->cut) != 0)
+	uint64_t now = resolver_now(q->r);
+	if (cache_get_deleg(q->r->cache, q->qname, now, 0, &q->cut) != 0)
 		q->cut = q->r->hints;
+	/* A cut whose servers are all in-bailiwick without glue is a dead
+	 * end: start from the cut above it instead (Unbound does the same). */
+	while (!cut_usable(&q->cut) && q->cut.zone[0] != 0) {
+		uint8_t up[DNAME_MAXLEN];
+		const uint8_t *p = dname_parent(q->cut.zone);
+		memcpy(up, p, dname_len(p));
+		if (cache_get_deleg(q->r->cache, up, now, 0, &q->cut) != 0) {
+			q->cut = q->r->hints;
+			break;
+		}
+	}
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
+	drop_deferred(q);
 	q->minlab = dname_labels(q->cut.zone) + 1;
 }
 
@@ -212,6 +258,60 @@ static const uint8_t *send_name(struct itq *q, uint16_t *type)
 		p = dname_parent(p);
 	*type = DNS_A; /* what Unbound sends; NS draws odd answers from some */
 	return p;
+}
+
+/* Looking up an NS name that the cut itself lists with IPv4 addresses
+ * (glue kept with the delegation): those are the answer.  Finishes and
+ * returns true when so. */
+static bool cut_knows(struct itq *q)
+{
+	for (unsigned i = 0; i < q->cut.nns; i++) {
+		const struct cache_deleg_ns *ns = &q->cut.ns[i];
+		bool found = false;
+		if (!dname_equal(ns->name, q->qname))
+			continue;
+		for (unsigned a = 0; a < ns->naddr; a++)
+			if (ns->addr[a].family == 1)
+				found |= rmsg_add(q->res, RSEC_AN, q->qname, DNS_A, DNS_IN,
+						  q->cut.ttl, ns->addr[a].addr, 4) == 0;
+		if (found) {
+			itq_finish(q, DNS_NOERROR);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void drop_deferred(struct itq *q)
+{
+	free(q->deferred);
+	q->deferred = NULL;
+	q->final = false;
+}
+
+/*
+ * A doubtful answer (empty with AA; RA without AA, i.e. a resolver that
+ * recursed for us): keep it, mark the server lame and ask the others; it
+ * stands only when nobody else answers (itq_step).  Returns false when it
+ * must be taken now (it is the deferred one, or out of memory).
+ */
+static bool defer_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
+			 unsigned ns_i, unsigned addr_i)
+{
+	if (q->final)
+		return false;
+	if (!q->deferred) {
+		q->deferred = malloc(sizeof(*q->deferred));
+		if (!q->deferred)
+			return false;
+		memcpy(q->deferred, m, offsetof(struct rmsg, buf) + m->used);
+		memcpy(q->deferred_sname, sname, dname_len(sname));
+		q->deferred_ns = ns_i;
+		q->deferred_addr = addr_i;
+	}
+	q->tries[ns_i][addr_i] = MAX_TRIES;
+	itq_step(q);
+	return true;
 }
 
 static void itq_step(struct itq *q)
@@ -236,23 +336,37 @@ static void itq_step(struct itq *q)
 		}
 		load_cut(q);
 		q->have_cut = true;
+		if (q->depth > 0 && q->qtype == DNS_A && cut_knows(q))
+			return;
 	}
-	if (*q->work >= q->r->conf->max_upstream) {
-		log_debug("work limit reached");
-		itq_finish(q, -1);
-		return;
-	}
-	if (pick_server(q, &ns_i, &addr_i) == 0) {
+	for (;;) {
+		if (*q->work >= q->r->conf->max_upstream) {
+			itq_finish(q, -1);      /* the work limit */
+			return;
+		}
+		if (pick_server(q, &ns_i, &addr_i) != 0)
+			break;
 		uint16_t stype;
 		const uint8_t *sname = send_name(q, &stype);
 		(*q->work)++;
-		iter_io_send(q, sname, stype, &q->cut.ns[ns_i].addr[addr_i], ns_i, addr_i);
-		return;
+		if (iter_send(q, sname, stype, ns_i, addr_i) == 0)
+			return;
+		/* Nothing went out: as if it had timed out at once. */
+		q->tries[ns_i][addr_i]++;
 	}
 	if (q->nsub > 0)
 		return;
 	if (resolve_ns_names(q) > 0)
 		return;
+	if (q->deferred) {
+		/* Nobody better than the doubtful answer: it stands. */
+		struct rmsg *m = q->deferred;
+		q->deferred = NULL;
+		q->final = true;
+		iter_answer(q, m, q->deferred_sname, q->deferred_ns, q->deferred_addr);
+		free(m);
+		return;
+	}
 	itq_finish(q, -1);
 }
 
@@ -276,6 +390,16 @@ static void append_neg(struct itq *q, const struct rmsg *m, struct rmsg *step)
 	}
 }
 
+/* Does the authority section carry the zone's SOA? */
+static bool has_soa(const struct itq *q, const struct rmsg *m)
+{
+	for (unsigned k = 0; k < m->nrr; k++)
+		if (m->rr[k].sec == RSEC_NS && m->rr[k].type == DNS_SOA &&
+		    in_zone(q, rr_owner(m, &m->rr[k])))
+			return true;
+	return false;
+}
+
 /* Is this a referral to a zone below the cut and above (or at) qname? */
 static int find_referral(struct itq *q, const struct rmsg *m, const uint8_t *sname)
 {
@@ -289,6 +413,33 @@ static int find_referral(struct itq *q, const struct rmsg *m, const uint8_t *sna
 			return (int)k;
 	}
 	return -1;
+}
+
+/* Does the answer section hold a record owned by `name`? */
+static bool answers_name(const struct rmsg *m, const uint8_t *name)
+{
+	for (unsigned k = 0; k < m->nrr; k++)
+		if (m->rr[k].sec == RSEC_AN && dname_equal(rr_owner(m, &m->rr[k]), name))
+			return true;
+	return false;
+}
+
+/* Copy the glue A records for q->qname out of referral `m` into the
+ * result and finish.  Returns false when there are none. */
+static bool glue_answer(struct itq *q, const struct rmsg *m)
+{
+	bool found = false;
+	if (!in_zone(q, q->qname))
+		return false;
+	for (unsigned k = 0; k < m->nrr; k++) {
+		const struct rrec *r = &m->rr[k];
+		if (r->sec == RSEC_AR && r->type == DNS_A && r->rdlen == 4 &&
+		    dname_equal(rr_owner(m, r), q->qname))
+			found |= rmsg_copy_rr(q->res, RSEC_AN, m, r) == 0;
+	}
+	if (found)
+		itq_finish(q, DNS_NOERROR);
+	return found;
 }
 
 static void follow_referral(struct itq *q, const struct rmsg *m, const struct rrec *first)
@@ -324,8 +475,14 @@ static void follow_referral(struct itq *q, const struct rmsg *m, const struct rr
 			}
 		}
 	}
-	if (cache_put_deleg(q->r->cache, &d, ttl, resolver_now(q->r)) != 0)
-		log_debug("delegation not cached");
+	/* Not cacheable (TTL 0, no NS kept) still leads on for this query. */
+	(void)!cache_put_deleg(q->r->cache, &d, ttl, resolver_now(q->r));
+	/* Looking up an NS name, the referral's own glue for that name (in
+	 * the bailiwick of the server that sent it) is what was sought: use
+	 * it, as Unbound uses parent-side addresses, rather than asking the
+	 * child, which may be the broken part.  Not cached as an answer. */
+	if (q->depth > 0 && q->qtype == DNS_A && glue_answer(q, m))
+		return;
 	q->referrals++;
 	if (q->referrals > MAX_REFERRALS) {
 		itq_finish(q, -1);
@@ -335,6 +492,7 @@ static void follow_referral(struct itq *q, const struct rmsg *m, const struct rr
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
+	drop_deferred(q);
 	q->minlab = dname_labels(d.zone) + 1;
 	itq_step(q);
 }
@@ -410,8 +568,12 @@ static bool take_answer(struct itq *q, const struct rmsg *m)
 		itq_finish(q, 0);
 		return true;
 	}
-	/* Chain leaves the zone (or ends in the packet without data). */
-	if (m->rcode == DNS_NXDOMAIN || (m->flags & DNS_AA && in_zone(q, name))) {
+	/* The chain ends in the packet: the target does not exist, or the
+	 * authority says it has no data of the type (NODATA needs its SOA,
+	 * RFC 2308 2.2).  Otherwise it leaves the zone or the packet: chase
+	 * the target from its own zone cut. */
+	if (m->rcode == DNS_NXDOMAIN ||
+	    (m->flags & DNS_AA && in_zone(q, name) && has_soa(q, m))) {
 		step->rcode = m->rcode;
 		append_neg(q, m, step);
 		store(q, q->qname, q->qtype, step);
@@ -448,8 +610,8 @@ static void finish_negative(struct itq *q, const struct rmsg *m)
 	itq_finish(q, m->rcode);
 }
 
-void iter_on_response(struct itq *q, const struct rmsg *m, const uint8_t *sname,
-		      unsigned ns_i, unsigned addr_i)
+void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
+		 unsigned ns_i, unsigned addr_i)
 {
 	bool minimised = dname_len(sname) != dname_len(q->qname);
 
@@ -457,13 +619,23 @@ void iter_on_response(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 		q->scope = q->client;
 		q->scope.bits = m->ecs_scope < q->client.bits ? m->ecs_scope : q->client.bits;
 	}
+	if (m->rcode != DNS_NOERROR && m->rcode != DNS_NXDOMAIN && minimised) {
+		/* RFC 9156 relaxed: some servers refuse or fail minimised
+		 * queries; ask them the full name instead. */
+		q->nomin = true;
+		itq_step(q);
+		return;
+	}
 	if (m->rcode != DNS_NOERROR && m->rcode != DNS_NXDOMAIN) {
 		q->tries[ns_i][addr_i] = MAX_TRIES; /* lame: move on */
 		itq_step(q);
 		return;
 	}
+	/* NS records in the authority section make a referral only when the
+	 * answer section has nothing for the name asked: a parent that also
+	 * answers (as glue holders do) has answered. */
 	int ref = find_referral(q, m, sname);
-	if (ref >= 0 && !(m->flags & DNS_AA && m->nrr && m->rr[0].sec == RSEC_AN)) {
+	if (ref >= 0 && !answers_name(m, sname)) {
 		follow_referral(q, m, &m->rr[ref]);
 		return;
 	}
@@ -478,25 +650,50 @@ void iter_on_response(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 		itq_step(q);
 		return;
 	}
+	/* RA without AA: a resolver answered from its cache, not the zone's
+	 * server (Unbound's "recursive lame"). */
+	if ((m->flags & (DNS_RA | DNS_AA)) == DNS_RA && m->rcode == DNS_NOERROR &&
+	    answers_name(m, sname) && defer_answer(q, m, sname, ns_i, addr_i))
+		return;
 	if (take_answer(q, m))
 		return;
-	if (m->rcode == DNS_NXDOMAIN || m->flags & DNS_AA) {
-		finish_negative(q, m);
+	bool soa = false, empty = true, upward = false;
+	for (unsigned k = 0; k < m->nrr; k++) {
+		const struct rrec *r = &m->rr[k];
+		soa |= r->sec == RSEC_NS && r->type == DNS_SOA;
+		empty &= r->sec == RSEC_AR;
+		upward |= r->sec == RSEC_NS && r->type == DNS_NS && !in_zone(q, rr_owner(m, r));
+	}
+	/* A referral up or sideways (to the root, say), even with AA, is the
+	 * mark of a lame server: it does not serve the zone. */
+	if (m->rcode == DNS_NOERROR && upward && !soa) {
+		q->tries[ns_i][addr_i] = MAX_TRIES;
+		itq_step(q);
 		return;
 	}
+	/* A NOERROR with AA and nothing at all in it says little: another
+	 * server of the zone may know better (Unbound ignores such answers
+	 * too); it stands only when no server is left. */
+	if (m->rcode == DNS_NOERROR && (m->flags & DNS_AA) && empty &&
+	    defer_answer(q, m, sname, ns_i, addr_i))
+		return;
 	/* NOERROR with SOA but no AA still means NODATA (RFC 2308 2.2). */
-	for (unsigned k = 0; k < m->nrr; k++) {
-		if (m->rr[k].sec == RSEC_NS && m->rr[k].type == DNS_SOA) {
-			finish_negative(q, m);
-			return;
-		}
+	if (m->rcode == DNS_NXDOMAIN || (m->flags & DNS_AA) || soa) {
+		finish_negative(q, m);
+		return;
 	}
 	/* Lame: no answer, no referral (RFC 2308 2.2 type 4 / lame delegation). */
 	q->tries[ns_i][addr_i] = MAX_TRIES;
 	itq_step(q);
 }
 
-void iter_on_timeout(struct itq *q, unsigned ns_i, unsigned addr_i)
+void iter_lame(struct itq *q, unsigned ns_i, unsigned addr_i)
+{
+	q->tries[ns_i][addr_i] = MAX_TRIES;
+	itq_step(q);
+}
+
+void iter_no_answer(struct itq *q, unsigned ns_i, unsigned addr_i)
 {
 	q->tries[ns_i][addr_i]++;
 	itq_step(q);

@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Internal to the iterator: iter.c (logic) and iter_io.c (upstream I/O). */
+/* Internal to the iterator: iter.c (logic) and iter_send.c (queries out,
+ * responses in). */
 #pragma once
 
 #include "resolver/iter.h"
 
-struct upq;
+#define ITQ_WIRE_MAX 600         /* a query: header, name, OPT with ECS */
+
+/* The one upstream query a resolution has outstanding. */
+struct itq_send {
+	bool busy;
+	bool tcp;
+	struct iter_addr to;
+	unsigned ns_i, addr_i;
+	uint64_t sent_ms;
+	uint8_t sname[DNAME_MAXLEN];     /* sent, with its 0x20 case */
+	uint16_t stype;
+	uint16_t id;
+	void *tx;                        /* the transport's, for cancel */
+	size_t len;
+	uint8_t wire[ITQ_WIRE_MAX];
+};
 
 struct itq {
 	struct resolver *r;
@@ -26,7 +42,11 @@ struct itq {
 	unsigned ns_resolves, nsub;
 	unsigned minlab;                 /* QNAME minimisation: labels to send */
 	bool nomin;
-	struct upq *up;                  /* the query in flight */
+	struct rmsg *deferred;           /* a doubtful answer, kept as a last resort */
+	uint8_t deferred_sname[DNAME_MAXLEN];
+	unsigned deferred_ns, deferred_addr;
+	bool final;                      /* the deferred answer is being taken */
+	struct itq_send out;
 };
 
 struct itq_sub {
@@ -34,12 +54,19 @@ struct itq_sub {
 	unsigned ns;
 };
 
-/* Send `sname`/`stype` to the address; calls iter_on_response or
- * iter_on_timeout later (never from inside this call). */
-void iter_io_send(struct itq *q, const uint8_t *sname, uint16_t stype,
-		  const void *addr, unsigned ns_i, unsigned addr_i);
-void iter_io_cancel(struct itq *q);
+/* iter_send.c: send `sname`/`stype` (lower-cased) to address `addr_i` of
+ * NS `ns_i` of the cut; the outcome comes back later through iter_answer
+ * or iter_no_answer.  Returns 0, or < 0 when nothing went out (then no
+ * callback comes; the caller moves on). */
+int iter_send(struct itq *q, const uint8_t *sname, uint16_t stype,
+	      unsigned ns_i, unsigned addr_i) VANE_WUR;
+/* Drop the outstanding send, if any (no more callbacks for it). */
+void iter_send_cancel(struct itq *q);
 
-void iter_on_response(struct itq *q, const struct rmsg *m, const uint8_t *sname,
-		      unsigned ns_i, unsigned addr_i);
-void iter_on_timeout(struct itq *q, unsigned ns_i, unsigned addr_i);
+/* iter.c: a checked response to the query for `sname` (lower-cased). */
+void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
+		 unsigned ns_i, unsigned addr_i);
+/* iter.c: the address answered nonsense; do not ask it again. */
+void iter_lame(struct itq *q, unsigned ns_i, unsigned addr_i);
+/* iter.c: the address did not answer (timeout, send or connect failure). */
+void iter_no_answer(struct itq *q, unsigned ns_i, unsigned addr_i);

@@ -1,21 +1,67 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * vane-resolver's runtime: the shared state of the loop thread (iterator,
- * upstream I/O, TCP clients, control socket) and the UDP workers.
+ * The pure core of the resolver: what the iterator and the cache need
+ * (configuration, cache, root hints, RTT table, counters) and the small
+ * environment it runs in.  No threads, no clock reads, no I/O: time,
+ * randomness and the upstream transport come in through `struct iter_env`,
+ * so the same code runs in vane-resolver (src/resolverd, libuv), in the
+ * in-process replayer (tests/replay) and in unit tests.
  */
 #pragma once
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
-#include <uv.h>
 
 #include "conf/resolver_conf.h"
 #include "resolver/cache.h"
 
 #define INFRA_SIZE 1024
+
+struct itq;
+
+/* An authority's address; the server port is always 53. */
+struct iter_addr {
+	uint8_t family;              /* 1 = IPv4, 2 = IPv6 (as in cache_deleg_ns) */
+	uint8_t addr[16];
+};
+
+/*
+ * What the iterator needs from the world.  All callbacks are called on the
+ * thread that drives the iterator (vane-resolver: the loop thread).
+ *
+ * Every successful `send` for a query ends in exactly one of:
+ *  - the iterator calls `cancel` for it (it took a response through
+ *    iter_on_packet, or it no longer needs one), or
+ *  - the transport calls iter_on_timeout (it has then released the send
+ *    itself, and the iterator will not cancel it).
+ * A query has at most one send outstanding, so `q` identifies it.
+ */
+struct iter_env {
+	void *ctx;
+	/*
+	 * Send `wire` (a complete DNS message, built and owned by the iterator,
+	 * valid during this call only) to `to` port 53, over TCP (RFC 7766
+	 * framing) when `tcp`; report packets with iter_on_packet and give up
+	 * with iter_on_timeout after `timeout_ms`.  `*tx` may be set to the
+	 * transport's state for this send; `cancel` gets it back.  Never calls
+	 * back from inside this call.  Returns 0, or < 0 when nothing was sent
+	 * (the iterator then treats the address as timed out).
+	 */
+	int (*send)(void *ctx, struct itq *q, const uint8_t *wire, size_t len,
+		    const struct iter_addr *to, bool tcp, uint32_t timeout_ms,
+		    void **tx);
+	/* Forget the outstanding send of `q` (`tx`: what send stored there):
+	 * no more callbacks for it. */
+	void (*cancel)(void *ctx, struct itq *q, void *tx);
+	/* Seconds on the cache's clock (any origin; fake time in tests). */
+	uint64_t (*now)(void *ctx);
+	/* Milliseconds on a monotonic clock, for round-trip times. */
+	uint64_t (*now_ms)(void *ctx);
+	/* Fill `buf` with unpredictable bytes (query IDs, 0x20 case). */
+	void (*random)(void *ctx, void *buf, size_t len);
+};
 
 /* Smoothed RTT per authority address (like Unbound's infra cache). */
 struct infra_ent {
@@ -24,9 +70,7 @@ struct infra_ent {
 	uint32_t srtt_ms;            /* 0 = unknown */
 };
 
-struct rworker;
-struct rctl;
-
+/* Counters: the UDP workers add to the client-side ones concurrently. */
 struct rstats {
 	_Atomic uint64_t queries, cache_hits, cache_misses, upstream_queries,
 		upstream_timeouts, upstream_tcp, servfail, refused, stale_answers,
@@ -34,54 +78,33 @@ struct rstats {
 };
 
 struct resolver {
-	struct resolver_conf *conf;
-	char *conf_path;
-	struct cache *cache;
-	uv_loop_t loop;
-	uv_async_t async;            /* workers hand misses over */
-	uv_signal_t sigint, sigterm, sighup;
-	pthread_mutex_t qlock;
-	struct creq *qhead, *qtail;  /* misses waiting for the loop */
-	struct rworker *workers;
-	unsigned nworkers;
-	uv_tcp_t *tcp;               /* client listeners */
-	unsigned ntcp;
-	struct rctl *ctl;
-	struct cache_deleg hints;    /* from root-hints */
+	const struct resolver_conf *conf; /* owned by the caller */
+	struct cache *cache;              /* owned by the caller */
+	const struct iter_env *env;
+	struct cache_deleg hints;         /* the root zone cut to start from */
 	struct infra_ent infra[INFRA_SIZE];
 	struct rstats st;
-	unsigned inflight;           /* resolutions running (loop thread only) */
-	unsigned inflight_max;       /* beyond it, misses get SERVFAIL at once */
-	_Atomic int64_t fake_offset; /* fake-time: seconds added by `time +N` */
-	uint64_t mono_base;
-	bool stopping;
 };
 
-/* Now in seconds for the cache: monotonic, or the fake clock. */
-uint64_t resolver_now(struct resolver *r);
+/*!
+ * \brief Set up `r` (zeroed here) over `conf`, `cache` and `env` (all
+ * borrowed: they must outlive `r`).  Root hints are left empty for the
+ * caller to fill (resolverd reads a file, the replayer the scenario).
+ */
+void resolver_init(struct resolver *r, const struct resolver_conf *conf,
+		   struct cache *cache, const struct iter_env *env);
 
-/* Random bytes from the kernel CSPRNG (getrandom). */
-void resolver_random(void *buf, size_t len);
+/* The cache settings that `conf` asks for; `seed` is the hash seed. */
+void resolver_cache_conf(const struct resolver_conf *conf, uint32_t seed,
+			 struct cache_conf *cc);
 
-/* ACL: may this client recurse? */
-bool resolver_allowed(const struct resolver *r, const struct sockaddr *sa);
+/* Now in seconds on the cache's clock. */
+static inline uint64_t resolver_now(const struct resolver *r)
+{
+	return r->env->now(r->env->ctx);
+}
 
-/* The client's network for ECS-scoped cache lookups and the upstream ECS option. */
-void resolver_client_net(const struct resolver *r, const struct sockaddr *sa,
-			 const struct dns_query *q, struct cache_net *net);
-
-/* Load root hints (NS + A/AAAA in master format) into r->hints. */
-int resolver_load_hints(struct resolver *r, const char *path) VANE_WUR;
-
-/* RTT bookkeeping (loop thread only). */
-uint32_t infra_rtt(struct resolver *r, uint8_t family, const uint8_t *addr);
+/* RTT bookkeeping (the iterator's thread only). */
+uint32_t infra_rtt(const struct resolver *r, uint8_t family, const uint8_t *addr);
 void infra_update(struct resolver *r, uint8_t family, const uint8_t *addr,
 		  uint32_t rtt_ms, bool timeout);
-
-/* Start/stop the control socket (loop thread). */
-int rctl_start(struct resolver *r, const char *path) VANE_WUR;
-void rctl_close(struct resolver *r);
-
-/* Run the resolver until stopped; returns the exit status. */
-int resolver_run(const char *conf_path, struct resolver_conf *conf);
-void resolver_stop(struct resolver *r);

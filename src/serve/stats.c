@@ -18,6 +18,7 @@ void stats_steer_sum(struct stats_steer_sum *sum, struct srv_stats *const *block
 		for (unsigned i = 0; i < STATS_MAX_SERVICES; i++) {
 			sum->steered[i] += st->steered[i];
 			sum->fallbacks[i] += st->fallbacks[i];
+			sum->all_drained[i] += st->all_drained[i];
 			if (st->steered[i] == 0)
 				continue; /* answers only move with steered */
 			for (unsigned e = 0; e < STATS_MAX_EPS; e++)
@@ -52,6 +53,36 @@ uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
 		log_warning("[%s] all-down: %llu fallbacks (%s)", name,
 			    (unsigned long long)(cur[k] - last[k]),
 			    steer_all_down_name(set->svc[s].all_down));
+	}
+	for (unsigned i = 0; i < STATS_MAX_SERVICES; i++) {
+		total += cur[i];
+		last[i] = cur[i];
+	}
+	return total;
+}
+
+uint64_t stats_log_all_drained(struct srv_stats *const *blocks, unsigned n,
+			       const struct serve_view *view, uint64_t *last)
+{
+	uint64_t cur[STATS_MAX_SERVICES] = { 0 }, total = 0;
+	char name[DNAME_MAXSTR];
+
+	for (unsigned b = 0; b < n; b++) {
+		const volatile struct srv_stats *s = blocks[b];
+		for (unsigned i = 0; i < STATS_MAX_SERVICES; i++)
+			cur[i] += s->steer.all_drained[i];
+	}
+	const struct steer_set *set = view && view->steer ? view->steer->set : NULL;
+	for (uint32_t s = 0; set && s < set->n; s++) {
+		uint16_t k = view->slots[s].svc;
+		if (k == SERVE_NO_SLOT || cur[k] <= last[k])
+			continue;
+		dname_to_str(set->svc[s].name, name, sizeof(name));
+		if (strlen(name) > 1)
+			name[strlen(name) - 1] = '\0';
+		log_warning("[%s] all-down open: every endpoint drained or standby never, "
+			    "answered NODATA (%llu answers)", name,
+			    (unsigned long long)(cur[k] - last[k]));
 	}
 	for (unsigned i = 0; i < STATS_MAX_SERVICES; i++) {
 		total += cur[i];

@@ -57,6 +57,7 @@ static inline unsigned stats_qclass(uint16_t t)
 struct srv_steer_stats {
 	uint64_t steered[STATS_MAX_SERVICES];     /* A/AAAA answers decided */
 	uint64_t fallbacks[STATS_MAX_SERVICES];   /* all-down handling fired */
+	uint64_t all_drained[STATS_MAX_SERVICES]; /* all-down open, all drained: NODATA */
 	uint64_t answers[STATS_MAX_SERVICES][STATS_MAX_EPS]; /* endpoint in an answer */
 	uint64_t scope[STATS_SCOPES];             /* ECS scope of steered answers */
 };
@@ -118,6 +119,7 @@ static inline void stats_drop(struct srv_stats *s, enum srv_transport tr)
 struct stats_steer_sum {
 	uint64_t steered[STATS_MAX_SERVICES];
 	uint64_t fallbacks[STATS_MAX_SERVICES];
+	uint64_t all_drained[STATS_MAX_SERVICES];
 	uint64_t answers[STATS_MAX_SERVICES][STATS_MAX_EPS];
 	uint64_t scope[STATS_SCOPES];
 	uint64_t size[STATS_SIZE_BUCKETS];
@@ -135,6 +137,12 @@ void stats_steer_sum(struct stats_steer_sum *sum, struct srv_stats *const *block
 uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
 			     const struct serve_view *view, uint64_t *last);
 
+/* The same for all-down open answers that found every endpoint drained
+ * (or standby: never) and said NODATA: an operator's doing, and the one
+ * all-down case that answers nothing, so it gets its own line. */
+uint64_t stats_log_all_drained(struct srv_stats *const *blocks, unsigned n,
+			       const struct serve_view *view, uint64_t *last);
+
 
 /* Count a steered answer (res->service >= 0) under the slots of the view
  * that answered.  Call only for steered answers. */
@@ -147,6 +155,7 @@ static inline void stats_steered(struct srv_stats *s, const struct serve_stat_sl
 	struct srv_steer_stats *st = &s->steer;
 	st->steered[sl->svc]++;
 	st->fallbacks[sl->svc] += res->fallback;
+	st->all_drained[sl->svc] += res->all_drained;
 	st->scope[res->scope < STATS_SCOPES ? res->scope : STATS_SCOPES - 1]++;
 	for (unsigned i = 0; i < res->n_ep; i++)
 		st->answers[sl->svc][sl->ep[res->ep[i] & (STATS_MAX_EPS - 1)]]++;

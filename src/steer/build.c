@@ -114,6 +114,15 @@ static void fill_service(const struct conf_service *cs, const uint8_t *name, int
 	memcpy(svc->name, name, (size_t)name_len);
 	svc->ttl = cs->ttl;
 	svc->ttl_degraded = cs->ttl_degraded;
+	svc->recovery_ramp = cs->recovery == NULL || strcmp(cs->recovery, "instant") != 0;
+	static const uint8_t recovery_default[] = { 10, 25, 50, 100 };
+	if (cs->nrecovery_steps == 0) {
+		memcpy(svc->recovery_steps, recovery_default, sizeof(recovery_default));
+		svc->recovery_nsteps = sizeof(recovery_default);
+	}
+	for (unsigned i = 0; i < cs->nrecovery_steps && i < STEER_MAX_RAMP; i++)
+		svc->recovery_steps[svc->recovery_nsteps++] = (uint8_t)cs->recovery_steps[i];
+	svc->recovery_every_ms = cs->recovery_interval_ms ? cs->recovery_interval_ms : 30000;
 	if (cs->npolicy == 0) {
 		svc->policy[0] = STEER_F_HEALTH;
 		svc->policy[1] = STEER_F_WEIGHTED;

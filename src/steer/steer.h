@@ -113,6 +113,10 @@ struct steer_service {
 	uint8_t name[DNAME_MAXLEN];     /* wire form, lower-case */
 	uint32_t ttl;
 	uint32_t ttl_degraded;          /* 0 = off */
+	bool recovery_ramp;             /* `recovery: ramp`: slow start after down->up */
+	uint8_t recovery_nsteps;
+	uint8_t recovery_steps[STEER_MAX_RAMP];
+	uint32_t recovery_every_ms;
 	uint8_t n_policy;
 	uint8_t policy[STEER_MAX_POLICY]; /* enum steer_filter, in order */
 	uint8_t answers;                /* first N; 0 = all */
@@ -161,12 +165,29 @@ struct steer_health {
  * steps[i] percent of the client subnets that would choose the endpoint are
  * admitted (sticky per subnet, so a step only adds subnets); the others go
  * to their next choice.  Past the last step the ramp is over. */
+enum steer_ramp_kind {
+	STEER_RAMP_OPERATOR = 0,        /* `vanectl ramp` */
+	STEER_RAMP_RECOVERY,            /* slow start after down->up (`recovery: ramp`) */
+};
+
 struct steer_ramp {
 	bool active;
 	uint8_t nsteps;
 	uint8_t steps[STEER_MAX_RAMP];  /* percent of the base weight */
 	uint64_t every_ms;
 	uint64_t started_ms;
+	uint8_t kind;                   /* enum steer_ramp_kind */
+};
+
+/* An operator ramp that health aborted: the endpoint is drained, and this
+ * is what `ramp --resume` continues.  Not read by the query path. */
+struct steer_ramp_aborted {
+	bool set;
+	uint8_t step;                   /* index of the step in force at the abort */
+	uint8_t nsteps;
+	uint8_t steps[STEER_MAX_RAMP];
+	uint64_t every_ms;
+	uint64_t at_ms;                 /* wall clock of the abort */
 };
 
 /* Operator state of one endpoint. */
@@ -176,6 +197,7 @@ struct steer_admin_ep {
 	uint32_t weight;
 	struct steer_ramp ramp;
 	uint32_t load;                  /* pushed load, same unit as capacity */
+	struct steer_ramp_aborted aborted;
 };
 
 /* Admin snapshot of one service, indexed like service->ep.  NULL = defaults.
@@ -361,6 +383,16 @@ const char *steer_standby_name(unsigned standby);
 int steer_standby_from_name(const char *name);         /* enum or VANE_EINVAL */
 int steer_all_down_from_name(const char *name);        /* enum or VANE_EINVAL */
 const char *steer_outcome_name(unsigned outcome);
+
+/* "2026-12-04T17:03:41Z (12 s ago)" for wall clock `at_ms` seen at
+ * `now_ms`; "never" for 0.  Pure (no clock read).  Returns `buf`. */
+const char *steer_time_text(uint64_t at_ms, uint64_t now_ms, char *buf, size_t len);
+
+/* Why endpoint `i` is not in the trace's answer: down, drained, weight 0
+ * (standby), ramp at p%, shed at load L, or the filter that dropped it.
+ * NULL when it is in the answer. */
+const char *steer_trace_dropped(const struct steer_trace *tr, const struct steer_service *svc,
+				unsigned i, char *buf, size_t len);
 
 /*
  * Render a trace as text (one line per fact) or JSON (one object).

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "steer/steer.h"
 
@@ -116,6 +117,90 @@ static int finish_out(struct out *o)
 	return (int)o->used;
 }
 
+const char *steer_time_text(uint64_t at_ms, uint64_t now_ms, char *buf, size_t len)
+{
+	if (at_ms == 0) {
+		snprintf(buf, len, "never");
+		return buf;
+	}
+	/* gmtime_r converts a given time: no clock is read here. */
+	time_t t = (time_t)(at_ms / 1000);
+	struct tm tm;
+	char iso[32] = "?";
+	if (gmtime_r(&t, &tm))
+		strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	uint64_t ago = now_ms >= at_ms ? (now_ms - at_ms) / 1000 : 0;
+	if (now_ms < at_ms)
+		snprintf(buf, len, "%s (in the future)", iso);
+	else if (ago < 120)
+		snprintf(buf, len, "%s (%llu s ago)", iso, (unsigned long long)ago);
+	else if (ago < 7200)
+		snprintf(buf, len, "%s (%llu min ago)", iso, (unsigned long long)(ago / 60));
+	else if (ago < 172800)
+		snprintf(buf, len, "%s (%llu h ago)", iso, (unsigned long long)(ago / 3600));
+	else
+		snprintf(buf, len, "%s (%llu days ago)", iso, (unsigned long long)(ago / 86400));
+	return buf;
+}
+
+static bool shed_in_policy(const struct steer_service *svc)
+{
+	for (unsigned k = 0; k < svc->n_policy; k++)
+		if (svc->policy[k] == STEER_F_SHED)
+			return true;
+	return false;
+}
+
+const char *steer_trace_dropped(const struct steer_trace *tr, const struct steer_service *svc,
+				unsigned i, char *buf, size_t len)
+{
+	const struct steer_result *r = &tr->result;
+	for (unsigned k = 0; k < r->n; k++)
+		if (r->ep[k] == i)
+			return NULL;
+	const struct steer_trace_ep *e = &tr->ep[i];
+	const struct steer_endpoint *ep = &svc->ep[i];
+	/* The operator's and the health's reasons first: they explain the
+	 * filters' choices. */
+	if (!e->up)
+		snprintf(buf, len, "down");
+	else if (e->drained)
+		snprintf(buf, len, "drained");
+	else if (e->weight == 0)
+		snprintf(buf, len, "weight 0 (standby %s)", steer_standby_name(ep->standby));
+	else if (e->ramping && e->held)
+		snprintf(buf, len, "ramp at %u%%: this client's subnet not admitted yet",
+			 e->ramp_percent);
+	else if (shed_in_policy(svc) && ep->capacity &&
+		 (double)e->load >= svc->shed_high * ep->capacity)
+		snprintf(buf, len, "shed at load %u/%u", e->load, ep->capacity);
+	else {
+		/* The first filter that let it in and not out. */
+		for (unsigned k = 0; k < tr->n_steps; k++) {
+			const struct steer_trace_step *st = &tr->step[k];
+			bool in = false, out = false;
+			for (unsigned j = 0; j < st->n_in; j++)
+				in |= st->in[j] == i;
+			for (unsigned j = 0; j < st->n_out; j++)
+				out |= st->out[j] == i;
+			if (in && !out) {
+				snprintf(buf, len, "not chosen by %s%s%s",
+					 steer_filter_name(st->filter), st->why[0] ? ": " : "",
+					 st->why);
+				return buf;
+			}
+		}
+		snprintf(buf, len, "not chosen");
+	}
+	return buf;
+}
+
+/* A trace whose decision was made (and not SERVFAIL'd before it). */
+static bool r_ready(const struct steer_trace *tr)
+{
+	return tr->result.outcome == STEER_ANSWER || tr->result.outcome == STEER_NODATA;
+}
+
 static void addr_str(const struct steer_trace *tr, char *buf, size_t len)
 {
 	if (!inet_ntop(tr->family == 2 ? AF_INET6 : AF_INET, tr->addr, buf, (socklen_t)len))
@@ -164,16 +249,20 @@ int steer_trace_format(const struct steer_trace *tr, const struct steer_service 
 {
 	struct out o = { buf, len, 0, false };
 	text_head(&o, tr, svc);
+	char when[80], why[200];
 	for (unsigned i = 0; i < tr->n_ep; i++) {
 		const struct steer_trace_ep *e = &tr->ep[i];
-		put(&o, "endpoint %s: %s since %llu ms%s", svc->ep[i].id, e->up ? "up" : "DOWN",
-		    (unsigned long long)e->since_ms, e->drained ? ", drained" : "");
+		put(&o, "endpoint %s: %s since %s%s", svc->ep[i].id, e->up ? "up" : "DOWN",
+		    e->since_ms ? steer_time_text(e->since_ms, tr->now_ms, when, sizeof(when))
+				: "start", e->drained ? ", drained" : "");
 		if (e->ramping)
 			put(&o, ", ramping %u%%%s", e->ramp_percent,
 			    e->held ? " (client held back)" : " (client admitted)");
 		put(&o, ", weight %u%s, load %u/%u, tier %u\n", e->weight,
 		    svc->ep[i].standby == STEER_STANDBY_NEVER ? " standby never" : "",
 		    e->load, svc->ep[i].capacity, svc->ep[i].priority);
+		if (r_ready(tr) && steer_trace_dropped(tr, svc, i, why, sizeof(why)))
+			put(&o, "  dropped: %s\n", why);
 	}
 	for (unsigned k = 0; k < tr->n_steps; k++) {
 		const struct steer_trace_step *st = &tr->step[k];
@@ -186,7 +275,8 @@ int steer_trace_format(const struct steer_trace *tr, const struct steer_service 
 	const struct steer_result *r = &tr->result;
 	put(&o, "result %s ", steer_outcome_name(r->outcome));
 	put_ids(&o, svc, r->ep, r->n, false);
-	put(&o, " ttl %u scope %u (%s)%s%s%s%s\n", r->ttl, r->scope,
+	put(&o, " %s %u scope %u (%s)%s%s%s%s\n",
+	    r->outcome == STEER_NODATA ? "negative ttl cap" : "ttl", r->ttl, r->scope,
 	    !tr->ecs_used ? "no ECS used" : tr->scope_why[0] ? tr->scope_why :
 	    "nothing client-dependent", r->fallback ? " all-down fallback" : "",
 	    r->open ? " open" : "", r->all_drained ? " all drained" : "",
@@ -216,11 +306,17 @@ static void json_client(struct out *o, const struct steer_trace *tr)
 static void json_endpoints(struct out *o, const struct steer_trace *tr,
 			   const struct steer_service *svc)
 {
+	char why[200];
 	put(o, ",\"endpoints\":[");
 	for (unsigned i = 0; i < tr->n_ep; i++) {
 		const struct steer_trace_ep *e = &tr->ep[i];
 		put(o, "%s{\"id\":", i ? "," : "");
 		put_json_str(o, svc->ep[i].id);
+		put(o, ",\"dropped\":");
+		if (r_ready(tr) && steer_trace_dropped(tr, svc, i, why, sizeof(why)))
+			put_json_str(o, why);
+		else
+			put(o, "null");
 		put(o, ",\"up\":%s,\"since_ms\":%llu,\"drained\":%s,\"ramping\":%s,"
 		    "\"ramp_percent\":%u,\"held\":%s,\"standby\":\"%s\","
 		    "\"weight\":%u,\"load\":%u,\"capacity\":%u,\"priority\":%u}",

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "zone/mem.h"
 
-#define CHUNK_MIN (64 * 1024)
+/* Chunks come straight from mmap and go straight back with munmap: freeing
+ * an old zone version after a reload returns its memory to the system at
+ * once, instead of leaving it in malloc's arenas (issue 16).  Only touched
+ * pages count in RSS, so a small zone does not pay for a whole chunk. */
+#define CHUNK_MIN (1024 * 1024)
 
 struct chunk {
 	struct chunk *next;
@@ -27,9 +32,13 @@ void *zone_mem_alloc(struct zone_mem *m, size_t size)
 	struct chunk *c = m->head;
 	if (!c || c->size - c->used < size) {
 		size_t csize = size > CHUNK_MIN ? size : CHUNK_MIN;
-		c = malloc(sizeof(*c) + csize);
-		if (!c)
+		csize = (sizeof(*c) + csize + 4095) & ~(size_t)4095;
+		void *map = mmap(NULL, csize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+		if (map == MAP_FAILED)
 			return NULL;
+		c = map;
+		csize -= sizeof(*c);
 		c->used = 0;
 		c->size = csize;
 		c->next = m->head;
@@ -54,7 +63,7 @@ void zone_mem_free(struct zone_mem *m)
 		return;
 	for (struct chunk *c = m->head, *n; c; c = n) {
 		n = c->next;
-		free(c);
+		munmap(c, sizeof(*c) + c->size);
 	}
 	free(m);
 }

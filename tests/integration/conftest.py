@@ -31,6 +31,8 @@ ZONES_DIR = HERE / "zones"
 # in the repository), or one by one from $VANED, $VANECTL, $VANE_RESOLVER.
 BUILD = Path(os.environ.get("VANE_BUILD", str(REPO / "build"))).resolve()
 VANED = os.environ.get("VANED", str(BUILD / "vaned"))
+# The release build, for what a sanitizer build would distort (memory).
+RELEASE_BUILD = Path(os.environ.get("VANE_RELEASE_BUILD", str(REPO / "build"))).resolve()
 VANECTL = os.environ.get("VANECTL", str(BUILD / "vanectl"))
 KNOTD = "/usr/sbin/knotd"
 NSD = "/usr/sbin/nsd"

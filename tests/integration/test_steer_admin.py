@@ -197,17 +197,19 @@ def test_ramp_aborts_when_endpoint_fails(steer_factory, health_servers):
         "a down", DOWN_BOUND + 5, step=0.1)
     tr, _ = explain_trace(v, "ra.example.com", "A", "192.0.2.1")
     e = trace_ep(tr, "a")
-    assert e["weight"] == 0 and not e["ramping"], e
+    # Aborted: drained (an operator state every row shows), not weight 0.
+    assert e["drained"] and not e["ramping"] and e["weight"] == 100, e
     logged(v, "ra.example.com/a", "abort", off)
 
-    # Back up: the ramp stays aborted (weight 0) until an operator acts.
+    # Back up: the ramp stays aborted (drained) until an operator acts.
     h.start()
     wait_until(lambda: trace_ep(explain_trace(
         v, "ra.example.com", "A", "192.0.2.1")[0], "a")["up"],
         "a up again", DOWN_BOUND + 5, step=0.1)
     e = trace_ep(explain_trace(v, "ra.example.com", "A", "192.0.2.1")[0], "a")
-    assert e["weight"] == 0 and not e["ramping"], e
+    assert e["drained"] and not e["ramping"], e
     assert set(sample(v, "ra.example.com", 40)) == {"192.0.2.232"}
+    assert health_row(v, "ra.example.com", "a")["ramp_aborted"]["step"] == 1
 
 
 # ---------------------------------------------------------------------------
@@ -282,7 +284,7 @@ def test_restart_keeps_state(steer_factory, health_servers):
             endpoint("b", "192.0.2.252", check="web",
                      check_address="127.0.0.9"),
             endpoint("c", "192.0.2.253", weight=100),
-        ], ttl=30, policy=["health"], answers=3)],
+        ], ttl=30, policy=["health"], answers=3, recovery="instant")],
     })
     # First start, no state file: b is up until its first probe (logged).
     wait_until(lambda: log_has(v, "per.example.com/b", "no saved state"),

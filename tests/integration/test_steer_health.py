@@ -63,7 +63,8 @@ def test_http_failover_and_recovery(steer_factory, health_servers):
                      check_address="127.0.0.1"),
             endpoint("b", "192.0.2.102", check="web",
                      check_address="127.0.0.2"),
-        ], ttl=30, ttl_degraded=5, policy=["health"], answers=2)],
+        ], ttl=30, ttl_degraded=5, policy=["health"], answers=2,
+            recovery="instant")],
     })
     wait_probed(h1, h2, n=2)
     assert current(v, "hc.example.com") == {"192.0.2.101", "192.0.2.102"}
@@ -148,7 +149,8 @@ def test_http_status_and_body(steer_factory, health_servers):
                      check_address="127.0.0.3"),
             endpoint("b", "192.0.2.112", check="webbody",
                      check_address="127.0.0.4"),
-        ], ttl=30, policy=["health"], answers=2)],
+        ], ttl=30, policy=["health"], answers=2,
+            recovery="instant")],
     })
     # b's body never matches: assumed up at start, down after `fall` probes.
     took = measure(lambda: current(v, "hb.example.com") == {"192.0.2.111"},
@@ -182,7 +184,8 @@ def test_tcp_check(steer_factory, health_servers):
         "services": [service("tcp.example.com", [
             endpoint("a", "127.0.0.5", check="conn"),   # probes its address
             endpoint("b", "192.0.2.122"),               # no check: always up
-        ], ttl=30, policy=["health"], answers=2)],
+        ], ttl=30, policy=["health"], answers=2,
+            recovery="instant")],
     })
     wait_until(lambda: row_state(health_row(v, "tcp.example.com", "a"))
                == "up", "a up", 5)
@@ -226,7 +229,8 @@ def test_exec_check(steer_factory, tmp_path):
         "services": [service("exec.example.com", [
             endpoint("e1", "192.0.2.131", check="script"),
             endpoint("e2", "192.0.2.132", check="script"),
-        ], ttl=30, policy=["health"], answers=2)],
+        ], ttl=30, policy=["health"], answers=2,
+            recovery="instant")],
     })
     calls = d / "calls.log"
     wait_until(lambda: calls.exists() and calls.read_text().count("\n") >= 4,

@@ -96,7 +96,14 @@ static void test_bad_arguments_say_what_is_wanted(void **unused)
 	assert_int_equal(parse("ramp", "svc/ep --steps 5,250 --every 1m", &a, err), VANE_EINVAL);
 	assert_int_equal(parse("ramp", "svc/ep --steps 5 --every soon", &a, err), VANE_EINVAL);
 	assert_non_null(strstr(err, "duration"));
-	assert_int_equal(parse("ramp", "svc/ep --steps 5", &a, err), VANE_EINVAL);
+	/* steps and every are optional in the table (--resume needs neither);
+	 * the handler checks the combination. */
+	assert_int_equal(parse("ramp", "svc/ep --steps 5", &a, err), 0);
+	assert_false(a.v[3].set);
+	assert_int_equal(parse("ramp", "svc/ep --resume", &a, err), 0);
+	assert_true(a.v[3].set);
+	assert_int_equal(a.v[3].u, 1);
+	assert_false(a.v[1].set);
 	assert_int_equal(parse("drain", "nokey", &a, err), VANE_EINVAL);
 	assert_int_equal(parse("drain", "a/b extra", &a, err), VANE_EINVAL);
 	assert_int_equal(parse("explain", "x.example A --client 300.1.1.1", &a, err), VANE_EINVAL);
@@ -202,6 +209,20 @@ static void test_http_bind(void **unused)
 				   NULL, "", &call, err, sizeof(err)), 400);
 
 	/* Defaults that only HTTP has: explain's type and client. */
+	/* resume: true in the body is the --resume flag; false is absent. */
+	assert_int_equal(http_bind(ramp, "/api/v1/endpoints/a.example/x/ramp", "{\"resume\": true}",
+				   query, NULL, "198.51.100.4", &call, err, sizeof(err)), 200);
+	assert_true(call.args.v[3].set);
+	http_call_clear(&call);
+	assert_int_equal(http_bind(ramp, "/api/v1/endpoints/a.example/x/ramp",
+				   "{\"resume\": false, \"steps\": [5, 100], \"every\": \"1m\"}",
+				   query, NULL, "198.51.100.4", &call, err, sizeof(err)), 200);
+	assert_false(call.args.v[3].set);
+	assert_int_equal(call.args.v[1].nsteps, 2);
+	http_call_clear(&call);
+	assert_int_equal(http_bind(ramp, "/api/v1/endpoints/a.example/x/ramp", "{\"resume\": 7}",
+				   query, NULL, "198.51.100.4", &call, err, sizeof(err)), 400);
+	http_call_clear(&call);
 	const struct ctl_cmd *explain = ctl_cmd_by_name("explain");
 	assert_int_equal(http_bind(explain, "/api/v1/explain", NULL, query, NULL, "198.51.100.4",
 				   &call, err, sizeof(err)), 200);
@@ -221,7 +242,8 @@ static void test_reference_lists_every_command(void **unused)
 	for (const struct ctl_cmd *c = ctl_cmds; c->help; c++)
 		if (c->route)
 			assert_non_null(strstr(buf, c->route));
-	assert_non_null(strstr(buf, "`ramp SERVICE/ENDPOINT --steps STEPS --every EVERY`"));
+	assert_non_null(strstr(buf, "`ramp SERVICE/ENDPOINT [--steps STEPS] [--every EVERY] "
+				    "[--resume]`"));
 	free(buf);
 	assert_int_equal(ctl_write_reference(stdout, "pdf"), VANE_EINVAL);
 }

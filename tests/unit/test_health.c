@@ -104,14 +104,41 @@ static void test_hung_probe_counts_as_failure(void **unused)
 
 static void test_assumed_first_probe_decides(void **unused)
 {
+	/* Assumed up needs `fall` failures in a row, like any up target:
+	 * one lost first probe takes nothing out (defect 9). */
 	struct health_state s = { .up = true, .origin = HEALTH_ASSUMED };
 	struct health_event ev;
 	health_fold(&s, false, &rise2fall3, 5000, &ev);
+	assert_false(ev.decided);
+	assert_true(s.up);
+	assert_int_equal(s.origin, HEALTH_ASSUMED);
+	health_fold(&s, false, &rise2fall3, 6000, &ev);
+	assert_false(ev.decided);
+	assert_true(s.up);
+	health_fold(&s, false, &rise2fall3, 7000, &ev);
 	assert_true(ev.decided);
 	assert_true(ev.flipped);
 	assert_false(s.up);
 	assert_int_equal(s.origin, HEALTH_PROBED);
-	assert_int_equal(s.since_ms, 5000);
+	assert_int_equal(s.since_ms, 7000);
+
+	/* A failure then a success: the success confirms up, the failed
+	 * run is forgotten. */
+	struct health_state f = { .up = true, .origin = HEALTH_ASSUMED };
+	health_fold(&f, false, &rise2fall3, 5000, &ev);
+	health_fold(&f, true, &rise2fall3, 6000, &ev);
+	assert_true(ev.decided);
+	assert_false(ev.flipped);
+	assert_true(f.up);
+	assert_int_equal(f.origin, HEALTH_PROBED);
+	assert_int_equal(f.fail_run, 0);
+
+	/* fall: 1 still means one failure. */
+	const struct health_params p11 = { .rise = 1, .fall = 1 };
+	struct health_state g = { .up = true, .origin = HEALTH_ASSUMED };
+	health_fold(&g, false, &p11, 5000, &ev);
+	assert_true(ev.flipped);
+	assert_false(g.up);
 
 	/* Confirming the assumption is a decision but not a flip: `since`
 	 * becomes the first probe's time. */

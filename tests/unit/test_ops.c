@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -140,6 +144,84 @@ static bool wait_file(struct fixture *fx, const char *needle)
 	return false;
 }
 
+/* ---- with a real health check: a TCP listener the test opens and closes ---- */
+
+/* Listen on 127.0.0.1:`*port` (0: any; set to the port used). */
+static int listener(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(*port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	socklen_t len = sizeof(sa);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A fixture whose endpoint a is probed (tcp, 100 ms, rise 1, fall 1) on
+ * a listener the test controls; `recovery` is the service's setting. */
+static void checked_setup(struct fixture *fx, int *lfd, uint16_t *port, const char *recovery)
+{
+	char buf[2048];
+	*port = 0;
+	*lfd = listener(port);
+	snprintf(buf, sizeof(buf),
+		 "server:\n  listen: [ \"127.0.0.1@5399\" ]\n  control: run/ctl.sock\n"
+		 "  state-dir: state\n"
+		 "zones:\n  - name: example.com\n    file: example.com.zone\n"
+		 "checks:\n  - { id: t, type: tcp, port: %u, interval: 100ms, timeout: 100ms, "
+		 "rise: 1, fall: 1 }\n"
+		 "services:\n  - name: api.example.com\n    recovery: %s\n"
+		 "    recovery-steps: [20, 100]\n    recovery-interval: 60s\n"
+		 "    endpoints:\n"
+		 "      - { id: a, address: 192.0.2.10, weight: 10, check: t, "
+		 "check-address: 127.0.0.1 }\n"
+		 "      - { id: b, address: 192.0.2.11, weight: 10 }\n", *port, recovery);
+	write_file("vaned.yaml", buf);
+	/* Replace the plain fixture's runtime with one on this config. */
+	ops_close(fx->rt);
+	uv_run(&fx->loop, UV_RUN_DEFAULT);
+	ops_free(fx->rt);
+	live_free(fx->last);
+	fx->last = NULL;
+	snapshot_free(fx->snap);
+	fx->snap = build();
+	struct ops_hooks h = { .ctx = fx, .publish = publish };
+	char sd[256];
+	snprintf(sd, sizeof(sd), "%s/state", dir);
+	assert_int_equal(ops_start(&fx->loop, &fx->snap->layout, fx->snap->live0, sd, &h, &fx->rt), 0);
+}
+
+/* Run the loop until endpoint a's row satisfies `cond`, at most 5 s. */
+static bool wait_row(struct fixture *fx, bool (*cond)(const struct ops_ep_view *))
+{
+	struct ops_ep_view v;
+	uint64_t end = rt_mono_ms() + 5000;
+	while (rt_mono_ms() < end) {
+		uv_run(&fx->loop, UV_RUN_NOWAIT);
+		ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+		if (cond(&v))
+			return true;
+		usleep(5000);
+	}
+	return false;
+}
+
+static bool probed_up(const struct ops_ep_view *v)
+{
+	return v->up && v->origin == HEALTH_PROBED;
+}
+
+static bool is_down(const struct ops_ep_view *v)
+{
+	return !v->up;
+}
+
 static const struct steer_admin_ep *published_admin(struct fixture *fx, uint32_t s, uint32_t e)
 {
 	assert_non_null(fx->last);
@@ -232,6 +314,144 @@ static void test_ramp(void **state)
 	assert_int_equal(events_count(fx->rt->events, EV_RAMP), 1);
 }
 
+/* Defect 4: a ramp health aborts leaves the endpoint drained with the
+ * ramp on record; --resume continues it from the step it reached. */
+static void test_ramp_abort_drains_and_resumes(void **state)
+{
+	struct fixture *fx = *state;
+	int lfd;
+	uint16_t port;
+	bool changed;
+	char err[OPS_ERR_MAX];
+	checked_setup(fx, &lfd, &port, "instant");
+	assert_true(wait_row(fx, probed_up));
+	assert_int_equal(ops_ramp_resume(fx->rt, 0, 0, &changed, err, sizeof(err)), VANE_EBUSY);
+	assert_non_null(strstr(err, "no aborted ramp"));
+
+	const uint8_t steps[] = { 10, 50, 100 };
+	assert_int_equal(ops_ramp(fx->rt, 0, 0, steps, 3, 60000, &changed, err, sizeof(err)), 0);
+	close(lfd);
+	assert_true(wait_row(fx, is_down));
+	struct ops_ep_view v;
+	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+	assert_true(v.drained);
+	assert_false(v.ramp.active);
+	assert_false(v.weight_set);             /* not pinned at weight 0 */
+	assert_true(v.aborted.set);
+	assert_int_equal(v.aborted.step, 0);
+	assert_int_equal(v.aborted.nsteps, 3);
+	assert_int_equal(v.aborted.every_ms, 60000);
+	assert_int_equal(events_count(fx->rt->events, EV_RAMP_ABORT), 1);
+	assert_true(wait_file(fx, "ramp_aborted"));
+	/* Down: a resumed ramp would abort at once. */
+	assert_int_equal(ops_ramp_resume(fx->rt, 0, 0, &changed, err, sizeof(err)), VANE_EBUSY);
+
+	lfd = listener(&port);
+	assert_true(wait_row(fx, probed_up));
+	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+	assert_true(v.drained);                 /* until the operator acts */
+	assert_int_equal(ops_ramp_resume(fx->rt, 0, 0, &changed, err, sizeof(err)), 0);
+	assert_true(changed);
+	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+	assert_false(v.drained);
+	assert_false(v.aborted.set);
+	assert_true(v.ramp.active);
+	assert_false(v.ramp.recovery);
+	assert_int_equal(v.ramp.step, 1);
+	assert_int_equal(v.ramp.percent, 10);
+	close(lfd);
+}
+
+/* Defect 8: down->up starts a recovery ramp; a failure stops it without
+ * a drain; `recovery: instant` starts none. */
+static void test_recovery_ramp(void **state)
+{
+	struct fixture *fx = *state;
+	int lfd;
+	uint16_t port;
+	checked_setup(fx, &lfd, &port, "ramp");
+	assert_true(wait_row(fx, probed_up));
+	struct ops_ep_view v;
+	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+	assert_false(v.ramp.active);            /* assumed up, confirmed: no slow start */
+	close(lfd);
+	assert_true(wait_row(fx, is_down));
+	lfd = listener(&port);
+	assert_true(wait_row(fx, probed_up));
+	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+	assert_true(v.ramp.active);
+	assert_true(v.ramp.recovery);
+	assert_int_equal(v.ramp.percent, 20);
+	assert_int_equal(v.weight, 2);          /* 20% of 10 */
+	/* Health's doing, not an operator's: no admin change counted. */
+	assert_int_equal(events_count(fx->rt->events, EV_RECOVERY), 1);
+	assert_int_equal(events_count(fx->rt->events, EV_RAMP), 0);
+	close(lfd);
+	assert_true(wait_row(fx, is_down));
+	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+	assert_false(v.ramp.active);
+	assert_false(v.drained);
+	assert_false(v.aborted.set);
+	/* An operator weight replaces a recovery ramp. */
+	lfd = listener(&port);
+	assert_true(wait_row(fx, probed_up));
+	bool changed;
+	assert_int_equal(ops_weight(fx->rt, 0, 0, 7, &changed), 0);
+	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+	assert_false(v.ramp.active);
+	assert_int_equal(v.weight, 7);
+	close(lfd);
+}
+
+static void test_recovery_instant(void **state)
+{
+	struct fixture *fx = *state;
+	int lfd;
+	uint16_t port;
+	checked_setup(fx, &lfd, &port, "instant");
+	assert_true(wait_row(fx, probed_up));
+	close(lfd);
+	assert_true(wait_row(fx, is_down));
+	lfd = listener(&port);
+	assert_true(wait_row(fx, probed_up));
+	struct ops_ep_view v;
+	ops_endpoint_view(fx->rt, 0, 0, rt_now_ms(), &v);
+	assert_false(v.ramp.active);
+	assert_int_equal(v.weight, 10);
+	close(lfd);
+}
+
+/* Defect 10: ops_persist_now is on disk when it returns (no loop turn),
+ * and the previous file stays as state.json.bak. */
+static void test_persist_now_is_synchronous(void **state)
+{
+	struct fixture *fx = *state;
+	bool changed;
+	char err[OPS_ERR_MAX], path[256];
+	assert_int_equal(ops_drain(fx->rt, 0, 0, true, &changed), 0);
+	assert_int_equal(ops_persist_now(fx->rt, err, sizeof(err)), 0);
+	char sd[256], *lerr = NULL;
+	struct saved_state *st = NULL;
+	snprintf(sd, sizeof(sd), "%s/state", dir);
+	assert_int_equal(state_load(sd, &st, &lerr), 0);
+	assert_true(st->ep[strmap_get(&st->map, "api.example.com/a")].admin.drained);
+	state_free(st);
+	assert_int_equal(ops_drain(fx->rt, 0, 1, true, &changed), 0);
+	assert_int_equal(ops_persist_now(fx->rt, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/state/state.json.bak", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	/* A write that cannot happen says so and keeps the change. */
+	snprintf(path, sizeof(path), "%s/state/state.json.tmp", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(ops_drain(fx->rt, 0, 2, true, &changed), 0);
+	assert_true(ops_persist_now(fx->rt, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "not persisted"));
+	struct ops_ep_view v;
+	ops_endpoint_view(fx->rt, 0, 2, rt_now_ms(), &v);
+	assert_true(v.drained);
+	assert_int_equal(rmdir(path), 0);
+}
+
 static void test_reload_carries_by_name(void **state)
 {
 	struct fixture *fx = *state;
@@ -279,6 +499,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drain_publishes_records_and_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_weight_and_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ramp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ramp_abort_drains_and_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_ramp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_instant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persist_now_is_synchronous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_carries_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_errors, setup, teardown),
 	};

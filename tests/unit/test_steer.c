@@ -467,6 +467,13 @@ static void shed_watermarks(void **state)
 	struct steer_result r = decide(0, 1);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.ep[0], 0);
+	/* explain says why b is out. */
+	static struct steer_trace tr;
+	char why[200];
+	steer_admin_prepare(&admin);
+	steer_decide(&svc, &client, &health, &admin, 9000, 7, &r, &tr);
+	assert_string_equal(steer_trace_dropped(&tr, &svc, 1, why, sizeof(why)),
+			    "shed at load 100/100");
 	aeps[0].load = 150;              /* everyone above high: keep all */
 	r = decide(0, 1);
 	assert_int_equal(r.n, 2);
@@ -610,7 +617,7 @@ static void ttl_degraded(void **state)
 	aeps[0].drained = true;
 	assert_int_equal(decide(0, 1).ttl, 20);
 	aeps[0].drained = false;
-	aeps[1].ramp = (struct steer_ramp){ true, 3, { 10, 50, 100 }, 1000, 5000 };
+	aeps[1].ramp = (struct steer_ramp){ true, 3, { 10, 50, 100 }, 1000, 5000, STEER_RAMP_OPERATOR };
 	assert_int_equal(decide(5500, 1).ttl, 20);   /* ramping */
 	assert_int_equal(decide(8000, 1).ttl, 300);  /* ramp over */
 	svc.ttl_degraded = 0;
@@ -758,7 +765,7 @@ static void admin_unprepared(void **state)
 	aeps[0].drained = true;
 	aeps[1].weight_set = true;
 	aeps[1].weight = 0;
-	aeps[2].ramp = (struct steer_ramp){ true, 2, { 50, 100 }, 1000, 0 };
+	aeps[2].ramp = (struct steer_ramp){ true, 2, { 50, 100 }, 1000, 0, STEER_RAMP_OPERATOR };
 	struct steer_result fast = decide(100, 5), slow;
 	assert_int_equal(fast.n, 1);
 	assert_int_equal(fast.ep[0], 2);
@@ -788,7 +795,7 @@ static void ramp_weight(void **state)
 	assert_int_equal(steer_ramp_weight(steps, 4, 60000, 1000, 10000000, 200), 200);
 	assert_int_equal(steer_ramp_weight(steps, 0, 60000, 1000, 0, 200), 200);
 
-	struct steer_ramp r = { true, 4, { 5, 25, 50, 100 }, 60000, 1000 };
+	struct steer_ramp r = { true, 4, { 5, 25, 50, 100 }, 60000, 1000, STEER_RAMP_OPERATOR };
 	assert_true(steer_ramp_running(&r, 1000));
 	assert_true(steer_ramp_running(&r, 240999));
 	assert_false(steer_ramp_running(&r, 241000));
@@ -800,7 +807,7 @@ static void ramp_weight(void **state)
 	ep(0, "old", "", "", 100);
 	ep(1, "back", "", "", 100);
 	service(2, 1, 1, STEER_F_WEIGHTED);
-	aeps[1].ramp = (struct steer_ramp){ true, 2, { 25, 100 }, 1000, 0 };
+	aeps[1].ramp = (struct steer_ramp){ true, 2, { 25, 100 }, 1000, 0, STEER_RAMP_OPERATOR };
 	unsigned back = 0;
 	const unsigned N = 40000;
 	for (unsigned i = 0; i < N; i++) {
@@ -967,7 +974,7 @@ static void ramp_under_geo(void **state)
 	ep(2, "us-west", "NA", "US", 20);
 	service(3, 1, 3, STEER_F_HEALTH, STEER_F_GEO, STEER_F_WEIGHTED);
 	/* Steps 10%, 25%, 100%, a minute each, from t = 0. */
-	aeps[0].ramp = (struct steer_ramp){ true, 3, { 10, 25, 100 }, 60000, 0 };
+	aeps[0].ramp = (struct steer_ramp){ true, 3, { 10, 25, 100 }, 60000, 0, STEER_RAMP_OPERATOR };
 	unsigned eu = 0;
 	for (unsigned s = 0; s < N; s++) {
 		at10[s] = (uint8_t)geo_pick(s, 1000);
@@ -1016,7 +1023,7 @@ static void ramp_small_step(void **state)
 	ep(0, "back", "", "", 20);
 	ep(1, "other", "", "", 20);
 	service(2, 1, 2, STEER_F_HEALTH, STEER_F_WEIGHTED);
-	aeps[0].ramp = (struct steer_ramp){ true, 2, { 1, 100 }, 1000, 0 };
+	aeps[0].ramp = (struct steer_ramp){ true, 2, { 1, 100 }, 1000, 0, STEER_RAMP_OPERATOR };
 	client_v4("192.0.2.1");
 	double sh = share_of(0, 40000, 500);
 	assert_true(sh > 0.003 && sh < 0.008);   /* 1% of its 50% */
@@ -1104,6 +1111,24 @@ static void answer_rdata(void **state)
 
 /* --- trace ---------------------------------------------------------------- */
 
+static void time_text(void **state)
+{
+	char buf[80];
+	/* 2026-12-04T17:03:41Z is 1796403821 s after the epoch. */
+	uint64_t at = 1796403821000ull;
+	assert_string_equal(steer_time_text(at, at + 12500, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (12 s ago)");
+	assert_string_equal(steer_time_text(at, at + 600000, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (10 min ago)");
+	assert_string_equal(steer_time_text(at, at + 3 * 3600000ull, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (3 h ago)");
+	assert_string_equal(steer_time_text(at, at + 5 * 86400000ull, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (5 days ago)");
+	assert_string_equal(steer_time_text(at, at - 1000, buf, sizeof(buf)),
+			    "2026-12-04T17:03:41Z (in the future)");
+	assert_string_equal(steer_time_text(0, at, buf, sizeof(buf)), "never");
+}
+
 static void trace_output(void **state)
 {
 	ep(0, "us-east", "NA", "US", 80);
@@ -1133,7 +1158,14 @@ static void trace_output(void **state)
 	char buf[8192];
 	int n = steer_trace_format(&tr, &svc, buf, sizeof(buf));
 	assert_true(n > 0);
-	assert_non_null(strstr(buf, "endpoint us-east: DOWN since 4242 ms"));
+	/* Times read as ISO 8601 UTC and an age (defect 11). */
+	assert_non_null(strstr(buf, "endpoint us-east: DOWN since 1970-01-01T00:00:04Z (4 s ago)"));
+	/* Why each endpoint left out was dropped. */
+	assert_non_null(strstr(buf, "  dropped: down\n"));
+	assert_non_null(strstr(buf, "  dropped: not chosen by geo: same country DE"));
+	char why[200];
+	assert_string_equal(steer_trace_dropped(&tr, &svc, 0, why, sizeof(why)), "down");
+	assert_null(steer_trace_dropped(&tr, &svc, 1, why, sizeof(why)));
 	assert_non_null(strstr(buf, "health: [us-east eu-west eu-\"x\"] -> [eu-west eu-\"x\"]"));
 	assert_non_null(strstr(buf, "geo: [eu-west eu-\"x\"] -> [eu-west]: same country DE"));
 	assert_non_null(strstr(buf, "result ANSWER [eu-west] ttl 30 scope 16 (geo network /16)"));
@@ -1247,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(ramp_small_step),
 		cmocka_unit_test(all_down_open),
 		cmocka_unit_test(answer_rdata),
+		cmocka_unit_test(time_text),
 		cmocka_unit_test(trace_output),
 		cmocka_unit_test(prepare_rejects),
 		cmocka_unit_test(neglog2_accuracy),

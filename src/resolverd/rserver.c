@@ -7,22 +7,24 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lib/pkt.h"
 #include "resolver/iter.h"
-#include "resolver/rserver_int.h"
+#include "resolver/reply.h"
+#include "resolverd/rserver_int.h"
 #include "rt/log.h"
 
 #define BATCH 32
 #define PKT_MAX 4096
 
 struct rworker {
-	struct resolver *r;
+	struct resolverd *r;
 	pthread_t tid;
+	bool started;
+	bool pktinfo;                    /* wildcard bind: echo each query's PKTINFO */
 	int fd;
 };
 
@@ -34,10 +36,15 @@ static void creq_send(struct creq *c, const uint8_t *ans, size_t len)
 {
 	if (c->tcp) {
 		rtcp_send(c->tcp, ans, len);
-	} else {
-		ssize_t n = sendto(c->fd, ans, len, 0, (struct sockaddr *)&c->ss, c->sslen);
-		(void)n;
+		return;
 	}
+	struct iovec iov = { (void *)ans, len };
+	/* The query's PKTINFO, echoed: the reply leaves from the address the
+	 * query came to (wildcard listeners on multi-address hosts). */
+	struct msghdr mh = { .msg_name = &c->ss, .msg_namelen = c->sslen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = c->ctrllen ? c->ctrl : NULL, .msg_controllen = c->ctrllen };
+	(void)!sendmsg(c->fd, &mh, 0);
 }
 
 void creq_free(struct creq *c)
@@ -53,92 +60,33 @@ static size_t creq_limit(const struct creq *c)
 }
 
 /* Answer from the cache; returns true when sent. */
-static bool answer_cached(struct resolver *r, struct creq *c, unsigned flags)
+static bool answer_cached(struct resolverd *r, struct creq *c, unsigned flags)
 {
 	static __thread uint8_t out[DNS_MAXMSG];
 	struct cache_hit hit;
-	int n = cache_answer(r->cache, &c->q, c->pkt, c->net.bits ? &c->net : NULL,
-			     resolver_now(r), flags, out, creq_limit(c), &hit);
+	int n = cache_answer(r->core.cache, &c->q, c->pkt, c->net.bits ? &c->net : NULL,
+			     resolver_now(&r->core), flags, out, creq_limit(c), &hit);
 	if (n <= 0)
 		return false;
 	if (hit.stale)
-		atomic_fetch_add(&r->st.stale_answers, 1);
+		atomic_fetch_add(&r->core.st.stale_answers, 1);
 	creq_send(c, out, (size_t)n);
 	return true;
-}
-
-/*
- * The TTLs the cache would give `m` (cache.h, cache_store.c clamp_ttls):
- * max-ttl on every RR and min-ttl on positive ones; for a negative answer
- * the SOA at min(SOA TTL, SOA MINIMUM) capped by negative-max-ttl (RFC 2308 5).
- */
-static void clamp_ttls(struct resolver *r, struct rmsg *m)
-{
-	const struct resolver_conf *cf = r->conf;
-	uint32_t min = cf->min_ttl_ms / 1000, max = cf->max_ttl_ms / 1000;
-	uint32_t negmax = cf->neg_max_ttl_ms / 1000;
-	bool negative = m->rcode == DNS_NXDOMAIN;
-	if (m->rcode == DNS_NOERROR) {
-		negative = true;
-		for (unsigned i = 0; i < m->nrr; i++)
-			if (m->rr[i].sec == RSEC_AN && m->rr[i].type != DNS_CNAME)
-				negative = false;
-	}
-	for (unsigned i = 0; i < m->nrr; i++) {
-		struct rrec *rr = &m->rr[i];
-		if (negative && rr->sec == RSEC_NS && rr->type == DNS_SOA) {
-			uint32_t soamin = rr_soa_minimum(m, rr);
-			if (soamin < rr->ttl)
-				rr->ttl = soamin;
-			if (negmax && rr->ttl > negmax)
-				rr->ttl = negmax;
-			continue;
-		}
-		if (max && rr->ttl > max)
-			rr->ttl = max;
-		if (!negative && rr->ttl < min)  /* min-ttl is for positive data */
-			rr->ttl = min;
-	}
 }
 
 static void resolved(void *ctx, int rcode, const struct rmsg *m)
 {
 	static __thread uint8_t out[DNS_MAXMSG];
 	struct creq *c = ctx;
-	struct resolver *r = c->r;
+	struct resolverd *r = c->r;
 
 	r->inflight--;
 	if (c->prefetch) {
 		creq_free(c);
 		return;
 	}
-	if (rcode < 0 || !m) {
-		/* RFC 8767: every authority failed; a stale answer beats SERVFAIL. */
-		if (r->conf->serve_stale && answer_cached(r, c, CACHE_STALE_OK)) {
-			creq_free(c);
-			return;
-		}
-		atomic_fetch_add(&r->st.servfail, 1);
-		answer_error(c, DNS_SERVFAIL);
-		return;
-	}
-	/* The iterator has stored the answer: answer from the cache, exactly as
-	 * a hit would be (TTL clamps, ECS scope, layout). */
-	if (answer_cached(r, c, 0)) {
-		creq_free(c);
-		return;
-	}
-	/* Not cacheable (TTL 0, too large, no SOA ...): build it directly,
-	 * with the clamps the cache would have applied. */
-	static __thread struct rmsg *cm;
-	if (!cm && !(cm = malloc(sizeof(*cm)))) {
-		answer_error(c, DNS_SERVFAIL);
-		return;
-	}
-	memcpy(cm, m, offsetof(struct rmsg, buf) + m->used);
-	clamp_ttls(r, cm);
-	int n = ranswer_build(out, creq_limit(c), &c->q, c->pkt, cm->rcode, cm, 0, 0,
-			      c->net.bits ? c->net.bits : 0);
+	int n = resolver_reply(&r->core, &c->q, c->pkt, c->len, c->net.bits ? &c->net : NULL,
+			       rcode, m, out, creq_limit(c));
 	if (n > 0)
 		creq_send(c, out, (size_t)n);
 	creq_free(c);
@@ -154,7 +102,7 @@ static void answer_error(struct creq *c, uint8_t rcode)
 }
 
 /* Loop thread: a miss (or a TCP query). */
-void creq_resolve(struct resolver *r, struct creq *c)
+void creq_resolve(struct resolverd *r, struct creq *c)
 {
 	if (!c->prefetch && answer_cached(r, c, 0)) {
 		creq_free(c);
@@ -175,19 +123,19 @@ void creq_resolve(struct resolver *r, struct creq *c)
 		return;
 	}
 	r->inflight++;
-	if (iter_resolve(r, c->q.qname, c->q.qtype, &c->net, resolved, c) != 0) {
+	if (iter_resolve(&r->core, c->q.qname, c->q.qtype, &c->net, resolved, c) != 0) {
 		r->inflight--;
 		answer_error(c, DNS_SERVFAIL);
 	}
 }
 
 /* Any thread: parse, check the ACL; returns false when dropped/answered. */
-static bool creq_prepare(struct resolver *r, struct creq *c, uint8_t *out, int *outlen)
+static bool creq_prepare(struct resolverd *r, struct creq *c, uint8_t *out, int *outlen)
 {
 	enum dns_verdict v = dns_query_parse(c->pkt, c->len, &c->q);
 	uint8_t rcode;
 	*outlen = 0;
-	atomic_fetch_add(&r->st.queries, 1);
+	atomic_fetch_add(&r->core.st.queries, 1);
 	switch (v) {
 	case DNS_V_OK:
 		break;
@@ -197,12 +145,12 @@ static bool creq_prepare(struct resolver *r, struct creq *c, uint8_t *out, int *
 	case DNS_V_NOTIMP: rcode = DNS_NOTIMP; goto err;
 	default: rcode = DNS_BADVERS; goto err;
 	}
-	if (!resolver_allowed(r, (struct sockaddr *)&c->ss)) {
-		atomic_fetch_add(&r->st.refused, 1);
+	if (!resolverd_allowed(r, (struct sockaddr *)&c->ss)) {
+		atomic_fetch_add(&r->core.st.refused, 1);
 		rcode = DNS_REFUSED;
 		goto err;
 	}
-	resolver_client_net(r, (struct sockaddr *)&c->ss, &c->q, &c->net);
+	resolverd_client_net(r, (struct sockaddr *)&c->ss, &c->q, &c->net);
 	return true;
 err:
 	*outlen = ranswer_error(out, PKT_MAX, &c->q, c->pkt, c->len, rcode);
@@ -211,26 +159,26 @@ err:
 
 /* Hit path shared by UDP workers and TCP: returns the answer length, 0 on a
  * miss (c must then be resolved), < 0 to drop. */
-int creq_fast(struct resolver *r, struct creq *c, uint8_t *out, size_t cap)
+int creq_fast(struct resolverd *r, struct creq *c, uint8_t *out, size_t cap)
 {
 	int n;
 	if (!creq_prepare(r, c, out, &n))
 		return n > 0 ? n : -1;
 	struct cache_hit hit;
 	size_t lim = c->tcp ? cap : cache_udp_limit(&c->q);
-	n = cache_answer(r->cache, &c->q, c->pkt, c->net.bits ? &c->net : NULL,
-			 resolver_now(r), 0, out, lim < cap ? lim : cap, &hit);
+	n = cache_answer(r->core.cache, &c->q, c->pkt, c->net.bits ? &c->net : NULL,
+			 resolver_now(&r->core), 0, out, lim < cap ? lim : cap, &hit);
 	if (n > 0) {
-		atomic_fetch_add(&r->st.cache_hits, 1);
-		if (hit.prefetch && r->conf->prefetch)
+		atomic_fetch_add(&r->core.st.cache_hits, 1);
+		if (hit.prefetch && atomic_load_explicit(&r->prefetch, memory_order_relaxed))
 			c->prefetch = true; /* answered; refresh in the background */
 		return n;
 	}
-	atomic_fetch_add(&r->st.cache_misses, 1);
+	atomic_fetch_add(&r->core.st.cache_misses, 1);
 	return 0;
 }
 
-void creq_enqueue(struct resolver *r, struct creq *c)
+void creq_enqueue(struct resolverd *r, struct creq *c)
 {
 	pthread_mutex_lock(&r->qlock);
 	c->next = NULL;
@@ -245,7 +193,7 @@ void creq_enqueue(struct resolver *r, struct creq *c)
 
 static void on_async(uv_async_t *a)
 {
-	struct resolver *r = a->data;
+	struct resolverd *r = a->data;
 	pthread_mutex_lock(&r->qlock);
 	struct creq *c = r->qhead;
 	r->qhead = r->qtail = NULL;
@@ -253,7 +201,7 @@ static void on_async(uv_async_t *a)
 	while (c) {
 		struct creq *next = c->next;
 		if (c->prefetch)
-			atomic_fetch_add(&r->st.prefetches, 1);
+			atomic_fetch_add(&r->core.st.prefetches, 1);
 		creq_resolve(r, c);
 		c = next;
 	}
@@ -264,8 +212,9 @@ static void on_async(uv_async_t *a)
 static void *worker_main(void *arg)
 {
 	struct rworker *w = arg;
-	struct resolver *r = w->r;
+	struct resolverd *r = w->r;
 	static __thread uint8_t in[BATCH][PKT_MAX], out[BATCH][PKT_MAX];
+	static __thread uint8_t ctrl[BATCH][RT_PKTINFO_SPACE];
 	struct mmsghdr rm[BATCH], sm[BATCH];
 	struct iovec riov[BATCH], siov[BATCH];
 	struct sockaddr_storage from[BATCH];
@@ -283,15 +232,19 @@ static void *worker_main(void *arg)
 			.msg_iov = &riov[i], .msg_iovlen = 1 };
 	}
 	for (;;) {
-		/* recvmmsg changes only msg_len and msg_namelen (no control
-		 * data here): re-arm just the entries the last call filled. */
-		for (int i = 0; i < n; i++)
+		/* recvmmsg changes msg_len, msg_namelen and msg_controllen:
+		 * re-arm just the entries the last call filled. */
+		for (int i = 0; i < n; i++) {
 			rm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			rm[i].msg_hdr.msg_control = w->pktinfo ? ctrl[i] : NULL;
+			rm[i].msg_hdr.msg_controllen = w->pktinfo ? RT_PKTINFO_SPACE : 0;
+		}
 		n = recvmmsg(w->fd, rm, BATCH, MSG_WAITFORONE, NULL);
+		/* rworkers_stop sets the flag, then shutdown() wakes us. */
+		if (atomic_load_explicit(&r->stopping, memory_order_acquire))
+			break;
 		if (n <= 0) {
 			n = 0;
-			if (r->stopping)
-				break;
 			continue;
 		}
 		unsigned ns = 0;
@@ -306,12 +259,18 @@ static void *worker_main(void *arg)
 			memcpy(c->pkt, in[i], c->len);
 			memcpy(&c->ss, &from[i], rm[i].msg_hdr.msg_namelen);
 			c->sslen = rm[i].msg_hdr.msg_namelen;
+			c->ctrllen = w->pktinfo ? rm[i].msg_hdr.msg_controllen : 0;
+			if (c->ctrllen > sizeof(c->ctrl))
+				c->ctrllen = 0;
+			memcpy(c->ctrl, ctrl[i], c->ctrllen);
 			int len = creq_fast(r, c, out[ns], PKT_MAX);
 			if (len > 0) {
 				siov[ns] = (struct iovec){ out[ns], (size_t)len };
 				sm[ns].msg_hdr = (struct msghdr){ .msg_name = &from[i],
 					.msg_namelen = c->sslen, .msg_iov = &siov[ns],
-					.msg_iovlen = 1 };
+					.msg_iovlen = 1,
+					.msg_control = c->ctrllen ? ctrl[i] : NULL,
+					.msg_controllen = c->ctrllen };
 				ns++;
 			}
 			/* A miss, or a hit that wants a background refresh, goes to
@@ -330,35 +289,20 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int udp_socket(const struct sockaddr_storage *ss, socklen_t len)
-{
-	int one = 1;
-	int fd = socket(ss->ss_family, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, len) != 0) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-int rworkers_start(struct resolver *r)
+int rworkers_start(struct resolverd *r)
 {
 	const struct resolver_conf *cf = r->conf;
 	r->nworkers = cf->udp_workers * cf->nlisten;
 	r->workers = calloc(r->nworkers, sizeof(*r->workers));
 	if (!r->workers)
 		return VANE_ENOMEM;
+	for (unsigned i = 0; i < r->nworkers; i++)
+		r->workers[i].fd = -1;
 	for (unsigned i = 0; i < r->nworkers; i++) {
 		const struct conf_listen *l = &cf->listen[i % cf->nlisten];
 		struct rworker *w = &r->workers[i];
 		w->r = r;
-		w->fd = udp_socket(&l->addr, l->addrlen);
+		w->fd = rt_udp_socket(&l->addr, l->addrlen, &w->pktinfo);
 		if (w->fd < 0) {
 			log_error("cannot listen on %s (UDP): %s", l->text, vane_strerror(w->fd));
 			return w->fd;
@@ -367,9 +311,44 @@ int rworkers_start(struct resolver *r)
 	r->async.data = r;
 	int ret = uv_async_init(&r->loop, &r->async, on_async);
 	if (ret != 0)
-		return ret;
-	for (unsigned i = 0; i < r->nworkers; i++)
+		return VANE_ENOMEM;
+	for (unsigned i = 0; i < r->nworkers; i++) {
 		if (pthread_create(&r->workers[i].tid, NULL, worker_main, &r->workers[i]) != 0)
 			return VANE_ENOMEM;
+		r->workers[i].started = true;
+	}
 	return 0;
+}
+
+void rworkers_stop(struct resolverd *r)
+{
+	atomic_store_explicit(&r->stopping, true, memory_order_release);
+	for (unsigned i = 0; i < r->nworkers; i++)
+		if (r->workers[i].fd >= 0)
+			shutdown(r->workers[i].fd, SHUT_RDWR);  /* wakes recvmmsg */
+	for (unsigned i = 0; i < r->nworkers; i++)
+		if (r->workers[i].started) {
+			pthread_join(r->workers[i].tid, NULL);
+			r->workers[i].started = false;
+		}
+	/* Misses handed over after the loop stopped: nobody will answer. */
+	pthread_mutex_lock(&r->qlock);
+	struct creq *c = r->qhead;
+	r->qhead = r->qtail = NULL;
+	pthread_mutex_unlock(&r->qlock);
+	while (c) {
+		struct creq *next = c->next;
+		creq_free(c);
+		c = next;
+	}
+}
+
+void rworkers_free(struct resolverd *r)
+{
+	for (unsigned i = 0; i < r->nworkers; i++)
+		if (r->workers[i].fd >= 0)
+			close(r->workers[i].fd);
+	free(r->workers);
+	r->workers = NULL;
+	r->nworkers = 0;
 }

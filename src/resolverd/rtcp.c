@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "lib/wire.h"
-#include "resolver/rserver_int.h"
+#include "resolverd/rserver_int.h"
 #include "rt/log.h"
 
 struct rtcp_conn {
+	struct rtcp_conn *next, **pprev; /* r->conns while open */
 	uv_tcp_t h;
 	uv_timer_t idle;
-	struct resolver *r;
+	struct resolverd *r;
 	unsigned refs;                   /* handles + pending queries */
 	bool closed;
 	size_t len, cap;
@@ -44,6 +45,9 @@ static void conn_close(struct rtcp_conn *t)
 	if (t->closed)
 		return;
 	t->closed = true;
+	*t->pprev = t->next;
+	if (t->next)
+		t->next->pprev = t->pprev;
 	uv_close((uv_handle_t *)&t->h, closed_cb);
 	uv_close((uv_handle_t *)&t->idle, closed_cb);
 }
@@ -143,7 +147,7 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void on_conn(uv_stream_t *srv, int status)
 {
-	struct resolver *r = srv->data;
+	struct resolverd *r = srv->data;
 	if (status < 0)
 		return;
 	struct rtcp_conn *t = calloc(1, sizeof(*t));
@@ -151,6 +155,11 @@ static void on_conn(uv_stream_t *srv, int status)
 		return;
 	t->r = r;
 	t->refs = 2;
+	t->next = r->conns;
+	t->pprev = &r->conns;
+	if (r->conns)
+		r->conns->pprev = &t->next;
+	r->conns = t;
 	uv_tcp_init(&r->loop, &t->h);
 	uv_timer_init(&r->loop, &t->idle);
 	t->h.data = t;
@@ -164,15 +173,16 @@ static void on_conn(uv_stream_t *srv, int status)
 	uv_read_start((uv_stream_t *)&t->h, alloc_cb, read_cb);
 }
 
-int rtcp_start(struct resolver *r)
+int rtcp_start(struct resolverd *r)
 {
-	r->ntcp = r->conf->nlisten;
-	r->tcp = calloc(r->ntcp, sizeof(*r->tcp));
+	r->ntcp = 0;
+	r->tcp = calloc(r->conf->nlisten, sizeof(*r->tcp));
 	if (!r->tcp)
 		return VANE_ENOMEM;
-	for (unsigned i = 0; i < r->ntcp; i++) {
+	for (unsigned i = 0; i < r->conf->nlisten; i++) {
 		const struct conf_listen *l = &r->conf->listen[i];
 		uv_tcp_init(&r->loop, &r->tcp[i]);
+		r->ntcp = i + 1;      /* initialised: rtcp_close closes it */
 		r->tcp[i].data = r;
 		int ret = uv_tcp_bind(&r->tcp[i], (const struct sockaddr *)&l->addr,
 				      l->addr.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
@@ -186,8 +196,11 @@ int rtcp_start(struct resolver *r)
 	return 0;
 }
 
-void rtcp_close(struct resolver *r)
+void rtcp_close(struct resolverd *r)
 {
 	for (unsigned i = 0; i < r->ntcp; i++)
-		uv_close((uv_handle_t *)&r->tcp[i], NULL);
+		if (!uv_is_closing((uv_handle_t *)&r->tcp[i]))
+			uv_close((uv_handle_t *)&r->tcp[i], NULL);
+	while (r->conns)
+		conn_close(r->conns);
 }

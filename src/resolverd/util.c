@@ -1,37 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Clock, randomness, ACL, client networks, root hints and the RTT table. */
+/* ACL, client networks and root hints. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
-#include <time.h>
 
-#include "resolver/resolver.h"
+#include "resolverd/resolverd.h"
 #include "rt/log.h"
-
-uint64_t resolver_now(struct resolver *r)
-{
-	if (r->conf->fake_time)
-		return r->mono_base + (uint64_t)atomic_load(&r->fake_offset);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
-void resolver_random(void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = getrandom(p, len, 0);
-		if (n <= 0)
-			continue; /* EINTR; getrandom does not fail otherwise once seeded */
-		p += n;
-		len -= (size_t)n;
-	}
-}
 
 static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
 {
@@ -61,7 +38,7 @@ static int sa_addr(const struct sockaddr *sa, uint8_t *addr)
 	return AF_INET6;
 }
 
-bool resolver_allowed(const struct resolver *r, const struct sockaddr *sa)
+bool resolverd_allowed(const struct resolverd *r, const struct sockaddr *sa)
 {
 	uint8_t addr[16];
 	int fam = sa_addr(sa, addr);
@@ -73,7 +50,7 @@ bool resolver_allowed(const struct resolver *r, const struct sockaddr *sa)
 	return false;
 }
 
-void resolver_client_net(const struct resolver *r, const struct sockaddr *sa,
+void resolverd_client_net(const struct resolverd *r, const struct sockaddr *sa,
 			 const struct dns_query *q, struct cache_net *net)
 {
 	memset(net, 0, sizeof(*net));
@@ -151,7 +128,7 @@ static int hints_line(struct cache_deleg *d, char *line)
 	return 0;
 }
 
-int resolver_load_hints(struct resolver *r, const char *path)
+int resolverd_load_hints(struct resolverd *r, const char *path)
 {
 	char line[1024];
 	unsigned lineno = 0, naddr = 0;
@@ -160,60 +137,21 @@ int resolver_load_hints(struct resolver *r, const char *path)
 		log_error("root hints %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	memset(&r->hints, 0, sizeof(r->hints));
+	memset(&r->core.hints, 0, sizeof(r->core.hints));
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
-		if (hints_line(&r->hints, line) != 0) {
+		if (hints_line(&r->core.hints, line) != 0) {
 			log_error("%s:%u: cannot parse the root hint", path, lineno);
 			fclose(f);
 			return VANE_ESYNTAX;
 		}
 	}
 	fclose(f);
-	for (unsigned i = 0; i < r->hints.nns; i++)
-		naddr += r->hints.ns[i].naddr;
+	for (unsigned i = 0; i < r->core.hints.nns; i++)
+		naddr += r->core.hints.ns[i].naddr;
 	if (naddr == 0) {
 		log_error("%s: no root server addresses", path);
 		return VANE_ESYNTAX;
 	}
 	return 0;
-}
-
-/* ---- RTT ---- */
-
-static struct infra_ent *infra_slot(struct resolver *r, uint8_t family, const uint8_t *addr)
-{
-	uint32_t h = family;
-	for (unsigned i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return &r->infra[h % INFRA_SIZE];
-}
-
-uint32_t infra_rtt(struct resolver *r, uint8_t family, const uint8_t *addr)
-{
-	struct infra_ent *e = infra_slot(r, family, addr);
-	if (e->family != family || memcmp(e->addr, addr, 16) != 0)
-		return 0;
-	return e->srtt_ms;
-}
-
-void infra_update(struct resolver *r, uint8_t family, const uint8_t *addr,
-		  uint32_t rtt_ms, bool timeout)
-{
-	struct infra_ent *e = infra_slot(r, family, addr);
-	if (e->family != family || memcmp(e->addr, addr, 16) != 0) {
-		e->family = family;
-		memcpy(e->addr, addr, 16);
-		e->srtt_ms = 0;
-	}
-	if (timeout) {
-		/* Back off like Unbound: double, bounded. */
-		uint32_t v = e->srtt_ms ? e->srtt_ms * 2 : r->conf->upstream_timeout_ms;
-		e->srtt_ms = v > 120000 ? 120000 : v;
-		return;
-	}
-	/* RFC 6298-style smoothing, 1/8 gain. */
-	e->srtt_ms = e->srtt_ms ? (e->srtt_ms * 7 + rtt_ms) / 8 : rtt_ms;
-	if (e->srtt_ms == 0)
-		e->srtt_ms = 1;
 }
