@@ -732,6 +732,37 @@ void conf_free_schema(const struct conf_item *root, void *base)
 	free_map(root->children, base);
 }
 
+/* anycast: needs its canary, and its addresses join `listen` (unless
+ * listed there already): vaned must answer on what it announces, and the
+ * UDP and TCP listeners then need no anycast knowledge. */
+static int anycast_listen(struct vane_conf *conf, const char *path, vane_report_fn err, void *ctx)
+{
+	if (conf->nanycast_addr == 0)
+		return 0;
+	if (conf->anycast_check_name == NULL) {
+		err(ctx, path, 0, "anycast.self-check.name: required when anycast.addresses is set");
+		return VANE_ESYNTAX;
+	}
+	for (unsigned i = 0; i < conf->nanycast_addr; i++) {
+		const struct conf_listen *a = &conf->anycast_addr[i];
+		bool have = false;
+		for (unsigned j = 0; j < conf->nlisten && !have; j++)
+			have = conf->listen[j].addrlen == a->addrlen &&
+			       memcmp(&conf->listen[j].addr, &a->addr, a->addrlen) == 0;
+		if (have)
+			continue;
+		struct conf_listen *l = realloc(conf->listen, (conf->nlisten + 1) * sizeof(*l));
+		if (l == NULL)
+			return VANE_ENOMEM;
+		conf->listen = l;
+		l[conf->nlisten] = *a;
+		if ((l[conf->nlisten].text = strdup(a->text)) == NULL)
+			return VANE_ENOMEM;
+		conf->nlisten++;
+	}
+	return 0;
+}
+
 int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf **out)
 {
 	int ret;
@@ -753,6 +784,9 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 		ret = VANE_ESYNTAX;
 		goto fail;
 	}
+	ret = anycast_listen(conf, path, err ? err : stderr_err, ctx);
+	if (ret != 0)
+		goto fail;
 	*out = conf;
 	return 0;
 fail:
