@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Anycast through real BIRD in network namespaces (see anycast_lab.py).
+
+A client sends a query every 10 ms to 203.0.113.53; the router (BIRD, BFD,
+eBGP) sends it to node1 while node1 announces, else to node2.  Each case
+measures when traffic settled on the other node after the event and how
+many queries got no answer, and writes the figures to
+$VANE_BUILD/anycast-lab.json (bench/RESULTS.md quotes them).
+
+Skips, with the reason, where namespaces cannot be made (not root, no
+`ip netns`, no BIRD).  Every namespace and process goes at the end.
+"""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from anycast_lab import Lab, can_run, summary, wait_for
+from conftest import BUILD, VANECTL, VANED
+
+REASON = can_run()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+RESULTS = {}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    lab = Lab(tmp_path_factory.mktemp("anycast-lab"), VANED, VANECTL)
+    t0 = time.monotonic()
+    try:
+        lab.build()
+        lab.start_vaned("node1")
+        lab.start_vaned("node2")
+        lab.wait_serving("node1", timeout=60)
+        wait_for("node2 announced", lambda: lab.anycast("node2").get("announced"), 30)
+        RESULTS["setup_s"] = round(time.monotonic() - t0, 2)
+        yield lab
+    finally:
+        lab.stop()
+        RESULTS["lab_s"] = round(time.monotonic() - t0, 2)
+        out = BUILD / "anycast-lab.json"
+        try:
+            out.write_text(json.dumps(RESULTS, indent=2, sort_keys=True) + "\n")
+        except OSError:
+            pass
+        print("\nanycast lab:", json.dumps(RESULTS, sort_keys=True))
+
+
+def restore(lab):
+    """node1 announced, healthy and carrying the traffic."""
+    lab.wait_serving("node1", timeout=30)
+
+
+def break_zone(lab, node):
+    (lab.dir / node / "example.net.zone").write_text("this is not a zone file\n")
+    lab.ctl(node, "reload", check=False)   # fails: the zone keeps its old version
+
+
+def repair_zone(lab, node):
+    from anycast_lab import ZONE_NET
+    (lab.dir / node / "example.net.zone").write_text(ZONE_NET)
+    lab.ctl(node, "reload")
+
+
+def test_announced_state_and_metrics(lab):
+    # BIRD's view is polled each self-check: the first poll may predate the enable.
+    st = wait_for("BIRD's protocol up", lambda: (lambda s: s.get("bird_protocol_up") and s)(
+        lab.anycast("node1")), 5)
+    assert st["enabled"] and st["state"] == "announced" and st["healthy"]
+    assert st["bird_connected"]
+    assert st["uplink_up"] is True
+    assert "passed 3 times" in st["reason"]
+    assert st["addresses"] == ["203.0.113.53"]
+    assert "203.0.113.53/32" in lab.birdc("router", "show", "route", "203.0.113.53/32")
+    script = ("import urllib.request;print(urllib.request.urlopen("
+              "'http://198.51.100.2:8053/metrics',timeout=5).read().decode())")
+    text = lab.nsrun("node1", "python3", "-c", script).stdout
+    assert "vane_anycast_announced 1" in text
+    assert "vane_anycast_transitions_total 1" in text
+    assert 'vane_anycast_last_transition_info{state="announced",reason="self-check passed' in text
+
+
+def test_zone_failure_hands_over_to_the_healthy_peer(lab):
+    restore(lab)
+    p = lab.probe(8)
+    p.wait_answers("node1")
+    t0 = time.monotonic()
+    break_zone(lab, "node1")
+    p.wait_answers("node2")
+    st = lab.anycast("node1")
+    assert st["state"] == "withdrawn" and "soft failure" in st["reason"], st
+    assert "example.net" in st["reason"]
+    assert st["healthy_peers"] == 1
+    repair_zone(lab, "node1")
+    p.wait_answers("node1", timeout=30)
+    rows = p.finish()
+    s = summary(rows, t0, "node2")
+    RESULTS["zone_failure"] = s
+    # A soft withdraw: node1 answers until the route has moved.
+    assert s["lost"] == 0, s
+
+
+def test_last_healthy_site_keeps_announcing(lab):
+    restore(lab)
+    p = lab.probe(8)
+    p.wait_answers("node1")
+    break_zone(lab, "node2")
+    wait_for("node2 withdrawn (node1 is healthy)",
+             lambda: lab.anycast("node2").get("state") == "withdrawn", 15)
+    break_zone(lab, "node1")
+    # node1 asks node2, which is not healthy: node1 is the last site and stays.
+    wait_for("node1 keeping the route",
+             lambda: lab.anycast("node1").get("kept_last_site"), 15)
+    st1 = lab.anycast("node1")
+    assert st1["announced"] and not st1["healthy"], st1
+    # node2, withdrawn for a soft reason, sees no healthy peer and comes back too.
+    wait_for("node2 announcing as a last site",
+             lambda: lab.anycast("node2").get("announced"), 15)
+    assert "last healthy site" in lab.anycast("node2")["reason"]
+    repair_zone(lab, "node1")
+    repair_zone(lab, "node2")
+    rows = p.finish()
+    s = summary(rows, rows[0][1], "node1")
+    RESULTS["both_soft"] = s
+    assert s["lost"] == 0, s
+    assert lab.anycast("node1")["announced"]
+
+
+def test_link_down_then_up(lab):
+    restore(lab)
+    p = lab.probe(14)
+    p.wait_answers("node1")
+    before = lab.anycast("node1")["transitions"]
+    t_down = time.monotonic()
+    lab.nsrun("router", "ip", "link", "set", "r1", "down")
+    p.wait_answers("node2")
+    # node1's BIRD loses its BGP session (BFD): vaned's uplink check fails.
+    wait_for("node1 withdrawn", lambda: lab.anycast("node1").get("state") == "withdrawn", 10)
+    assert "uplink upstream" in lab.anycast("node1")["reason"]
+    t_up = time.monotonic()
+    lab.nsrun("router", "ip", "link", "set", "r1", "up")
+    p.wait_answers("node1", timeout=30)
+    st = lab.anycast("node1")
+    assert st["transitions"] == before + 2 and "passed 3 times" in st["reason"], st
+    rows = p.finish()
+    down = summary([r for r in rows if r[1] < t_up], t_down, "node2")
+    up = summary(rows, t_up, "node1")
+    RESULTS["link_down"] = down
+    RESULTS["link_up"] = up
+    # Back to node1 only once its route is announced again: nothing lost.
+    assert up["lost_after"] == 0, up
+
+
+def test_frozen_node_moves_within_bfd_time(lab):
+    restore(lab)
+    p = lab.probe(6)
+    p.wait_answers("node1")
+    pid = lab.vaned_pid("node1")
+    bird = lab.bird["node1"].pid
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGSTOP)
+    os.kill(bird, signal.SIGSTOP)
+    try:
+        p.wait_answers("node2")
+        rows = p.finish()
+    finally:
+        os.kill(bird, signal.SIGCONT)
+        os.kill(pid, signal.SIGCONT)
+    s = summary(rows, t0, "node2")
+    RESULTS["freeze"] = s
+    # BFD: 3 x 100 ms.  The issue asks for 0.5 s; allow a loaded machine 1 s.
+    assert s["settled_ms"] is not None and s["settled_ms"] < 1000, s
+    restore(lab)
+
+
+def test_vanectl_stop_loses_no_query(lab):
+    restore(lab)
+    p = lab.probe(6)
+    p.wait_answers("node1")
+    t0 = time.monotonic()
+    lab.ctl("node1", "stop")
+    p.wait_answers("node2")
+    lab.vaned_proc["node1"].wait(timeout=30)
+    rows = p.finish()
+    s = summary(rows, t0, "node2")
+    RESULTS["vanectl_stop"] = s
+    assert s["lost"] == 0, s
+    lab.start_vaned("node1")
+    restore(lab)
+
+
+def test_kill9_without_and_with_the_watchdog(lab):
+    restore(lab)
+    d = lab.dir / "node1"
+    # Without anything on BIRD's side: BFD and BGP stay up, the route stays,
+    # and node1's share of the traffic is black-holed.
+    p = lab.probe(4)
+    p.wait_answers("node1")
+    (d / "no-watchdog").write_text("")
+    t0 = time.monotonic()
+    os.kill(lab.vaned_pid("node1"), signal.SIGKILL)
+    lab.vaned_proc["node1"].wait(timeout=10)
+    wait_for("1 s of the black hole", lambda: time.monotonic() > t0 + 1.0, 5)
+    assert lab.route_via() == "node1"
+    lab.birdc("node1", "disable", "anycast")   # what the watchdog would have done
+    t1 = time.monotonic()
+    p.wait_answers("node2")
+    rows = p.finish()
+    RESULTS["kill9_no_watchdog"] = dict(summary(rows, t0, "node2"),
+                                        manual_disable_after_ms=round((t1 - t0) * 1000))
+    assert RESULTS["kill9_no_watchdog"]["lost_after"] > 50
+    (d / "no-watchdog").unlink()
+    lab.start_vaned("node1")
+    restore(lab)
+    # With the watchdog (the ExecStopPost drop-in): disabled when vaned dies.
+    p = lab.probe(4)
+    p.wait_answers("node1")
+    t0 = time.monotonic()
+    os.kill(lab.vaned_pid("node1"), signal.SIGKILL)
+    p.wait_answers("node2")
+    rows = p.finish()
+    s = summary(rows, t0, "node2")
+    RESULTS["kill9_watchdog"] = s
+    assert s["settled_ms"] is not None and s["settled_ms"] < 1000, s
