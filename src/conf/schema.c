@@ -283,16 +283,21 @@ static const struct conf_item anycast_peer_elem = {
 
 static const struct conf_item anycast_check_items[] = {
 	{ .name = "name", .type = CONF_DNAME, .offset = S(anycast_check_name),
+	  .flags = CONF_RESTART,
 	  .help = "Canary name asked (type A) through each anycast address; the check "
 		  "passes on NOERROR with an answer. Required when anycast is on." },
 	{ .name = "interval", .type = CONF_DURATION, .offset = S(anycast_check_interval_ms),
+	  .flags = CONF_RESTART,
 	  .min = 50, .max = 60000, .def = "1s", .help = "Time between self-checks." },
 	{ .name = "timeout", .type = CONF_DURATION, .offset = S(anycast_check_timeout_ms),
+	  .flags = CONF_RESTART,
 	  .min = 10, .max = 10000, .def = "500ms",
 	  .help = "A self-check query unanswered for this long fails." },
-	{ .name = "rise", .type = CONF_UINT, .offset = S(anycast_check_rise), .min = 1, .max = 100,
+	{ .name = "rise", .type = CONF_UINT, .offset = S(anycast_check_rise),
+	  .flags = CONF_RESTART, .min = 1, .max = 100,
 	  .def = "3", .help = "Passing self-checks in a row before the address is announced." },
-	{ .name = "fall", .type = CONF_UINT, .offset = S(anycast_check_fall), .min = 1, .max = 100,
+	{ .name = "fall", .type = CONF_UINT, .offset = S(anycast_check_fall),
+	  .flags = CONF_RESTART, .min = 1, .max = 100,
 	  .def = "2", .help = "Failing self-checks in a row before it is withdrawn." },
 	{ NULL },
 };
@@ -319,19 +324,23 @@ static const struct conf_item anycast_items[] = {
 	  .help = "The check that gates the announcement: the canary query through the "
 		  "anycast address (hard: cannot answer) and every zone loaded (soft)." },
 	{ .name = "hold-down", .type = CONF_DURATION, .offset = S(anycast_hold_down_ms),
+	  .flags = CONF_RESTART,
 	  .min = 0, .max = 3600 * 1000, .def = "10s",
 	  .help = "Least time between a withdraw and the next announce, and between an "
 		  "announce and a withdraw for a soft reason, so the route does not flap. A "
 		  "hard failure and a stop withdraw at once." },
 	{ .name = "drain-time", .type = CONF_DURATION, .offset = S(anycast_drain_ms),
+	  .flags = CONF_RESTART,
 	  .min = 0, .max = 600 * 1000, .def = "2s",
 	  .help = "On stop: keep answering this long after withdrawing, while routers "
 		  "converge, so a planned restart loses no query." },
 	{ .name = "bird-timeout", .type = CONF_DURATION, .offset = S(anycast_bird_timeout_ms),
+	  .flags = CONF_RESTART,
 	  .min = 100, .max = 60000, .def = "2s",
 	  .help = "A BIRD command unanswered for this long fails and the connection is "
 		  "made again." },
 	{ .name = "peers", .type = CONF_LIST, .offset = S(anycast_peers),
+	  .flags = CONF_RESTART,
 	  .count_off = S(nanycast_peers), .elem = &anycast_peer_elem, .elem_size = sizeof(char *),
 	  .help = "Other sites' HTTP APIs (\"http://ADDR:PORT\"), asked (GET /api/v1/anycast) "
 		  "before a withdraw for a soft reason: the last healthy site never "
