@@ -85,7 +85,7 @@ www A 192.0.2.80
 
 VANED_CONF = """
 server:
-  listen: [ "127.0.0.1@53" ]
+  listen: [ "127.0.0.1@53", "{addr}@53" ]
   udp-workers: 1
   control: {dir}/vaned.sock
   state-dir: {dir}/state
@@ -107,6 +107,28 @@ anycast:
   drain-time: 1s
   bird-timeout: 1s
   peers: [ "http://{peer}:8053" ]
+# DNS-only failover, for comparison: the same two sites as endpoints of a
+# steered name, health-checked by DNS queries to their unicast addresses.
+checks:
+  - id: dns
+    type: dns
+    query: "whoami.example.com A"
+    interval: 200ms
+    timeout: 150ms
+    rise: 2
+    fall: 2
+services:
+  - name: svc.example.com
+    ttl: 30
+    policy: [health, weighted]
+    answers: 1
+    endpoints:
+      - id: node1
+        address: 198.51.100.2
+        check: dns
+      - id: node2
+        address: 198.51.100.6
+        check: dns
 """
 
 # The client: one query every 10 ms to the anycast address for a bounded
@@ -349,6 +371,15 @@ class Lab:
             return json.loads(p.stdout)
         except ValueError:
             return {}
+
+    def endpoint_up(self, n, endpoint):
+        """Whether `n`'s vaned has `endpoint` of svc.example.com up."""
+        p = self.ctl(n, "--json", "health", check=False)
+        try:
+            rows = json.loads(p.stdout)["endpoints"]
+        except (ValueError, KeyError):
+            return None
+        return any(r.get("endpoint") == endpoint and r.get("state") == "up" for r in rows)
 
     def route_via(self):
         """The router's kernel next hop for the anycast address: node1, node2 or None."""

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from anycast_lab import Lab, can_run, summary, wait_for
-from conftest import BUILD, VANECTL, VANED
+from conftest import BUILD, SANITIZER_MARKERS, VANECTL, VANED
 
 REASON = can_run()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
@@ -174,8 +174,8 @@ def test_frozen_node_moves_within_bfd_time(lab):
         os.kill(pid, signal.SIGCONT)
     s = summary(rows, t0, "node2")
     RESULTS["freeze"] = s
-    # BFD: 3 x 100 ms.  The issue asks for 0.5 s; allow a loaded machine 1 s.
-    assert s["settled_ms"] is not None and s["settled_ms"] < 1000, s
+    # BFD: 3 missed 100 ms intervals, then the router's kernel route.
+    assert s["settled_ms"] is not None and s["settled_ms"] < 500, s
     restore(lab)
 
 
@@ -219,12 +219,30 @@ def test_kill9_without_and_with_the_watchdog(lab):
     lab.start_vaned("node1")
     restore(lab)
     # With the watchdog (the ExecStopPost drop-in): disabled when vaned dies.
+    wait_for("node2 sees node1 up", lambda: lab.endpoint_up("node2", "node1"), 20)
     p = lab.probe(4)
     p.wait_answers("node1")
     t0 = time.monotonic()
     os.kill(lab.vaned_pid("node1"), signal.SIGKILL)
+    # DNS-only failover of the same event: node2's vaned, steering
+    # svc.example.com (TTL 30) by a DNS health check every 200 ms (fall 2),
+    # notices node1 down; a client that cached the old answer waits out the TTL.
+    wait_for("node2's health check seeing node1 down",
+             lambda: lab.endpoint_up("node2", "node1") is False, 10, step=0.01)
+    detect = (time.monotonic() - t0) * 1000
     p.wait_answers("node2")
     rows = p.finish()
     s = summary(rows, t0, "node2")
     RESULTS["kill9_watchdog"] = s
+    RESULTS["dns_only_kill9"] = {"detection_ms": round(detect), "ttl_s": 30,
+                                 "worst_case_ms": round(detect) + 30000}
     assert s["settled_ms"] is not None and s["settled_ms"] < 1000, s
+
+
+def test_no_sanitizer_reports(lab):
+    """Every vaned of the lab (and the one stopped cleanly) logged no
+    sanitizer report."""
+    for n in ("node1", "node2"):
+        log = (lab.dir / n / "vaned.log").read_text(errors="replace")
+        for m in SANITIZER_MARKERS:
+            assert m not in log, "%s: %s" % (n, log[log.index(m):][:2000])
