@@ -38,6 +38,7 @@ struct anycast_rt {
 	char fail[AC_ADDR_MAX][96];      /* why an address failed; "" = passed */
 	uint64_t checks, check_failures;
 	bool uplink_known, uplink_up;
+	bool proto_missing;              /* logged that BIRD lacks the protocol */
 
 	/* Peers (threadpool). */
 	uv_work_t peer_work;
@@ -107,9 +108,13 @@ static void show_done(void *ctx, int err, int code, const char *text)
 		return;
 	int up = bird_protocol_up(text, rt->conf->anycast_protocol);
 	if (up < 0) {
-		log_error("anycast: BIRD has no protocol %s", rt->conf->anycast_protocol);
+		/* Once per spell, not every interval. */
+		if (!rt->proto_missing)
+			log_error("anycast: BIRD has no protocol %s", rt->conf->anycast_protocol);
+		rt->proto_missing = true;
 		return;
 	}
+	rt->proto_missing = false;
 	struct anycast_event ev = { .type = AC_EV_BIRD, .bird_up = up == 1 };
 	step(rt, &ev);
 }
@@ -254,6 +259,22 @@ static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = sizeof(rbuf);
 }
 
+/* The answer must come from the address asked (and its port): anything
+ * else is not vaned's listener answering through the anycast address. */
+static bool same_addr(const struct anycast_rt *rt, unsigned i, const struct sockaddr *from)
+{
+	const struct sockaddr_storage *want = &rt->conf->anycast_addr[i].addr;
+	if (from == NULL || from->sa_family != want->ss_family)
+		return false;
+	if (from->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)from, *b = (const void *)want;
+		return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *a = (const void *)from, *b = (const void *)want;
+	return a->sin6_port == b->sin6_port &&
+	       memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
+}
+
 static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
 		     unsigned flags)
 {
@@ -261,9 +282,9 @@ static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct s
 	if (n < 12 || !rt->in_flight)
 		return;
 	const uint8_t *p = (const uint8_t *)buf->base;
-	unsigned id = (unsigned)(p[0] << 8 | p[1]);
-	unsigned i = id - rt->qid;   /* one id per address: qid + i */
-	if (i >= rt->naddr || rt->answered[i] || !(p[2] & 0x80))
+	uint16_t id = (uint16_t)(p[0] << 8 | p[1]);
+	unsigned i = (uint16_t)(id - rt->qid);   /* one id per address: qid + i */
+	if (i >= rt->naddr || rt->answered[i] || !(p[2] & 0x80) || !same_addr(rt, i, from))
 		return;
 	unsigned rcode = p[3] & 0x0f, ancount = (unsigned)(p[6] << 8 | p[7]);
 	rt->answered[i] = true;

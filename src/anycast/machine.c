@@ -152,7 +152,10 @@ void anycast_step(struct anycast_machine *m, const struct anycast_params *p,
 		if (!ok)
 			snprintf(m->last_error, sizeof(m->last_error), "%s",
 				 ev->why ? ev->why : "failed");
-		m->hard_ok_run = ev->hard_ok ? m->hard_ok_run + 1 : 0;
+		if (!ev->hard_ok)
+			m->hard_ok_run = 0;
+		else if (m->hard_ok_run < UINT32_MAX)
+			m->hard_ok_run++;
 		health_fold(&m->check, ok, &p->fold, now_ms, &hev);
 		m->soft_down = soft_down(m, p, m->hard_ok_run);
 		decide(m, p, now_ms, -1, out);
