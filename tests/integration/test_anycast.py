@@ -239,6 +239,26 @@ def test_kill9_without_and_with_the_watchdog(lab):
     assert s["settled_ms"] is not None and s["settled_ms"] < 1000, s
 
 
+def test_bird_restart_is_followed(lab):
+    """BIRD restarts under a running vaned: vaned reconnects, sees the
+    protocol disabled (BIRD's config starts it so) and enables it again."""
+    wait_for("node2 announced", lambda: lab.anycast("node2").get("announced"), 30)
+    before = lab.anycast("node2")["transitions"]
+    old = lab.bird["node2"]
+    old.terminate()
+    old.wait(timeout=10)
+    (lab.dir / "node2" / "bird.ctl").unlink(missing_ok=True)
+    wait_for("vaned seeing BIRD gone",
+             lambda: lab.anycast("node2").get("bird_connected") is False, 10)
+    lab.start_bird("node2", (lab.dir / "node2" / "bird.conf").read_text())
+    wait_for("BIRD's protocol enabled again", lambda: "anycast    Static     master4    up"
+             in lab.birdc("node2", "show", "protocols", "anycast"), 30)
+    st = lab.anycast("node2")
+    assert st["bird_connected"] and st["announced"], st
+    # BIRD's restart took the uplink down: a withdraw and an announce, or none.
+    assert st["transitions"] in (before, before + 2), st
+
+
 def test_no_sanitizer_reports(lab):
     """Every vaned of the lab (and the one stopped cleanly) logged no
     sanitizer report."""
