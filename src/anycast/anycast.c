@@ -8,7 +8,6 @@
 #include "anycast/bird.h"
 #include "anycast/machine.h"
 #include "anycast/peers.h"
-#include "conf/schema.h"
 #include "lib/dname.h"
 #include "rt/clock.h"
 #include "rt/log.h"
@@ -370,6 +369,13 @@ int anycast_start(uv_loop_t *loop, const struct vane_conf *conf, const struct an
 		log_error("anycast: at most %d addresses", AC_ADDR_MAX);
 		return VANE_EINVAL;
 	}
+	/* One self-check socket: one address family. */
+	for (unsigned i = 1; i < conf->nanycast_addr; i++) {
+		if (conf->anycast_addr[i].addr.ss_family != conf->anycast_addr[0].addr.ss_family) {
+			log_error("anycast: addresses must be all IPv4 or all IPv6");
+			return VANE_EINVAL;
+		}
+	}
 	struct anycast_rt *rt = calloc(1, sizeof(*rt));
 	if (rt == NULL)
 		return VANE_ENOMEM;
@@ -408,7 +414,7 @@ int anycast_start(uv_loop_t *loop, const struct vane_conf *conf, const struct an
 	    (ret = uv_udp_recv_start(&rt->udp, udp_alloc, udp_recv)) < 0 ||
 	    (ret = bird_open(loop, conf->anycast_bird_socket, conf->anycast_bird_timeout_ms,
 			     bird_conn, rt, &rt->bird)) != 0) {
-		log_error("anycast: cannot start: %s", ret < -1000 ? vane_strerror(ret) : uv_strerror(ret));
+		log_error("anycast: cannot start: %s", vane_strerror(ret));
 		anycast_close(rt);
 		return VANE_EINVAL;
 	}

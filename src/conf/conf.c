@@ -5,6 +5,7 @@
  * loading goes on, so one run shows all errors.  Nothing is ignored: unknown
  * and duplicate keys, wrong types and values out of range are all errors.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -742,6 +743,20 @@ static int anycast_listen(struct vane_conf *conf, const char *path, vane_report_
 	if (conf->anycast_check_name == NULL) {
 		err(ctx, path, 0, "anycast.self-check.name: required when anycast.addresses is set");
 		return VANE_ESYNTAX;
+	}
+	/* Protocol names go into BIRD command lines: BIRD symbols only. */
+	const char *names[] = { conf->anycast_protocol, conf->anycast_uplink };
+	for (unsigned i = 0; i < 2; i++) {
+		const char *n = names[i];
+		for (const char *c = n; c && *c; c++) {
+			if (!isalnum((unsigned char)*c) && *c != '_') {
+				char msg[160];
+				snprintf(msg, sizeof(msg), "anycast.%s: \"%s\" is not a BIRD protocol "
+					 "name (letters, digits, _)", i ? "uplink" : "protocol", n);
+				err(ctx, path, 0, msg);
+				return VANE_ESYNTAX;
+			}
+		}
 	}
 	for (unsigned i = 0; i < conf->nanycast_addr; i++) {
 		const struct conf_listen *a = &conf->anycast_addr[i];

@@ -982,6 +982,10 @@ static void test_anycast(void **state)
 	assert_non_null(strstr(errs, "anycast.self-check.name"));
 	assert_int_not_equal(load("anycast:\n  addresses: [ 203.0.113.53 ]\n"
 				  "  self-check: { name: whoami.example.com, rise: 0 }\n", &c), 0);
+	assert_int_not_equal(load("anycast:\n  addresses: [ 203.0.113.53 ]\n"
+				  "  protocol: \"any\\\"cast\"\n"
+				  "  self-check: { name: whoami.example.com }\n", &c), 0);
+	assert_non_null(strstr(errs, "not a BIRD protocol name"));
 }
 
 int main(void)
