@@ -9,6 +9,7 @@
 #include "anycast/machine.h"
 #include "anycast/peers.h"
 #include "lib/dname.h"
+#include "ops/events.h"
 #include "rt/clock.h"
 #include "rt/log.h"
 
@@ -180,6 +181,9 @@ static void act(struct anycast_rt *rt, const struct anycast_action *a)
 	if (a->transition) {
 		rt->changed_wall_ms = (long long)rt_now_ms();
 		log_info("anycast: %s: %s", anycast_state_name(rt->m.state), rt->m.reason);
+		struct events *ev = rt->hooks.events_of ? rt->hooks.events_of(rt->hooks.ctx) : NULL;
+		events_add(ev, EV_ANYCAST, NULL, NULL, "%s: %s", anycast_state_name(rt->m.state),
+			   rt->m.reason);
 	}
 	switch (a->act) {
 	case AC_ACT_ANNOUNCE:

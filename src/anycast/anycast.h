@@ -23,8 +23,12 @@
 
 struct anycast_rt;
 
+struct events;
+
 struct anycast_hooks {
 	void *ctx;
+	/* The event ring transitions also go to (NULL: none). */
+	struct events *(*events_of)(void *ctx);
 	/* The soft check: true when every zone of the serving snapshot is
 	 * loaded; else false with the reason in `why`. */
 	bool (*zones_ok)(void *ctx, char *why, size_t size);

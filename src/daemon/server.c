@@ -381,6 +381,12 @@ static void stop_cb(void *ctx)
 	server_request_stop(ctx);
 }
 
+static struct events *ops_events(void *ctx)
+{
+	struct server *srv = ctx;
+	return srv->ops ? srv->ops->events : NULL;
+}
+
 /* The anycast soft check: every zone of the serving snapshot loaded. */
 static bool zones_ok(void *ctx, char *why, size_t size)
 {
@@ -424,7 +430,7 @@ int server_main(const char *path)
 	server_commands(srv);
 	srv->host.stop = stop_cb;
 	struct ops_hooks oh = { .ctx = srv, .publish = ops_publish };
-	struct anycast_hooks ah = { .ctx = srv, .zones_ok = zones_ok };
+	struct anycast_hooks ah = { .ctx = srv, .events_of = ops_events, .zones_ok = zones_ok };
 	/* One dnstap queue per UDP worker, and the last one for TCP. */
 	if (dnstap_open(conf, conf->nlisten * conf->udp_workers + 1, &dt) != 0)
 		goto out;

@@ -82,6 +82,9 @@ def test_announced_state_and_metrics(lab):
     assert "vane_anycast_announced 1" in text
     assert "vane_anycast_transitions_total 1" in text
     assert 'vane_anycast_last_transition_info{state="announced",reason="self-check passed' in text
+    script = script.replace("/metrics", "/api/v1/events")
+    events = json.loads(lab.nsrun("node1", "python3", "-c", script).stdout)["events"]
+    assert any(e["kind"] == "anycast" and e["text"].startswith("announced: ") for e in events)
 
 
 def test_zone_failure_hands_over_to_the_healthy_peer(lab):
