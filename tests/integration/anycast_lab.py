@@ -119,16 +119,78 @@ checks:
     fall: 2
 services:
   - name: svc.example.com
-    ttl: 30
-    policy: [health, weighted]
+    ttl: {dns_ttl}
+    policy: [health, priority]
     answers: 1
     endpoints:
       - id: node1
         address: 198.51.100.2
+        priority: 0
         check: dns
       - id: node2
         address: 198.51.100.6
+        priority: 1
         check: dns
+"""
+
+# The DNS-only client's resolver: Debian's unbound in the client namespace,
+# asking both nodes' unicast addresses for example.com.
+DNS_TTL = 5
+UNBOUND_CONF = """
+server:
+  interface: 127.0.0.1
+  port: 53
+  do-ip6: no
+  do-not-query-localhost: no
+  access-control: 127.0.0.0/8 allow
+  username: ""
+  chroot: ""
+  directory: "{dir}"
+  pidfile: "{dir}/unbound.pid"
+  use-syslog: no
+  logfile: "{dir}/unbound.log"
+  module-config: "iterator"
+  prefetch: no
+  serve-expired: no
+stub-zone:
+  name: "example.com"
+  stub-addr: 198.51.100.2
+  stub-addr: 198.51.100.6
+remote-control:
+  control-enable: no
+"""
+
+# The DNS-only client: every 10 ms, resolve svc.example.com through the
+# resolver (cached for its TTL) and ask the address it got; one line per
+# attempt, "seq sent node|lost ttl", ttl being what the resolver returned.
+DNS_PROBER = r"""
+import sys, time
+import dns.exception, dns.message, dns.query
+out, duration = sys.argv[1], float(sys.argv[2])
+names = {names}
+f = open(out, "w", buffering=1)
+start = time.monotonic()
+seq = 0
+while time.monotonic() - start < duration:
+    t = start + seq * 0.010
+    now = time.monotonic()
+    if now < t:
+        time.sleep(t - now)
+    sent = time.monotonic()
+    who, ttl = "lost", "-"
+    try:
+        r = dns.query.udp(dns.message.make_query("svc.example.com", "A"), "127.0.0.1",
+                          timeout=0.2)
+        ttl = str(r.answer[0].ttl)
+        q = dns.message.make_query("whoami.example.com", "A")
+        q.flags = 0
+        a = dns.query.udp(q, r.answer[0][0].address, timeout=0.2)
+        who = names.get(a.answer[0][0].address, "other")
+    except (dns.exception.Timeout, IndexError, OSError):
+        pass
+    f.write("%d %.6f %s %s\n" % (seq, sent, who, ttl))
+    seq = max(seq + 1, int((time.monotonic() - start) / 0.010))
+f.close()
 """
 
 # The client: one query every 10 ms to the anycast address for a bounded
@@ -204,12 +266,13 @@ def wait_for(what, cond, timeout=20.0, step=0.05):
 class Probe:
     """A bounded run of the client's queries."""
 
-    def __init__(self, lab, seconds):
+    def __init__(self, lab, seconds, dns_only=False):
         self.path = lab.dir / ("probe-%d.txt" % time.monotonic_ns())
+        code = (DNS_PROBER.format(names=repr(NODE_ANSWER)) if dns_only else
+                PROBER.format(names=repr(NODE_ANSWER), anycast=ANYCAST))
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", lab.ns["client"], sys.executable, "-c",
-             PROBER.format(names=repr(NODE_ANSWER), anycast=ANYCAST), str(self.path),
-             str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            ["ip", "netns", "exec", lab.ns["client"], sys.executable, "-c", code,
+             str(self.path), str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         lab.procs.append(self.proc)
 
     def rows(self):
@@ -220,8 +283,8 @@ class Probe:
         rows = []
         for line in text.splitlines():
             parts = line.split()
-            if len(parts) == 3:
-                rows.append((int(parts[0]), float(parts[1]), parts[2]))
+            if len(parts) >= 3:
+                rows.append((int(parts[0]), float(parts[1]), parts[2]) + tuple(parts[3:]))
         return sorted(rows)
 
     def wait_answers(self, node, n=10, timeout=20.0):
@@ -310,7 +373,8 @@ class Lab:
             (d / "example.com.zone").write_text(ZONE.format(anycast=ANYCAST,
                                                             answer=info["answer"]))
             (d / "example.net.zone").write_text(ZONE_NET)
-            (d / "vaned.conf").write_text(VANED_CONF.format(dir=d, anycast=ANYCAST, **info))
+            (d / "vaned.conf").write_text(VANED_CONF.format(dir=d, anycast=ANYCAST,
+                                                            dns_ttl=DNS_TTL, **info))
             self.start_bird(n, NODE_CONF.format(dir=d, bfd=BFD, timers=BGP_TIMERS,
                                                 anycast=ANYCAST, **info))
 
@@ -395,8 +459,22 @@ class Lab:
         wait_for("%s announced" % node, lambda: self.anycast(node).get("announced"), timeout)
         wait_for("router routing to %s" % node, lambda: self.route_via() == node, timeout)
 
-    def probe(self, seconds):
-        return Probe(self, seconds)
+    def probe(self, seconds, dns_only=False):
+        return Probe(self, seconds, dns_only)
+
+    def start_resolver(self):
+        """unbound in the client namespace, for the DNS-only comparison."""
+        d = self.sub("client")
+        (d / "unbound.conf").write_text(UNBOUND_CONF.format(dir=d))
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns["client"], "unbound", "-d", "-c",
+                              str(d / "unbound.conf")], stdout=subprocess.DEVNULL,
+                             stderr=open(d / "unbound.err", "w"))
+        self.procs.append(p)
+        script = ("import dns.message,dns.query;print(dns.query.udp(dns.message.make_query("
+                  "'svc.example.com','A'),'127.0.0.1',timeout=0.5).answer[0][0].address)")
+        wait_for("unbound answering", lambda: p.poll() is not None or self.nsrun(
+            "client", sys.executable, "-c", script, check=False).stdout.strip(), 20, 0.2)
+        assert p.poll() is None, (d / "unbound.err").read_text()
 
     # ---- teardown ----
 
