@@ -41,6 +41,7 @@ int bird_open(uv_loop_t *loop, const char *path, unsigned timeout_ms, bird_conn_
  * when the connection fails or the queue is full (VANE_EBUSY). */
 void bird_send(struct bird_client *b, const char *cmd, bird_reply_fn fn, void *ctx);
 
+/* Connected and greeted: commands go out now rather than wait (b may be NULL). */
 bool bird_connected(const struct bird_client *b);
 
 /* From `show protocols NAME` output: 1 when NAME's state column is "up",
