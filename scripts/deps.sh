@@ -10,7 +10,7 @@ libknot-dev liburcu-dev libuv1-dev libyaml-dev libcmocka-dev
 libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libssl-dev
 libmaxminddb-dev libloc-dev libloc-database
 knot knot-dnsutils nsd unbound gdnsd dnsperf bind9-dnsutils
-python3-dnspython python3-pytest valgrind iproute2 procps
+python3-dnspython python3-pytest valgrind iproute2 procps bird2
 libfstrm-dev libprotobuf-c-dev protobuf-c-compiler dnstap-ldns fstrm-bin
 prometheus chromium nodejs
 "

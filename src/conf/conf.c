@@ -5,6 +5,7 @@
  * loading goes on, so one run shows all errors.  Nothing is ignored: unknown
  * and duplicate keys, wrong types and values out of range are all errors.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -732,6 +733,51 @@ void conf_free_schema(const struct conf_item *root, void *base)
 	free_map(root->children, base);
 }
 
+/* anycast: needs its canary, and its addresses join `listen` (unless
+ * listed there already): vaned must answer on what it announces, and the
+ * UDP and TCP listeners then need no anycast knowledge. */
+static int anycast_listen(struct vane_conf *conf, const char *path, vane_report_fn err, void *ctx)
+{
+	if (conf->nanycast_addr == 0)
+		return 0;
+	if (conf->anycast_check_name == NULL) {
+		err(ctx, path, 0, "anycast.self-check.name: required when anycast.addresses is set");
+		return VANE_ESYNTAX;
+	}
+	/* Protocol names go into BIRD command lines: BIRD symbols only. */
+	const char *names[] = { conf->anycast_protocol, conf->anycast_uplink };
+	for (unsigned i = 0; i < 2; i++) {
+		const char *n = names[i];
+		for (const char *c = n; c && *c; c++) {
+			if (!isalnum((unsigned char)*c) && *c != '_') {
+				char msg[160];
+				snprintf(msg, sizeof(msg), "anycast.%s: \"%s\" is not a BIRD protocol "
+					 "name (letters, digits, _)", i ? "uplink" : "protocol", n);
+				err(ctx, path, 0, msg);
+				return VANE_ESYNTAX;
+			}
+		}
+	}
+	for (unsigned i = 0; i < conf->nanycast_addr; i++) {
+		const struct conf_listen *a = &conf->anycast_addr[i];
+		bool have = false;
+		for (unsigned j = 0; j < conf->nlisten && !have; j++)
+			have = conf->listen[j].addrlen == a->addrlen &&
+			       memcmp(&conf->listen[j].addr, &a->addr, a->addrlen) == 0;
+		if (have)
+			continue;
+		struct conf_listen *l = realloc(conf->listen, (conf->nlisten + 1) * sizeof(*l));
+		if (l == NULL)
+			return VANE_ENOMEM;
+		conf->listen = l;
+		l[conf->nlisten] = *a;
+		if ((l[conf->nlisten].text = strdup(a->text)) == NULL)
+			return VANE_ENOMEM;
+		conf->nlisten++;
+	}
+	return 0;
+}
+
 int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf **out)
 {
 	int ret;
@@ -753,6 +799,9 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 		ret = VANE_ESYNTAX;
 		goto fail;
 	}
+	ret = anycast_listen(conf, path, err ? err : stderr_err, ctx);
+	if (ret != 0)
+		goto fail;
 	*out = conf;
 	return 0;
 fail:

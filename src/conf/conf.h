@@ -157,6 +157,22 @@ struct vane_conf {
 	unsigned nchecks;
 	struct conf_service *services;
 	unsigned nservices;
+
+	/* anycast: off when no address is given (docs/anycast.md).  The
+	 * addresses also join `listen` (conf_load), so vaned answers on them. */
+	struct conf_listen *anycast_addr;
+	unsigned nanycast_addr;
+	char *anycast_bird_socket;       /* resolved; default /run/bird/bird.ctl */
+	char *anycast_protocol;          /* the BIRD static protocol, default "anycast" */
+	char *anycast_uplink;            /* a BIRD BGP protocol that must be up; NULL = none */
+	char *anycast_check_name;        /* canary asked through the anycast address */
+	unsigned anycast_check_interval_ms, anycast_check_timeout_ms;
+	unsigned anycast_check_rise, anycast_check_fall;
+	unsigned anycast_hold_down_ms;
+	unsigned anycast_drain_ms;
+	unsigned anycast_bird_timeout_ms;
+	char **anycast_peers;            /* base URLs of other sites' HTTP APIs */
+	unsigned nanycast_peers;
 };
 
 /* Problems are reported through a vane_report_fn (lib/report.h): `file` is

@@ -404,6 +404,81 @@ static const struct conf_item latency_items[] = {
 	{ NULL },
 };
 
+static const struct conf_item anycast_addr_elem = {
+	.name = "addresses", .type = CONF_LISTEN, .flags = CONF_UNIQUE,
+};
+
+static const struct conf_item anycast_peer_elem = {
+	.name = "peers", .type = CONF_STR, .flags = CONF_UNIQUE,
+};
+
+static const struct conf_item anycast_check_items[] = {
+	{ .name = "name", .type = CONF_DNAME, .offset = S(anycast_check_name),
+	  .flags = CONF_RESTART,
+	  .help = "Canary name asked (type A) through each anycast address; the check "
+		  "passes on NOERROR with an answer. Required when anycast is on." },
+	{ .name = "interval", .type = CONF_DURATION, .offset = S(anycast_check_interval_ms),
+	  .flags = CONF_RESTART,
+	  .min = 50, .max = 60000, .def = "1s", .help = "Time between self-checks." },
+	{ .name = "timeout", .type = CONF_DURATION, .offset = S(anycast_check_timeout_ms),
+	  .flags = CONF_RESTART,
+	  .min = 10, .max = 10000, .def = "500ms",
+	  .help = "A self-check query unanswered for this long fails." },
+	{ .name = "rise", .type = CONF_UINT, .offset = S(anycast_check_rise),
+	  .flags = CONF_RESTART, .min = 1, .max = 100,
+	  .def = "3", .help = "Passing self-checks in a row before the address is announced." },
+	{ .name = "fall", .type = CONF_UINT, .offset = S(anycast_check_fall),
+	  .flags = CONF_RESTART, .min = 1, .max = 100,
+	  .def = "2", .help = "Failing self-checks in a row before it is withdrawn." },
+	{ NULL },
+};
+
+static const struct conf_item anycast_items[] = {
+	{ .name = "addresses", .type = CONF_LIST, .offset = S(anycast_addr),
+	  .count_off = S(nanycast_addr), .elem = &anycast_addr_elem,
+	  .elem_size = sizeof(struct conf_listen), .flags = CONF_RESTART,
+	  .help = "Service addresses announced through BIRD, \"ADDR\" (port 53) or "
+		  "\"ADDR@PORT\"; they must be on a local interface (lo). vaned also listens "
+		  "on them. Anycast is off when none is given." },
+	{ .name = "bird-socket", .type = CONF_PATH, .offset = S(anycast_bird_socket),
+	  .def = "/run/bird/bird.ctl", .flags = CONF_RESTART,
+	  .help = "BIRD's control socket; vaned speaks the birdc line protocol on it." },
+	{ .name = "protocol", .type = CONF_STR, .offset = S(anycast_protocol), .def = "anycast",
+	  .flags = CONF_RESTART,
+	  .help = "The BIRD protocol (a static protocol exported to BGP) that vaned enables "
+		  "to announce and disables to withdraw." },
+	{ .name = "uplink", .type = CONF_STR, .offset = S(anycast_uplink), .flags = CONF_RESTART,
+	  .help = "A BIRD protocol (the BGP session to the router) that must be up for the "
+		  "self-check to pass, so that after a link failure the route comes back "
+		  "only through rise passing checks. None when not set." },
+	{ .name = "self-check", .type = CONF_MAP, .children = anycast_check_items,
+	  .help = "The check that gates the announcement: the canary query through the "
+		  "anycast address (hard: cannot answer) and every zone loaded (soft)." },
+	{ .name = "hold-down", .type = CONF_DURATION, .offset = S(anycast_hold_down_ms),
+	  .flags = CONF_RESTART,
+	  .min = 0, .max = 3600 * 1000, .def = "10s",
+	  .help = "Least time between a withdraw and the next announce, and between an "
+		  "announce and a withdraw for a soft reason, so the route does not flap. A "
+		  "hard failure and a stop withdraw at once." },
+	{ .name = "drain-time", .type = CONF_DURATION, .offset = S(anycast_drain_ms),
+	  .flags = CONF_RESTART,
+	  .min = 0, .max = 600 * 1000, .def = "2s",
+	  .help = "On stop: keep answering this long after withdrawing, while routers "
+		  "converge, so a planned restart loses no query." },
+	{ .name = "bird-timeout", .type = CONF_DURATION, .offset = S(anycast_bird_timeout_ms),
+	  .flags = CONF_RESTART,
+	  .min = 100, .max = 60000, .def = "2s",
+	  .help = "A BIRD command unanswered for this long fails and the connection is "
+		  "made again." },
+	{ .name = "peers", .type = CONF_LIST, .offset = S(anycast_peers),
+	  .flags = CONF_RESTART,
+	  .count_off = S(nanycast_peers), .elem = &anycast_peer_elem, .elem_size = sizeof(char *),
+	  .help = "Other sites' HTTP APIs (\"http://ADDR:PORT\"), asked (GET /api/v1/anycast) "
+		  "before a withdraw for a soft reason: the last healthy site never "
+		  "withdraws for a soft reason." },
+	{ NULL },
+};
+
 static const char *const check_types[] = { "tcp", "http", "https", "dns", "exec", NULL };
 
 static const struct conf_item check_items[] = {
@@ -644,6 +719,9 @@ static const struct conf_item root_items[] = {
 	{ .name = "services", .type = CONF_LIST, .offset = S(services), .count_off = S(nservices),
 	  .elem = &service_elem, .elem_size = sizeof(struct conf_service),
 	  .help = "Steered names, a list of maps, each with its filter chain and endpoints." },
+	{ .name = "anycast", .type = CONF_MAP, .children = anycast_items,
+	  .help = "Announce the service addresses through BIRD while vaned's own "
+		  "self-check passes (docs/anycast.md)." },
 	{ NULL },
 };
 

@@ -69,8 +69,15 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "latency-load", CMD_LATENCY_LOAD, true, "POST", "/api/v1/latency-load", NULL,
 	  { { "file", CA_FILE, NULL, false, false, NULL } },
 	  "Replace the latency table from a file.", "cells" },
+	{ "anycast", CMD_ANYCAST, false, "GET", "/api/v1/anycast", NULL, { { 0 } },
+	  "Anycast announcement through BIRD: state, last transition and why, self-check, "
+	  "BIRD and peers (docs/anycast.md).",
+	  "enabled, state, announced, healthy, kept_last_site, reason, last_error, transitions, "
+	  "changed_at_ms, checks, addresses, protocol, bird_connected, bird_protocol_up, "
+	  "healthy_peers" },
 	{ "stop", CMD_STOP, true, "POST", "/api/v1/stop", NULL, { { 0 } },
-	  "Stop the server cleanly.", "ok" },
+	  "Stop the server cleanly; with anycast: withdraw, keep answering for drain-time, "
+	  "then stop.", "ok" },
 	{ "help", CMD_HELP, false, "GET", "/api/v1/commands", NULL, { { 0 } },
 	  "List the commands.", "commands: [{name, args, writes, method, route, help}]" },
 	{ NULL, CMD_SERVICES, false, "GET", "/api/v1/services", NULL, { { 0 } },

@@ -433,3 +433,33 @@ json_t *encode_status(const struct ctl_status_info *s)
 			 "udp_workers", (int)s->udp_workers, "listen", listen, "config", s->config,
 			 "tcp_clients", (int)s->tcp_clients);
 }
+
+json_t *encode_anycast(const struct anycast_status *s)
+{
+	json_t *addrs = json_array();
+	for (unsigned i = 0; i < s->naddresses; i++)
+		json_array_append_new(addrs, json_string(s->addresses[i].text));
+	json_t *o = json_pack("{s:b,s:s,s:b,s:b,s:b,s:s,s:s,s:I,s:I,s:i,s:i,s:I,s:I,s:o}",
+			      "enabled", s->enabled, "state", s->state, "announced", s->announced,
+			      "healthy", s->healthy, "kept_last_site", s->kept_last,
+			      "reason", s->reason, "last_error", s->last_error,
+			      "transitions", (json_int_t)s->transitions,
+			      "changed_at_ms", (json_int_t)s->changed_at_ms,
+			      "check_ok_run", (int)s->ok_run, "check_fail_run", (int)s->fail_run,
+			      "checks", (json_int_t)s->checks,
+			      "check_failures", (json_int_t)s->check_failures, "addresses", addrs);
+	if (o == NULL || !s->enabled)
+		return o;
+	json_object_set_new(o, "protocol", json_string(s->protocol));
+	json_object_set_new(o, "bird_connected", json_boolean(s->bird_connected));
+	json_object_set_new(o, "bird_protocol_up", s->bird_known ? json_boolean(s->bird_up)
+								  : json_null());
+	if (s->uplink) {
+		json_object_set_new(o, "uplink", json_string(s->uplink));
+		json_object_set_new(o, "uplink_up", s->uplink_known ? json_boolean(s->uplink_up)
+								    : json_null());
+	}
+	json_object_set_new(o, "healthy_peers", s->peers_known ? json_integer(s->healthy_peers)
+							       : json_null());
+	return o;
+}

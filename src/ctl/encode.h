@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "anycast/anycast.h"
 #include "ops/ops.h"
 #include "serve/explain.h"
 #include "serve/stats.h"
@@ -64,3 +65,6 @@ struct ctl_status_info {
 };
 
 json_t *encode_status(const struct ctl_status_info *s);
+
+/* `anycast`: the announcement state, its last transition and why. */
+json_t *encode_anycast(const struct anycast_status *s);

@@ -258,6 +258,34 @@ static void zones(FILE *f, const struct ctl_zone_row *z, unsigned n)
 	}
 }
 
+static void anycast_metrics(FILE *f, const struct anycast_status *a)
+{
+	head(f, "vane_anycast_announced", "gauge",
+	     "1 while vaned has BIRD announce its anycast addresses.");
+	fprintf(f, "vane_anycast_announced %d\n", a->announced);
+	head(f, "vane_anycast_healthy", "gauge", "1 while the anycast self-check passes.");
+	fprintf(f, "vane_anycast_healthy %d\n", a->healthy);
+	head(f, "vane_anycast_transitions_total", "counter",
+	     "Announce and withdraw transitions since start.");
+	fprintf(f, "vane_anycast_transitions_total %llu\n", (unsigned long long)a->transitions);
+	head(f, "vane_anycast_last_transition_info", "gauge",
+	     "Always 1; the state after the last transition and why, in labels.");
+	fprintf(f, "vane_anycast_last_transition_info{state=\"%s\",reason=\"", a->state);
+	label(f, a->reason);
+	fputs("\"} 1\n", f);
+	head(f, "vane_anycast_last_transition_timestamp_seconds", "gauge",
+	     "Unix time of the last transition (0: none yet).");
+	fprintf(f, "vane_anycast_last_transition_timestamp_seconds %.3f\n",
+		(double)a->changed_at_ms / 1000.0);
+	head(f, "vane_anycast_checks_total", "counter", "Anycast self-checks by result.");
+	fprintf(f, "vane_anycast_checks_total{result=\"ok\"} %llu\n"
+		   "vane_anycast_checks_total{result=\"failed\"} %llu\n",
+		(unsigned long long)(a->checks - a->check_failures),
+		(unsigned long long)a->check_failures);
+	head(f, "vane_anycast_bird_connected", "gauge", "1 while BIRD's control socket is connected.");
+	fprintf(f, "vane_anycast_bird_connected %d\n", a->bird_connected);
+}
+
 char *metrics_render(const struct ctl_metrics_in *in)
 {
 	char *buf = NULL;
@@ -288,6 +316,8 @@ char *metrics_render(const struct ctl_metrics_in *in)
 	zones(f, in->zones, in->nzones);
 	head(f, "vane_tcp_clients", "gauge", "Open TCP connections.");
 	fprintf(f, "vane_tcp_clients %u\n", in->tcp_clients);
+	if (in->anycast && in->anycast->enabled)
+		anycast_metrics(f, in->anycast);
 	free(sum);
 	if (fclose(f) != 0) {
 		free(buf);

@@ -20,6 +20,7 @@ struct ctl_metrics_in {
 	const struct ctl_zone_row *zones;
 	unsigned nzones;
 	unsigned tcp_clients;
+	const struct anycast_status *anycast;   /* NULL or not enabled: no anycast metrics */
 };
 
 /* The whole exposition (malloc'd), or NULL when out of memory. */

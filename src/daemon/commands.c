@@ -372,6 +372,8 @@ static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *
 {
 	struct server *srv = ctx;
 	struct srv_stats *blocks[MAX_BLOCKS];
+	struct anycast_status ac;
+	anycast_get_status(srv->anycast, &ac);
 	char (*names)[DNAME_MAXSTR];
 	struct ctl_zone_row *rows = zone_rows(srv, &names);
 	if (rows == NULL) {
@@ -383,10 +385,19 @@ static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *
 		.nblocks = server_stat_blocks(srv, blocks, MAX_BLOCKS),
 		.view = &srv->view.cur->sv, .ops = srv->ops, .zones = rows,
 		.nzones = srv->snap->nzones, .tcp_clients = tcp_client_count(srv->tcp),
+		.anycast = &ac,
 	};
 	ctl_reply_text(c, metrics_render(&in));
 	free(rows);
 	free(names);
+}
+
+static void cmd_anycast(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	struct anycast_status st;
+	anycast_get_status(srv->anycast, &st);
+	ctl_reply(c, encode_anycast(&st));
 }
 
 void server_commands(struct server *srv)
@@ -406,4 +417,5 @@ void server_commands(struct server *srv)
 	fn[CMD_SERVICES] = cmd_services;
 	fn[CMD_EVENTS] = cmd_events;
 	fn[CMD_METRICS] = cmd_metrics;
+	fn[CMD_ANYCAST] = cmd_anycast;
 }

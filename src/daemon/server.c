@@ -295,6 +295,8 @@ void server_stop(struct server *srv)
 		reload_answer(w, res);
 		json_decref(res);
 	}
+	anycast_close(srv->anycast);
+	srv->anycast = NULL;
 	tcp_close(srv->tcp);
 	ctl_sock_close(srv->ctl);
 	http_close(srv->http);
@@ -307,6 +309,26 @@ void server_stop(struct server *srv)
 	}
 }
 
+static void drained_cb(void *ctx)
+{
+	server_stop(ctx);
+}
+
+void server_request_stop(struct server *srv)
+{
+	if (srv->stopping)
+		return;
+	if (srv->anycast == NULL || srv->draining) {
+		server_stop(srv);
+		return;
+	}
+	/* Withdraw first and keep answering while the routers converge: the
+	 * queries already on their way here still get answers. */
+	srv->draining = true;
+	notify_stopping();
+	anycast_stop(srv->anycast, drained_cb, srv);
+}
+
 static void signal_cb(uv_signal_t *h, int signum)
 {
 	struct server *srv = h->data;
@@ -315,7 +337,7 @@ static void signal_cb(uv_signal_t *h, int signum)
 		server_reload(srv, NULL);
 	} else {
 		log_info("%s: stop", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-		server_stop(srv);
+		server_request_stop(srv);
 	}
 }
 
@@ -399,7 +421,34 @@ static int server_init(struct server *srv, const char *path, bool ignore_state)
 
 static void stop_cb(void *ctx)
 {
-	server_stop(ctx);
+	server_request_stop(ctx);
+}
+
+static struct events *ops_events(void *ctx)
+{
+	struct server *srv = ctx;
+	return srv->ops ? srv->ops->events : NULL;
+}
+
+/* The anycast soft check: every zone of the serving snapshot loaded. */
+static bool zones_ok(void *ctx, char *why, size_t size)
+{
+	struct server *srv = ctx;
+	const struct vane_snapshot *snap = srv->snap;
+	if (snap->nfailed == 0)
+		return true;
+	char name[DNAME_MAXSTR];
+	for (unsigned i = 0; i < snap->nzones; i++) {
+		if (snap->zones[i].status == ZS_FAILED) {
+			snprintf(why, size, "zone %s failed to load%s%s",
+				 snapshot_zone_fqdn(&snap->zones[i], name, sizeof(name)),
+				 snap->zones[i].error ? ": " : "",
+				 snap->zones[i].error ? snap->zones[i].error : "");
+			return false;
+		}
+	}
+	snprintf(why, size, "%u zones failed to load", snap->nfailed);
+	return false;
 }
 
 int server_main(const char *path, bool ignore_state, void (*commands)(struct server *srv))
@@ -424,6 +473,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	commands(srv);
 	srv->host.stop = stop_cb;
 	struct ops_hooks oh = { .ctx = srv, .publish = ops_publish };
+	struct anycast_hooks ah = { .ctx = srv, .events_of = ops_events, .zones_ok = zones_ok };
 	/* One dnstap queue per UDP worker, and the last one for TCP. */
 	if (dnstap_open(conf, conf->nlisten * conf->udp_workers + 1, &dt) != 0)
 		goto out;
@@ -440,6 +490,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
 	    tcp_start(&srv->loop, &srv->view.rcu, conf, &srv->tcp) != 0 ||
 	    udp_start(&srv->view.rcu, conf, &srv->udp) != 0 ||
+	    anycast_start(&srv->loop, conf, &ah, &srv->anycast) != 0 ||
 	    (conf->user && privdrop(conf->user, conf->control, conf->state_dir) != 0)) {
 		server_stop(srv);   /* srv->stopping is set: signals unused */
 		uv_run(&srv->loop, UV_RUN_DEFAULT);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "anycast/anycast.h"
 #include "ctl/ctl.h"
 #include "ctl/encode.h"
 #include "daemon/snapshot.h"
@@ -46,12 +47,14 @@ struct server {
 	struct tcp_server *tcp;
 	struct ctl_sock *ctl;
 	struct http_server *http;        /* NULL: no http: section */
+	struct anycast_rt *anycast;      /* NULL: no anycast: addresses */
 
 	uv_signal_t sig_hup, sig_term, sig_int;
 	uv_timer_t fallback_timer;       /* rate-limited all-down log */
 	uint64_t fallback_last[256];
 	uint64_t all_drained_last[256];
 	bool signals_on;
+	bool draining;                   /* withdrawn, answering until drain-time ends */
 	bool stopping;
 
 	/* Reload state machine, loop thread only. */
@@ -76,6 +79,11 @@ void server_reload(struct server *srv, struct ctl_client *c);
 
 /* Begin a clean shutdown (loop thread): close handles, let the loop end. */
 void server_stop(struct server *srv);
+
+/* A stop asked for (SIGTERM, `vanectl stop`): with anycast, withdraw and
+ * drain first (anycast.drain-time), then server_stop(); a second request
+ * during the drain stops at once. */
+void server_request_stop(struct server *srv);
 
 /* Every serving thread's counters, into `blocks`; returns how many. */
 unsigned server_stat_blocks(struct server *srv, struct srv_stats **blocks, unsigned max);

@@ -30,6 +30,7 @@ static const char *const kind_names[EV_KINDS] = {
 	[EV_RAMP_ABORT] = "ramp-abort", [EV_LOAD] = "load", [EV_LATENCY] = "latency",
 	[EV_FALLBACK] = "fallback", [EV_RELOAD] = "reload", [EV_RELOAD_FAILED] = "reload-failed",
 	[EV_RECOVERY] = "recovery",
+	[EV_ANYCAST] = "anycast",
 };
 
 const char *event_kind_name(enum event_kind k)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Recent operational events for the HTTP API and the dashboard: health
- * flips, drains, weight changes, ramps, all-down fallbacks, reloads.  A
+ * flips, drains, weight changes, ramps, all-down fallbacks, reloads,
+ * anycast announce and withdraw.  A
  * fixed ring (the oldest event is overwritten) with ids that only grow, so
  * a poller asks for `since=LAST_ID` and never misses an event that is still
  * in the ring.  Also keeps the counters /metrics reports for these events.
@@ -21,6 +22,7 @@ enum event_kind {
 	EV_RAMP_STEP, EV_RAMP_DONE, EV_RAMP_ABORT, EV_LOAD, EV_LATENCY, EV_FALLBACK,
 	EV_RELOAD, EV_RELOAD_FAILED,
 	EV_RECOVERY,     /* a recovery ramp started or stopped: health's doing, no operator's */
+	EV_ANYCAST,      /* announced or withdrawn */
 	EV_KINDS
 };
 

@@ -71,6 +71,15 @@ def test_sample_config_checks(stage, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_anycast_examples(stage):
+    """BIRD's side of anycast and the systemd drop-ins ship as documentation."""
+    doc = stage / "usr/share/doc/vane/anycast"
+    assert "protocol static anycast" in (doc / "bird-anycast.conf").read_text()
+    assert "ExecStopPost=" in (doc / "vaned.service.d/anycast.conf").read_text()
+    assert "BindsTo=vaned.service" in (doc / "bird.service.d/vane-anycast.conf").read_text()
+    assert (doc / "anycast.md").is_file()
+
+
 def test_systemd_unit(stage, tmp_path):
     unit = stage / "usr/lib/systemd/system/vaned.service"
     assert unit.is_file()

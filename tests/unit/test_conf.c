@@ -1008,9 +1008,47 @@ static void test_restart_changes(void **state)
 	unsigned n = 0;
 	for (const char *p = doc; (p = strstr(p, "Restart-only")); p++)
 		n++;
-	/* listen, udp-workers, control, log, user, http x2, dnstap, rrl x6 */
-	assert_int_equal(n, 14);
+	/* listen, udp-workers, control, log, user, http x2, dnstap, rrl x6, and
+	 * the 13 anycast keys (read once when the anycast runtime starts). */
+	assert_int_equal(n, 27);
 	free(doc);
+}
+
+static void test_anycast(void **state)
+{
+	struct vane_conf *c;
+	/* Off by default. */
+	assert_int_equal(load("server:\n  listen: [ \"127.0.0.1@5300\" ]\n", &c), 0);
+	assert_int_equal(c->nanycast_addr, 0);
+	assert_int_equal(c->nlisten, 1);
+	conf_free(c);
+	assert_int_equal(load("server:\n  listen: [ \"127.0.0.1@5300\", \"203.0.113.54\" ]\n"
+			      "anycast:\n  addresses: [ 203.0.113.53, 203.0.113.54 ]\n"
+			      "  self-check: { name: whoami.example.com, interval: 200ms, rise: 3, "
+			      "fall: 2 }\n  hold-down: 10s\n  drain-time: 2s\n"
+			      "  peers: [ \"http://127.0.0.1:8053\" ]\n", &c), 0);
+	assert_int_equal(c->nanycast_addr, 2);
+	/* The anycast addresses join listen, once. */
+	assert_int_equal(c->nlisten, 3);
+	assert_string_equal(c->listen[2].text, "203.0.113.53");
+	assert_string_equal(c->anycast_check_name, "whoami.example.com.");
+	assert_int_equal(c->anycast_check_interval_ms, 200);
+	assert_int_equal(c->anycast_hold_down_ms, 10000);
+	assert_int_equal(c->anycast_drain_ms, 2000);
+	assert_string_equal(c->anycast_protocol, "anycast");
+	assert_string_equal(c->anycast_bird_socket, "/run/bird/bird.ctl");
+	assert_null(c->anycast_uplink);
+	assert_int_equal(c->nanycast_peers, 1);
+	conf_free(c);
+	/* The canary is required with addresses. */
+	assert_int_not_equal(load("anycast:\n  addresses: [ 203.0.113.53 ]\n", &c), 0);
+	assert_non_null(strstr(errs, "anycast.self-check.name"));
+	assert_int_not_equal(load("anycast:\n  addresses: [ 203.0.113.53 ]\n"
+				  "  self-check: { name: whoami.example.com, rise: 0 }\n", &c), 0);
+	assert_int_not_equal(load("anycast:\n  addresses: [ 203.0.113.53 ]\n"
+				  "  protocol: \"any\\\"cast\"\n"
+				  "  self-check: { name: whoami.example.com }\n", &c), 0);
+	assert_non_null(strstr(errs, "not a BIRD protocol name"));
 }
 
 int main(void)
@@ -1032,6 +1070,7 @@ int main(void)
 		cmocka_unit_test(test_services_errors),
 		cmocka_unit_test(test_reference),
 		cmocka_unit_test(test_restart_changes),
+		cmocka_unit_test(test_anycast),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
