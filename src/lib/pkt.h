@@ -85,6 +85,10 @@ struct dns_query {
 	bool nsid;                    /* NSID requested */
 	uint16_t edns_udp;            /* advertised payload, clamped to >= 512 */
 	struct dns_ecs ecs;
+
+	bool tsig;                    /* the last additional record is a TSIG */
+	bool ixfr_soa;                /* IXFR: the authority section had an SOA */
+	uint32_t ixfr_serial;         /* ... with this serial (RFC 1995 3) */
 };
 
 /* What to do with a packet after parsing it. */
