@@ -100,7 +100,7 @@ static void peer_str(const struct sockaddr *sa, char *buf, size_t size)
 		snprintf(buf, size, "?");
 }
 
-static bool prefix_match(const struct xfr_acl *a, const struct sockaddr *sa)
+bool xfr_acl_match(const struct xfr_acl *a, const struct sockaddr *sa)
 {
 	const uint8_t *x, *y;
 	if (!sa || sa->sa_family != a->addr.ss_family)
@@ -129,7 +129,7 @@ static const char *acl_check(const struct xfr_zone *xz, const struct sockaddr *p
 	const char *why = "no ACL match";
 	for (unsigned i = 0; i < xz->nacl; i++) {
 		const struct xfr_acl *a = &xz->acl[i];
-		if (!prefix_match(a, peer))
+		if (!xfr_acl_match(a, peer))
 			continue;
 		if (a->key < 0 || a->key == key)
 			return NULL;

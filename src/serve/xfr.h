@@ -47,6 +47,9 @@ struct xfr_set {
 	unsigned nzones;
 };
 
+/* True when `sa` is inside the entry's prefix (the port is ignored). */
+bool xfr_acl_match(const struct xfr_acl *a, const struct sockaddr *sa);
+
 void xfr_zone_ref(struct xfr_zone *xz);
 /* Frees at zero, with its zone reference, extras, journal and ACL. */
 void xfr_zone_unref(struct xfr_zone *xz);
