@@ -305,7 +305,8 @@ int tsig_append(uint8_t *msg, size_t *len, size_t cap, const struct tsig_sign *s
 	wire_write_u16(&w, wire_get_u16(msg));   /* original ID */
 	wire_write_u16(&w, s->error);
 	wire_write_u16(&w, s->other_len);
-	wire_write(&w, s->other, s->other_len);
+	if (s->other_len)
+		wire_write(&w, s->other, s->other_len);
 	if (w.err)
 		return VANE_ESPACE;
 	*len = wire_offset(&w);
