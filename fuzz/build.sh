@@ -37,7 +37,7 @@ cflags="-std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra
 	-DFUZZ_ZONE_FILE=\"$root/fuzz/zones/fuzz.zone\""
 have_auth=
 [ -f "$src/auth/answer.c" ] && have_auth=1 && cflags="$cflags -DFUZZ_HAVE_AUTH"
-libs=$(pkg-config --libs libzscanner libloc libmaxminddb)
+libs=$(pkg-config --libs libzscanner libloc libmaxminddb libcrypto)
 cflags="$cflags $(pkg-config --cflags libloc libmaxminddb)"
 
 mkdir -p "$objdir" "$bindir"
