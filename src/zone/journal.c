@@ -254,7 +254,7 @@ int zjournal_next(const struct zjournal *old, struct zdiff *d, size_t max_bytes,
 		first = n;   /* not a continuation: start over */
 	size_t bytes = zdiff_bytes(d);
 	/* Keep the newest old differences that fit with `d`. */
-	unsigned keep = first;
+	unsigned keep = n;
 	for (unsigned i = n; i-- > first;) {
 		if (bytes + zdiff_bytes(old->diffs[i]) > max_bytes ||
 		    n - i + 1 > ZJOURNAL_MAX_VERSIONS)
@@ -262,8 +262,6 @@ int zjournal_next(const struct zjournal *old, struct zdiff *d, size_t max_bytes,
 		bytes += zdiff_bytes(old->diffs[i]);
 		keep = i;
 	}
-	if (keep < first)
-		keep = first;
 	struct zjournal *j = calloc(1, sizeof(*j));
 	unsigned cnt = n - keep + 1;
 	if (j)
