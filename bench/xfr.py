@@ -67,7 +67,7 @@ def write_zone(path, serial, www="192.0.2.80"):
         for i in range(NAMES):
             f.write("host%d IN A 10.%d.%d.%d\n" % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
             if i % 10 == 0:
-                f.write("host%d IN AAAA 2001:db8::%x\n" % (i, i))
+                f.write("host%d IN AAAA 2001:db8::%x:%x\n" % (i, i >> 16, i & 0xffff))
 
 
 def serial_of(port):
@@ -122,7 +122,9 @@ def start_vaned(work, zfile, notify_port=None):
         % (port, SECRET, ZONE, zfile,
            "    notify: [ \"127.0.0.1@%d\" ]\n" % notify_port if notify_port else ""))
     p = Proc([str(VANED), "-c", str(conf)], d / "vaned.log", d)
-    wait_for(lambda: serial_of(port), "vaned")
+    wait_for(lambda: serial_of(port) or p.p.poll() is not None, "vaned")
+    if p.p.poll() is not None:
+        raise SystemExit("vaned exited:\n" + (d / "vaned.log").read_text()[-2000:])
     return p, port, conf
 
 
