@@ -175,6 +175,12 @@ def start_knot_secondary(work, name, port, primary_port):
     return Proc(["/usr/sbin/knotd", "-c", str(conf)], d / "knotd.log", d)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process (and its threads), in seconds."""
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def axfr_time(port):
     t0 = time.monotonic()
     r = subprocess.run(["kdig", "-y", KEY, "@127.0.0.1", "-p", str(port), ZONE, "AXFR",
@@ -213,15 +219,19 @@ def main():
         procs.append(k)
 
         res = {"vaned": [], "knotd": []}
+        cpu = {"vaned": [], "knotd": []}
         info = {}
         for rnd in range(ROUNDS):
-            for name, port in (("vaned", vport), ("knotd", kport)):
+            for name, port, proc in (("vaned", vport, v), ("knotd", kport, k)):
+                c0 = cpu_seconds(proc.p.pid)
                 dt, size, msgs, recs = axfr_time(port)
+                cpu[name].append(cpu_seconds(proc.p.pid) - c0)
                 res[name].append(dt)
                 info[name] = (size, msgs, recs)
-                log("AXFR round %d %s: %.3f s, %d B, %d messages, %d records"
-                    % (rnd + 1, name, dt, size, msgs, recs))
+                log("AXFR round %d %s: %.3f s (server CPU %.3f s), %d B, %d messages, "
+                    "%d records" % (rnd + 1, name, dt, cpu[name][-1], size, msgs, recs))
         ax = {n: statistics.median(t) for n, t in res.items()}
+        axc = {n: statistics.median(t) for n, t in cpu.items()}
 
         sv = start_knot_secondary(work, "sec-of-vaned", sv_port, vport)
         procs.append(sv)
@@ -275,6 +285,8 @@ def main():
         "|---|---:|---:|---:|",
         "| AXFR of %d records by kdig (s) | %.3f | %.3f | **%.2f** |"
         % (recs, ax["vaned"], ax["knotd"], ax["vaned"] / ax["knotd"]),
+        "| server CPU per AXFR (s, user+system from /proc) | %.3f | %.3f | **%.2f** |"
+        % (axc["vaned"], axc["knotd"], axc["vaned"] / max(axc["knotd"], 0.001)),
         "| AXFR bytes / messages | %d / %d | %d / %d | %.2f |"
         % (info["vaned"][0], info["vaned"][1], info["knotd"][0], info["knotd"][1],
            info["vaned"][0] / info["knotd"][0]),

@@ -226,7 +226,7 @@ static size_t next_axfr(struct xfr_stream *s, struct resp *r)
 				s->pend_rs = z->soa;
 			} else if (s->phase == 1) {
 				if (!zone_xfr_iter_next(&s->it, z, xz->extra, xz->nextra,
-							&s->pend_owner, &s->pend_rs)) {
+							&s->pend_owner, NULL, &s->pend_rs)) {
 					s->phase = 2;
 					continue;
 				}
@@ -326,6 +326,7 @@ void xfr_stream_free(struct xfr_stream *s)
 				 xfr_stream_kind(s), s->peer, s->msgs);
 	}
 	zjournal_unref(s->journal);
+	zone_xfr_iter_free(&s->it);
 	xfr_zone_unref(s->xz);
 	free(s->segs);
 	free(s);
@@ -368,7 +369,7 @@ static struct xfr_stream *stream_new(struct xfr_zone *xz, const uint8_t *q,
 	s->serial = xz->zone->serial;
 	s->first = true;
 	s->started_ms = rt_now_ms();
-	zone_xfr_iter_init(&s->it, xz->zone);
+	(void)zone_xfr_iter_init(&s->it, xz->zone, false);
 	peer_str(peer, s->peer, sizeof(s->peer));
 	if (key) {
 		s->sign = true;
@@ -507,6 +508,11 @@ enum xfr_verdict xfr_request(const struct xfr_set *set, const struct sockaddr *p
 	} else {
 		s->mode = MODE_AXFR;
 		log_zone(LOG_INFO, xz->name, "AXFR to %s started, serial %u", pstr, cur);
+	}
+	if (s->mode == MODE_AXFR) {
+		/* Out of memory for the order only makes the walk slower. */
+		zone_xfr_iter_free(&s->it);
+		(void)zone_xfr_iter_init(&s->it, xz->zone, true);
 	}
 	if (s->mode == MODE_SOA) {
 		*outlen = xfr_next(s, out, cap, now);

@@ -16,19 +16,40 @@ static const struct xfr_extra *extra_find(const struct xfr_extra *extra, unsigne
 	return NULL;
 }
 
-void zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z)
+static int ptr_cmp(const void *a, const void *b)
 {
-	it->bucket = 0;
+	uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+int zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z, bool ordered)
+{
+	memset(it, 0, sizeof(*it));
 	it->node = z->nbuckets ? z->buckets[0] : NULL;
-	it->idx = 0;
-	it->extra = 0;
+	if (!ordered || z->nnodes == 0)
+		return 0;
+	it->order = malloc(z->nnodes * sizeof(*it->order));
+	if (!it->order)
+		return VANE_ENOMEM;
+	for (uint32_t b = 0; b < z->nbuckets; b++)
+		for (const struct znode *n = z->buckets[b]; n && it->norder < z->nnodes; n = n->hnext)
+			it->order[it->norder++] = n;
+	qsort(it->order, it->norder, sizeof(*it->order), ptr_cmp);
+	it->node = it->norder ? it->order[0] : NULL;
+	return 0;
+}
+
+void zone_xfr_iter_free(struct zone_xfr_iter *it)
+{
+	free(it->order);
+	it->order = NULL;
 }
 
 bool zone_xfr_iter_next(struct zone_xfr_iter *it, const struct zone *z,
 			const struct xfr_extra *extra, unsigned nextra, const uint8_t **owner,
-			const struct rrset **rs)
+			const uint8_t **lower, const struct rrset **rs)
 {
-	while (it->bucket < z->nbuckets) {
+	while (it->order ? it->pos < it->norder : it->bucket < z->nbuckets) {
 		const struct znode *n = it->node;
 		if (!n) {
 			if (++it->bucket < z->nbuckets)
@@ -37,7 +58,10 @@ bool zone_xfr_iter_next(struct zone_xfr_iter *it, const struct zone *z,
 			continue;
 		}
 		if (it->idx >= n->rrset_count) {
-			it->node = n->hnext;
+			if (it->order)
+				it->node = ++it->pos < it->norder ? it->order[it->pos] : NULL;
+			else
+				it->node = n->hnext;
 			it->idx = 0;
 			continue;
 		}
@@ -47,11 +71,15 @@ bool zone_xfr_iter_next(struct zone_xfr_iter *it, const struct zone *z,
 		if (extra_find(extra, nextra, n->name, n->name_len, r->type))
 			continue;
 		*owner = n->name_orig;
+		if (lower)
+			*lower = n->name;
 		*rs = r;
 		return true;
 	}
 	if (it->extra < nextra) {
 		*owner = extra[it->extra].owner;
+		if (lower)
+			*lower = extra[it->extra].owner;
 		*rs = &extra[it->extra].rs;
 		it->extra++;
 		return true;
@@ -63,15 +91,13 @@ int zone_walk_xfr(const struct zone *z, const struct xfr_extra *extra, unsigned 
 		  zone_rrset_fn fn, void *ctx)
 {
 	struct zone_xfr_iter it;
-	const uint8_t *owner;
+	const uint8_t *owner, *lower;
 	const struct rrset *rs;
-	zone_xfr_iter_init(&it, z);
-	while (zone_xfr_iter_next(&it, z, extra, nextra, &owner, &rs)) {
-		int ret = fn(ctx, owner, rs);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	int ret = zone_xfr_iter_init(&it, z, true);
+	while (ret == 0 && zone_xfr_iter_next(&it, z, extra, nextra, &owner, &lower, &rs))
+		ret = fn(ctx, owner, lower, rs);
+	zone_xfr_iter_free(&it);
+	return ret;
 }
 
 /* ---- differences ---- */
@@ -79,6 +105,7 @@ int zone_walk_xfr(const struct zone *z, const struct xfr_extra *extra, unsigned 
 /* One RR of a version, pointing into the zone (or extra) memory. */
 struct rref {
 	const uint8_t *owner;      /* as written */
+	const uint8_t *lower;      /* lower-cased, for ordering */
 	const uint8_t *rd;         /* RDLENGTH then RDATA */
 	uint32_t ttl;
 	uint16_t type;
@@ -88,11 +115,14 @@ struct rref {
 struct rlist {
 	struct rref *v;
 	size_t n, cap;
+	const uint8_t *lower;      /* the lower-cased owner of the RRset at hand */
 };
 
-static int collect_cb(void *ctx, const uint8_t *owner, const struct rrset *rs)
+static int collect_cb(void *ctx, const uint8_t *owner, const uint8_t *lower,
+		      const struct rrset *rs)
 {
 	struct rlist *l = ctx;
+	l->lower = lower;
 	const uint8_t *p = rs->rdata;
 	for (unsigned i = 0; i < rs->count; i++) {
 		if (l->n == l->cap) {
@@ -103,7 +133,7 @@ static int collect_cb(void *ctx, const uint8_t *owner, const struct rrset *rs)
 			l->v = nv;
 			l->cap = cap;
 		}
-		l->v[l->n++] = (struct rref){ owner, p, rs->ttl, rs->type,
+		l->v[l->n++] = (struct rref){ owner, l->lower, p, rs->ttl, rs->type,
 					      (uint8_t)dname_len(owner) };
 		p += 2 + wire_get_u16(p);
 	}
@@ -115,11 +145,9 @@ static int rref_cmp(const void *pa, const void *pb)
 {
 	const struct rref *a = pa, *b = pb;
 	size_t l = a->owner_len < b->owner_len ? a->owner_len : b->owner_len;
-	for (size_t i = 0; i < l; i++) {
-		uint8_t x = dname_lower_tab[a->owner[i]], y = dname_lower_tab[b->owner[i]];
-		if (x != y)
-			return x < y ? -1 : 1;
-	}
+	int c0 = a->lower == b->lower ? 0 : memcmp(a->lower, b->lower, l);
+	if (c0)
+		return c0;
 	if (a->owner_len != b->owner_len)
 		return a->owner_len < b->owner_len ? -1 : 1;
 	if (a->type != b->type)

@@ -25,8 +25,10 @@ struct xfr_extra {
 	struct rrset rs;               /* rdata malloc'd; addl NULL */
 };
 
-/* One RRset of the transferred content: `owner` as the zone file wrote it. */
-typedef int (*zone_rrset_fn)(void *ctx, const uint8_t *owner, const struct rrset *rs);
+/* One RRset of the transferred content: `owner` as the zone file wrote it,
+ * `lower` the same lower-cased. */
+typedef int (*zone_rrset_fn)(void *ctx, const uint8_t *owner, const uint8_t *lower,
+			     const struct rrset *rs);
 
 /* A resumable walk over the transferred content (see zone_walk_xfr). */
 struct zone_xfr_iter {
@@ -34,14 +36,22 @@ struct zone_xfr_iter {
 	const struct znode *node;
 	unsigned idx;
 	unsigned extra;
+	const struct znode **order;    /* owned: nodes in memory order, or NULL */
+	uint32_t norder, pos;
 };
 
-void zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z);
+/* Start a walk.  With `ordered`, the nodes are visited in the order the
+ * zone allocated them, not in hash order: a large zone is then read
+ * sequentially, several times faster than with a cache miss per node.
+ * Returns 0, or VANE_ENOMEM (the walk then goes in hash order). */
+int zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z, bool ordered);
+void zone_xfr_iter_free(struct zone_xfr_iter *it);
 
-/* The next RRset: `*owner` as written in the zone.  False at the end. */
+/* The next RRset: `*owner` as written in the zone, `*lower` (may be NULL)
+ * lower-cased.  False at the end. */
 bool zone_xfr_iter_next(struct zone_xfr_iter *it, const struct zone *z,
 			const struct xfr_extra *extra, unsigned nextra, const uint8_t **owner,
-			const struct rrset **rs);
+			const uint8_t **lower, const struct rrset **rs);
 
 /* Call `fn` for every RRset of `z` but the apex SOA, with `extra` in place of
  * the zone's RRsets of the same owner and type.  Stops at, and returns, the

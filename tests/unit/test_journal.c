@@ -129,7 +129,8 @@ static void test_journal(void **state)
 	assert_false(serial_lt(5, 5));
 }
 
-static int count_cb(void *ctx, const uint8_t *owner, const struct rrset *rs)
+static int count_cb(void *ctx, const uint8_t *owner, const uint8_t *lower,
+		    const struct rrset *rs)
 {
 	*(unsigned *)ctx += rs->count;
 	assert_int_not_equal(rs->type, DNS_SOA);
