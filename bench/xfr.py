@@ -109,6 +109,9 @@ class Proc:
         self.logf.close()
 
 
+PROCS = []
+
+
 def start_vaned(work, zfile, notify_port=None):
     d = work / "vaned"
     d.mkdir(exist_ok=True)
@@ -122,6 +125,7 @@ def start_vaned(work, zfile, notify_port=None):
         % (port, SECRET, ZONE, zfile,
            "    notify: [ \"127.0.0.1@%d\" ]\n" % notify_port if notify_port else ""))
     p = Proc([str(VANED), "-c", str(conf)], d / "vaned.log", d)
+    PROCS.append(p)
     wait_for(lambda: serial_of(port) or p.p.poll() is not None, "vaned")
     if p.p.poll() is not None:
         raise SystemExit("vaned exited:\n" + (d / "vaned.log").read_text()[-2000:])
@@ -160,6 +164,7 @@ def start_knot_primary(work, zfile, notify_port=None):
         zones += "    notify: sec\n"
     conf = knot_conf(d, port, zones, extra)
     p = Proc(["/usr/sbin/knotd", "-c", str(conf)], d / "knotd.log", d)
+    PROCS.append(p)
     wait_for(lambda: serial_of(port), "knotd primary")
     return p, port, d
 
@@ -172,7 +177,9 @@ def start_knot_secondary(work, name, port, primary_port):
     zones = ("  - domain: %s\n    master: primary\n    acl: notify\n"
              "    zonefile-load: none\n" % ZONE)
     conf = knot_conf(d, port, zones, extra)
-    return Proc(["/usr/sbin/knotd", "-c", str(conf)], d / "knotd.log", d)
+    p = Proc(["/usr/sbin/knotd", "-c", str(conf)], d / "knotd.log", d)
+    PROCS.append(p)
+    return p
 
 
 def cpu_seconds(pid):
@@ -205,7 +212,7 @@ def propagation(primary, zfile, sec_port, serial, reload):
 def main():
     append = "--append" in sys.argv
     work = Path(tempfile.mkdtemp(prefix="vane-xfr-bench."))
-    procs = []
+    procs = PROCS
     try:
         log("generating %d names in %s" % (NAMES, work))
         vz, kz = work / "vaned.zone", work / "knot.zone"
@@ -214,9 +221,7 @@ def main():
         # The secondaries' ports are known before the primaries start.
         sv_port, sk_port = free_port(), free_port()
         v, vport, vconf = start_vaned(work, vz, notify_port=sv_port)
-        procs.append(v)
         k, kport, kdir = start_knot_primary(work, kz, notify_port=sk_port)
-        procs.append(k)
 
         res = {"vaned": [], "knotd": []}
         cpu = {"vaned": [], "knotd": []}
@@ -233,10 +238,8 @@ def main():
         ax = {n: statistics.median(t) for n, t in res.items()}
         axc = {n: statistics.median(t) for n, t in cpu.items()}
 
-        sv = start_knot_secondary(work, "sec-of-vaned", sv_port, vport)
-        procs.append(sv)
-        sk = start_knot_secondary(work, "sec-of-knotd", sk_port, kport)
-        procs.append(sk)
+        start_knot_secondary(work, "sec-of-vaned", sv_port, vport)
+        start_knot_secondary(work, "sec-of-knotd", sk_port, kport)
         wait_for(lambda: serial_of(sv_port) == 1, "secondary of vaned bootstrapped", 300)
         wait_for(lambda: serial_of(sk_port) == 1, "secondary of knotd bootstrapped", 300)
 
