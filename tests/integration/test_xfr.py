@@ -54,10 +54,11 @@ class XfrVaned(Vaned):
     """vaned serving xfr.test with keys, notify, allow-transfer, a steered
     name exported as records, and the HTTP API for /metrics."""
 
-    def __init__(self, workdir, notify=(), acl=None, extra=0, **kw):
+    def __init__(self, workdir, notify=(), acl=None, extra=0, export="open", **kw):
         d = Path(workdir)
         (d / "zones").mkdir(parents=True, exist_ok=True)
         self.extra = extra
+        self.export = export
         (d / "zones" / "xfr.test.zone").write_text(zone_text(1, extra=extra))
         self.notify = list(notify)
         self.acl = acl if acl is not None else [("127.0.0.0/8", "xfr-key")]
@@ -70,7 +71,7 @@ class XfrVaned(Vaned):
                         for a, k in self.acl)
         text += "    notify: [ %s ]\n" % ", ".join('"%s"' % n for n in self.notify)
         text += "    allow-transfer: [ %s ]\n" % acl
-        text += "    export: open\n"
+        text += "    export: %s\n" % self.export
         text += ("keys:\n  - id: xfr-key\n    algorithm: hmac-sha256\n"
                  "    secret: \"%s\"\n" % SECRET)
         text += ("services:\n  - name: api.%s\n    endpoints:\n"
@@ -265,6 +266,10 @@ def test_refusals_and_kdig(tmp_path, started):
     assert m, r.stdout[-2000:]
     assert int(m.group(1)) > 1 and int(m.group(2)) >= 10000
     assert ";; ERROR" not in r.stdout + r.stderr and "BAD" not in r.stdout
+    # export: open puts the steered name's endpoints in the transfer.
+    api = re.findall(r"^api\.xfr\.test\.\s+30\s+IN\s+(A|AAAA)\s+(\S+)", r.stdout, re.M)
+    assert sorted(api) == [("A", "198.51.100.1"), ("A", "198.51.100.2"),
+                           ("AAAA", "2001:db8::2")]
     # Each message is at most 64 KiB and names compress: well under the
     # uncompressed size.
     # An unsigned request: REFUSED, logged "no key".
@@ -297,6 +302,13 @@ def test_refusals_and_kdig(tmp_path, started):
     resp = exchange(v2.port, q, tcp=True)
     assert resp.rcode() == 5
     wait_until(lambda: "refused: no ACL match" in v2.log(), "no ACL match logged")
+    # export: none leaves the steered name out of transfers.
+    v3 = XfrVaned(tmp_path / "vaned3", export="none")
+    started.append(v3)
+    r = subprocess.run([KDIG, "-y", "hmac-sha256:xfr-key:" + SECRET, "@127.0.0.1", "-p",
+                        str(v3.port), ZONE, "AXFR"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0 and "www.xfr.test." in r.stdout, r.stdout + r.stderr
+    assert "api.xfr.test." not in r.stdout
 
 
 def test_wrong_key_secondary_stays_behind(tmp_path, started):
