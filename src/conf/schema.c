@@ -213,9 +213,10 @@ static const struct conf_item zone_items[] = {
 	  .elem = &notify_elem, .elem_size = sizeof(struct conf_listen), .max = 64,
 	  .help = "Secondaries told of every new serial by NOTIFY (RFC 1996) over UDP, each "
 		  "\"ADDR@PORT\" or \"ADDR\" (port 53); retried with backoff until acknowledged, "
-		  "for at most 5 tries. The NOTIFY is signed with the key of the first "
-		  "allow-transfer entry that matches the address and names a key. vaned then asks "
-		  "each for its SOA, to show its serial in zone-status and /metrics." },
+		  "for at most 5 tries (1+2+4+8 s). The NOTIFY is signed with the key of the first "
+		  "allow-transfer entry that matches the address and names a key. vaned asks each "
+		  "target for its SOA every 2 s, to show its serial and lag in zone-status and "
+		  "/metrics, and notifies again a secondary still behind after two answers." },
 	{ .name = "allow-transfer", .type = CONF_LIST, .offset = Z(allow_transfer),
 	  .count_off = Z(nallow_transfer), .elem = &acl_elem,
 	  .elem_size = sizeof(struct conf_acl), .max = 256,
