@@ -452,6 +452,14 @@ enum xfr_verdict xfr_request(const struct xfr_set *set, const struct sockaddr *p
 			size_t len = answer(actx, bare, t.off, out, cap - reserve);
 			if (len == 0)
 				return XFR_DROP;
+			/* Over UDP the signed answer must fit what the client takes;
+			 * else it goes out truncated, signed (RFC 8945 5.3). */
+			size_t limit = dq.edns && dq.edns_udp > DNS_UDP_MIN ? dq.edns_udp : DNS_UDP_MIN;
+			if (!tcp && len + reserve > limit && len >= dq.question_end) {
+				len = dq.question_end;
+				out[2] |= DNS_TC >> 8;
+				memset(out + 6, 0, 6);
+			}
 			*outlen = reply_sign(out, len, cap, k, &t, 0, now);
 			return *outlen ? XFR_REPLY : XFR_DROP;
 		}

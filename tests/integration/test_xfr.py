@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
+import dns.flags
 import dns.message
 import dns.name
+import dns.query
 import dns.rdatatype
 import dns.tsig
 import dns.tsigkeyring
@@ -44,7 +46,7 @@ def zone_text(serial, www="192.0.2.80", extra=0):
         "www A %s" % www,
         "mail MX 10 www",
         "txt TXT \"hello\"",
-    ]
+    ] + ["big A 192.0.2.%d" % i for i in range(1, 28)]
     for i in range(extra):
         lines.append("h%d A 10.%d.%d.%d" % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
     return "\n".join(lines) + "\n"
@@ -296,6 +298,21 @@ def test_refusals_and_kdig(tmp_path, started):
     s.close()
     resp = dns.message.from_wire(data, keyring=keyring(), request_mac=iq.mac)
     assert [rr.rdtype for rr in resp.answer] == [dns.rdatatype.SOA]
+    # A signed query whose answer fits 512 bytes (462) but not with its TSIG
+    # (80 more): truncated,
+    # and still signed (RFC 8945 5.3); in full over TCP.
+    bq = dns.message.make_query("big." + ZONE, "A", use_edns=False)
+    bq.use_tsig(keyring(), keyname="xfr-key.")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(bq.to_wire(), ("127.0.0.1", v.port))
+    data, _ = s.recvfrom(65535)
+    s.close()
+    assert len(data) <= 512
+    resp = dns.message.from_wire(data, keyring=keyring(), request_mac=bq.mac)
+    assert resp.flags & dns.flags.TC and not resp.answer
+    resp = dns.query.tcp(bq, "127.0.0.1", port=v.port, timeout=5)
+    assert sum(len(rr) for rr in resp.answer) == 27 and resp.had_tsig
     # Outside the ACL (a prefix that does not hold 127.0.0.1): REFUSED.
     v2 = XfrVaned(tmp_path / "vaned2", acl=[("192.0.2.0/24", None)])
     started.append(v2)
@@ -428,6 +445,7 @@ def test_reload_during_transfer_keeps_the_version(tmp_path, started):
             break
     sock.close()
     assert last[0].serial == 1
-    assert records == 200000 + 10   # hosts, the zone's records, SOA twice, api A and AAAA
+    # Hosts, the zone's records (27 at big), SOA twice, api's A and AAAA.
+    assert records == 200000 + 37
     log = v.log()
     assert log.index("reloaded:") < log.index("AXFR to 127.0.0.1 finished, serial 1")
