@@ -116,10 +116,16 @@ def secondary_dir(workdir):
 class KnotSecondary(Server):
     name = "knotd"
 
-    def __init__(self, workdir, primary_port, secret=SECRET, start=True, port=None):
+    def __init__(self, workdir, primary_port, secret=SECRET, start=True, port=None,
+                 seed=False):
         super().__init__(workdir, zones=secondary_dir(workdir))
         if port:
             self.port = port
+        zone_extra = ""
+        if seed:
+            # Serial 1 from a file, as if an earlier transfer had worked.
+            (self.dir / "seed.zone").write_text(zone_text(1))
+            zone_extra = "    file: %s/seed.zone\n    zonefile-load: whole\n" % self.dir
         (self.dir / "run").mkdir(exist_ok=True)
         (self.dir / "storage").mkdir(exist_ok=True)
         self.conf_path = self.dir / "knot.conf"
@@ -136,9 +142,9 @@ class KnotSecondary(Server):
             "template:\n  - id: default\n    storage: %(d)s/storage\n"
             "    zonefile-sync: -1\n    zonefile-load: none\n    journal-content: changes\n"
             "    semantic-checks: off\n"
-            "zone:\n  - domain: %(zone)s\n    master: primary\n    acl: notify\n"
+            "zone:\n  - domain: %(zone)s\n    master: primary\n    acl: notify\n%(extra)s"
             % {"d": self.dir, "port": self.port, "pport": primary_port,
-               "secret": secret, "zone": ZONE})
+               "secret": secret, "zone": ZONE, "extra": zone_extra})
         if start:
             self.start()
 
@@ -329,22 +335,28 @@ def test_refusals_and_kdig(tmp_path, started):
 
 
 def test_wrong_key_secondary_stays_behind(tmp_path, started):
-    kport = free_port()
-    v = XfrVaned(tmp_path / "vaned", notify=["127.0.0.1@%d" % kport])
+    kport, bport = free_port(), free_port()
+    v = XfrVaned(tmp_path / "vaned", notify=["127.0.0.1@%d" % kport, "127.0.0.1@%d" % bport])
     started.append(v)
     good = KnotSecondary(tmp_path / "good", v.port, port=kport)
     started.append(good)
-    bad = KnotSecondary(tmp_path / "bad", v.port, secret=WRONG)
+    bad = KnotSecondary(tmp_path / "bad", v.port, secret=WRONG, port=bport, seed=True)
     started.append(bad)
     wait_until(lambda: soa_serial(good.port) == 1, "good secondary bootstrapped", timeout=15)
-    wait_until(lambda: "TSIG BADSIG with key xfr-key." in v.log(), "bad key refused")
+    assert soa_serial(bad.port) == 1
     v.set_zone(2, "192.0.2.82")
     v.reload()
     wait_until(lambda: soa_serial(good.port) == 2, "good secondary at 2", timeout=5)
-    before = v.log().count("TSIG BADSIG")
+    # Our NOTIFY, signed with the real key, fails at the wrong-key secondary.
+    wait_until(lambda: re.search(r"NOTIFY serial 2 to 127\.0\.0\.1@%d failed" % bport,
+                                 v.log()), "NOTIFY failure logged")
+    before = v.log().count("TSIG BADSIG with key xfr-key.")
     bad.knotc("zone-refresh", ZONE)
-    wait_until(lambda: v.log().count("TSIG BADSIG") > before, "refresh refused")
-    assert soa_serial(bad.port) in (0, None)   # never got the zone
+    wait_until(lambda: v.log().count("TSIG BADSIG with key xfr-key.") > before,
+               "the refresh refused and logged")
+    assert soa_serial(bad.port) == 1
+    sec = {s["target"]: s for s in v.zone_status()["secondaries"]}
+    assert sec["127.0.0.1@%d" % bport]["notify"] == "failed"
 
 
 def test_killed_secondary_recovers(tmp_path, started):
