@@ -492,27 +492,47 @@ enum xfr_verdict xfr_request(const struct xfr_set *set, const struct sockaddr *p
 	if (!s)
 		return XFR_DROP;
 	uint32_t cur = xz->zone->serial;
-	if (dq.qtype == DNS_IXFR && (!serial_lt(dq.ixfr_serial, cur) || !tcp)) {
-		/* Up to date (RFC 1995 4), or over UDP, where a difference would
-		 * not fit: the SOA alone (RFC 1995 2). */
+	int from = dq.qtype == DNS_IXFR ? zjournal_find(xz->journal, dq.ixfr_serial) : -1;
+	bool have_diff = from >= 0 && xz->journal->diffs[xz->journal->n - 1]->to == cur;
+	if (dq.qtype == DNS_IXFR && (!serial_lt(dq.ixfr_serial, cur) || (!tcp && !have_diff))) {
+		/* Up to date (RFC 1995 4), or over UDP without a difference to
+		 * send: the SOA alone (RFC 1995 2). */
 		s->mode = MODE_SOA;
-	} else if (dq.qtype == DNS_IXFR) {
-		int from = zjournal_find(xz->journal, dq.ixfr_serial);
-		if (from >= 0 && xz->journal->diffs[xz->journal->n - 1]->to == cur) {
-			s->mode = MODE_IXFR;
-			zjournal_ref(xz->journal);
-			s->journal = xz->journal;
-			if (ixfr_segments(s, from) != 0) {
-				xfr_stream_free(s);
-				return XFR_DROP;
-			}
-			log_zone(LOG_INFO, xz->name, "IXFR to %s started, serial %u -> %u", pstr,
-				 dq.ixfr_serial, cur);
-		} else {
-			s->mode = MODE_AXFR;
-			log_zone(LOG_INFO, xz->name, "IXFR to %s from serial %u not in the journal, "
-				 "sending the whole zone, serial %u", pstr, dq.ixfr_serial, cur);
+	} else if (have_diff) {
+		s->mode = MODE_IXFR;
+		zjournal_ref(xz->journal);
+		s->journal = xz->journal;
+		if (ixfr_segments(s, from) != 0) {
+			xfr_stream_free(s);
+			return XFR_DROP;
 		}
+		if (!tcp) {
+			/* RFC 1995 2: the differences when they fit in one UDP
+			 * message, else the SOA alone (the client then uses TCP). */
+			size_t limit = dq.edns && dq.edns_udp > DNS_UDP_MIN ? dq.edns_udp : DNS_UDP_MIN;
+			*outlen = xfr_next(s, out, limit < cap ? limit : cap, now);
+			bool whole = s->done && *outlen;
+			s->complete = false;   /* no "finished" log line for UDP */
+			s->mode = MODE_SOA;
+			if (!whole) {
+				s->done = false;
+				s->first = true;
+				s->msgs = 0;
+				if (s->sign) {
+					memcpy(s->mac, t.mac, t.mac_len);
+					s->mac_len = t.mac_len;
+				}
+				*outlen = xfr_next(s, out, cap, now);
+			}
+			xfr_stream_free(s);
+			return *outlen ? XFR_REPLY : XFR_DROP;
+		}
+		log_zone(LOG_INFO, xz->name, "IXFR to %s started, serial %u -> %u", pstr,
+			 dq.ixfr_serial, cur);
+	} else if (dq.qtype == DNS_IXFR) {
+		s->mode = MODE_AXFR;
+		log_zone(LOG_INFO, xz->name, "IXFR to %s from serial %u not in the journal, "
+			 "sending the whole zone, serial %u", pstr, dq.ixfr_serial, cur);
 	} else {
 		s->mode = MODE_AXFR;
 		log_zone(LOG_INFO, xz->name, "AXFR to %s started, serial %u", pstr, cur);
