@@ -22,6 +22,44 @@ static int ptr_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sort pointers by address: three passes of 16 bits cover user-space
+ * addresses (48 bits), several times faster than qsort for a large zone.
+ * Higher address bits, where a system has them, only make the order less
+ * sequential: the result is a permutation either way.  Returns VANE_ENOMEM
+ * (nothing changed) or 0. */
+static int radix_sort_ptrs(const struct znode **v, uint32_t n)
+{
+	const struct znode **tmp = malloc(n * sizeof(*tmp));
+	uint32_t *count = malloc(65536 * sizeof(*count));
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return VANE_ENOMEM;
+	}
+	const struct znode **src = v, **dst = tmp;
+	for (unsigned shift = 0; shift < 48; shift += 16) {
+		memset(count, 0, 65536 * sizeof(*count));
+		for (uint32_t i = 0; i < n; i++)
+			count[((uintptr_t)src[i] >> shift) & 0xFFFF]++;
+		uint32_t sum = 0;
+		for (uint32_t d = 0; d < 65536; d++) {
+			uint32_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			dst[count[((uintptr_t)src[i] >> shift) & 0xFFFF]++] = src[i];
+		const struct znode **t = src;
+		src = dst;
+		dst = t;
+	}
+	/* Three passes: the sorted copy is in tmp. */
+	memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	free(count);
+	return 0;
+}
+
 int zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z, bool ordered)
 {
 	memset(it, 0, sizeof(*it));
@@ -34,7 +72,8 @@ int zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z, bool orde
 	for (uint32_t b = 0; b < z->nbuckets; b++)
 		for (const struct znode *n = z->buckets[b]; n && it->norder < z->nnodes; n = n->hnext)
 			it->order[it->norder++] = n;
-	qsort(it->order, it->norder, sizeof(*it->order), ptr_cmp);
+	if (radix_sort_ptrs(it->order, it->norder) != 0)
+		qsort(it->order, it->norder, sizeof(*it->order), ptr_cmp);
 	it->node = it->norder ? it->order[0] : NULL;
 	return 0;
 }
