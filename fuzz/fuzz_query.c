@@ -14,6 +14,7 @@
 #include "fuzz/dnscheck.h"
 #include "fuzz/fuzz_common.h"
 #include "lib/pkt.h"
+#include "lib/tsig.h"
 #include "lib/wire.h"
 
 static struct zone_db *db;
@@ -163,6 +164,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_FAIL("qname_len inconsistent with qname");
 	if (v == DNS_V_OK && q.question_end > size)
 		FUZZ_FAIL("question_end past the packet");
+	/* The TSIG finder reads the same untrusted bytes (serve/xfr.c). */
+	struct tsig_rr t;
+	int tr = tsig_find(copy, size, &t);
+	if (tr == 0 && (t.off >= size || t.mac + t.mac_len > copy + size ||
+			t.other + t.other_len > copy + size))
+		FUZZ_FAIL("TSIG fields past the packet");
 
 	/* UDP buffer sizes a server might use; TCP always has 64 KiB. */
 	static const size_t udp_caps[] = { 512, 1232, 4096, 65535 };

@@ -562,6 +562,7 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	res->cookie = COOKIE_NONE;
 	res->qend = DNS_HDRLEN;
 	res->opt_off = 0;
+	res->xfr = v == DNS_V_OK && (q.tsig || q.qtype == DNS_AXFR || q.qtype == DNS_IXFR);
 	if (v == DNS_V_DROP || outcap < DNS_UDP_MIN) {
 		res->rcode = 0;
 		return 0;
@@ -620,7 +621,8 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	} else if (q.qclass != DNS_IN && q.qclass != DNS_ANYCLASS) {
 		rcode = DNS_REFUSED;
 	} else if (q.qtype == DNS_AXFR || q.qtype == DNS_IXFR) {
-		/* No transfers yet: NOTIMP over UDP, NOTAUTH over TCP (Knot). */
+		/* Transfers are serve/xfr.c's (res->xfr); without transfer
+		 * settings: NOTIMP over UDP, NOTAUTH over TCP (Knot). */
 		rcode = (tcp || q.qtype == DNS_IXFR) ? DNS_NOTAUTH : DNS_NOTIMP;
 	} else {
 		uint32_t qh[DNAME_MAXLABELS];

@@ -78,6 +78,8 @@ struct auth_result {
 	bool all_drained;        /* all-down open with every endpoint drained:
 				  * answered as empty (the runtime logs it) */
 	uint8_t scope;           /* ECS scope returned */
+	bool xfr;                /* AXFR/IXFR or a TSIG-signed query: the transport
+				  * passes it to serve/xfr.c */
 	uint8_t n_ep;            /* endpoints in the answer (first AUTH_RESULT_EPS) */
 	uint8_t ep[AUTH_RESULT_EPS];
 	uint8_t kind;            /* enum auth_kind */

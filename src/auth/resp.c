@@ -36,10 +36,19 @@ void resp_init(struct resp *r, uint8_t *buf, size_t limit, const uint8_t *query,
  * The same pointer (owner names are mostly the question) needs no compare. */
 static inline uint16_t ctab_find(const struct resp *r, const uint8_t *name, size_t len)
 {
-	for (unsigned i = 0; i < r->nc; i++)
-		if (r->ctab[i].len == len &&
-		    (r->ctab[i].name == name || dname_equal(r->ctab[i].name, name)))
+	for (unsigned i = 0; i < r->nc; i++) {
+		const uint8_t *t = r->ctab[i].name;
+		if (r->ctab[i].len != len)
+			continue;
+		if (t == name)
 			return r->ctab[i].off;
+		/* The first label's length and last byte reject most of the
+		 * same-length names of a zone transfer (host1, host2, ...)
+		 * before the full compare. */
+		if (t[0] == name[0] && dname_lower_tab[t[t[0]]] == dname_lower_tab[name[name[0]]] &&
+		    dname_equal(t, name))
+			return r->ctab[i].off;
+	}
 	return 0;
 }
 

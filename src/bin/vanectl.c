@@ -184,6 +184,26 @@ static void show_status(const json_t *res)
 	}
 }
 
+/* One line per notify: target: its serial, lag and last NOTIFY ack. */
+static void show_secondaries(const json_t *secs)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(secs, i, s) {
+		const char *t = json_string_value(json_object_get(s, "target"));
+		const char *st = json_string_value(json_object_get(s, "notify"));
+		const char *ack = json_string_value(json_object_get(s, "last_ack"));
+		json_t *serial = json_object_get(s, "serial"), *lag = json_object_get(s, "lag");
+		char sb[24] = "-", lb[24] = "-";
+		if (json_is_integer(serial))
+			snprintf(sb, sizeof(sb), "%lld", (long long)json_integer_value(serial));
+		if (json_is_integer(lag))
+			snprintf(lb, sizeof(lb), "%lld", (long long)json_integer_value(lag));
+		printf("  secondary %-24s serial %-10s lag %-6s notify %-8s last-ack %s\n",
+		       t ? t : "?", sb, lb, st ? st : "?", ack ? ack : "-");
+	}
+}
+
 static void show_zones(const json_t *res, bool full)
 {
 	const json_t *zones = json_object_get(res, "zones");
@@ -215,6 +235,8 @@ static void show_zones(const json_t *res, bool full)
 		}
 		print_value(json_is_string(err) ? err : json_null());
 		printf("\n");
+		if (full)
+			show_secondaries(json_object_get(z, "secondaries"));
 	}
 }
 

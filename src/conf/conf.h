@@ -25,9 +25,37 @@ struct conf_listen {
 	socklen_t addrlen;
 };
 
+/* A TSIG key (`keys:`); the secret is decoded by conf_check_xfr. */
+#define CONF_SECRET_MAX 256
+struct conf_key {
+	char *id;                        /* also the key name on the wire */
+	char *algorithm;                 /* hmac-sha256 | hmac-sha512 */
+	char *secret;                    /* base64 */
+	char *secret_file;               /* resolved; a file holding the base64 secret */
+	uint8_t secret_data[CONF_SECRET_MAX];
+	unsigned secret_len;
+	unsigned line;
+};
+
+/* An `allow-transfer:` entry: an address or prefix, and an optional key. */
+struct conf_acl {
+	char *address;                   /* "ADDR" or "ADDR/LEN" */
+	char *key;                       /* id in keys:, or NULL */
+	struct sockaddr_storage addr;    /* parsed by conf_check_xfr */
+	unsigned prefix;                 /* bits */
+	int key_index;                   /* into keys, or -1 */
+	unsigned line;
+};
+
 struct conf_zone {
 	char *name;                      /* apex, presentation form */
 	char *file;                      /* resolved against the config's directory */
+	struct conf_listen *notify;      /* secondaries told of every new serial */
+	unsigned nnotify;
+	struct conf_acl *allow_transfer;
+	unsigned nallow_transfer;
+	char *export;                    /* steered names in transfers: open | none */
+	unsigned journal_max_mb;         /* IXFR journal bound; 0 = no journal */
 	unsigned line;                   /* where the entry starts, for messages */
 };
 
@@ -128,6 +156,9 @@ struct vane_conf {
 	struct conf_zone *zones;
 	unsigned nzones;
 
+	struct conf_key *keys;           /* TSIG keys for transfers and NOTIFY */
+	unsigned nkeys;
+
 	/* geo: both NULL when the section is absent (the database is then
 	 * GEO_DEFAULT_DB, opened only when a service needs it). */
 	char *geo_database;
@@ -174,6 +205,9 @@ struct vane_conf {
 	char **anycast_peers;            /* base URLs of other sites' HTTP APIs */
 	unsigned nanycast_peers;
 };
+
+/* The key with this id, or -1. */
+int conf_key_find(const struct vane_conf *conf, const char *id);
 
 /* Problems are reported through a vane_report_fn (lib/report.h): `file` is
  * the path as given to conf_load; line 0 means the whole file. */

@@ -17,6 +17,8 @@
 #define S(field) offsetof(struct vane_conf, field)
 #define Z(field) offsetof(struct conf_zone, field)
 #define C(field) offsetof(struct conf_check, field)
+#define K(field) offsetof(struct conf_key, field)
+#define ACL(field) offsetof(struct conf_acl, field)
 #define SV(field) offsetof(struct conf_service, field)
 #define EP(field) offsetof(struct conf_endpoint, field)
 #define LOC(field) offsetof(struct conf_location, field)
@@ -295,12 +297,78 @@ static const struct conf_item cookie_items[] = {
 	{ NULL },
 };
 
+static const struct conf_item notify_elem = {
+	.name = "notify", .type = CONF_LISTEN, .flags = CONF_UNIQUE,
+};
+
+static const struct conf_item acl_items[] = {
+	{ .name = "address", .type = CONF_STR, .flags = CONF_REQUIRED, .offset = ACL(address),
+	  .help = "An IPv4 or IPv6 address, or a prefix ADDR/LEN." },
+	{ .name = "key", .type = CONF_STR, .offset = ACL(key),
+	  .help = "Id of a key in keys:; requests must be signed with it." },
+	{ NULL },
+};
+
+static const struct conf_item acl_elem = {
+	.name = "allow-transfer", .type = CONF_MAP, .flags = CONF_LINE, .children = acl_items,
+	.line_off = ACL(line),
+};
+
+static const char *const export_modes[] = { "open", "none", NULL };
+static const char *const key_algs[] = { "hmac-sha256", "hmac-sha512", NULL };
+
+static const struct conf_item key_items[] = {
+	{ .name = "id", .type = CONF_DNAME, .flags = CONF_REQUIRED | CONF_UNIQUE, .offset = K(id),
+	  .help = "The key's name, as it appears in TSIG records (a domain name)." },
+	{ .name = "algorithm", .type = CONF_ENUM, .flags = CONF_REQUIRED, .offset = K(algorithm),
+	  .values = key_algs, .help = "HMAC algorithm (RFC 8945 6)." },
+	{ .name = "secret", .type = CONF_STR, .offset = K(secret),
+	  .help = "The shared secret, base64, as keymgr or tsig-keygen print it." },
+	{ .name = "secret-file", .type = CONF_PATH, .offset = K(secret_file),
+	  .help = "A file holding the base64 secret, instead of secret." },
+	{ NULL },
+};
+
+static const struct conf_item key_elem = {
+	.name = "key", .type = CONF_MAP, .flags = CONF_LINE, .children = key_items,
+	.line_off = K(line),
+};
+
 static const struct conf_item zone_items[] = {
 	{ .name = "name", .type = CONF_DNAME, .flags = CONF_REQUIRED | CONF_UNIQUE,
 	  .offset = Z(name),
 	  .help = "The zone's apex; each zone may appear once." },
 	{ .name = "file", .type = CONF_PATH, .flags = CONF_REQUIRED, .offset = Z(file),
 	  .help = "Zone file in RFC 1035 master file format." },
+	{ .name = "notify", .type = CONF_LIST, .offset = Z(notify), .count_off = Z(nnotify),
+	  .elem = &notify_elem, .elem_size = sizeof(struct conf_listen), .max = 64,
+	  .help = "Secondaries told of every new serial by NOTIFY (RFC 1996) over UDP, each "
+		  "\"ADDR@PORT\" or \"ADDR\" (port 53); retried with backoff until acknowledged, "
+		  "for at most 5 tries (1+2+4+8 s). The NOTIFY is signed with the key of the first "
+		  "allow-transfer entry that matches the address and names a key. vaned asks each "
+		  "target for its SOA every 2 s, to show its serial and lag in zone-status and "
+		  "/metrics, and notifies again a secondary still behind after two answers." },
+	{ .name = "allow-transfer", .type = CONF_LIST, .offset = Z(allow_transfer),
+	  .count_off = Z(nallow_transfer), .elem = &acl_elem,
+	  .elem_size = sizeof(struct conf_acl), .max = 256,
+	  .help = "Who may transfer the zone (AXFR, IXFR over TCP; IXFR over UDP gets the SOA): "
+		  "a list of maps with address (an address or a prefix such as 192.0.2.0/24) and "
+		  "key (an id in keys:). With a key, the request must be signed with it (TSIG, "
+		  "RFC 8945). Anyone else is REFUSED and the refusal logged. Empty: no transfers." },
+	{ .name = "export", .type = CONF_ENUM, .offset = Z(export), .values = export_modes,
+	  .def = "open",
+	  .help = "Steered names (services:) in transfers. open: the A and AAAA records of every "
+		  "endpoint of the service, in place of any at that name in the zone file, with the "
+		  "service's TTL; none: the zone file's records only. The trade-off: a secondary "
+		  "without steering answers every endpoint (open) or what the zone file has (none), "
+		  "so at such a provider the name loses steering, health and draining, not "
+		  "resolution. A change of endpoints reaches secondaries with the next serial of the "
+		  "zone file. (healthy, the endpoints up now, is not implemented yet.)" },
+	{ .name = "journal-max", .type = CONF_UINT, .offset = Z(journal_max_mb), .min = 0,
+	  .max = 65536, .def = "64",
+	  .help = "MiB of differences between zone versions kept for IXFR (RFC 1995), computed "
+		  "at reload; the oldest go first, and at most 1000 versions are kept. A request "
+		  "from a serial no longer kept gets the whole zone. 0: no journal." },
 	{ NULL },
 };
 
@@ -709,6 +777,9 @@ static const struct conf_item root_items[] = {
 	{ .name = "zones", .type = CONF_LIST, .offset = S(zones), .count_off = S(nzones),
 	  .elem = &zone_elem, .elem_size = sizeof(struct conf_zone),
 	  .help = "Zones served authoritatively, a list of maps." },
+	{ .name = "keys", .type = CONF_LIST, .offset = S(keys), .count_off = S(nkeys),
+	  .elem = &key_elem, .elem_size = sizeof(struct conf_key),
+	  .help = "TSIG keys (RFC 8945) for zone transfers and NOTIFY, a list of maps." },
 	{ .name = "geo", .type = CONF_MAP, .children = geo_items,
 	  .help = "Client location for the geo and latency filters." },
 	{ .name = "latency", .type = CONF_MAP, .children = latency_items,

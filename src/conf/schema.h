@@ -113,6 +113,11 @@ void conf_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size)
 unsigned conf_check_services(struct vane_conf *conf, const char *file,
 			     vane_report_fn err, void *ctx);
 
+/* Cross-field checks of keys: and the transfer settings of zones:
+ * (conf/xfr.c): secrets decoded, prefixes parsed, key ids resolved. */
+unsigned conf_check_xfr(struct vane_conf *conf, const char *file, vane_report_fn err,
+			void *ctx);
+
 /* `path` joined to `dir` when relative, with "." and ".." folded lexically.
  * Returns a malloc'd string or NULL (out of memory). */
 char *conf_path_join(const char *dir, const char *path);

@@ -23,8 +23,10 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "zones: [{name, status, serial[, error]}]" },
 	{ "zone-status", CMD_ZONE_STATUS, false, "GET", "/api/v1/zones", NULL,
 	  { { "zone", CA_NAME, NULL, true, true, NULL } },
-	  "Serial, records, load time and last load error of each zone.",
-	  "zones: [{name, file, status, serving, error, serial, records, loaded_at}]" },
+	  "Serial, records, load time and last load error of each zone; each notify: "
+	  "secondary with the serial it serves, its lag and the last NOTIFY ack.",
+	  "zones: [{name, file, status, serving, error, serial, records, loaded_at, "
+	  "secondaries: [{target, serial, lag, notify, last_ack, error}]}]" },
 	{ "stats", CMD_STATS, false, "GET", "/api/v1/stats", NULL, { { 0 } },
 	  "Query counters by rcode, qtype and transport.",
 	  "queries, rcode, qtype, transport, dropped, services, fallbacks, ecs_scope, response_size" },

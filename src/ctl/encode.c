@@ -351,6 +351,31 @@ static json_t *zone_row(const struct ctl_zone_row *z)
 		json_object_set_new(e, "records", json_null());
 		json_object_set_new(e, "loaded_at", json_null());
 	}
+	json_t *secs = json_array();
+	for (unsigned i = 0; i < z->nsec; i++) {
+		const struct notify_peer_info *p = &z->sec[i];
+		json_t *o = json_pack("{s:s,s:s}", "target", p->target, "notify",
+				      p->pending ? "pending" : p->failed ? "failed" :
+				      p->last_ack ? "acked" : "none");
+		json_object_set_new(o, "error", p->error ? json_string(p->error) : json_null());
+		if (p->last_ack) {
+			log_iso8601(p->last_ack, ts, sizeof(ts));
+			json_object_set_new(o, "last_ack", json_string(ts));
+		} else {
+			json_object_set_new(o, "last_ack", json_null());
+		}
+		if (p->have_serial) {
+			json_object_set_new(o, "serial", json_integer(p->serial));
+			json_object_set_new(o, "lag", z->serving ? json_integer((uint32_t)(z->serial -
+										      p->serial)) :
+							      json_null());
+		} else {
+			json_object_set_new(o, "serial", json_null());
+			json_object_set_new(o, "lag", json_null());
+		}
+		json_array_append_new(secs, o);
+	}
+	json_object_set_new(e, "secondaries", secs);
 	return e;
 }
 

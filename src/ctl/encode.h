@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include "serve/notify.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,6 +38,8 @@ int stats_steer_json(json_t *out, struct srv_stats *const *blocks, unsigned n,
 		     const struct serve_view *view) VANE_WUR;
 
 /* A zone as `zone-status` and `reload` show it. */
+#define CTL_MAX_SECONDARIES 16
+
 struct ctl_zone_row {
 	const char *name;                /* "example.com." */
 	const char *file;
@@ -45,6 +49,9 @@ struct ctl_zone_row {
 	const char *error;               /* first error of a failed load, or NULL */
 	uint32_t serial, records;        /* when serving */
 	long long loaded_at;             /* Unix time, when serving */
+	/* notify: targets, with what each last reported (serve/notify.h). */
+	struct notify_peer_info sec[CTL_MAX_SECONDARIES];
+	unsigned nsec;
 };
 
 /* `reply` (of encode_zone_status) turned into an error (ok false, code

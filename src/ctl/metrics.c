@@ -256,6 +256,43 @@ static void zones(FILE *f, const struct ctl_zone_row *z, unsigned n)
 		label(f, z[i].name);
 		fprintf(f, "\"} %d\n", z[i].failed);
 	}
+	head(f, "vane_secondary_serial", "gauge",
+	     "SOA serial a notify: target last reported (asked every 2 s).");
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned k = 0; k < z[i].nsec; k++) {
+			if (!z[i].sec[k].have_serial)
+				continue;
+			fputs("vane_secondary_serial{zone=\"", f);
+			label(f, z[i].name);
+			fputs("\",secondary=\"", f);
+			label(f, z[i].sec[k].target);
+			fprintf(f, "\"} %u\n", (unsigned)z[i].sec[k].serial);
+		}
+	}
+	head(f, "vane_secondary_serial_lag", "gauge",
+	     "Our serial minus the secondary's (RFC 1982 arithmetic); 0 when in sync.");
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned k = 0; k < z[i].nsec; k++) {
+			if (!z[i].sec[k].have_serial || !z[i].serving)
+				continue;
+			fputs("vane_secondary_serial_lag{zone=\"", f);
+			label(f, z[i].name);
+			fputs("\",secondary=\"", f);
+			label(f, z[i].sec[k].target);
+			fprintf(f, "\"} %u\n", (unsigned)(z[i].serial - z[i].sec[k].serial));
+		}
+	}
+	head(f, "vane_secondary_last_ack_seconds", "gauge",
+	     "Unix time of the last NOTIFY the secondary acknowledged; 0: never.");
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned k = 0; k < z[i].nsec; k++) {
+			fputs("vane_secondary_last_ack_seconds{zone=\"", f);
+			label(f, z[i].name);
+			fputs("\",secondary=\"", f);
+			label(f, z[i].sec[k].target);
+			fprintf(f, "\"} %lld\n", z[i].sec[k].last_ack);
+		}
+	}
 }
 
 static void anycast_metrics(FILE *f, const struct anycast_status *a)

@@ -19,6 +19,7 @@
 #include "rt/notify.h"
 #include "rt/privdrop.h"
 #include "serve/dnstap.h"
+#include "serve/notify.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
 
@@ -48,6 +49,10 @@ void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
 			r->serial = st->zone->serial;
 			r->records = st->zone->nrecords;
 			r->loaded_at = st->zone->loaded_at;
+			const struct xfr_zone *xz = xfr_set_find(snap->xfr, st->zone->apex);
+			if (xz)
+				r->nsec = notifier_peers(srv->notifier, xz->name, r->sec,
+							 CTL_MAX_SECONDARIES);
 		}
 	}
 }
@@ -85,6 +90,41 @@ static void ops_publish(void *ctx, struct live_state *l)
 	struct server *srv = ctx;
 	if (view_publish(&srv->view, srv->snap, l) != 0)
 		log_error("steering state not published: out of memory");
+}
+
+/* Tell the notifier the serial and targets of every zone now serving; it
+ * sends a NOTIFY where the serial moved (RFC 1996). */
+static void server_notify(struct server *srv)
+{
+	const struct vane_snapshot *snap = srv->snap;
+	if (!srv->notifier)
+		return;
+	notifier_begin(srv->notifier);
+	for (unsigned i = 0; i < snap->nzones; i++) {
+		const struct conf_zone *cz = &snap->conf->zones[i];
+		const struct zone *z = snap->zones[i].zone;
+		const struct xfr_zone *xz = z ? xfr_set_find(snap->xfr, z->apex) : NULL;
+		if (!xz || !cz->nnotify)
+			continue;
+		struct notify_target t[64];
+		unsigned nt = 0;
+		for (unsigned j = 0; j < cz->nnotify && nt < 64; j++) {
+			const struct conf_listen *l = &cz->notify[j];
+			t[nt] = (struct notify_target){ .addr = l->addr, .addrlen = l->addrlen,
+							.text = l->text };
+			/* The key this secondary transfers with signs its NOTIFY. */
+			for (unsigned a = 0; a < xz->nacl; a++) {
+				if (xz->acl[a].key >= 0 &&
+				    xfr_acl_match(&xz->acl[a], (const struct sockaddr *)&l->addr)) {
+					t[nt].key = &snap->xfr->keys[xz->acl[a].key];
+					break;
+				}
+			}
+			nt++;
+		}
+		notifier_zone(srv->notifier, xz->name, z->apex, z->serial, t, nt);
+	}
+	notifier_end(srv->notifier);
 }
 
 /* ---- reload: build (threadpool) -> swap (loop) -> free old (threadpool) ---- */
@@ -203,6 +243,7 @@ static void build_after(uv_work_t *req, int status)
 	log_set_level_name(snap->conf->log_level);
 	warn_restart(srv->boot_conf, snap->conf);
 	log_info("reloaded: %u zones serving, %u failed", snap->nserving, snap->nfailed);
+	server_notify(srv);
 	srv->reload_old = old;
 	srv->reload_work.data = srv;
 	if (uv_queue_work(&srv->loop, &srv->reload_work, free_work, free_after) < 0) {
@@ -298,6 +339,7 @@ void server_stop(struct server *srv)
 	anycast_close(srv->anycast);
 	srv->anycast = NULL;
 	tcp_close(srv->tcp);
+	notifier_close(srv->notifier);
 	ctl_sock_close(srv->ctl);
 	http_close(srv->http);
 	ops_close(srv->ops);
@@ -489,6 +531,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	    ctl_sock_start(&srv->loop, conf->control, &srv->host, &srv->ctl) != 0 ||
 	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
 	    tcp_start(&srv->loop, &srv->view.rcu, conf, &srv->tcp) != 0 ||
+	    notifier_start(&srv->loop, &srv->notifier) != 0 ||
 	    udp_start(&srv->view.rcu, conf, &srv->udp) != 0 ||
 	    anycast_start(&srv->loop, conf, &ah, &srv->anycast) != 0 ||
 	    (conf->user && privdrop(conf->user, conf->control, conf->state_dir) != 0)) {
@@ -497,6 +540,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 		goto out;
 	}
 	signals_init(srv);
+	server_notify(srv);
 	log_info("vaned started, pid %d", (int)getpid());
 	notify_ready("serving");
 
@@ -508,6 +552,7 @@ out:
 	srv->udp = NULL;
 	http_free(srv->http);    /* joins the HTTP thread */
 	tcp_free(srv->tcp);
+	notifier_free(srv->notifier);
 	dnstap_set_current(NULL);
 	dnstap_close(dt);        /* after every tap stopped */
 	ctl_sock_free(srv->ctl);

@@ -372,6 +372,11 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 	ret = build_steer(snap, old, sink_err, &csink);
 	if (ret != 0)
 		goto fail;
+	ret = snapshot_build_xfr(snap, old);
+	if (ret != 0) {
+		sink_err(&csink, path, 0, "cannot prepare zone transfers");
+		goto fail;
+	}
 	ret = VANE_ENOMEM;
 	snap->live0 = live_initial(&snap->layout, opts ? opts->prev : NULL,
 				   (opts && opts->check) || !snap->steer ? NULL : snap->conf->state_dir);
@@ -411,6 +416,7 @@ void snapshot_free(struct vane_snapshot *snap)
 		geo_close(snap->geo);
 	steer_build_free(&snap->build);
 	free(snap->stat_slots);
+	xfr_set_free(snap->xfr);
 	if (snap->db)
 		zone_db_free(snap->db);
 	for (unsigned i = 0; i < snap->nzones; i++)

@@ -58,6 +58,8 @@ struct vane_snapshot {
 	struct live_layout layout;   /* what live states for this snapshot follow */
 	struct live_state *live0;    /* initial live state (live_initial), owned */
 	struct serve_stat_slots *stat_slots; /* [steer->n] */
+
+	struct xfr_set *xfr;         /* transfers: keys, ACLs, exports, journals */
 };
 
 /* How to build: what to carry, and where problems go. */
@@ -94,6 +96,10 @@ void snapshot_free(struct vane_snapshot *snap);
 
 /* Fill answer settings from the config (NSID "hex:..." or text). */
 int snapshot_auth_conf(const struct vane_conf *conf, struct auth_conf *auth) VANE_WUR;
+
+/* The transfer side of `snap` (xfrbuild.c), the journals carried from and
+ * extended past `old` (may be NULL). */
+int snapshot_build_xfr(struct vane_snapshot *snap, const struct vane_snapshot *old) VANE_WUR;
 
 const char *zone_load_status_name(enum zone_load_status st);
 

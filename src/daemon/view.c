@@ -59,6 +59,7 @@ int view_publish(struct view_root *root, const struct vane_snapshot *snap,
 	v->sv.db = snap->db;
 	v->sv.auth = &snap->auth;
 	v->sv.slots = snap->stat_slots;
+	v->sv.xfr = snap->xfr;
 	v->sv.tcp_idle_timeout_ms = snap->conf->tcp_idle_timeout_ms;
 	v->sv.tcp_max_clients = snap->conf->tcp_max_clients;
 	if (snap->steer) {

@@ -137,6 +137,14 @@ static enum dns_verdict rr_skip(const uint8_t *pkt, size_t len, size_t *off,
 	*off += 10;
 	if (*off + rdlen > len)
 		return DNS_V_FORMERR;
+	if (type == DNS_TSIG) {
+		/* RFC 8945 5.1: the last record; checked by the caller. */
+		if (!additional)
+			return DNS_V_FORMERR;
+		q->tsig = true;
+	} else if (q->tsig) {
+		return DNS_V_FORMERR;
+	}
 	if (type == DNS_OPT) {
 		/* RFC 6891 6.1.1: one OPT, in the additional section, owner root. */
 		if (!additional || q->edns || r != 1)
@@ -153,6 +161,27 @@ static enum dns_verdict rr_skip(const uint8_t *pkt, size_t len, size_t *off,
 	return DNS_V_OK;
 }
 
+/* The SOA an IXFR carries: its serial is all we need. */
+static int ixfr_soa(const uint8_t *pkt, size_t len, size_t *off, struct dns_query *q)
+{
+	uint8_t name[DNAME_MAXLEN];
+	if (dname_unpack(pkt, len, off, name, true) < 0 || *off + 10 > len)
+		return -1;
+	uint16_t type = wire_get_u16(pkt + *off);
+	size_t rdlen = wire_get_u16(pkt + *off + 8);
+	*off += 10;
+	size_t end = *off + rdlen, p = *off;
+	if (type != DNS_SOA || end > len)
+		return -1;
+	if (dname_unpack(pkt, end, &p, name, false) < 0 ||
+	    dname_unpack(pkt, end, &p, name, false) < 0 || p + 20 != end)
+		return -1;
+	q->ixfr_serial = wire_get_u32(pkt + p);
+	q->ixfr_soa = true;
+	*off = end;
+	return 0;
+}
+
 enum dns_verdict dns_query_parse(const uint8_t *pkt, size_t len,
 				 struct dns_query *q)
 {
@@ -167,6 +196,9 @@ enum dns_verdict dns_query_parse(const uint8_t *pkt, size_t len,
 	q->edns_udp = DNS_UDP_MIN;
 	q->ecs.present = false;
 	q->cookie.present = false;
+	q->tsig = false;
+	q->ixfr_soa = false;
+	q->ixfr_serial = 0;
 
 	if (len < DNS_HDRLEN)
 		return DNS_V_DROP;
@@ -198,8 +230,11 @@ enum dns_verdict dns_query_parse(const uint8_t *pkt, size_t len,
 	if (bad == DNS_V_NOTIMP)
 		return bad;
 
-	/* A query has no answer or authority records (RFC 1035 4.1.1). */
-	if (an != 0 || ns != 0)
+	/* A query has no answer or authority records (RFC 1035 4.1.1), but
+	 * for the SOA of the client's version in an IXFR (RFC 1995 3). */
+	if (an != 0 || ns > (q->qtype == DNS_IXFR ? 1 : 0))
+		return DNS_V_FORMERR;
+	if (ns == 1 && ixfr_soa(pkt, len, &off, q) != 0)
 		return DNS_V_FORMERR;
 	for (unsigned i = 0; i < ar; i++) {
 		enum dns_verdict v = rr_skip(pkt, len, &off, true, q);

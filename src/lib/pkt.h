@@ -88,6 +88,10 @@ struct dns_query {
 	uint16_t edns_udp;            /* advertised payload, clamped to >= 512 */
 	struct dns_ecs ecs;
 	struct dns_cookie cookie;     /* the first COOKIE option (RFC 7873 5.2) */
+
+	bool tsig;                    /* the last additional record is a TSIG */
+	bool ixfr_soa;                /* IXFR: the authority section had an SOA */
+	uint32_t ixfr_serial;         /* ... with this serial (RFC 1995 3) */
 };
 
 /* What to do with a packet after parsing it. */

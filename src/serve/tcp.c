@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "geo/geo.h"
 #include "lib/pkt.h"
@@ -25,6 +26,7 @@ struct tcp_conn {
 	size_t len, cap;
 	size_t wqueued;              /* bytes of responses not yet written */
 	struct sockaddr_storage peer; /* the client, read once at accept */
+	struct xfr_stream *xfr;      /* a transfer being sent, or NULL */
 	bool v6;
 	bool reading;
 	bool eof;
@@ -101,6 +103,7 @@ static void conn_touch(struct tcp_conn *c)
 static void conn_close_cb(uv_handle_t *h)
 {
 	struct tcp_conn *c = (struct tcp_conn *)h;
+	xfr_stream_free(c->xfr);
 	free(c->buf);
 	free(c);
 }
@@ -131,6 +134,7 @@ static void sweep_cb(uv_timer_t *timer)
 }
 
 static void conn_process(struct tcp_conn *c);
+static void conn_pump(struct tcp_conn *c);
 
 static void write_cb(uv_write_t *req, int status)
 {
@@ -145,8 +149,9 @@ static void write_cb(uv_write_t *req, int status)
 		return;
 	}
 	conn_touch(c);
+	conn_pump(c);
 	/* Resume a client we stopped reading while its answers piled up. */
-	if (c->wqueued < TCP_WQUEUE_MAX / 2)
+	if (c->wqueued < TCP_WQUEUE_MAX / 2 && !c->xfr && !c->closing)
 		conn_process(c);
 }
 
@@ -166,6 +171,93 @@ static void tcp_tap(struct tcp_conn *c, const uint8_t *q, size_t qlen, const uin
 	dnstap_log(&c->ts->tap, (const struct sockaddr *)&peer, q, qlen, a, alen, &now);
 }
 
+/* Queue one response (`len` bytes at `msg`) with its length prefix. */
+static bool conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	struct tcp_write *w = malloc(sizeof(*w) + 2 + len);
+	if (w == NULL) {
+		c->ts->stats.dropped++;
+		return false;
+	}
+	w->conn = c;
+	w->len = 2 + len;
+	w->data[0] = (uint8_t)(len >> 8);
+	w->data[1] = (uint8_t)len;
+	memcpy(w->data + 2, msg, len);
+	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->h, &b, 1, write_cb) < 0) {
+		free(w);
+		conn_close(c);
+		return false;
+	}
+	c->wqueued += w->len;
+	return true;
+}
+
+/* Send the next messages of a transfer while the client keeps reading:
+ * a large zone never sits in memory whole. */
+static void conn_pump(struct tcp_conn *c)
+{
+	struct tcp_server *ts = c->ts;
+	uint64_t now = (uint64_t)time(NULL);
+	while (c->xfr && !c->closing && c->wqueued < TCP_WQUEUE_MAX / 2) {
+		size_t len = xfr_next(c->xfr, ts->answer + 2, DNS_MAXMSG, now);
+		if (len == 0) {
+			xfr_stream_free(c->xfr);
+			c->xfr = NULL;
+			break;
+		}
+		if (!conn_send(c, ts->answer + 2, len))
+			return;
+		stats_size(&ts->stats, len);
+	}
+}
+
+struct tcp_reanswer {
+	struct tcp_conn *c;
+	const struct auth_client *cl;
+};
+
+static size_t tcp_reanswer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out, size_t cap)
+{
+	struct tcp_reanswer *ra = ctx;
+	const struct serve_view *view = cur_view(ra->c->ts);
+	struct auth_result res;
+	return auth_answer(view->db, view->auth, view->steer, ra->cl, q, qlen, true, out, cap,
+			   &res);
+}
+
+/* A transfer or a signed query (serve/xfr.c).  Returns the length of the
+ * reply now in the answer buffer, 0 when a stream started or nothing is
+ * sent, or `len` to keep the ordinary answer. */
+static size_t conn_xfr(struct tcp_conn *c, const struct auth_client *cl, const uint8_t *q,
+		       size_t qlen, size_t len)
+{
+	struct tcp_server *ts = c->ts;
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
+	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen) != 0)
+		peer.ss_family = 0;
+	struct tcp_reanswer ra = { c, cl };
+	uint8_t *buf = malloc(DNS_MAXMSG);
+	if (!buf)
+		return 0;
+	size_t out = 0;
+	struct xfr_stream *s = NULL;
+	enum xfr_verdict v = xfr_request(cur_view(ts)->xfr, (const struct sockaddr *)&peer, q, qlen,
+					 true, (uint64_t)time(NULL), tcp_reanswer, &ra, buf,
+					 DNS_MAXMSG, &out, &s);
+	if (v == XFR_REPLY)
+		memcpy(ts->answer + 2, buf, out);
+	free(buf);
+	if (v == XFR_STREAM) {
+		c->xfr = s;
+		conn_pump(c);
+		return 0;
+	}
+	return v == XFR_NONE ? len : v == XFR_REPLY ? out : 0;
+}
+
 static void conn_answer(struct tcp_conn *c, const uint8_t *q, size_t qlen)
 {
 	struct tcp_server *ts = c->ts;
@@ -183,6 +275,13 @@ static void conn_answer(struct tcp_conn *c, const uint8_t *q, size_t qlen)
 		cl.rand = rand_next(&ts->rng);
 	size_t len = auth_answer(view->db, view->auth, st, &cl, q, qlen, true,
 				 ts->answer + 2, DNS_MAXMSG, &res);
+	if (res.xfr && view->xfr && len) {
+		len = conn_xfr(c, st ? &cl : NULL, q, qlen, len);
+		if (len == 0 && c->xfr) {
+			stats_count(&ts->stats, tr, &res);
+			return;
+		}
+	}
 	if (len == 0) {
 		stats_drop(&ts->stats, tr);
 		return;
@@ -194,23 +293,7 @@ static void conn_answer(struct tcp_conn *c, const uint8_t *q, size_t qlen)
 	if (dnstap_tap_pick(&ts->tap))
 		tcp_tap(c, q, qlen, ts->answer + 2, len);
 
-	struct tcp_write *w = malloc(sizeof(*w) + 2 + len);
-	if (w == NULL) {
-		ts->stats.dropped++;
-		return;
-	}
-	w->conn = c;
-	w->len = 2 + len;
-	w->data[0] = (uint8_t)(len >> 8);
-	w->data[1] = (uint8_t)len;
-	memcpy(w->data + 2, ts->answer + 2, len);
-	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
-	if (uv_write(&w->req, (uv_stream_t *)&c->h, &b, 1, write_cb) < 0) {
-		free(w);
-		conn_close(c);
-		return;
-	}
-	c->wqueued += w->len;
+	conn_send(c, ts->answer + 2, len);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -230,7 +313,8 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void conn_process(struct tcp_conn *c)
 {
 	size_t off = 0;
-	while (c->len - off >= 2 && c->wqueued < TCP_WQUEUE_MAX && !c->closing) {
+	/* A transfer in progress goes out whole before the next query. */
+	while (c->len - off >= 2 && c->wqueued < TCP_WQUEUE_MAX && !c->closing && !c->xfr) {
 		size_t flen = (size_t)c->buf[off] << 8 | c->buf[off + 1];
 		if (c->len - off < 2 + flen)
 			break;
@@ -258,7 +342,7 @@ static void conn_process(struct tcp_conn *c)
 		}
 	}
 
-	bool want_read = !c->eof && c->wqueued < TCP_WQUEUE_MAX;
+	bool want_read = !c->eof && c->wqueued < TCP_WQUEUE_MAX && !c->xfr;
 	if (want_read && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->h, alloc_cb, read_cb) == 0)
 			c->reading = true;
@@ -267,7 +351,7 @@ static void conn_process(struct tcp_conn *c)
 		c->reading = false;
 	}
 	/* After EOF, close once every answer is out. */
-	if (c->eof && c->wqueued == 0)
+	if (c->eof && c->wqueued == 0 && !c->xfr)
 		conn_close(c);
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "auth/answer.h"
+#include "serve/xfr.h"
 #include "steer/steer.h"
 
 /* Counter slots of one service (serve/stats.h): kept by name across reloads,
@@ -27,6 +28,7 @@ struct serve_view {
 	const struct auth_conf *auth;
 	const struct auth_steer *steer;          /* NULL: nothing steered */
 	const struct serve_stat_slots *slots;    /* [steer->set->n] */
+	const struct xfr_set *xfr;               /* NULL: no transfers */
 	uint32_t tcp_idle_timeout_ms;            /* TCP settings a reload may change */
 	uint32_t tcp_max_clients;
 };

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/pkt.h"
+#include "lib/wire.h"
+#include "zone/journal.h"
+
+static const struct xfr_extra *extra_find(const struct xfr_extra *extra, unsigned n,
+					  const uint8_t *owner, size_t len, uint16_t type)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (extra[i].rs.type == type && extra[i].owner_len == len &&
+		    memcmp(extra[i].owner, owner, len) == 0)
+			return &extra[i];
+	return NULL;
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sort pointers by address: three passes of 16 bits cover user-space
+ * addresses (48 bits), several times faster than qsort for a large zone.
+ * Higher address bits, where a system has them, only make the order less
+ * sequential: the result is a permutation either way.  Returns VANE_ENOMEM
+ * (nothing changed) or 0. */
+static int radix_sort_ptrs(const struct znode **v, uint32_t n)
+{
+	const struct znode **tmp = malloc(n * sizeof(*tmp));
+	uint32_t *count = malloc(65536 * sizeof(*count));
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return VANE_ENOMEM;
+	}
+	const struct znode **src = v, **dst = tmp;
+	for (unsigned shift = 0; shift < 48; shift += 16) {
+		memset(count, 0, 65536 * sizeof(*count));
+		for (uint32_t i = 0; i < n; i++)
+			count[((uintptr_t)src[i] >> shift) & 0xFFFF]++;
+		uint32_t sum = 0;
+		for (uint32_t d = 0; d < 65536; d++) {
+			uint32_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			dst[count[((uintptr_t)src[i] >> shift) & 0xFFFF]++] = src[i];
+		const struct znode **t = src;
+		src = dst;
+		dst = t;
+	}
+	/* Three passes: the sorted copy is in tmp. */
+	memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	free(count);
+	return 0;
+}
+
+int zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z, bool ordered)
+{
+	memset(it, 0, sizeof(*it));
+	it->node = z->nbuckets ? z->buckets[0] : NULL;
+	if (!ordered || z->nnodes == 0)
+		return 0;
+	it->order = malloc(z->nnodes * sizeof(*it->order));
+	if (!it->order)
+		return VANE_ENOMEM;
+	for (uint32_t b = 0; b < z->nbuckets; b++)
+		for (const struct znode *n = z->buckets[b]; n && it->norder < z->nnodes; n = n->hnext)
+			it->order[it->norder++] = n;
+	if (radix_sort_ptrs(it->order, it->norder) != 0)
+		qsort(it->order, it->norder, sizeof(*it->order), ptr_cmp);
+	it->node = it->norder ? it->order[0] : NULL;
+	return 0;
+}
+
+void zone_xfr_iter_free(struct zone_xfr_iter *it)
+{
+	free(it->order);
+	it->order = NULL;
+}
+
+bool zone_xfr_iter_next(struct zone_xfr_iter *it, const struct zone *z,
+			const struct xfr_extra *extra, unsigned nextra, const uint8_t **owner,
+			const uint8_t **lower, const struct rrset **rs)
+{
+	while (it->order ? it->pos < it->norder : it->bucket < z->nbuckets) {
+		const struct znode *n = it->node;
+		if (!n) {
+			if (++it->bucket < z->nbuckets)
+				it->node = z->buckets[it->bucket];
+			it->idx = 0;
+			continue;
+		}
+		if (it->idx >= n->rrset_count) {
+			if (it->order)
+				it->node = ++it->pos < it->norder ? it->order[it->pos] : NULL;
+			else
+				it->node = n->hnext;
+			it->idx = 0;
+			continue;
+		}
+		const struct rrset *r = &n->rrsets[it->idx++];
+		if (r->type == DNS_SOA && (n->flags & ZNODE_APEX))
+			continue;
+		if (extra_find(extra, nextra, n->name, n->name_len, r->type))
+			continue;
+		*owner = n->name_orig;
+		if (lower)
+			*lower = n->name;
+		*rs = r;
+		return true;
+	}
+	if (it->extra < nextra) {
+		*owner = extra[it->extra].owner;
+		if (lower)
+			*lower = extra[it->extra].owner;
+		*rs = &extra[it->extra].rs;
+		it->extra++;
+		return true;
+	}
+	return false;
+}
+
+int zone_walk_xfr(const struct zone *z, const struct xfr_extra *extra, unsigned nextra,
+		  zone_rrset_fn fn, void *ctx)
+{
+	struct zone_xfr_iter it;
+	const uint8_t *owner, *lower;
+	const struct rrset *rs;
+	int ret = zone_xfr_iter_init(&it, z, true);
+	while (ret == 0 && zone_xfr_iter_next(&it, z, extra, nextra, &owner, &lower, &rs))
+		ret = fn(ctx, owner, lower, rs);
+	zone_xfr_iter_free(&it);
+	return ret;
+}
+
+/* ---- differences ---- */
+
+/* One RR of a version, pointing into the zone (or extra) memory. */
+struct rref {
+	const uint8_t *owner;      /* as written */
+	const uint8_t *lower;      /* lower-cased, for ordering */
+	const uint8_t *rd;         /* RDLENGTH then RDATA */
+	uint32_t ttl;
+	uint16_t type;
+	uint8_t owner_len;
+};
+
+struct rlist {
+	struct rref *v;
+	size_t n, cap;
+	const uint8_t *lower;      /* the lower-cased owner of the RRset at hand */
+};
+
+static int collect_cb(void *ctx, const uint8_t *owner, const uint8_t *lower,
+		      const struct rrset *rs)
+{
+	struct rlist *l = ctx;
+	l->lower = lower;
+	const uint8_t *p = rs->rdata;
+	for (unsigned i = 0; i < rs->count; i++) {
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? l->cap * 2 : 1024;
+			struct rref *nv = realloc(l->v, cap * sizeof(*nv));
+			if (!nv)
+				return VANE_ENOMEM;
+			l->v = nv;
+			l->cap = cap;
+		}
+		l->v[l->n++] = (struct rref){ owner, l->lower, p, rs->ttl, rs->type,
+					      (uint8_t)dname_len(owner) };
+		p += 2 + wire_get_u16(p);
+	}
+	return 0;
+}
+
+/* Owners compare case-insensitively; within an owner by type, RDATA, TTL. */
+static int rref_cmp(const void *pa, const void *pb)
+{
+	const struct rref *a = pa, *b = pb;
+	size_t l = a->owner_len < b->owner_len ? a->owner_len : b->owner_len;
+	int c0 = a->lower == b->lower ? 0 : memcmp(a->lower, b->lower, l);
+	if (c0)
+		return c0;
+	if (a->owner_len != b->owner_len)
+		return a->owner_len < b->owner_len ? -1 : 1;
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	size_t la = wire_get_u16(a->rd), lb = wire_get_u16(b->rd);
+	int c = memcmp(a->rd + 2, b->rd + 2, la < lb ? la : lb);
+	if (c)
+		return c;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return a->ttl < b->ttl ? -1 : a->ttl > b->ttl;
+}
+
+static int zrrs_put(struct zrrs *z, size_t *cap, const uint8_t *owner, size_t olen,
+		    uint16_t type, uint32_t ttl, const uint8_t *rd)
+{
+	size_t rdlen = wire_get_u16(rd);
+	size_t need = olen + 10 + rdlen;
+	if (z->len + need > *cap) {
+		size_t nc = *cap ? *cap * 2 : 4096;
+		while (nc < z->len + need)
+			nc *= 2;
+		uint8_t *nd = realloc(z->data, nc);
+		if (!nd)
+			return VANE_ENOMEM;
+		z->data = nd;
+		*cap = nc;
+	}
+	uint8_t *p = z->data + z->len;
+	memcpy(p, owner, olen);
+	p += olen;
+	wire_put_u16(p, type);
+	wire_put_u16(p + 2, DNS_IN);
+	wire_put_u32(p + 4, ttl);
+	memcpy(p + 8, rd, 2 + rdlen);
+	z->len += need;
+	z->count++;
+	return 0;
+}
+
+static int soa_rr(const struct zone *z, struct zrrs *out)
+{
+	size_t cap = 0;
+	return zrrs_put(out, &cap, z->apex_node->name_orig, z->apex_len, DNS_SOA, z->soa->ttl,
+			z->soa->rdata);
+}
+
+static int collect(const struct zone *z, const struct xfr_extra *extra, unsigned n,
+		   struct rlist *l)
+{
+	int ret = zone_walk_xfr(z, extra, n, collect_cb, l);
+	if (ret == 0 && l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), rref_cmp);
+	return ret;
+}
+
+int zdiff_compute(const struct zone *oz, const struct xfr_extra *oextra, unsigned on,
+		  const struct zone *nz, const struct xfr_extra *nextra, unsigned nn,
+		  struct zdiff **out)
+{
+	struct rlist a = { 0 }, b = { 0 };
+	size_t dcap = 0, acap = 0;
+	struct zdiff *d = calloc(1, sizeof(*d));
+	int ret = VANE_ENOMEM;
+	if (!d)
+		goto fail;
+	d->refcount = 1;
+	d->from = oz->serial;
+	d->to = nz->serial;
+	if ((ret = soa_rr(oz, &d->soa_from)) != 0 || (ret = soa_rr(nz, &d->soa_to)) != 0 ||
+	    (ret = collect(oz, oextra, on, &a)) != 0 || (ret = collect(nz, nextra, nn, &b)) != 0)
+		goto fail;
+	/* A merge of the two sorted versions: what only the old one has was
+	 * deleted, what only the new one has was added.  A changed TTL is a
+	 * deletion and an addition of the same record. */
+	size_t i = 0, j = 0;
+	while (i < a.n || j < b.n) {
+		int c = i == a.n ? 1 : j == b.n ? -1 : rref_cmp(&a.v[i], &b.v[j]);
+		if (c == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		const struct rref *r = c < 0 ? &a.v[i++] : &b.v[j++];
+		ret = c < 0 ? zrrs_put(&d->del, &dcap, r->owner, r->owner_len, r->type, r->ttl, r->rd)
+			    : zrrs_put(&d->add, &acap, r->owner, r->owner_len, r->type, r->ttl, r->rd);
+		if (ret)
+			goto fail;
+	}
+	free(a.v);
+	free(b.v);
+	*out = d;
+	return 0;
+fail:
+	free(a.v);
+	free(b.v);
+	zdiff_unref(d);
+	return ret;
+}
+
+void zdiff_ref(struct zdiff *d)
+{
+	__atomic_add_fetch(&d->refcount, 1, __ATOMIC_RELAXED);
+}
+
+void zdiff_unref(struct zdiff *d)
+{
+	if (!d || __atomic_sub_fetch(&d->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	free(d->soa_from.data);
+	free(d->soa_to.data);
+	free(d->del.data);
+	free(d->add.data);
+	free(d);
+}
+
+size_t zdiff_bytes(const struct zdiff *d)
+{
+	return sizeof(*d) + d->soa_from.len + d->soa_to.len + d->del.len + d->add.len;
+}
+
+/* ---- journal ---- */
+
+int zjournal_next(const struct zjournal *old, struct zdiff *d, size_t max_bytes,
+		  struct zjournal **out)
+{
+	*out = NULL;
+	if (!d || max_bytes == 0 || zdiff_bytes(d) > max_bytes)
+		return 0;
+	unsigned first = 0, n = old ? old->n : 0;
+	if (n && old->diffs[n - 1]->to != d->from)
+		first = n;   /* not a continuation: start over */
+	size_t bytes = zdiff_bytes(d);
+	/* Keep the newest old differences that fit with `d`. */
+	unsigned keep = n;
+	for (unsigned i = n; i-- > first;) {
+		if (bytes + zdiff_bytes(old->diffs[i]) > max_bytes ||
+		    n - i + 1 > ZJOURNAL_MAX_VERSIONS)
+			break;
+		bytes += zdiff_bytes(old->diffs[i]);
+		keep = i;
+	}
+	struct zjournal *j = calloc(1, sizeof(*j));
+	unsigned cnt = n - keep + 1;
+	if (j)
+		j->diffs = calloc(cnt, sizeof(*j->diffs));
+	if (!j || !j->diffs) {
+		free(j);
+		return VANE_ENOMEM;
+	}
+	j->refcount = 1;
+	for (unsigned i = keep; i < n; i++) {
+		zdiff_ref(old->diffs[i]);
+		j->diffs[j->n++] = old->diffs[i];
+	}
+	zdiff_ref(d);
+	j->diffs[j->n++] = d;
+	j->bytes = bytes;
+	*out = j;
+	return 0;
+}
+
+void zjournal_ref(struct zjournal *j)
+{
+	if (j)
+		__atomic_add_fetch(&j->refcount, 1, __ATOMIC_RELAXED);
+}
+
+void zjournal_unref(struct zjournal *j)
+{
+	if (!j || __atomic_sub_fetch(&j->refcount, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (unsigned i = 0; i < j->n; i++)
+		zdiff_unref(j->diffs[i]);
+	free(j->diffs);
+	free(j);
+}
+
+int zjournal_find(const struct zjournal *j, uint32_t serial)
+{
+	for (unsigned i = 0; j && i < j->n; i++)
+		if (j->diffs[i]->from == serial)
+			return (int)i;
+	return -1;
+}
