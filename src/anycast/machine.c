@@ -99,8 +99,11 @@ static void decide(struct anycast_machine *m, const struct anycast_params *p, ui
 	}
 	if (!soft)
 		return;   /* withdrawn, and cannot answer: stay */
-	/* Soft: hand over only to a healthy peer. */
-	if (held(m, p, now, out))
+	/* Soft: hand over only to a healthy peer.  Hold-down damps a soft
+	 * withdraw, not the return of the last site: two sites that withdrew
+	 * at the same moment (each saw the other healthy) must not stay dark
+	 * for a hold-down. */
+	if (m->state == AC_ANNOUNCED && held(m, p, now, out))
 		return;
 	if (!p->have_peers)
 		peers = 0;   /* nobody to hand over to: this is the last site */

@@ -17,7 +17,9 @@
  *    peers are asked again, and the route comes back when none is left;
  *  - hold-down: no announce sooner than hold-down after a withdraw, and no
  *    soft withdraw sooner than hold-down after an announce, so a check on
- *    the edge does not flap the route through the Internet's routers;
+ *    the edge does not flap the route through the Internet's routers; the
+ *    one exception is the last site coming back (no healthy peer left):
+ *    a dark service is worse than a flap;
  *  - stop withdraws at once and for good;
  *  - BIRD's real state is compared with the wanted one: a protocol that
  *    someone else (or a BIRD restart) turned the wrong way is set again.

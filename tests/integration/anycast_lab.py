@@ -102,7 +102,7 @@ anycast:
   bird-socket: {dir}/bird.ctl
   protocol: anycast
   uplink: upstream
-  self-check: {{ name: whoami.example.com, interval: 200ms, timeout: 150ms, rise: 3, fall: 2 }}
+  self-check: {{ name: whoami.example.com, interval: 200ms, timeout: 400ms, rise: 3, fall: 2 }}
   hold-down: 1s
   drain-time: 1s
   bird-timeout: 1s

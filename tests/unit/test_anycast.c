@@ -189,6 +189,33 @@ static void test_withdrawn_soft_site_returns_when_no_peer_is_left(void **state)
 	assert_non_null(strstr(r.m.reason, "last healthy site"));
 }
 
+static void test_simultaneous_soft_withdraws_come_back_at_once(void **state)
+{
+	/* Both sites failed softly and asked at once; each saw the other
+	 * healthy and withdrew.  The next round finds nobody: back without
+	 * waiting for the hold-down. */
+	struct rig r;
+	rig_init(&r, &with_peers);
+	announced(&r);
+	check(&r, true, false);
+	check(&r, true, false);
+	assert_int_equal(peers(&r, 1), AC_ACT_WITHDRAW);
+	uint64_t at = r.t;
+	r.t += r.p.peer_retry_ms;
+	assert_int_equal(check(&r, true, false), AC_ACT_ASK_PEERS);
+	assert_int_equal(peers(&r, 0), AC_ACT_ANNOUNCE);
+	assert_true(r.t < at + r.p.hold_down_ms);
+	/* A healthy return still waits for the hold-down. */
+	struct rig h;
+	rig_init(&h, &with_peers);
+	announced(&h);
+	check(&h, false, true);
+	assert_int_equal(check(&h, false, true), AC_ACT_WITHDRAW);
+	check(&h, true, true);
+	check(&h, true, true);
+	assert_int_equal(check(&h, true, true), AC_ACT_NONE);
+}
+
 static void test_without_peers_soft_failure_keeps_the_route(void **state)
 {
 	struct anycast_params p = with_peers;
@@ -302,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_soft_failure_hands_over_to_a_healthy_peer),
 		cmocka_unit_test(test_last_healthy_site_keeps_announcing),
 		cmocka_unit_test(test_withdrawn_soft_site_returns_when_no_peer_is_left),
+		cmocka_unit_test(test_simultaneous_soft_withdraws_come_back_at_once),
 		cmocka_unit_test(test_without_peers_soft_failure_keeps_the_route),
 		cmocka_unit_test(test_soft_withdraw_respects_hold_down),
 		cmocka_unit_test(test_stop_withdraws_for_good),
