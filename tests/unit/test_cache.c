@@ -647,6 +647,10 @@ static void concurrency_smoke(void **state)
 		if (i % 500 == 0)
 			cache_flush(sm.c, NULL, false);
 	}
+	/* The last writes may have evicted the hot name (the cache is small
+	 * on purpose): store it once more, so a reader that only gets the CPU
+	 * now still finds it in its first 1000 lookups. */
+	put_a(sm.c, "hot.example.", 300, 1, NULL, T0);
 	__atomic_store_n(&sm.stop, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
