@@ -103,13 +103,20 @@ static void measure_return(const struct lab_scenario *sc, struct lab_result *r,
 {
 	const struct lab_series *s = &r->s;
 	unsigned e = (unsigned)m->ep;
-	/* The load it had before it went away. */
+	/* The load it had before it went away: the first down or drain since
+	 * it last came back (a drain while down leaves nothing to measure). */
 	uint32_t gone = 0;
-	for (unsigned i = 0; i < sc->n_event; i++) {
+	bool away = false;
+	for (unsigned i = 0; i < sc->n_event && &sc->event[i] != m; i++) {
 		const struct lab_event *ev = &sc->event[i];
-		if (ev->at < m->at && ev->ep == m->ep &&
-		    (ev->kind == LAB_EV_DOWN || ev->kind == LAB_EV_DRAIN))
+		if (ev->ep != m->ep)
+			continue;
+		if ((ev->kind == LAB_EV_DOWN || ev->kind == LAB_EV_DRAIN) && !away) {
 			gone = ev->at;
+			away = true;
+		} else if (ev->kind == LAB_EV_UP || ev->kind == LAB_EV_UNDRAIN) {
+			away = false;
+		}
 	}
 	if (!gone)
 		gone = m->at;
