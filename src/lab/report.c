@@ -84,7 +84,7 @@ void lab_summary_detail(FILE *f, const struct lab_scenario *sc, const struct lab
 
 static void json_num(FILE *f, const char *key, double v, bool comma)
 {
-	fprintf(f, "\"%s\": %.6g%s", key, v, comma ? ", " : "");
+	fprintf(f, "\"%s\": %.10g%s", key, v, comma ? ", " : "");
 }
 
 int lab_write_json(FILE *f, const struct lab_scenario *sc, const struct lab_result *r)
