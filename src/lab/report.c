@@ -52,8 +52,11 @@ void lab_summary_detail(FILE *f, const struct lab_scenario *sc, const struct lab
 	fprintf(f, "%s: %u clients, %u resolvers, %u s simulated, TTL %u\n", sc->name,
 		sc->clients, sc->resolvers, sc->duration, sc->svc.ttl);
 	fprintf(f, "  event: %s", event_text(sc, r, buf, sizeof(buf)));
-	if (r->detect >= 0)
-		fprintf(f, "; health flip after %.1f s (interval %.0f s x fall %u + timeout %.0f s)",
+	if (r->detect >= 0 && (r->measure_kind == LAB_EV_UP))
+		fprintf(f, "; health flip after %.1f s (bound: interval %.0f s x rise %u)",
+			r->detect, sc->interval_ms / 1000.0, sc->rise);
+	else if (r->detect >= 0)
+		fprintf(f, "; health flip after %.1f s (bound: interval %.0f s x fall %u + timeout %.0f s)",
 			r->detect, sc->interval_ms / 1000.0, sc->fall, sc->timeout_ms / 1000.0);
 	fputc('\n', f);
 	if (r->measure_kind == LAB_EV_DOWN || r->measure_kind == LAB_EV_DRAIN ||
