@@ -140,12 +140,12 @@ static const char *const style =
 	"pre{background:#f8f8f8;padding:8px}";
 
 /* Event markers for every plot over time. */
-static unsigned marks_of(const struct lab_scenario *sc, struct svg_mark *mk, char (*lbl)[48])
+static unsigned marks_of(const struct lab_scenario *sc, struct svg_mark *mk, char (*lbl)[96])
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < sc->n_event; i++) {
 		const struct lab_event *ev = &sc->event[i];
-		snprintf(lbl[n], 48, "%s%s%s", lab_event_name(ev->kind), ev->ep >= 0 ? " " : "",
+		snprintf(lbl[n], sizeof(lbl[n]), "%s%s%s", lab_event_name(ev->kind), ev->ep >= 0 ? " " : "",
 			 ev->ep >= 0 ? sc->ep[ev->ep].id : "");
 		mk[n].x = ev->at;
 		mk[n].label = lbl[n];
@@ -160,7 +160,7 @@ static int plots(FILE *f, const struct lab_scenario *sc, const struct lab_result
 	size_t n = s->n_sec;
 	struct svg_series ser[LAB_MAX_EP > LAB_MAX_PROFILE ? LAB_MAX_EP + 1 : LAB_MAX_PROFILE + 1];
 	struct svg_mark mk[LAB_MAX_EVENT];
-	char lbl[LAB_MAX_EVENT][48];
+	char lbl[LAB_MAX_EVENT][96];
 	unsigned nm = marks_of(sc, mk, lbl);
 	struct svg_plot p = { .x0 = 0, .dx = 1, .xlabel = "time (s)", .marks = mk, .n_marks = nm };
 	int ret = 0;
