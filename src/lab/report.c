@@ -232,8 +232,19 @@ static int plots(FILE *f, const struct lab_scenario *sc, const struct lab_result
 			  ? "Returning traffic not yet back"
 			  : "Long tail: clients still on the old answer";
 		p.ylabel = "% of the traffic before";
+		p.xlabel = "seconds after the event";
+		/* From the event to a little past the last old traffic: at a
+		 * TTL of 30 the whole story is a minute of a long run. */
+		size_t span = n - m->at;
+		if (r->rto100 > 0 && (size_t)(r->rto100 * 1.25 + 30) < span)
+			span = (size_t)(r->rto100 * 1.25 + 30);
+		for (unsigned i = 0; i < k; i++) {
+			ser[i].y += m->at;
+			ser[i].n = span;
+		}
 		p.series = ser;
 		p.n_series = k;
+		p.n_marks = 0;
 		p.ymin = 0;
 		p.ymax = 100;
 		ret |= svg_plot_write(f, &p);
