@@ -86,12 +86,12 @@ static bool up_at(const struct sim *m, unsigned e, uint64_t ms)
 	return ms >= m->changed_ms[e] ? m->up[e] : m->was_up[e];
 }
 
+/* What a probe started at `start` sees is decided when it is folded, after
+ * every event up to then has been applied: scheduling it early must not
+ * freeze the state it will see. */
 static void probe_next(struct sim *m, unsigned e, uint64_t start)
 {
-	struct probe *p = &m->probe[e];
-	p->start_ms = start;
-	p->ok = up_at(m, e, start);
-	p->done_ms = probe_done(m, start, p->ok);
+	m->probe[e].start_ms = start;
 }
 
 /* vaned's ops runtime starts the same ramp when a flip up finds the service
@@ -117,7 +117,11 @@ static void health_advance(struct sim *m, uint64_t now)
 	struct health_params hp = { .rise = m->sc->rise, .fall = m->sc->fall };
 	for (unsigned e = 0; e < m->sc->svc.n_ep; e++) {
 		struct probe *p = &m->probe[e];
-		while (p->done_ms <= now) {
+		for (;;) {
+			p->ok = up_at(m, e, p->start_ms);
+			p->done_ms = probe_done(m, p->start_ms, p->ok);
+			if (p->done_ms > now)
+				break;
 			struct health_event ev;
 			health_fold(&m->hs[e], p->ok, &hp, p->done_ms, &ev);
 			if (ev.flipped) {
