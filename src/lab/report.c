@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,7 +131,7 @@ int lab_write_json(FILE *f, const struct lab_scenario *sc, const struct lab_resu
 		fprintf(f, "\"%s\": %.6g%s", sc->ep[e].id, r->share[e],
 			e + 1 < sc->svc.n_ep ? ", " : "");
 	fputs("}}\n", f);
-	return ferror(f) ? -1 : 0;
+	return ferror(f) ? -EIO : 0;
 }
 
 static const char *const style =
@@ -291,5 +292,5 @@ int lab_write_html(FILE *f, const struct lab_scenario *sc, const struct lab_resu
 	      "the answer; resolvers cache with vane-resolver's TTL rules; answers come from "
 	      "vaned's steering code, health from its fold. See vane-lab(1).</p>\n</body></html>\n", f);
 	free(buf);
-	return ret || ferror(f) ? -1 : 0;
+	return ret || ferror(f) ? -EIO : 0;
 }

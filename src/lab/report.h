@@ -14,8 +14,8 @@ void lab_summary_row(FILE *f, const struct lab_scenario *sc, const struct lab_re
 /* A few lines on one run: the event, RTOs by resolver kind, the cost. */
 void lab_summary_detail(FILE *f, const struct lab_scenario *sc, const struct lab_result *r);
 
-/* Every number of the run as one JSON object.  0 or -1 on a write error. */
-int lab_write_json(FILE *f, const struct lab_scenario *sc, const struct lab_result *r);
+/* Every number of the run as one JSON object.  0 or -EIO on a write error. */
+int lab_write_json(FILE *f, const struct lab_scenario *sc, const struct lab_result *r) VANE_WUR;
 
-/* The HTML report.  0, VANE_ENOMEM or -1 on a write error. */
-int lab_write_html(FILE *f, const struct lab_scenario *sc, const struct lab_result *r);
+/* The HTML report.  0, VANE_ENOMEM or -EIO on a write error. */
+int lab_write_html(FILE *f, const struct lab_scenario *sc, const struct lab_result *r) VANE_WUR;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 
@@ -139,5 +140,5 @@ int svg_plot_write(FILE *f, const struct svg_plot *p)
 #undef PX
 #undef PY
 	fputs("</svg>\n", f);
-	return ferror(f) ? -1 : 0;
+	return ferror(f) ? -EIO : 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lib/errcode.h"
+
 #define SVG_MAX_POINTS 720        /* per series: more are averaged into buckets */
 
 struct svg_series {
@@ -32,8 +34,8 @@ struct svg_plot {
 	unsigned n_marks;
 };
 
-/* Write `p` as one <svg> element.  Returns 0 or -1 on a write error. */
-int svg_plot_write(FILE *f, const struct svg_plot *p);
+/* Write `p` as one <svg> element.  Returns 0 or -EIO on a write error. */
+int svg_plot_write(FILE *f, const struct svg_plot *p) VANE_WUR;
 
 /* Write `s` with HTML/XML special characters escaped. */
 void svg_escape(FILE *f, const char *s);
