@@ -263,3 +263,33 @@ int cache_dump(struct cache *c, uint64_t now,
 
 /*! \brief Sum the shards' counters into `st`. */
 void cache_stats(struct cache *c, struct cache_stats *st);
+
+/*
+ * The TTL rules of the cache, pure, so the lab's resolver population caches
+ * exactly as vane-resolver does (cache_put applies the same functions).
+ * Zeros in `max_ttl` / `neg_max_ttl` mean the defaults (86400 / 3600).
+ */
+
+/*! \brief TTL a positive RR is stored with: `ttl` capped by max-ttl, then
+ * raised to min-ttl (but not above max-ttl): a floor holds a record past
+ * the TTL its owner gave. */
+static inline uint32_t cache_ttl_positive(uint32_t ttl, uint32_t min_ttl, uint32_t max_ttl)
+{
+	if (!max_ttl)
+		max_ttl = 86400;
+	uint32_t t = ttl < max_ttl ? ttl : max_ttl;
+	if (t < min_ttl)
+		t = min_ttl < max_ttl ? min_ttl : max_ttl;
+	return t;
+}
+
+/*! \brief Lifetime of a negative answer (RFC 2308 5): min(SOA TTL, SOA
+ * MINIMUM) capped by negative-max-ttl; min-ttl does not apply. */
+static inline uint32_t cache_ttl_negative(uint32_t soa_ttl, uint32_t soa_min,
+					  uint32_t neg_max_ttl)
+{
+	if (!neg_max_ttl)
+		neg_max_ttl = 3600;
+	uint32_t t = soa_ttl < soa_min ? soa_ttl : soa_min;
+	return t < neg_max_ttl ? t : neg_max_ttl;
+}

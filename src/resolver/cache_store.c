@@ -230,13 +230,14 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 static uint32_t clamp_ttls(struct builder *b, const struct cache_limits *lim,
 			   bool negative, const struct msg_facts *f)
 {
-	uint32_t neg = min_u32(min_u32(f->soa_ttl, f->soa_min), lim->neg_max_ttl);
+	uint32_t neg = cache_ttl_negative(f->soa_ttl, f->soa_min, lim->neg_max_ttl);
 	uint32_t entry = UINT32_MAX;
 	for (unsigned i = 0; i < b->nrr; i++) {
-		uint32_t cap = negative && i == f->soa_idx ? neg : lim->max_ttl;
-		uint32_t t = min_u32(b->ttl[i], cap);
-		if (!negative && t < lim->min_ttl)
-			t = min_u32(lim->min_ttl, cap);
+		uint32_t t;
+		if (!negative)
+			t = cache_ttl_positive(b->ttl[i], lim->min_ttl, lim->max_ttl);
+		else
+			t = min_u32(b->ttl[i], i == f->soa_idx ? neg : lim->max_ttl);
 		b->ttl[i] = t;
 		entry = min_u32(entry, t);
 	}

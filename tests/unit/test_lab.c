@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Unit tests for the lab's pure pieces: the RTO metric, the resolver TTL
+ * rules it models with, scenario checks, small model runs on the
+ * simulated clock (bounds, reproducibility) and the SVG writer's ticks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lab/metrics.h"
+#include "lab/model.h"
+#include "lab/svg.h"
+#include "resolver/cache.h"
+
+static void test_shift_time(void **unused)
+{
+	(void)unused;
+	/* Old share over time: the event at 2, mostly gone at 5, all at 8. */
+	double rem[10] = { 1, 1, 1, 0.6, 0.2, 0.04, 0.02, 0.005, 0, 0 };
+	assert_true(lab_shift_time(rem, 2, 10, 0.95) == 3);    /* from 5 on <= 5% */
+	assert_true(lab_shift_time(rem, 2, 10, 0.99) == 5);    /* from 7 on <= 1% */
+	assert_true(lab_shift_time(rem, 2, 10, 1.0) == 6);     /* from 8 on 0 */
+	/* A bump back above the limit resets the clock: the RTO is when it
+	 * stays below. */
+	rem[6] = 0.3;
+	assert_true(lab_shift_time(rem, 2, 10, 0.95) == 5);
+	/* Never settles within the window. */
+	rem[9] = 0.5;
+	assert_true(lab_shift_time(rem, 2, 10, 1.0) == -1);
+	/* Already gone at the event. */
+	double zero[4] = { 0 };
+	assert_true(lab_shift_time(zero, 0, 4, 1.0) == 0);
+}
+
+static void test_ttl_rules(void **unused)
+{
+	(void)unused;
+	assert_int_equal(cache_ttl_positive(30, 0, 0), 30);
+	assert_int_equal(cache_ttl_positive(30, 300, 0), 300);       /* the rogue-ISP floor */
+	assert_int_equal(cache_ttl_positive(100000, 0, 0), 86400);   /* default max-ttl */
+	assert_int_equal(cache_ttl_positive(30, 3600, 600), 600);    /* floor above ceiling */
+	assert_int_equal(cache_ttl_negative(3600, 900, 0), 900);     /* RFC 2308: min(TTL, MINIMUM) */
+	assert_int_equal(cache_ttl_negative(60, 900, 0), 60);        /* vaned's cap on the SOA TTL */
+	assert_int_equal(cache_ttl_negative(86400, 86400, 0), 3600); /* negative-max-ttl default */
+}
+
+static void two_regions(struct lab_scenario *sc)
+{
+	lab_scenario_init(sc);
+	sc->clients = 5000;
+	sc->resolvers = 50;
+	sc->duration = 400;
+	sc->n_profile = 1;
+	memset(&sc->profile[0], 0, sizeof(sc->profile[0]));
+	strcpy(sc->profile[0].name, "compliant");
+	sc->profile[0].share = 1;
+	sc->svc.n_ep = 2;
+	strcpy(sc->ep[0].id, "us-east");
+	strcpy(sc->ep[0].country, "US");
+	strcpy(sc->ep[0].continent, "NA");
+	strcpy(sc->ep[1].id, "eu-west");
+	strcpy(sc->ep[1].country, "DE");
+	strcpy(sc->ep[1].continent, "EU");
+	sc->ep[0].weight = sc->ep[1].weight = 1;
+	sc->n_event = 1;
+	sc->event[0] = (struct lab_event){ .at = 100, .kind = LAB_EV_DOWN, .ep = 0 };
+}
+
+static void test_prepare_checks(void **unused)
+{
+	(void)unused;
+	struct lab_scenario *sc = malloc(sizeof(*sc));
+	char err[256];
+	lab_scenario_init(sc);
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), VANE_EINVAL);  /* no endpoints */
+	two_regions(sc);
+	sc->event[0].ep = -1;
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), VANE_EINVAL);
+	assert_non_null(strstr(err, "endpoint"));
+	two_regions(sc);
+	sc->timeout_ms = sc->interval_ms;
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), VANE_EINVAL);
+	two_regions(sc);
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), 0);
+	assert_int_equal(sc->measure, 0);        /* the down is what is measured */
+	free(sc);
+}
+
+static void test_evacuation_bound(void **unused)
+{
+	(void)unused;
+	struct lab_scenario *sc = malloc(sizeof(*sc));
+	char err[256];
+	two_regions(sc);
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), 0);
+	struct lab_result r, r2;
+	assert_int_equal(lab_run(sc, &r, NULL, NULL), 0);
+	double detect = 5.0 * 3 + 2;
+	assert_true(r.detect >= 0 && r.detect <= detect);
+	assert_true(r.rto100 >= r.detect);
+	assert_true(r.rto100 <= 30 + detect + 2);
+	assert_true(r.rto95 <= r.rto99 && r.rto99 <= r.rto100);
+	assert_true(r.baseline > 0.3 && r.baseline < 0.7);   /* half the clients are in the US */
+	/* Every connection went somewhere; the series add up. */
+	uint64_t sum = 0;
+	for (uint32_t t = 0; t < r.s.n_sec; t++)
+		for (unsigned e = 0; e < r.s.n_ep; e++)
+			sum += r.s.conn[t * r.s.n_ep + e];
+	assert_true(sum == r.conn_total);
+	assert_true(r.fail_total > 0);                       /* until the move, us-east fails */
+	assert_true(r.cost_month > 0);
+	/* Same seed, same run. */
+	assert_int_equal(lab_run(sc, &r2, NULL, NULL), 0);
+	assert_true(r2.auth_total == r.auth_total && r2.fail_total == r.fail_total);
+	assert_true(r2.rto100 == r.rto100);
+	lab_result_free(&r);
+	lab_result_free(&r2);
+	free(sc);
+}
+
+static void test_floor_holds_the_old_answer(void **unused)
+{
+	(void)unused;
+	struct lab_scenario *sc = malloc(sizeof(*sc));
+	char err[256];
+	two_regions(sc);
+	sc->duration = 700;
+	sc->profile[0].min_ttl = 300;
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), 0);
+	struct lab_result r;
+	assert_int_equal(lab_run(sc, &r, NULL, NULL), 0);
+	assert_true(r.rto100 > 30 + 17 + 2);
+	assert_true(r.rto100 <= 300 + 17 + 2);
+	lab_result_free(&r);
+	free(sc);
+}
+
+static void test_no_event(void **unused)
+{
+	(void)unused;
+	struct lab_scenario *sc = malloc(sizeof(*sc));
+	char err[256];
+	two_regions(sc);
+	sc->n_event = 0;
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), 0);
+	assert_int_equal(sc->measure, -1);
+	struct lab_result r;
+	assert_int_equal(lab_run(sc, &r, NULL, NULL), 0);
+	assert_true(r.rto100 == -1 && r.fail_total == 0);
+	/* 50 resolvers, TTL 30: about 50/30 queries a second. */
+	assert_true(r.auth_qps > 1.0 && r.auth_qps < 2.0);
+	lab_result_free(&r);
+	free(sc);
+}
+
+static void test_event_names(void **unused)
+{
+	(void)unused;
+	for (unsigned k = 0; k < LAB_EV_COUNT; k++)
+		assert_int_equal(lab_event_from_name(lab_event_name(k)), (int)k);
+	assert_int_equal(lab_event_from_name("explode"), -1);
+}
+
+static void test_svg(void **unused)
+{
+	(void)unused;
+	assert_true(svg_tick_step(100, 5) == 20);
+	assert_true(svg_tick_step(3600, 8) == 500);
+	assert_true(svg_tick_step(1, 5) == 0.2);
+	double y[2000];
+	for (int i = 0; i < 2000; i++)
+		y[i] = i % 7;
+	struct svg_series s = { "a<b", y, 2000 };
+	struct svg_plot p = { .title = "t&t", .xlabel = "x", .ylabel = "y", .dx = 1,
+			      .series = &s, .n_series = 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(svg_plot_write(f, &p), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "<svg"));
+	assert_non_null(strstr(buf, "a&lt;b"));
+	assert_non_null(strstr(buf, "t&amp;t"));
+	assert_null(strstr(buf, "a<b"));
+	/* At most SVG_MAX_POINTS points: count the pairs. */
+	const char *pts = strstr(buf, "points=\"");
+	assert_non_null(pts);
+	unsigned n = 0;
+	for (const char *c = pts; *c && *c != '/'; c++)
+		n += *c == ',';
+	assert_true(n > 100 && n <= SVG_MAX_POINTS);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shift_time),
+		cmocka_unit_test(test_ttl_rules),
+		cmocka_unit_test(test_prepare_checks),
+		cmocka_unit_test(test_evacuation_bound),
+		cmocka_unit_test(test_floor_holds_the_old_answer),
+		cmocka_unit_test(test_no_event),
+		cmocka_unit_test(test_event_names),
+		cmocka_unit_test(test_svg),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
