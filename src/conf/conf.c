@@ -753,6 +753,13 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 		ret = VANE_ESYNTAX;
 		goto fail;
 	}
+	/* The section may be absent (one node on its own), but half a
+	 * cluster is a mistake, not a default. */
+	if (conf->cluster_name && (conf->cluster_node == NULL || conf->ncluster_etcd == 0)) {
+		(err ? err : stderr_err)(ctx, path, 0, "cluster: name needs node and etcd");
+		ret = VANE_ESYNTAX;
+		goto fail;
+	}
 	*out = conf;
 	return 0;
 fail:

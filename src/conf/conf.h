@@ -139,6 +139,14 @@ struct vane_conf {
 	unsigned nchecks;
 	struct conf_service *services;
 	unsigned nservices;
+
+	/* cluster: cluster_name NULL = one node on its own (no etcd). */
+	char *cluster_name;              /* key prefix /vane/NAME/ */
+	char *cluster_node;              /* unique per node */
+	char **cluster_etcd;             /* etcd client URLs */
+	unsigned ncluster_etcd;
+	char *cluster_quorum;            /* "majority" or a number of vantages */
+	unsigned cluster_lease_ms;       /* TTL of the node's lease */
 };
 
 /* Problems are reported through a vane_report_fn (lib/report.h): `file` is

@@ -486,6 +486,49 @@ static const struct conf_item service_elem = {
 	.line_off = SV(line),
 };
 
+/* health-quorum: "majority" or a count of vantages. */
+static bool check_quorum(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	const char *v = *(char **)((char *)base + item->offset);
+	char *end;
+	if (v == NULL || strcmp(v, "majority") == 0)
+		return true;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*end == '\0' && n >= 1 && n <= 64)
+		return true;
+	snprintf(msg, msgsize, "want majority or a number of vantages (1..64), not %s", v);
+	return false;
+}
+
+static const struct conf_item etcd_elem = {
+	.name = "etcd", .type = CONF_STR, .flags = CONF_UNIQUE,
+};
+
+/* A cluster's identity and its etcd are bound at start: changing them
+ * means leaving one cluster and joining another, which a restart does. */
+static const struct conf_item cluster_items[] = {
+	{ .name = "name", .type = CONF_STR, .offset = S(cluster_name),
+	  .flags = CONF_RESTART, .check = check_id,
+	  .help = "The cluster's name: its keys in etcd live under /vane/NAME/." },
+	{ .name = "node", .type = CONF_STR, .offset = S(cluster_node),
+	  .flags = CONF_RESTART, .check = check_id,
+	  .help = "This node's name, unique in the cluster; required with name." },
+	{ .name = "etcd", .type = CONF_LIST, .offset = S(cluster_etcd),
+	  .count_off = S(ncluster_etcd), .elem = &etcd_elem, .elem_size = sizeof(char *),
+	  .max = 16, .flags = CONF_RESTART,
+	  .help = "Client URLs of the etcd members (v3 JSON gateway), e.g. "
+		  "\"http://127.0.0.1:2379\"; vaned tries them in turn. Required with name." },
+	{ .name = "health-quorum", .type = CONF_STR, .offset = S(cluster_quorum),
+	  .def = "majority", .check = check_quorum,
+	  .help = "How many live vantages must see an endpoint down for the fleet to take it "
+		  "out: majority, or a number." },
+	{ .name = "lease", .type = CONF_DURATION, .offset = S(cluster_lease_ms), .min = 2000,
+	  .max = 600000, .def = "5s", .flags = CONF_RESTART,
+	  .help = "TTL of the node's etcd lease: its node record and health votes vanish "
+		  "this long after it stops." },
+	{ NULL },
+};
+
 static const struct conf_item root_items[] = {
 	{ .name = "server", .type = CONF_MAP, .children = server_items,
 	  .help = "Settings of the vaned daemon." },
@@ -508,6 +551,9 @@ static const struct conf_item root_items[] = {
 	{ .name = "services", .type = CONF_LIST, .offset = S(services), .count_off = S(nservices),
 	  .elem = &service_elem, .elem_size = sizeof(struct conf_service),
 	  .help = "Steered names, a list of maps, each with its filter chain and endpoints." },
+	{ .name = "cluster", .type = CONF_MAP, .children = cluster_items,
+	  .help = "A fleet of vaned nodes sharing operator state and health votes through "
+		  "etcd. Without it vaned runs on its own." },
 	{ NULL },
 };
 

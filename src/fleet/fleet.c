@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "fleet/etcd.h"
+#include "fleet/fleet.h"
+#include "rt/clock.h"
+#include "rt/log.h"
+
+#define POLL_MS 200
+#define NODES_EVERY_MS 1000
+#define WRITE_TIMEOUT_MS 1000
+#define WRITE_TRIES 5
+#define PREFIX_MAX 256
+#define KEY_MAX (LIVE_KEY_MAX + PREFIX_MAX + 16)
+
+struct local_change {
+	char key[LIVE_KEY_MAX];          /* "service/endpoint" */
+	char *value;                     /* JSON as it would be in etcd */
+	int64_t base_rev;                /* the key's mod_revision when last seen */
+};
+
+struct fleet {
+	uv_loop_t *loop;
+	struct ops_rt *ops;
+	char *name, *node, *version, *config_path;
+	char prefix[PREFIX_MAX];         /* "/vane/NAME/" */
+	unsigned lease_ms;
+	struct etcd *w;                  /* the loop's client, for writes */
+	struct etcd *r;                  /* the thread's client */
+
+	uv_thread_t thread;
+	bool thread_on;
+	uv_async_t async;
+	uv_mutex_t lock;
+	uv_cond_t wake;
+
+	/* Under lock: the thread's findings and the loop's answers. */
+	bool stop;
+	bool have_admin;                 /* admin holds a range not yet taken */
+	struct etcd_range admin;
+	bool available, avail_known;
+	json_t *nodes;                   /* object: node -> record */
+	char digest[65];
+	int64_t applied;                 /* admin revision applied by the loop */
+
+	/* Loop thread only. */
+	bool loop_available, loop_avail_known, applied_once;
+	struct etcd_range seen;          /* the admin range last applied */
+	int64_t seen_rev;                /* its highest mod_revision */
+	struct local_change *locals;
+	unsigned nlocals;
+};
+
+/* ---- config digest ---- */
+
+static void digest_file(const char *path, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	strcpy(out, "unreadable");
+	FILE *fp = fopen(path, "rb");
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (fp && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+		char buf[8192];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+			EVP_DigestUpdate(ctx, buf, n);
+		if (!ferror(fp) && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1)
+			for (unsigned i = 0; i < mdlen && i < 32; i++)
+				sprintf(out + 2 * i, "%02x", md[i]);
+	}
+	EVP_MD_CTX_free(ctx);
+	if (fp)
+		fclose(fp);
+}
+
+/* ---- the admin value ---- */
+
+/* What etcd holds of an endpoint: the operator's intent only.  Recovery
+ * ramps and aborted ramps follow this node's own health, so they stay
+ * local. */
+static char *admin_value(const struct steer_admin_ep *a)
+{
+	struct steer_admin_ep c = *a;
+	memset(&c.aborted, 0, sizeof(c.aborted));
+	if (c.ramp.active && c.ramp.kind != STEER_RAMP_OPERATOR)
+		memset(&c.ramp, 0, sizeof(c.ramp));
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	state_admin_to_json(o, &c);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+static void admin_parse(const char *value, struct steer_admin_ep *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (value == NULL || value[0] == '\0')
+		return;
+	json_t *o = json_loads(value, 0, NULL);
+	if (json_is_object(o))
+		state_admin_from_json(o, a);
+	json_decref(o);
+}
+
+/* The cluster's intent `c` over the working entry `dst`, keeping what is
+ * this node's own (recovery and aborted ramps). */
+static void admin_merge(struct steer_admin_ep *dst, const struct steer_admin_ep *c)
+{
+	dst->drained = c->drained;
+	dst->weight_set = c->weight_set;
+	dst->weight = c->weight;
+	dst->load = c->load;
+	if (c->ramp.active)
+		dst->ramp = c->ramp;
+	else if (dst->ramp.active && dst->ramp.kind == STEER_RAMP_OPERATOR)
+		memset(&dst->ramp, 0, sizeof(dst->ramp));
+}
+
+static struct steer_admin_ep *work_ep(struct fleet *f, uint32_t s, uint32_t e)
+{
+	return &f->ops->work->adm_ep[live_ep_base(f->ops->lay->set, s) + e];
+}
+
+static void etcd_key(const struct fleet *f, const char *what, const char *key, char *buf,
+		     size_t size)
+{
+	snprintf(buf, size, "%s%s/%s", f->prefix, what, key);
+}
+
+static const struct etcd_kv *find_kv(const struct etcd_range *r, const char *key)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (strcmp(r->kv[i].key, key) == 0)
+			return &r->kv[i];
+	return NULL;
+}
+
+static struct local_change *find_local(const struct fleet *f, const char *key)
+{
+	for (unsigned i = 0; i < f->nlocals; i++)
+		if (strcmp(f->locals[i].key, key) == 0)
+			return &f->locals[i];
+	return NULL;
+}
+
+static void drop_local(struct fleet *f, struct local_change *l)
+{
+	free(l->value);
+	*l = f->locals[--f->nlocals];
+}
+
+/* ---- the polling thread ---- */
+
+static int put_node(struct fleet *f, int64_t lease)
+{
+	char key[KEY_MAX];
+	etcd_key(f, "nodes", f->node, key, sizeof(key));
+	uv_mutex_lock(&f->lock);
+	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:i}", "node", f->node, "version", f->version,
+				"config_digest", f->digest, "revision", (json_int_t)f->applied,
+				"pid", (int)getpid());
+	uv_mutex_unlock(&f->lock);
+	char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(rec);
+	if (text == NULL)
+		return VANE_ENOMEM;
+	int ret = etcd_put(f->r, key, text, lease);
+	free(text);
+	return ret;
+}
+
+/* Node records by name; NULL when etcd did not answer. */
+static json_t *read_nodes(struct fleet *f)
+{
+	char prefix[KEY_MAX];
+	struct etcd_range r;
+	snprintf(prefix, sizeof(prefix), "%snodes/", f->prefix);
+	if (etcd_get_prefix(f->r, prefix, &r) != 0)
+		return NULL;
+	json_t *out = json_object();
+	for (unsigned i = 0; out && i < r.n; i++) {
+		json_t *rec = json_loads(r.kv[i].value, 0, NULL);
+		if (json_is_object(rec))
+			json_object_set_new(out, r.kv[i].key + strlen(prefix), rec);
+		else
+			json_decref(rec);
+	}
+	etcd_range_free(&r);
+	return out;
+}
+
+/* A change of the admin range: its size or its newest key. */
+static int64_t range_mark(const struct etcd_range *r)
+{
+	int64_t m = 0;
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->kv[i].mod_revision > m)
+			m = r->kv[i].mod_revision;
+	return m * 4096 + r->n;
+}
+
+static void poll_thread(void *arg)
+{
+	struct fleet *f = arg;
+	int64_t lease = 0, mark = -1, node_rev = -1;
+	uint64_t keepalive_at = 0, nodes_at = 0;
+	char node_digest[65] = "", admin_prefix[KEY_MAX];
+	snprintf(admin_prefix, sizeof(admin_prefix), "%sadmin/", f->prefix);
+	unsigned ttl_s = (f->lease_ms + 999) / 1000;
+
+	uv_mutex_lock(&f->lock);
+	while (!f->stop) {
+		uv_mutex_unlock(&f->lock);
+		uint64_t t0 = rt_mono_ms();
+		bool notify = false;
+
+		struct etcd_range r;
+		int ret = etcd_get_prefix(f->r, admin_prefix, &r);
+		bool avail = ret == 0;
+		if (avail && range_mark(&r) != mark) {
+			mark = range_mark(&r);
+			uv_mutex_lock(&f->lock);
+			etcd_range_free(&f->admin);
+			f->admin = r;
+			f->have_admin = true;
+			uv_mutex_unlock(&f->lock);
+			notify = true;
+		} else if (avail) {
+			etcd_range_free(&r);
+		}
+
+		/* The node's record lives under its lease: it vanishes with the node. */
+		if (avail && lease == 0 && etcd_lease_grant(f->r, ttl_s, &lease) == 0) {
+			keepalive_at = t0 + f->lease_ms / 3;
+			node_rev = -1;
+		} else if (avail && lease && t0 >= keepalive_at) {
+			int k = etcd_lease_keepalive(f->r, lease);
+			if (k == VANE_ENOENT) {
+				log_warning("cluster: lease expired, registering again");
+				lease = 0;
+			} else if (k == 0) {
+				keepalive_at = t0 + f->lease_ms / 3;
+			}
+		}
+		uv_mutex_lock(&f->lock);
+		bool dirty = f->applied != node_rev || strcmp(f->digest, node_digest) != 0;
+		int64_t applied = f->applied;
+		char digest[65];
+		memcpy(digest, f->digest, sizeof(digest));
+		uv_mutex_unlock(&f->lock);
+		if (avail && lease && dirty && put_node(f, lease) == 0) {
+			node_rev = applied;
+			memcpy(node_digest, digest, sizeof(node_digest));
+		}
+		json_t *nodes = NULL;
+		if (avail && t0 >= nodes_at) {
+			nodes = read_nodes(f);
+			nodes_at = t0 + NODES_EVERY_MS;
+		}
+
+		uv_mutex_lock(&f->lock);
+		if (nodes) {
+			json_decref(f->nodes);
+			f->nodes = nodes;
+		}
+		if (!f->avail_known || f->available != avail) {
+			f->available = avail;
+			f->avail_known = true;
+			notify = true;
+		}
+		uv_mutex_unlock(&f->lock);
+		if (notify)
+			uv_async_send(&f->async);
+
+		uint64_t now = rt_mono_ms();
+		uv_mutex_lock(&f->lock);
+		if (!f->stop && now < t0 + POLL_MS)
+			(void)uv_cond_timedwait(&f->wake, &f->lock, (t0 + POLL_MS - now) * 1000000ull);
+	}
+	uv_mutex_unlock(&f->lock);
+}
+
+/* ---- the loop side ---- */
+
+/* Push local changes made without quorum, unless the cluster moved on. */
+static void reconcile(struct fleet *f)
+{
+	for (unsigned i = 0; i < f->nlocals;) {
+		struct local_change *l = &f->locals[i];
+		char key[KEY_MAX], *cur = NULL;
+		int64_t rev = 0;
+		bool ok = false;
+		etcd_key(f, "admin", l->key, key, sizeof(key));
+		if (etcd_get(f->w, key, &cur, &rev) != 0)
+			return;
+		free(cur);
+		if (rev != l->base_rev) {
+			log_warning("[%s] cluster: the local change is superseded by a cluster change "
+				    "made meanwhile; taking the cluster's", l->key);
+		} else if (etcd_put_if(f->w, key, l->value, rev, 0, &ok) != 0) {
+			return;
+		} else {
+			log_info("[%s] cluster: local change %s", l->key,
+				 ok ? "reconciled (now the cluster's)" : "lost a race; taking the cluster's");
+		}
+		drop_local(f, l);
+	}
+}
+
+/* Make the working state follow etcd's admin range `r`. */
+static void apply(struct fleet *f, const struct etcd_range *r)
+{
+	const struct steer_set *set = f->ops->lay->set;
+	unsigned nchanged = 0;
+	for (uint32_t s = 0; set && s < set->n; s++) {
+		for (uint32_t e = 0; e < set->svc[s].n_ep; e++) {
+			char lkey[LIVE_KEY_MAX], key[KEY_MAX];
+			live_key(set, s, e, lkey, sizeof(lkey));
+			if (find_local(f, lkey))
+				continue;   /* marked: this node's emergency change wins here */
+			etcd_key(f, "admin", lkey, key, sizeof(key));
+			const struct etcd_kv *kv = find_kv(r, key);
+			struct steer_admin_ep c, *a = work_ep(f, s, e), before = *a;
+			admin_parse(kv ? kv->value : NULL, &c);
+			admin_merge(a, &c);
+			if (memcmp(&before, a, sizeof(before)) != 0) {
+				char *v = admin_value(a);
+				log_info("[%s] cluster: %s", lkey, v ? v : "changed");
+				free(v);
+				nchanged++;
+			}
+		}
+	}
+	f->seen_rev = range_mark(r) / 4096;
+	if (nchanged)
+		ops_changed(f->ops, true);
+	if (!f->applied_once || nchanged)
+		log_info("cluster: applied state revision %" PRId64 " (%u endpoints changed)",
+			 f->seen_rev, nchanged);
+	f->applied_once = true;
+	uv_mutex_lock(&f->lock);
+	f->applied = f->seen_rev;
+	uv_mutex_unlock(&f->lock);
+}
+
+static void on_async(uv_async_t *h)
+{
+	struct fleet *f = h->data;
+	struct etcd_range r = { 0 };
+	uv_mutex_lock(&f->lock);
+	bool have = f->have_admin, avail = f->available, known = f->avail_known;
+	if (have) {
+		r = f->admin;
+		memset(&f->admin, 0, sizeof(f->admin));
+		f->have_admin = false;
+	}
+	uv_mutex_unlock(&f->lock);
+
+	if (known && (!f->loop_avail_known || avail != f->loop_available)) {
+		if (avail)
+			log_info("cluster: etcd reachable (%s/%s)", f->name, f->node);
+		else
+			log_warning("cluster: etcd unreachable or without quorum: serving the last "
+				    "state seen (kept in state.json); writes need --local");
+		f->loop_available = avail;
+		f->loop_avail_known = true;
+	}
+	if (avail && f->nlocals)
+		reconcile(f);
+	if (have) {
+		apply(f, &r);
+		etcd_range_free(&f->seen);
+		f->seen = r;
+	}
+}
+
+int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *ops,
+		struct fleet **out)
+{
+	struct fleet *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return VANE_ENOMEM;
+	f->loop = loop;
+	f->ops = ops;
+	f->lease_ms = conf->lease_ms;
+	f->name = strdup(conf->name);
+	f->node = strdup(conf->node);
+	f->version = strdup(conf->version);
+	f->config_path = strdup(conf->config_path);
+	snprintf(f->prefix, sizeof(f->prefix), "/vane/%s/", conf->name);
+	f->w = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->r = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	if (!f->name || !f->node || !f->version || !f->config_path || !f->w || !f->r) {
+		fleet_free(f);
+		return VANE_ENOMEM;
+	}
+	digest_file(f->config_path, f->digest);
+	uv_mutex_init(&f->lock);
+	uv_cond_init(&f->wake);
+	uv_async_init(loop, &f->async, on_async);
+	f->async.data = f;
+	if (uv_thread_create(&f->thread, poll_thread, f) != 0) {
+		log_error("cluster: cannot start the etcd thread");
+		fleet_close(f);
+		*out = f;
+		return VANE_ENOMEM;
+	}
+	f->thread_on = true;
+	log_info("cluster %s: node %s, %u etcd members, config digest %.12s", f->name, f->node,
+		 conf->netcd, f->digest);
+	*out = f;
+	return 0;
+}
+
+void fleet_close(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	if (f->thread_on) {
+		uv_mutex_lock(&f->lock);
+		f->stop = true;
+		uv_cond_signal(&f->wake);
+		uv_mutex_unlock(&f->lock);
+		uv_thread_join(&f->thread);
+		f->thread_on = false;
+	}
+	if (!uv_is_closing((uv_handle_t *)&f->async))
+		uv_close((uv_handle_t *)&f->async, NULL);
+}
+
+void fleet_free(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	if (f->async.loop) {
+		uv_mutex_destroy(&f->lock);
+		uv_cond_destroy(&f->wake);
+	}
+	etcd_range_free(&f->admin);
+	etcd_range_free(&f->seen);
+	json_decref(f->nodes);
+	for (unsigned i = 0; i < f->nlocals; i++)
+		free(f->locals[i].value);
+	free(f->locals);
+	etcd_free(f->w);
+	etcd_free(f->r);
+	free(f->name);
+	free(f->node);
+	free(f->version);
+	free(f->config_path);
+	free(f);
+}
+
+void fleet_config_changed(struct fleet *f)
+{
+	char d[65];
+	digest_file(f->config_path, d);
+	uv_mutex_lock(&f->lock);
+	memcpy(f->digest, d, sizeof(d));
+	uv_mutex_unlock(&f->lock);
+}
+
+/* The change only here, marked until etcd is back. */
+static int change_local(struct fleet *f, const char *lkey, const char *key,
+			struct steer_admin_ep *a, fleet_verb_fn verb, void *arg, bool *changed,
+			char *err, size_t errsize)
+{
+	int ret = verb(arg, changed, err, errsize);
+	if (ret != 0)
+		return ret;
+	struct local_change *l = find_local(f, lkey);
+	if (l == NULL) {
+		struct local_change *n = realloc(f->locals, (f->nlocals + 1) * sizeof(*n));
+		if (n == NULL)
+			return VANE_ENOMEM;
+		f->locals = n;
+		l = &f->locals[f->nlocals++];
+		memset(l, 0, sizeof(*l));
+		snprintf(l->key, sizeof(l->key), "%s", lkey);
+		const struct etcd_kv *kv = find_kv(&f->seen, key);
+		l->base_rev = kv ? kv->mod_revision : 0;
+	}
+	free(l->value);
+	l->value = admin_value(a);
+	log_warning("[%s] cluster: changed on this node only (--local), until etcd is back", lkey);
+	return 0;
+}
+
+int fleet_change(struct fleet *f, uint32_t s, uint32_t e, bool local, fleet_verb_fn verb,
+		 void *arg, bool *changed, bool *was_local, char *err, size_t errsize)
+{
+	char lkey[LIVE_KEY_MAX], key[KEY_MAX];
+	live_key(f->ops->lay->set, s, e, lkey, sizeof(lkey));
+	etcd_key(f, "admin", lkey, key, sizeof(key));
+	struct steer_admin_ep *a = work_ep(f, s, e);
+	*was_local = false;
+	int ret = 0;
+	for (unsigned attempt = 0; attempt < WRITE_TRIES; attempt++) {
+		char *cur = NULL;
+		int64_t rev = 0;
+		ret = etcd_get(f->w, key, &cur, &rev);
+		if (ret != 0)
+			break;
+		/* The verb runs on what etcd holds, so that another node's
+		 * change this node has not seen yet is kept. */
+		struct steer_admin_ep saved = *a, c;
+		admin_parse(cur, &c);
+		free(cur);
+		admin_merge(a, &c);
+		ret = verb(arg, changed, err, errsize);
+		if (ret != 0) {
+			*a = saved;
+			return ret;
+		}
+		char *value = admin_value(a);
+		bool ok = false;
+		ret = value ? etcd_put_if(f->w, key, value, rev, 0, &ok) : VANE_ENOMEM;
+		free(value);
+		if (ret == 0 && ok) {
+			/* A --local mark on this key is settled by the operator now. */
+			struct local_change *l = find_local(f, lkey);
+			if (l)
+				drop_local(f, l);
+			return 0;
+		}
+		*a = saved;
+		if (ret != 0)
+			break;
+		log_info("[%s] cluster: concurrent change, reading again", lkey);
+		ret = VANE_EBUSY;
+	}
+	if (ret == VANE_EBUSY) {
+		snprintf(err, errsize, "conflict: %s kept changing under this write; try again", lkey);
+		return ret;
+	}
+	if (local) {
+		*was_local = true;
+		return change_local(f, lkey, key, a, verb, arg, changed, err, errsize);
+	}
+	snprintf(err, errsize, "cluster unavailable: change not applied (--local applies it on "
+		 "this node only)");
+	return VANE_EAGAIN;
+}
+
+bool fleet_is_local(const struct fleet *f, uint32_t s, uint32_t e)
+{
+	char lkey[LIVE_KEY_MAX];
+	live_key(f->ops->lay->set, s, e, lkey, sizeof(lkey));
+	return find_local(f, lkey) != NULL;
+}
+
+json_t *fleet_status_json(struct fleet *f)
+{
+	json_t *nodes = json_array(), *locals = json_array();
+	uv_mutex_lock(&f->lock);
+	json_t *recs = json_deep_copy(f->nodes);
+	char digest[65];
+	memcpy(digest, f->digest, sizeof(digest));
+	bool avail = f->available;
+	int64_t applied = f->applied;
+	uv_mutex_unlock(&f->lock);
+	const char *name;
+	json_t *rec;
+	unsigned differ = 0;
+	json_object_foreach(recs, name, rec) {
+		const char *d = json_string_value(json_object_get(rec, "config_digest"));
+		bool same = d && strcmp(d, digest) == 0;
+		json_object_set_new(rec, "config_differs", json_boolean(!same));
+		json_object_set_new(rec, "self", json_boolean(strcmp(name, f->node) == 0));
+		differ += !same;
+		json_array_append(nodes, rec);
+	}
+	json_decref(recs);
+	for (unsigned i = 0; i < f->nlocals; i++) {
+		json_t *v = json_loads(f->locals[i].value ? f->locals[i].value : "{}", 0, NULL);
+		json_array_append_new(locals, json_pack("{s:s,s:o}", "key", f->locals[i].key,
+							"state", v ? v : json_object()));
+	}
+	return json_pack("{s:s,s:s,s:b,s:I,s:s,s:o,s:i,s:o}", "cluster", f->name, "node", f->node,
+			 "available", avail, "revision", (json_int_t)applied, "config_digest",
+			 digest, "nodes", nodes, "config_differs", (int)differ, "local_changes",
+			 locals);
+}
