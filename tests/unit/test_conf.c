@@ -945,7 +945,8 @@ static void test_restart_changes(void **state)
 	unsigned n = 0;
 	for (const char *p = doc; (p = strstr(p, "Restart-only")); p++)
 		n++;
-	assert_int_equal(n, 8);   /* listen, udp-workers, control, log, user, http x2, dnstap */
+	assert_int_equal(n, 12);  /* listen, udp-workers, control, log, user, http x2, dnstap,
+				    * cluster name, node, etcd, lease */
 	free(doc);
 }
 
