@@ -162,6 +162,11 @@ int conf_load(const char *path, vane_report_fn err, void *ctx,
 
 void conf_free(struct vane_conf *conf);
 
+/* Every setting the nodes of a fleet should share (all but the CONF_NODE
+ * keys: addresses, paths of this node, its name), one `key=value` line each
+ * in schema order: what a fleet's config digest is taken over. */
+void conf_write_shared(FILE *out, const struct vane_conf *conf);
+
 /* Write the configuration reference (vaned.conf(5) body) generated from the
  * schema table, in the given format: "man" (roff) or "md". */
 void conf_write_reference(FILE *out, const char *format);

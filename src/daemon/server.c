@@ -203,7 +203,7 @@ static void build_after(uv_work_t *req, int status)
 	}
 	log_set_level_name(snap->conf->log_level);
 	if (srv->fleet)
-		fleet_config_changed(srv->fleet);
+		fleet_config_changed(srv->fleet, snap->conf);
 	warn_restart(srv->boot_conf, snap->conf);
 	log_info("reloaded: %u zones serving, %u failed", snap->nserving, snap->nfailed);
 	srv->reload_old = old;
@@ -412,7 +412,7 @@ static int start_fleet(struct server *srv)
 	struct fleet_conf fc = {
 		.name = conf->cluster_name, .node = conf->cluster_node, .etcd = conf->cluster_etcd,
 		.netcd = conf->ncluster_etcd, .lease_ms = conf->cluster_lease_ms,
-		.config_path = srv->conf_path, .version = VANE_VERSION,
+		.conf = srv->snap->conf, .version = VANE_VERSION,
 	};
 	return fleet_start(&srv->loop, &fc, srv->ops, &srv->fleet);
 }

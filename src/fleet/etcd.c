@@ -243,7 +243,7 @@ static json_t *put_req(const char *key, const char *value, int64_t lease)
 }
 
 int etcd_put_if(struct etcd *e, const char *key, const char *value, int64_t mod_rev,
-		int64_t lease, bool *ok)
+		int64_t lease, bool *ok, int64_t *revision)
 {
 	*ok = false;
 	char rev[32];
@@ -261,6 +261,8 @@ int etcd_put_if(struct etcd *e, const char *key, const char *value, int64_t mod_
 		return ret;
 	/* proto3 JSON leaves out a false "succeeded". */
 	*ok = json_is_true(json_object_get(resp, "succeeded"));
+	if (revision)
+		*revision = i64_of(json_object_get(resp, "header"), "revision");
 	json_decref(resp);
 	return 0;
 }

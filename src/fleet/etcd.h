@@ -50,9 +50,9 @@ int etcd_get(struct etcd *e, const char *key, char **value, int64_t *mod_rev) VA
 
 /* Put `value` at `key` if its mod_revision is still `mod_rev` (0: the key
  * must not exist).  `*ok` false when another writer came first.  `lease`
- * 0 = none. */
+ * 0 = none.  `*revision` (may be NULL): the store's revision after it. */
 int etcd_put_if(struct etcd *e, const char *key, const char *value, int64_t mod_rev,
-		int64_t lease, bool *ok) VANE_WUR;
+		int64_t lease, bool *ok, int64_t *revision) VANE_WUR;
 
 /* Unconditional put (`lease` 0 = none). */
 int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease) VANE_WUR;

@@ -29,7 +29,7 @@ struct local_change {
 struct fleet {
 	uv_loop_t *loop;
 	struct ops_rt *ops;
-	char *name, *node, *version, *config_path;
+	char *name, *node, *version;
 	char prefix[PREFIX_MAX];         /* "/vane/NAME/" */
 	unsigned lease_ms;
 	struct etcd *w;                  /* the loop's client, for writes */
@@ -54,31 +54,30 @@ struct fleet {
 	bool loop_available, loop_avail_known, applied_once;
 	struct etcd_range seen;          /* the admin range last applied */
 	int64_t seen_rev;                /* its highest mod_revision */
+	int64_t wrote_rev;               /* store revision of this node's last write */
 	struct local_change *locals;
 	unsigned nlocals;
 };
 
 /* ---- config digest ---- */
 
-static void digest_file(const char *path, char out[65])
+/* SHA-256 of the settings the fleet shares (conf_write_shared): every
+ * node's file differs at least by its node name and addresses. */
+static void digest_conf(const struct vane_conf *conf, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	strcpy(out, "unreadable");
-	FILE *fp = fopen(path, "rb");
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (fp && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
-		char buf[8192];
-		size_t n;
-		while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-			EVP_DigestUpdate(ctx, buf, n);
-		if (!ferror(fp) && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1)
-			for (unsigned i = 0; i < mdlen && i < 32; i++)
-				sprintf(out + 2 * i, "%02x", md[i]);
-	}
-	EVP_MD_CTX_free(ctx);
-	if (fp)
-		fclose(fp);
+	char *text = NULL;
+	size_t len = 0;
+	strcpy(out, "unknown");
+	FILE *mem = open_memstream(&text, &len);
+	if (mem == NULL)
+		return;
+	conf_write_shared(mem, conf);
+	if (fclose(mem) == 0 && EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1)
+		for (unsigned i = 0; i < mdlen && i < 32; i++)
+			sprintf(out + 2 * i, "%02x", md[i]);
+	free(text);
 }
 
 /* ---- the admin value ---- */
@@ -307,7 +306,7 @@ static void reconcile(struct fleet *f)
 		if (rev != l->base_rev) {
 			log_warning("[%s] cluster: the local change is superseded by a cluster change "
 				    "made meanwhile; taking the cluster's", l->key);
-		} else if (etcd_put_if(f->w, key, l->value, rev, 0, &ok) != 0) {
+		} else if (etcd_put_if(f->w, key, l->value, rev, 0, &ok, &f->wrote_rev) != 0) {
 			return;
 		} else {
 			log_info("[%s] cluster: local change %s", l->key,
@@ -377,6 +376,12 @@ static void on_async(uv_async_t *h)
 	}
 	if (avail && f->nlocals)
 		reconcile(f);
+	/* A poll that started before this node's own write would undo it for
+	 * a moment: wait for one that read after it. */
+	if (have && r.revision < f->wrote_rev) {
+		etcd_range_free(&r);
+		have = false;
+	}
 	if (have) {
 		apply(f, &r);
 		etcd_range_free(&f->seen);
@@ -396,15 +401,14 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	f->name = strdup(conf->name);
 	f->node = strdup(conf->node);
 	f->version = strdup(conf->version);
-	f->config_path = strdup(conf->config_path);
 	snprintf(f->prefix, sizeof(f->prefix), "/vane/%s/", conf->name);
 	f->w = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
 	f->r = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	if (!f->name || !f->node || !f->version || !f->config_path || !f->w || !f->r) {
+	if (!f->name || !f->node || !f->version || !f->w || !f->r) {
 		fleet_free(f);
 		return VANE_ENOMEM;
 	}
-	digest_file(f->config_path, f->digest);
+	digest_conf(conf->conf, f->digest);
 	uv_mutex_init(&f->lock);
 	uv_cond_init(&f->wake);
 	uv_async_init(loop, &f->async, on_async);
@@ -457,14 +461,13 @@ void fleet_free(struct fleet *f)
 	free(f->name);
 	free(f->node);
 	free(f->version);
-	free(f->config_path);
 	free(f);
 }
 
-void fleet_config_changed(struct fleet *f)
+void fleet_config_changed(struct fleet *f, const struct vane_conf *conf)
 {
 	char d[65];
-	digest_file(f->config_path, d);
+	digest_conf(conf, d);
 	uv_mutex_lock(&f->lock);
 	memcpy(f->digest, d, sizeof(d));
 	uv_mutex_unlock(&f->lock);
@@ -524,9 +527,11 @@ int fleet_change(struct fleet *f, uint32_t s, uint32_t e, bool local, fleet_verb
 		}
 		char *value = admin_value(a);
 		bool ok = false;
-		ret = value ? etcd_put_if(f->w, key, value, rev, 0, &ok) : VANE_ENOMEM;
+		int64_t wrote = 0;
+		ret = value ? etcd_put_if(f->w, key, value, rev, 0, &ok, &wrote) : VANE_ENOMEM;
 		free(value);
 		if (ret == 0 && ok) {
+			f->wrote_rev = wrote;
 			/* A --local mark on this key is settled by the operator now. */
 			struct local_change *l = find_local(f, lkey);
 			if (l)

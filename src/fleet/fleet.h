@@ -51,7 +51,7 @@ struct fleet_conf {
 	char *const *etcd;
 	unsigned netcd;
 	unsigned lease_ms;
-	const char *config_path;         /* hashed into the config digest */
+	const struct vane_conf *conf;    /* its shared settings make the config digest */
 	const char *version;
 };
 
@@ -66,7 +66,7 @@ void fleet_close(struct fleet *f);
 void fleet_free(struct fleet *f);
 
 /* The config was reloaded: publish the new digest. */
-void fleet_config_changed(struct fleet *f);
+void fleet_config_changed(struct fleet *f, const struct vane_conf *conf);
 
 /* A verb on endpoint `s`/`e`, run against the working state of ops/ (it
  * returns 0 or a VANE_E* code with a message, and sets `*changed`). */
