@@ -26,6 +26,13 @@ struct local_change {
 	int64_t base_rev;                /* the key's mod_revision when last seen */
 };
 
+/* This node's vote on one probe target ("CHECK@ADDRESS"), for the thread
+ * to publish under the lease. */
+struct my_vote {
+	char target[192];
+	bool up, dirty;
+};
+
 struct fleet {
 	uv_loop_t *loop;
 	struct ops_rt *ops;
@@ -49,6 +56,11 @@ struct fleet {
 	json_t *nodes;                   /* object: node -> record */
 	char digest[65];
 	int64_t applied;                 /* admin revision applied by the loop */
+	struct my_vote *mine;            /* this node's votes */
+	unsigned nmine;
+	bool have_votes;
+	struct etcd_range votes;         /* every node's votes, not yet taken */
+	unsigned quorum;                 /* 0 = majority */
 
 	/* Loop thread only. */
 	bool loop_available, loop_avail_known, applied_once;
@@ -57,6 +69,9 @@ struct fleet {
 	int64_t wrote_rev;               /* store revision of this node's last write */
 	struct local_change *locals;
 	unsigned nlocals;
+	struct etcd_range vote_seen;     /* the votes last folded */
+	uint64_t isolated_since;         /* monotonic ms etcd went away; 0: reachable */
+	bool own_probes;                 /* isolated past the lease: own probes decide */
 };
 
 /* ---- config digest ---- */
@@ -208,10 +223,60 @@ static int64_t range_mark(const struct etcd_range *r)
 	return m * 4096 + r->n;
 }
 
+/* Publish this node's changed votes (all of them: a new lease). */
+static void put_votes(struct fleet *f, int64_t lease, bool all)
+{
+	for (unsigned i = 0;; i++) {
+		char target[192];
+		bool up;
+		uv_mutex_lock(&f->lock);
+		if (i >= f->nmine) {
+			uv_mutex_unlock(&f->lock);
+			return;
+		}
+		bool todo = all || f->mine[i].dirty;
+		f->mine[i].dirty = false;
+		memcpy(target, f->mine[i].target, sizeof(target));
+		up = f->mine[i].up;
+		uv_mutex_unlock(&f->lock);
+		if (!todo)
+			continue;
+		char key[KEY_MAX];
+		snprintf(key, sizeof(key), "%shealth/%s/%s", f->prefix, target, f->node);
+		if (etcd_put(f->r, key, up ? "up" : "down", lease) != 0) {
+			uv_mutex_lock(&f->lock);
+			if (i < f->nmine)
+				f->mine[i].dirty = true;   /* again on the next round */
+			uv_mutex_unlock(&f->lock);
+		}
+	}
+}
+
+/* Every node's votes; true when they changed since `*mark`. */
+static bool read_votes(struct fleet *f, int64_t *mark)
+{
+	char prefix[KEY_MAX];
+	struct etcd_range r;
+	snprintf(prefix, sizeof(prefix), "%shealth/", f->prefix);
+	if (etcd_get_prefix(f->r, prefix, &r) != 0)
+		return false;
+	if (range_mark(&r) == *mark) {
+		etcd_range_free(&r);
+		return false;
+	}
+	*mark = range_mark(&r);
+	uv_mutex_lock(&f->lock);
+	etcd_range_free(&f->votes);
+	f->votes = r;
+	f->have_votes = true;
+	uv_mutex_unlock(&f->lock);
+	return true;
+}
+
 static void poll_thread(void *arg)
 {
 	struct fleet *f = arg;
-	int64_t lease = 0, mark = -1, node_rev = -1;
+	int64_t lease = 0, mark = -1, node_rev = -1, vote_node_rev = 0, votes_mark = -1;
 	uint64_t keepalive_at = 0, nodes_at = 0;
 	char node_digest[65] = "", admin_prefix[KEY_MAX];
 	snprintf(admin_prefix, sizeof(admin_prefix), "%sadmin/", f->prefix);
@@ -257,6 +322,11 @@ static void poll_thread(void *arg)
 		char digest[65];
 		memcpy(digest, f->digest, sizeof(digest));
 		uv_mutex_unlock(&f->lock);
+		if (avail && lease)
+			put_votes(f, lease, vote_node_rev != lease);
+		vote_node_rev = lease;
+		if (avail && read_votes(f, &votes_mark))
+			notify = true;
 		if (avail && lease && dirty && put_node(f, lease) == 0) {
 			node_rev = applied;
 			memcpy(node_digest, digest, sizeof(node_digest));
@@ -272,7 +342,8 @@ static void poll_thread(void *arg)
 			json_decref(f->nodes);
 			f->nodes = nodes;
 		}
-		if (!f->avail_known || f->available != avail) {
+		/* While cut off, the loop keeps checking how long for. */
+		if (!f->avail_known || f->available != avail || !avail) {
 			f->available = avail;
 			f->avail_known = true;
 			notify = true;
@@ -352,12 +423,123 @@ static void apply(struct fleet *f, const struct etcd_range *r)
 	uv_mutex_unlock(&f->lock);
 }
 
+/* ops/ tells this node's own verdict on health index `h`. */
+static void on_own_vote(void *ctx, uint32_t h, bool up)
+{
+	struct fleet *f = ctx;
+	const char *addr, *check = ops_health_target(f->ops, h, &addr);
+	if (check == NULL)
+		return;
+	char target[192];
+	snprintf(target, sizeof(target), "%s@%s", check, addr);
+	uv_mutex_lock(&f->lock);
+	struct my_vote *v = NULL;
+	for (unsigned i = 0; i < f->nmine && v == NULL; i++)
+		if (strcmp(f->mine[i].target, target) == 0)
+			v = &f->mine[i];
+	if (v == NULL) {
+		struct my_vote *n = realloc(f->mine, (f->nmine + 1) * sizeof(*n));
+		if (n) {
+			f->mine = n;
+			v = &n[f->nmine++];
+			snprintf(v->target, sizeof(v->target), "%s", target);
+			v->up = !up;
+		}
+	}
+	if (v && v->up != up) {
+		v->up = up;
+		v->dirty = true;
+	}
+	uv_mutex_unlock(&f->lock);
+}
+
+/* Count the votes on every health index: down for the fleet when at least
+ * `health-quorum` of the live vantages (this node included, by its own
+ * probes) see it down.  Votes live under their node's lease, so a node
+ * that died stops counting when its lease expires. */
+static void fold_votes(struct fleet *f)
+{
+	struct ops_rt *rt = f->ops;
+	if (rt->votes == NULL)
+		return;
+	char prefix[KEY_MAX];
+	size_t pl = (size_t)snprintf(prefix, sizeof(prefix), "%shealth/", f->prefix);
+	for (uint32_t h = 0; h < rt->work->nhealth; h++) {
+		const char *addr, *check = ops_health_target(rt, h, &addr);
+		struct ops_vote v = { .verdict = -1 };
+		if (check == NULL || f->own_probes) {
+			ops_vote_set(rt, h, &v);
+			continue;
+		}
+		char target[192];
+		size_t tl = (size_t)snprintf(target, sizeof(target), "%s@%s/", check, addr);
+		unsigned live = 1, down = !rt->local_up[h];
+		for (unsigned i = 0; i < f->vote_seen.n; i++) {
+			const struct etcd_kv *kv = &f->vote_seen.kv[i];
+			if (strncmp(kv->key, prefix, pl) != 0 || strncmp(kv->key + pl, target, tl) != 0 ||
+			    strcmp(kv->key + pl + tl, f->node) == 0)
+				continue;
+			live++;
+			down += strcmp(kv->value, "down") == 0;
+		}
+		unsigned q = f->quorum ? f->quorum : live / 2 + 1;
+		v.vantages = (uint8_t)(live > 255 ? 255 : live);
+		v.down = (uint8_t)(down > 255 ? 255 : down);
+		v.verdict = live > 1 ? down < q : -1;
+		ops_vote_set(rt, h, &v);
+	}
+}
+
+/* Cut off from etcd for longer than the lease, this node's votes have
+ * expired for everyone else: its own probes decide again.  Unless they
+ * say every endpoint is down: that is this node's isolation speaking, and
+ * the last fleet verdicts stay. */
+static void isolation(struct fleet *f, bool avail)
+{
+	struct ops_rt *rt = f->ops;
+	uint64_t now = rt_mono_ms();
+	if (avail) {
+		f->isolated_since = 0;
+		if (f->own_probes) {
+			f->own_probes = false;
+			log_info("cluster: back in touch; health follows the fleet's votes again");
+		}
+		return;
+	}
+	if (f->isolated_since == 0)
+		f->isolated_since = now;
+	if (f->own_probes || rt->votes == NULL || now - f->isolated_since < f->lease_ms)
+		return;
+	uint32_t n = rt->work->nhealth, down = 0;
+	for (uint32_t h = 0; h < n; h++)
+		down += !rt->local_up[h];
+	if (n > 0 && down == n) {
+		static const uint64_t warn_every = 60000;
+		static uint64_t warned;
+		if (warned == 0 || now - warned >= warn_every) {
+			log_warning("cluster: cut off and every endpoint looks down from here: "
+				    "keeping the fleet's last verdicts");
+			warned = now;
+		}
+		return;
+	}
+	f->own_probes = true;
+	log_warning("cluster: cut off for longer than the lease; this node's probes decide");
+	fold_votes(f);
+}
+
 static void on_async(uv_async_t *h)
 {
 	struct fleet *f = h->data;
-	struct etcd_range r = { 0 };
+	struct etcd_range r = { 0 }, votes = { 0 };
 	uv_mutex_lock(&f->lock);
 	bool have = f->have_admin, avail = f->available, known = f->avail_known;
+	bool have_votes = f->have_votes;
+	if (have_votes) {
+		votes = f->votes;
+		memset(&f->votes, 0, sizeof(f->votes));
+		f->have_votes = false;
+	}
 	if (have) {
 		r = f->admin;
 		memset(&f->admin, 0, sizeof(f->admin));
@@ -387,6 +569,15 @@ static void on_async(uv_async_t *h)
 		etcd_range_free(&f->seen);
 		f->seen = r;
 	}
+	if (known)
+		isolation(f, avail);
+	if (have_votes) {
+		etcd_range_free(&f->vote_seen);
+		f->vote_seen = votes;
+	}
+	/* Also after a reload, which resets the verdicts of ops/. */
+	if (have_votes || avail)
+		fold_votes(f);
 }
 
 int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *ops,
@@ -409,10 +600,17 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 		return VANE_ENOMEM;
 	}
 	digest_conf(conf->conf, f->digest);
+	const char *q = conf->conf->cluster_quorum;
+	f->quorum = q && strcmp(q, "majority") != 0 ? (unsigned)strtoul(q, NULL, 10) : 0;
 	uv_mutex_init(&f->lock);
 	uv_cond_init(&f->wake);
 	uv_async_init(loop, &f->async, on_async);
 	f->async.data = f;
+	if (ops_votes_enable(ops, on_own_vote, f) != 0) {
+		fleet_close(f);
+		*out = f;
+		return VANE_ENOMEM;
+	}
 	if (uv_thread_create(&f->thread, poll_thread, f) != 0) {
 		log_error("cluster: cannot start the etcd thread");
 		fleet_close(f);
@@ -452,6 +650,9 @@ void fleet_free(struct fleet *f)
 	}
 	etcd_range_free(&f->admin);
 	etcd_range_free(&f->seen);
+	etcd_range_free(&f->votes);
+	etcd_range_free(&f->vote_seen);
+	free(f->mine);
 	json_decref(f->nodes);
 	for (unsigned i = 0; i < f->nlocals; i++)
 		free(f->locals[i].value);
