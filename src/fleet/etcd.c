@@ -310,6 +310,76 @@ int etcd_lease_keepalive(struct etcd *e, int64_t id)
 	return ret;
 }
 
+struct watch {
+	struct buf line;
+	void (*on_event)(void *ctx);
+	bool (*keep_going)(void *ctx);
+	void *ctx;
+};
+
+/* The stream is one JSON object per line; only "are there events" matters
+ * here: the caller reads the keys again, which also covers what a watch
+ * can miss (compaction, a member restarting). */
+static size_t on_watch_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct watch *w = ud;
+	size_t n = size * nmemb;
+	for (size_t i = 0; i < n; i++) {
+		if (ptr[i] != '\n') {
+			char c = ptr[i];
+			if (on_data(&c, 1, 1, &w->line) != 1)
+				return 0;
+			continue;
+		}
+		if (w->line.p && strstr(w->line.p, "\"events\""))
+			w->on_event(w->ctx);
+		w->line.len = 0;
+	}
+	return n;
+}
+
+static int on_watch_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	struct watch *w = ud;
+	return w->keep_going(w->ctx) ? 0 : 1;
+}
+
+int etcd_watch(struct etcd *e, const char *prefix, void (*on_event)(void *ctx),
+	       bool (*keep_going)(void *ctx), void *ctx)
+{
+	char end[512];
+	size_t l = strlen(prefix);
+	if (l == 0 || l >= sizeof(end))
+		return VANE_EINVAL;
+	memcpy(end, prefix, l + 1);
+	end[l - 1]++;
+	json_t *req = json_pack("{s:{s:o,s:o}}", "create_request", "key", b64_json(prefix),
+				"range_end", b64_json(end));
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (body == NULL)
+		return VANE_ENOMEM;
+	struct watch w = { .on_event = on_event, .keep_going = keep_going, .ctx = ctx };
+	unsigned m = e->cur % (e->n ? e->n : 1);
+	char url[512];
+	snprintf(url, sizeof(url), "%s/v3/watch", e->urls[m]);
+	e->cur = (e->cur + 1) % (e->n ? e->n : 1);   /* the next attempt tries another member */
+	curl_easy_reset(e->h);
+	curl_easy_setopt(e->h, CURLOPT_URL, url);
+	curl_easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, on_watch_data);
+	curl_easy_setopt(e->h, CURLOPT_WRITEDATA, &w);
+	curl_easy_setopt(e->h, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
+	curl_easy_setopt(e->h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e->h, CURLOPT_XFERINFOFUNCTION, on_watch_progress);
+	curl_easy_setopt(e->h, CURLOPT_XFERINFODATA, &w);
+	curl_easy_setopt(e->h, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = curl_easy_perform(e->h);
+	free(body);
+	free(w.line.p);
+	return rc == CURLE_ABORTED_BY_CALLBACK ? 0 : VANE_EAGAIN;
+}
+
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *etcd_b64_encode(const void *data, size_t len)

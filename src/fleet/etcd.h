@@ -57,6 +57,15 @@ int etcd_put_if(struct etcd *e, const char *key, const char *value, int64_t mod_
 /* Unconditional put (`lease` 0 = none). */
 int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease) VANE_WUR;
 
+/*
+ * Watch every key under `prefix` (POST /v3/watch, a stream that stays
+ * open): `on_event` runs on this thread for each message that carries
+ * events; `keep_going` is asked about once a second and ends the watch
+ * when false.  Returns when the stream ends: 0 (stopped) or VANE_EAGAIN.
+ */
+int etcd_watch(struct etcd *e, const char *prefix, void (*on_event)(void *ctx),
+	       bool (*keep_going)(void *ctx), void *ctx) VANE_WUR;
+
 /* A lease of `ttl_s` seconds into `*id`. */
 int etcd_lease_grant(struct etcd *e, unsigned ttl_s, int64_t *id) VANE_WUR;
 

@@ -42,8 +42,10 @@ struct fleet {
 	struct etcd *w;                  /* the loop's client, for writes */
 	struct etcd *r;                  /* the thread's client */
 
-	uv_thread_t thread;
-	bool thread_on;
+	uv_thread_t thread, watch_thread;
+	bool thread_on, watch_on;
+	struct etcd *wr;                 /* the watch thread's client (reads after events) */
+	struct etcd *ws;                 /* the watch stream's */
 	uv_async_t async;
 	uv_mutex_t lock;
 	uv_cond_t wake;
@@ -52,6 +54,7 @@ struct fleet {
 	bool stop;
 	bool have_admin;                 /* admin holds a range not yet taken */
 	struct etcd_range admin;
+	int64_t admin_mark;              /* of the newest range handed over */
 	bool available, avail_known;
 	json_t *nodes;                   /* object: node -> record */
 	char digest[65];
@@ -273,13 +276,73 @@ static bool read_votes(struct fleet *f, int64_t *mark)
 	return true;
 }
 
+/* Read the admin keys with `e` and hand them to the loop if they changed
+ * (either thread: the poll, or the watch after an event).  false when
+ * etcd did not answer. */
+static bool read_admin(struct fleet *f, struct etcd *e)
+{
+	char prefix[KEY_MAX];
+	struct etcd_range r;
+	snprintf(prefix, sizeof(prefix), "%sadmin/", f->prefix);
+	if (etcd_get_prefix(e, prefix, &r) != 0)
+		return false;
+	int64_t mark = range_mark(&r);
+	bool send = false;
+	uv_mutex_lock(&f->lock);
+	/* Each thread may read an older state than the other handed over. */
+	if (mark != f->admin_mark && r.revision >= f->admin.revision) {
+		etcd_range_free(&f->admin);
+		f->admin = r;
+		f->admin_mark = mark;
+		f->have_admin = send = true;
+	}
+	uv_mutex_unlock(&f->lock);
+	if (send)
+		uv_async_send(&f->async);
+	else
+		etcd_range_free(&r);
+	return true;
+}
+
+static void on_watch_event(void *ctx)
+{
+	struct fleet *f = ctx;
+	(void)read_admin(f, f->wr);
+}
+
+static bool watch_going(void *ctx)
+{
+	struct fleet *f = ctx;
+	uv_mutex_lock(&f->lock);
+	bool go = !f->stop;
+	uv_mutex_unlock(&f->lock);
+	return go;
+}
+
+/* The change feed: a watch on the admin prefix; every event triggers a
+ * fresh read.  When the stream breaks it is opened again (another member)
+ * after a pause; the 200 ms poll covers the gap. */
+static void watch_thread(void *arg)
+{
+	struct fleet *f = arg;
+	char prefix[KEY_MAX];
+	snprintf(prefix, sizeof(prefix), "%sadmin/", f->prefix);
+	while (watch_going(f)) {
+		if (etcd_watch(f->ws, prefix, on_watch_event, watch_going, f) == 0)
+			break;
+		uv_mutex_lock(&f->lock);
+		if (!f->stop)
+			(void)uv_cond_timedwait(&f->wake, &f->lock, 500 * 1000000ull);
+		uv_mutex_unlock(&f->lock);
+	}
+}
+
 static void poll_thread(void *arg)
 {
 	struct fleet *f = arg;
-	int64_t lease = 0, mark = -1, node_rev = -1, vote_node_rev = 0, votes_mark = -1;
+	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1;
 	uint64_t keepalive_at = 0, nodes_at = 0;
-	char node_digest[65] = "", admin_prefix[KEY_MAX];
-	snprintf(admin_prefix, sizeof(admin_prefix), "%sadmin/", f->prefix);
+	char node_digest[65] = "";
 	unsigned ttl_s = (f->lease_ms + 999) / 1000;
 
 	uv_mutex_lock(&f->lock);
@@ -288,20 +351,7 @@ static void poll_thread(void *arg)
 		uint64_t t0 = rt_mono_ms();
 		bool notify = false;
 
-		struct etcd_range r;
-		int ret = etcd_get_prefix(f->r, admin_prefix, &r);
-		bool avail = ret == 0;
-		if (avail && range_mark(&r) != mark) {
-			mark = range_mark(&r);
-			uv_mutex_lock(&f->lock);
-			etcd_range_free(&f->admin);
-			f->admin = r;
-			f->have_admin = true;
-			uv_mutex_unlock(&f->lock);
-			notify = true;
-		} else if (avail) {
-			etcd_range_free(&r);
-		}
+		bool avail = read_admin(f, f->r);
 
 		/* The node's record lives under its lease: it vanishes with the node. */
 		if (avail && lease == 0 && etcd_lease_grant(f->r, ttl_s, &lease) == 0) {
@@ -560,7 +610,7 @@ static void on_async(uv_async_t *h)
 		reconcile(f);
 	/* A poll that started before this node's own write would undo it for
 	 * a moment: wait for one that read after it. */
-	if (have && r.revision < f->wrote_rev) {
+	if (have && (r.revision < f->wrote_rev || r.revision < f->seen.revision)) {
 		etcd_range_free(&r);
 		have = false;
 	}
@@ -595,7 +645,10 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	snprintf(f->prefix, sizeof(f->prefix), "/vane/%s/", conf->name);
 	f->w = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
 	f->r = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	if (!f->name || !f->node || !f->version || !f->w || !f->r) {
+	f->wr = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->ws = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->admin_mark = -1;
+	if (!f->wr || !f->ws || !f->name || !f->node || !f->version || !f->w || !f->r) {
 		fleet_free(f);
 		return VANE_ENOMEM;
 	}
@@ -618,6 +671,10 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 		return VANE_ENOMEM;
 	}
 	f->thread_on = true;
+	if (uv_thread_create(&f->watch_thread, watch_thread, f) == 0)
+		f->watch_on = true;
+	else
+		log_warning("cluster: no watch thread; changes arrive by the 200 ms poll");
 	log_info("cluster %s: node %s, %u etcd members, config digest %.12s", f->name, f->node,
 		 conf->netcd, f->digest);
 	*out = f;
@@ -631,10 +688,14 @@ void fleet_close(struct fleet *f)
 	if (f->thread_on) {
 		uv_mutex_lock(&f->lock);
 		f->stop = true;
-		uv_cond_signal(&f->wake);
+		uv_cond_broadcast(&f->wake);
 		uv_mutex_unlock(&f->lock);
 		uv_thread_join(&f->thread);
 		f->thread_on = false;
+	}
+	if (f->watch_on) {
+		uv_thread_join(&f->watch_thread);
+		f->watch_on = false;
 	}
 	if (!uv_is_closing((uv_handle_t *)&f->async))
 		uv_close((uv_handle_t *)&f->async, NULL);
@@ -659,6 +720,8 @@ void fleet_free(struct fleet *f)
 	free(f->locals);
 	etcd_free(f->w);
 	etcd_free(f->r);
+	etcd_free(f->wr);
+	etcd_free(f->ws);
 	free(f->name);
 	free(f->node);
 	free(f->version);

@@ -10,13 +10,15 @@
  *   nodes/NODE              a node's record under its lease: version,
  *                           config digest, applied state revision
  *
- * Reads: a thread of its own polls the admin prefix every 200 ms with a
- * linearizable range (blocking libcurl) and hands what changed to the loop
- * with uv_async.  A poll rather than the watch stream: one short request
- * does both the change feed and the quorum probe (etcd answers no
- * linearizable read without quorum), and there is no stream to resume
- * after compaction or a member's restart; 200 ms keeps a change well
- * inside the 1 s the fleet promises.
+ * Reads: a watch stream on the admin prefix (a thread of its own, blocking
+ * libcurl) is the doorbell: each event triggers a fresh linearizable range
+ * of the prefix, handed to the loop with uv_async.  A second thread polls
+ * the same range every 200 ms as the fallback (a broken stream, missed
+ * events after compaction) and as the quorum probe (etcd answers no
+ * linearizable read without quorum); it also keeps the lease, the node
+ * record and the health votes.  Threads rather than the loop's curl multi:
+ * every call here blocks for up to the timeout when etcd has no quorum,
+ * and the loop must keep answering meanwhile.
  *
  * Writes (operator verbs, loop thread): read the key, apply the verb to
  * what etcd holds, put it back in a txn on the key's mod_revision, retry
