@@ -36,8 +36,8 @@ ADDR = {"a": "192.0.2.31", "b": "192.0.2.32", "c": "192.0.2.33"}
 # Health from several vantages: the exec check runs in each node's own
 # directory, so a file there makes one node see an endpoint down.
 VOTED = "votes.example.com"
-CHECK = {"id": "local", "type": "exec", "port": 80, "interval": "300ms",
-         "timeout": "300ms", "rise": 1, "fall": 2,
+CHECK = {"id": "local", "type": "exec", "port": 80, "interval": "1s",
+         "timeout": "1s", "rise": 1, "fall": 1,
          "command": "/usr/bin/test ! -e down-{endpoint}"}
 LEASE = "2s"
 
