@@ -473,6 +473,8 @@ static void apply(struct fleet *f, const struct etcd_range *r)
 	uv_mutex_unlock(&f->lock);
 }
 
+static void fold_votes(struct fleet *f);
+
 /* ops/ tells this node's own verdict on health index `h`. */
 static void on_own_vote(void *ctx, uint32_t h, bool up)
 {
@@ -501,6 +503,9 @@ static void on_own_vote(void *ctx, uint32_t h, bool up)
 		v->dirty = true;
 	}
 	uv_mutex_unlock(&f->lock);
+	/* Count again now with this node's new vote: the fleet's verdict must
+	 * not wait for the vote's round trip through etcd. */
+	fold_votes(f);
 }
 
 /* Count the votes on every health index: down for the fleet when at least

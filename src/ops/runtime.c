@@ -452,9 +452,10 @@ static int votes_relayout(struct ops_rt *rt)
 	for (uint32_t h = 0; h < n; h++) {
 		v[h].verdict = -1;
 		l[h] = rt->work->hs[h].up;
-		if (rt->vote_fn)
-			rt->vote_fn(rt->vote_ctx, h, l[h]);
 	}
+	/* Only once every entry is set: the fleet may count them at once. */
+	for (uint32_t h = 0; h < n && rt->vote_fn; h++)
+		rt->vote_fn(rt->vote_ctx, h, l[h]);
 	return 0;
 }
 
