@@ -110,7 +110,8 @@ static const struct conf_item server_items[] = {
 	{ .name = "control", .type = CONF_PATH, .offset = S(control), .def = "run/vaned.sock",
 	  .flags = CONF_RESTART | CONF_NODE,
 	  .help = "Unix socket for vanectl. Its directory is created when missing." },
-	{ .name = "state-dir", .type = CONF_PATH, .offset = S(state_dir), .flags = CONF_NODE, .def = "state",
+	{ .name = "state-dir", .type = CONF_PATH, .offset = S(state_dir), .flags = CONF_NODE,
+	  .def = "state",
 	  .help = "Directory for state the daemon keeps between runs." },
 	{ .name = "nsid", .type = CONF_STR, .offset = S(nsid), .flags = CONF_NODE, .check = check_nsid,
 	  .help = "EDNS name server identifier (RFC 5001) returned when asked: text, or "
@@ -135,7 +136,8 @@ static const struct conf_item server_items[] = {
 };
 
 static const struct conf_item http_items[] = {
-	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen), .flags = CONF_RESTART | CONF_NODE,
+	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen),
+	  .flags = CONF_RESTART | CONF_NODE,
 	  .help = "Address of the HTTP API, metrics and dashboard, \"ADDR@PORT\". "
 		  "The HTTP server is off when not set." },
 	{ .name = "token-file", .type = CONF_PATH, .offset = S(http_token_file),
@@ -147,7 +149,8 @@ static const struct conf_item http_items[] = {
 };
 
 static const struct conf_item dnstap_items[] = {
-	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket), .flags = CONF_RESTART | CONF_NODE,
+	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket),
+	  .flags = CONF_RESTART | CONF_NODE,
 	  .help = "Unix socket of a dnstap collector (Frame Streams, content type "
 		  "protobuf:dnstap.Dnstap), e.g. fstrm_capture -u. dnstap is off when not set. "
 		  "vaned reconnects when the collector goes away." },

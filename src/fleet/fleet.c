@@ -98,6 +98,13 @@ static void digest_conf(const struct vane_conf *conf, char out[65])
 	free(text);
 }
 
+/* health-quorum: 0 for a majority of the live vantages. */
+static unsigned quorum_of(const struct vane_conf *conf)
+{
+	const char *q = conf->cluster_quorum;
+	return q && strcmp(q, "majority") != 0 ? (unsigned)strtoul(q, NULL, 10) : 0;
+}
+
 /* ---- the admin value ---- */
 
 /* What etcd holds of an endpoint: the operator's intent only.  Recovery
@@ -658,8 +665,7 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 		return VANE_ENOMEM;
 	}
 	digest_conf(conf->conf, f->digest);
-	const char *q = conf->conf->cluster_quorum;
-	f->quorum = q && strcmp(q, "majority") != 0 ? (unsigned)strtoul(q, NULL, 10) : 0;
+	f->quorum = quorum_of(conf->conf);
 	uv_mutex_init(&f->lock);
 	uv_cond_init(&f->wake);
 	uv_async_init(loop, &f->async, on_async);
@@ -737,6 +743,7 @@ void fleet_config_changed(struct fleet *f, const struct vane_conf *conf)
 {
 	char d[65];
 	digest_conf(conf, d);
+	f->quorum = quorum_of(conf);   /* the loop's: only fold_votes reads it */
 	uv_mutex_lock(&f->lock);
 	memcpy(f->digest, d, sizeof(d));
 	uv_mutex_unlock(&f->lock);
