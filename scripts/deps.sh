@@ -13,6 +13,7 @@ knot knot-dnsutils nsd unbound gdnsd dnsperf bind9-dnsutils
 python3-dnspython python3-pytest valgrind iproute2 procps bird2
 libfstrm-dev libprotobuf-c-dev protobuf-c-compiler dnstap-ldns fstrm-bin
 prometheus chromium nodejs
+etcd-server etcd-client
 "
 
 # The browser test's npm packages (playwright-core, pinned by

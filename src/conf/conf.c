@@ -225,6 +225,53 @@ static void restart_walk(const struct conf_item *children, const char *prefix, c
 	}
 }
 
+/* One value per line for conf_write_shared; paths relative to `dir` when
+ * under it, so that two nodes laid out alike compare equal. */
+static void shared_walk(FILE *out, const struct conf_item *children, const char *prefix,
+			const void *base, const char *dir)
+{
+	char key[256];
+	size_t dl = strlen(dir);
+	for (const struct conf_item *it = children; it->name; it++) {
+		if (it->flags & CONF_NODE)
+			continue;
+		snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", it->name);
+		const char *v = (const char *)base + it->offset;
+		if (it->type == CONF_MAP) {
+			shared_walk(out, it->children, key, v, dir);
+			continue;
+		}
+		if (it->type == CONF_LIST) {
+			unsigned n = *(const unsigned *)((const char *)base + it->count_off);
+			const char *arr = *(char *const *)v;
+			for (unsigned i = 0; i < n; i++) {
+				char ek[300];
+				const char *el = arr + i * it->elem_size;
+				snprintf(ek, sizeof(ek), "%s[%u]", key, i);
+				if (it->elem->type == CONF_MAP) {
+					shared_walk(out, it->elem->children, ek, el, dir);
+				} else {
+					char *c = canon_value(it->elem, el);
+					fprintf(out, "%s=%s\n", ek, c ? c : "");
+					free(c);
+				}
+			}
+			continue;
+		}
+		char *c = canon_value(it, v);
+		const char *shown = c ? c : "";
+		if (c && it->type == CONF_PATH && strncmp(c, dir, dl) == 0 && c[dl] == '/')
+			shown = c + dl + 1;
+		fprintf(out, "%s=%s\n", key, shown);
+		free(c);
+	}
+}
+
+void conf_write_shared(FILE *out, const struct vane_conf *conf)
+{
+	shared_walk(out, conf_schema_root.children, "", conf, conf->dir ? conf->dir : "");
+}
+
 void conf_restart_changes(const struct conf_item *root, const void *a, const void *b,
 			  void (*fn)(void *ctx, const char *key), void *ctx)
 {
@@ -803,6 +850,13 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 	ret = anycast_listen(conf, path, err ? err : stderr_err, ctx);
 	if (ret != 0)
 		goto fail;
+	/* The section may be absent (one node on its own), but half a
+	 * cluster is a mistake, not a default. */
+	if (conf->cluster_name && (conf->cluster_node == NULL || conf->ncluster_etcd == 0)) {
+		(err ? err : stderr_err)(ctx, path, 0, "cluster: name needs node and etcd");
+		ret = VANE_ESYNTAX;
+		goto fail;
+	}
 	*out = conf;
 	return 0;
 fail:

@@ -204,6 +204,13 @@ struct vane_conf {
 	unsigned anycast_bird_timeout_ms;
 	char **anycast_peers;            /* base URLs of other sites' HTTP APIs */
 	unsigned nanycast_peers;
+	/* cluster: cluster_name NULL = one node on its own (no etcd). */
+	char *cluster_name;              /* key prefix /vane/NAME/ */
+	char *cluster_node;              /* unique per node */
+	char **cluster_etcd;             /* etcd client URLs */
+	unsigned ncluster_etcd;
+	char *cluster_quorum;            /* "majority" or a number of vantages */
+	unsigned cluster_lease_ms;       /* TTL of the node's lease */
 };
 
 /* The key with this id, or -1. */
@@ -221,6 +228,11 @@ int conf_load(const char *path, vane_report_fn err, void *ctx,
 	      struct vane_conf **out) VANE_WUR;
 
 void conf_free(struct vane_conf *conf);
+
+/* Every setting the nodes of a fleet should share (all but the CONF_NODE
+ * keys: addresses, paths of this node, its name), one `key=value` line each
+ * in schema order: what a fleet's config digest is taken over. */
+void conf_write_shared(FILE *out, const struct vane_conf *conf);
 
 /* Write the configuration reference (vaned.conf(5) body) generated from the
  * schema table, in the given format: "man" (roff) or "md". */

@@ -91,7 +91,7 @@ static const struct conf_item listen_elem = {
 static const struct conf_item server_items[] = {
 	{ .name = "listen", .type = CONF_LIST, .offset = S(listen),
 	  .count_off = S(nlisten), .elem = &listen_elem, .elem_size = sizeof(struct conf_listen),
-	  .min = 1, .def = "127.0.0.1@53", .flags = CONF_RESTART,
+	  .min = 1, .def = "127.0.0.1@53", .flags = CONF_RESTART | CONF_NODE,
 	  .help = "Addresses to serve DNS on (UDP and TCP), each \"ADDR@PORT\" or \"ADDR\" "
 		  "for port 53. IPv6 addresses are written without brackets, e.g. \"::1@5300\". "
 		  "A single address may be given without the list." },
@@ -110,14 +110,15 @@ static const struct conf_item server_items[] = {
 	  .help = "Largest UDP response, whatever the client's EDNS buffer size says; "
 		  "1232 avoids IP fragmentation (DNS flag day 2020)." },
 	{ .name = "control", .type = CONF_PATH, .offset = S(control), .def = "run/vaned.sock",
-	  .flags = CONF_RESTART,
+	  .flags = CONF_RESTART | CONF_NODE,
 	  .help = "Unix socket for vanectl. Its directory is created when missing." },
-	{ .name = "state-dir", .type = CONF_PATH, .offset = S(state_dir), .def = "state",
+	{ .name = "state-dir", .type = CONF_PATH, .offset = S(state_dir), .flags = CONF_NODE,
+	  .def = "state",
 	  .help = "Directory for state the daemon keeps between runs." },
-	{ .name = "nsid", .type = CONF_STR, .offset = S(nsid), .check = check_nsid,
+	{ .name = "nsid", .type = CONF_STR, .offset = S(nsid), .flags = CONF_NODE, .check = check_nsid,
 	  .help = "EDNS name server identifier (RFC 5001) returned when asked: text, or "
 		  "\"hex:\" followed by the bytes in hex; at most 64 bytes. Off when not set." },
-	{ .name = "identity", .type = CONF_STR, .offset = S(identity),
+	{ .name = "identity", .type = CONF_STR, .offset = S(identity), .flags = CONF_NODE,
 	  .help = "Answer to CH TXT id.server and hostname.bind queries. "
 		  "Refused when not set." },
 	{ .name = "version", .type = CONF_STR, .offset = S(version),
@@ -129,7 +130,7 @@ static const struct conf_item server_items[] = {
 	{ .name = "log", .type = CONF_ENUM, .offset = S(log_target),
 	  .values = log_targets, .def = "stderr", .flags = CONF_RESTART,
 	  .help = "Where log lines go: stderr, or syslog (facility daemon, ident vaned)." },
-	{ .name = "user", .type = CONF_STR, .offset = S(user), .flags = CONF_RESTART,
+	{ .name = "user", .type = CONF_STR, .offset = S(user), .flags = CONF_RESTART | CONF_NODE,
 	  .help = "After binding its sockets and creating the control socket and state "
 		  "directory, vaned switches to this user and its primary group "
 		  "(setgroups, setgid, setuid). Stays as started when not set." },
@@ -137,11 +138,12 @@ static const struct conf_item server_items[] = {
 };
 
 static const struct conf_item http_items[] = {
-	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen), .flags = CONF_RESTART,
+	{ .name = "listen", .type = CONF_LISTEN, .offset = S(http_listen),
+	  .flags = CONF_RESTART | CONF_NODE,
 	  .help = "Address of the HTTP API, metrics and dashboard, \"ADDR@PORT\". "
 		  "The HTTP server is off when not set." },
 	{ .name = "token-file", .type = CONF_PATH, .offset = S(http_token_file),
-	  .flags = CONF_RESTART,
+	  .flags = CONF_RESTART | CONF_NODE,
 	  .help = "File holding the bearer token that POST requests must send "
 		  "(Authorization: Bearer TOKEN). Without it every write is refused. "
 		  "Read at start." },
@@ -149,7 +151,8 @@ static const struct conf_item http_items[] = {
 };
 
 static const struct conf_item dnstap_items[] = {
-	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket), .flags = CONF_RESTART,
+	{ .name = "socket", .type = CONF_PATH, .offset = S(dnstap_socket),
+	  .flags = CONF_RESTART | CONF_NODE,
 	  .help = "Unix socket of a dnstap collector (Frame Streams, content type "
 		  "protobuf:dnstap.Dnstap), e.g. fstrm_capture -u. dnstap is off when not set. "
 		  "vaned reconnects when the collector goes away." },
@@ -160,7 +163,7 @@ static const struct conf_item dnstap_items[] = {
 	  .def = "true", .help = "Send AUTH_QUERY messages." },
 	{ .name = "log-responses", .type = CONF_BOOL, .offset = S(dnstap_log_responses),
 	  .def = "true", .help = "Send AUTH_RESPONSE messages." },
-	{ .name = "identity", .type = CONF_STR, .offset = S(dnstap_identity),
+	{ .name = "identity", .type = CONF_STR, .offset = S(dnstap_identity), .flags = CONF_NODE,
 	  .def_doc = "the host name", .help = "dnstap identity field." },
 	{ .name = "version", .type = CONF_STR, .offset = S(dnstap_version),
 	  .def_doc = "vaned and its version", .help = "dnstap version field." },
@@ -760,6 +763,49 @@ static const struct conf_item service_elem = {
 	.line_off = SV(line),
 };
 
+/* health-quorum: "majority" or a count of vantages. */
+static bool check_quorum(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	const char *v = *(char **)((char *)base + item->offset);
+	char *end;
+	if (v == NULL || strcmp(v, "majority") == 0)
+		return true;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*end == '\0' && n >= 1 && n <= 64)
+		return true;
+	snprintf(msg, msgsize, "want majority or a number of vantages (1..64), not %s", v);
+	return false;
+}
+
+static const struct conf_item etcd_elem = {
+	.name = "etcd", .type = CONF_STR, .flags = CONF_UNIQUE,
+};
+
+/* A cluster's identity and its etcd are bound at start: changing them
+ * means leaving one cluster and joining another, which a restart does. */
+static const struct conf_item cluster_items[] = {
+	{ .name = "name", .type = CONF_STR, .offset = S(cluster_name),
+	  .flags = CONF_RESTART, .check = check_id,
+	  .help = "The cluster's name: its keys in etcd live under /vane/NAME/." },
+	{ .name = "node", .type = CONF_STR, .offset = S(cluster_node),
+	  .flags = CONF_RESTART | CONF_NODE, .check = check_id,
+	  .help = "This node's name, unique in the cluster; required with name." },
+	{ .name = "etcd", .type = CONF_LIST, .offset = S(cluster_etcd),
+	  .count_off = S(ncluster_etcd), .elem = &etcd_elem, .elem_size = sizeof(char *),
+	  .max = 16, .flags = CONF_RESTART | CONF_NODE,
+	  .help = "Client URLs of the etcd members (v3 JSON gateway), e.g. "
+		  "\"http://127.0.0.1:2379\"; vaned tries them in turn. Required with name." },
+	{ .name = "health-quorum", .type = CONF_STR, .offset = S(cluster_quorum),
+	  .def = "majority", .check = check_quorum,
+	  .help = "How many live vantages must see an endpoint down for the fleet to take it "
+		  "out: majority, or a number." },
+	{ .name = "lease", .type = CONF_DURATION, .offset = S(cluster_lease_ms), .min = 2000,
+	  .max = 600000, .def = "5s", .flags = CONF_RESTART,
+	  .help = "TTL of the node's etcd lease: its node record and health votes vanish "
+		  "this long after it stops." },
+	{ NULL },
+};
+
 static const struct conf_item root_items[] = {
 	{ .name = "server", .type = CONF_MAP, .children = server_items,
 	  .help = "Settings of the vaned daemon." },
@@ -793,6 +839,9 @@ static const struct conf_item root_items[] = {
 	{ .name = "anycast", .type = CONF_MAP, .children = anycast_items,
 	  .help = "Announce the service addresses through BIRD while vaned's own "
 		  "self-check passes (docs/anycast.md)." },
+	{ .name = "cluster", .type = CONF_MAP, .children = cluster_items,
+	  .help = "A fleet of vaned nodes sharing operator state and health votes through "
+		  "etcd. Without it vaned runs on its own." },
 	{ NULL },
 };
 

@@ -40,6 +40,7 @@ enum conf_flag {
 	CONF_UNIQUE = 1 << 1,   /* no two entries of the enclosing list may share it */
 	CONF_LINE = 1 << 2,     /* map in a list: store the entry's line at line_off */
 	CONF_RESTART = 1 << 3,  /* bound at start: a reload keeps the old value and warns */
+	CONF_NODE = 1 << 4,     /* differs between the nodes of a fleet: not in the digest */
 };
 
 struct conf_item;

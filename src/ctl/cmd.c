@@ -12,6 +12,8 @@
 #include "lib/mnemonic.h"
 
 #define KEY { "key", CA_KEY, NULL, false, false, NULL }
+/* In a fleet without etcd quorum: change this node only, for an emergency. */
+#define LOCAL { "local", CA_FLAG, "--local", true, false, NULL }
 
 const struct ctl_cmd ctl_cmds[] = {
 	{ "status", CMD_STATUS, false, "GET", "/api/v1/status", NULL, { { 0 } },
@@ -31,24 +33,26 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "Query counters by rcode, qtype and transport.",
 	  "queries, rcode, qtype, transport, dropped, services, fallbacks, ecs_scope, response_size" },
 	{ "drain", CMD_DRAIN, true, "POST", "/api/v1/drain", "/api/v1/endpoints/{service}/{endpoint}/drain",
-	  { KEY }, "Take an endpoint out of answers (health filter).", "key, changed, endpoint: row" },
+	  { KEY, LOCAL }, "Take an endpoint out of answers (health filter). In a cluster the "
+	  "change goes through etcd to every node; --local applies it on this node only when "
+	  "etcd has no quorum.", "key, changed, endpoint: row" },
 	{ "undrain", CMD_UNDRAIN, true, "POST", "/api/v1/undrain",
 	  "/api/v1/endpoints/{service}/{endpoint}/undrain",
-	  { KEY }, "Put a drained endpoint back.", "key, changed, endpoint: row" },
+	  { KEY, LOCAL }, "Put a drained endpoint back.", "key, changed, endpoint: row" },
 	{ "weight", CMD_WEIGHT, true, "POST", "/api/v1/weight",
 	  "/api/v1/endpoints/{service}/{endpoint}/weight",
-	  { KEY, { "weight", CA_UINT, NULL, false, false, NULL } },
+	  { KEY, { "weight", CA_UINT, NULL, false, false, NULL }, LOCAL },
 	  "Override an endpoint's weight.", "key, changed, endpoint: row" },
 	{ "ramp", CMD_RAMP, true, "POST", "/api/v1/ramp", "/api/v1/endpoints/{service}/{endpoint}/ramp",
 	  { KEY, { "steps", CA_STEPS, "--steps", true, false, NULL },
 	    { "every", CA_DURATION, "--every", true, false, NULL },
-	    { "resume", CA_FLAG, "--resume", true, false, NULL } },
+	    { "resume", CA_FLAG, "--resume", true, false, NULL }, LOCAL },
 	  "Bring an endpoint back in weight steps (--steps and --every); if it fails health "
 	  "the ramp aborts and leaves it drained; --resume continues that ramp from the step "
 	  "it had reached (undrain gives the full weight instead).",
 	  "key, changed, endpoint: row" },
 	{ "load", CMD_LOAD, true, "POST", "/api/v1/load", "/api/v1/endpoints/{service}/{endpoint}/load",
-	  { KEY, { "value", CA_UINT, NULL, false, false, NULL } },
+	  { KEY, { "value", CA_UINT, NULL, false, false, NULL }, LOCAL },
 	  "Push an endpoint's current load (shed).", "key, changed, endpoint: row" },
 	{ "health", CMD_HEALTH, false, "GET", "/api/v1/health", NULL, { { 0 } },
 	  "Health and operator state of every endpoint: state (up, down, unknown), since, "
@@ -80,6 +84,12 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "stop", CMD_STOP, true, "POST", "/api/v1/stop", NULL, { { 0 } },
 	  "Stop the server cleanly; with anycast: withdraw, keep answering for drain-time, "
 	  "then stop.", "ok" },
+	{ "cluster", CMD_CLUSTER, false, "GET", "/api/v1/cluster", NULL, { { 0 } },
+	  "The fleet as etcd sees it: every node's version, config digest (a differing one is "
+	  "flagged) and applied state revision; whether etcd is reachable; changes made with "
+	  "--local that wait for it.",
+	  "cluster, node, available, revision, config_digest, nodes: [{node, version, "
+	  "config_digest, revision, config_differs, self}], config_differs, local_changes" },
 	{ "help", CMD_HELP, false, "GET", "/api/v1/commands", NULL, { { 0 } },
 	  "List the commands.", "commands: [{name, args, writes, method, route, help}]" },
 	{ NULL, CMD_SERVICES, false, "GET", "/api/v1/services", NULL, { { 0 } },

@@ -80,6 +80,14 @@ json_t *encode_endpoint(const struct ops_ep_view *v)
 	}
 	json_object_set_new(o, "load", json_integer(v->load));
 	json_object_set_new(o, "capacity", json_integer(v->capacity));
+	/* A fleet's votes: why this row is up or down when the local probes
+	 * say otherwise. */
+	if (v->voted)
+		json_object_set_new(o, "votes", json_pack("{s:i,s:i,s:s,s:s,s:b}",
+			"down", (int)v->vote.down, "vantages", (int)v->vote.vantages,
+			"fleet", v->vote.verdict < 0 ? "none" : v->vote.verdict ? "up" : "down",
+			"local", v->local_up ? "up" : "down",
+			"local_view_disagrees", v->vote.disagree));
 	return o;
 }
 

@@ -145,6 +145,9 @@ static void reply_ep(struct server *srv, struct ctl_client *c, uint32_t s, uint3
 	struct ops_ep_view v;
 	ops_endpoint_view(srv->ops, s, e, rt_now_ms(), &v);
 	json_t *res = json_pack("{s:s,s:b}", "key", key, "changed", changed);
+	/* A change that waits for etcd says so until reconciled. */
+	if (res && srv->fleet && fleet_is_local(srv->fleet, s, e))
+		json_object_set_new(res, "local", json_true());
 	if (res)
 		json_object_set_new(res, "endpoint", encode_endpoint(&v));
 	ctl_reply(c, res);
@@ -171,36 +174,65 @@ static int ramp(struct server *srv, const struct ctl_args *a, uint32_t s, uint32
 			errsize);
 }
 
+struct verb_call {
+	struct server *srv;
+	const struct ctl_args *a;
+	uint32_t s, e;
+};
+
+/* The verb of `cmd_endpoint` on the working state (fleet_verb_fn). */
+static int endpoint_verb(void *arg, bool *changed, char *err, size_t errsize)
+{
+	struct verb_call *v = arg;
+	struct server *srv = v->srv;
+	const struct ctl_args *a = v->a;
+	uint32_t s = v->s, e = v->e;
+	int ret;
+	switch (a->cmd->id) {
+	case CMD_DRAIN: return ops_drain(srv->ops, s, e, true, changed);
+	case CMD_UNDRAIN: return ops_drain(srv->ops, s, e, false, changed);
+	case CMD_WEIGHT:
+		ret = a->v[1].u > STEER_WEIGHT_MAX ? VANE_EINVAL
+			: ops_weight(srv->ops, s, e, (uint32_t)a->v[1].u, changed);
+		if (ret != 0)
+			snprintf(err, errsize, "bad weight %s: want 0..%u", a->v[1].str,
+				 STEER_WEIGHT_MAX);
+		return ret;
+	case CMD_LOAD:
+		ret = a->v[1].u > UINT32_MAX ? VANE_EINVAL
+			: ops_load(srv->ops, s, e, (uint32_t)a->v[1].u, changed);
+		if (ret != 0)
+			snprintf(err, errsize, "bad load %s", a->v[1].str);
+		return ret;
+	case CMD_RAMP:
+		return ramp(srv, a, s, e, changed, err, errsize);
+	default: return VANE_ENOTSUP;
+	}
+}
+
+/* The --local flag of a verb (wherever the table put it). */
+static bool local_flag(const struct ctl_args *a)
+{
+	for (int i = 0; i < CTL_ARGS_MAX && a->cmd->args[i].name; i++)
+		if (strcmp(a->cmd->args[i].name, "local") == 0)
+			return a->v[i].set;
+	return false;
+}
+
 static void cmd_endpoint(void *ctx, struct ctl_client *c, const struct ctl_args *a)
 {
 	struct server *srv = ctx;
 	char key[LIVE_KEY_MAX], err[OPS_ERR_MAX] = "";
 	uint32_t s, e;
-	bool changed = false;
+	bool changed = false, was_local = false;
 	if (!find_ep(srv, c, a, &s, &e, key))
 		return;
-	int ret;
-	switch (a->cmd->id) {
-	case CMD_DRAIN: ret = ops_drain(srv->ops, s, e, true, &changed); break;
-	case CMD_UNDRAIN: ret = ops_drain(srv->ops, s, e, false, &changed); break;
-	case CMD_WEIGHT:
-		ret = a->v[1].u > STEER_WEIGHT_MAX ? VANE_EINVAL
-			: ops_weight(srv->ops, s, e, (uint32_t)a->v[1].u, &changed);
-		if (ret != 0)
-			snprintf(err, sizeof(err), "bad weight %s: want 0..%u", a->v[1].str,
-				 STEER_WEIGHT_MAX);
-		break;
-	case CMD_LOAD:
-		ret = a->v[1].u > UINT32_MAX ? VANE_EINVAL
-			: ops_load(srv->ops, s, e, (uint32_t)a->v[1].u, &changed);
-		if (ret != 0)
-			snprintf(err, sizeof(err), "bad load %s", a->v[1].str);
-		break;
-	case CMD_RAMP:
-		ret = ramp(srv, a, s, e, &changed, err, sizeof(err));
-		break;
-	default: ret = VANE_ENOTSUP; break;
-	}
+	struct verb_call call = { .srv = srv, .a = a, .s = s, .e = e };
+	/* In a fleet the change goes through etcd first; alone, or with
+	 * --local and no quorum, it applies here only. */
+	int ret = srv->fleet ? fleet_change(srv->fleet, s, e, local_flag(a), endpoint_verb, &call,
+					    &changed, &was_local, err, sizeof(err))
+			     : endpoint_verb(&call, &changed, err, sizeof(err));
 	/* Durable before acknowledged: kill -9 after the reply keeps it. */
 	if (ret == 0 && changed)
 		ret = ops_persist_now(srv->ops, err, sizeof(err));
@@ -208,6 +240,16 @@ static void cmd_endpoint(void *ctx, struct ctl_client *c, const struct ctl_args 
 		ctl_fail(c, ret, "%s", err[0] ? err : vane_strerror(ret));
 	else
 		reply_ep(srv, c, s, e, key, changed);
+}
+
+static void cmd_cluster(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	if (srv->fleet == NULL) {
+		ctl_reply(c, json_pack("{s:b}", "cluster", 0));
+		return;
+	}
+	ctl_reply(c, fleet_status_json(srv->fleet));
 }
 
 static void cmd_health(void *ctx, struct ctl_client *c, const struct ctl_args *a)
@@ -410,6 +452,7 @@ void server_commands(struct server *srv)
 	fn[CMD_STATS] = cmd_stats;
 	fn[CMD_DRAIN] = fn[CMD_UNDRAIN] = fn[CMD_WEIGHT] = fn[CMD_RAMP] = fn[CMD_LOAD] = cmd_endpoint;
 	fn[CMD_HEALTH] = cmd_health;
+	fn[CMD_CLUSTER] = cmd_cluster;
 	fn[CMD_EXPLAIN] = cmd_explain;
 	fn[CMD_LATENCY] = fn[CMD_LATENCY_LOAD] = cmd_latency;
 	fn[CMD_STOP] = cmd_stop;

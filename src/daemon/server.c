@@ -22,6 +22,7 @@
 #include "serve/notify.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
+#include "vane_version.h"
 
 unsigned server_stat_blocks(struct server *srv, struct srv_stats **blocks, unsigned max)
 {
@@ -241,6 +242,8 @@ static void build_after(uv_work_t *req, int status)
 		return;
 	}
 	log_set_level_name(snap->conf->log_level);
+	if (srv->fleet)
+		fleet_config_changed(srv->fleet, snap->conf);
 	warn_restart(srv->boot_conf, snap->conf);
 	log_info("reloaded: %u zones serving, %u failed", snap->nserving, snap->nfailed);
 	server_notify(srv);
@@ -342,6 +345,7 @@ void server_stop(struct server *srv)
 	notifier_close(srv->notifier);
 	ctl_sock_close(srv->ctl);
 	http_close(srv->http);
+	fleet_close(srv->fleet);   /* joins its thread: no change arrives after this */
 	ops_close(srv->ops);
 	if (srv->signals_on) {
 		uv_close((uv_handle_t *)&srv->fallback_timer, NULL);
@@ -493,6 +497,17 @@ static bool zones_ok(void *ctx, char *why, size_t size)
 	return false;
 }
 
+static int start_fleet(struct server *srv)
+{
+	const struct vane_conf *conf = srv->boot_conf;
+	struct fleet_conf fc = {
+		.name = conf->cluster_name, .node = conf->cluster_node, .etcd = conf->cluster_etcd,
+		.netcd = conf->ncluster_etcd, .lease_ms = conf->cluster_lease_ms,
+		.conf = srv->snap->conf, .version = VANE_VERSION,
+	};
+	return fleet_start(&srv->loop, &fc, srv->ops, &srv->fleet);
+}
+
 int server_main(const char *path, bool ignore_state, void (*commands)(struct server *srv))
 {
 	struct server srv_storage;
@@ -528,6 +543,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	if (view_publish(&srv->view, srv->snap, NULL) != 0 ||
 	    ops_start(&srv->loop, &srv->snap->layout, srv->snap->live0, srv->snap->conf->state_dir,
 		      &oh, &srv->ops) != 0 ||
+	    (conf->cluster_name && start_fleet(srv) != 0) ||
 	    ctl_sock_start(&srv->loop, conf->control, &srv->host, &srv->ctl) != 0 ||
 	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
 	    tcp_start(&srv->loop, &srv->view.rcu, conf, &srv->tcp) != 0 ||
@@ -556,6 +572,7 @@ out:
 	dnstap_set_current(NULL);
 	dnstap_close(dt);        /* after every tap stopped */
 	ctl_sock_free(srv->ctl);
+	fleet_free(srv->fleet);
 	ops_free(srv->ops);
 	/* Views retired on the threadpool are freed by then: uv_run ended. */
 	view_root_free(&srv->view);

@@ -21,6 +21,7 @@
 #include "ctl/encode.h"
 #include "daemon/snapshot.h"
 #include "daemon/view.h"
+#include "fleet/fleet.h"
 #include "ops/ops.h"
 
 struct udp_group;
@@ -41,6 +42,7 @@ struct server {
 	struct vane_snapshot *snap;      /* serving (loop thread) */
 	struct view_root view;           /* what the workers read */
 	struct ops_rt *ops;              /* health and operator state */
+	struct fleet *fleet;             /* NULL: no cluster: section */
 	struct ctl_host host;            /* the command handlers (commands.c) */
 
 	struct udp_group *udp;

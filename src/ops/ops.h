@@ -34,6 +34,16 @@ struct ops_hooks {
 	void (*publish)(void *ctx, struct live_state *l);
 };
 
+/* The fleet's word on one health index (fleet/ counts the votes). */
+struct ops_vote {
+	int8_t verdict;                  /* -1: none, own probes decide; 0 down; 1 up */
+	uint8_t down, vantages;          /* live vantages, and those that see it down */
+	bool disagree;                   /* own probes say down, the fleet keeps it up */
+};
+
+/* Told of this node's own verdict on health index `h` (loop thread). */
+typedef void (*ops_vote_fn)(void *ctx, uint32_t h, bool up);
+
 struct ops_rt {
 	uv_loop_t *loop;
 	struct ops_hooks hooks;
@@ -61,6 +71,12 @@ struct ops_rt {
 	bool timers_on, closing, lock_on;
 	uint8_t *ramp_logged;            /* per endpoint: last ramp step logged + 1 */
 	char *final_text;                /* state written by ops_free */
+
+	/* Health votes (a fleet): NULL when this node decides alone. */
+	struct ops_vote *votes;          /* per health index */
+	bool *local_up;                  /* per health index: own probes */
+	ops_vote_fn vote_fn;
+	void *vote_ctx;
 };
 
 /*
@@ -99,6 +115,20 @@ void ops_set_latency(struct ops_rt *rt, struct steer_latency_table *t);
 int live_latency_apply(const struct live_layout *lay, const struct latency_update *u,
 		       const struct steer_latency_table *base, struct steer_latency_table **out,
 		       char *err) VANE_WUR;
+
+/* Let a fleet's votes decide health from now on: `fn` hears this node's
+ * own verdicts (every index at once now and after a reload, then each
+ * change), ops_vote_set() brings the fleet's.  VANE_ENOMEM. */
+int ops_votes_enable(struct ops_rt *rt, ops_vote_fn fn, void *ctx) VANE_WUR;
+
+/* The fleet's verdict on health index `h`; the endpoint flips (logged,
+ * ramps aborted or started as for a probe) when the effective state
+ * changes. */
+void ops_vote_set(struct ops_rt *rt, uint32_t h, const struct ops_vote *v);
+
+/* The check id and address that health index `h` is probed at (NULL when
+ * it has no target). */
+const char *ops_health_target(const struct ops_rt *rt, uint32_t h, const char **address);
 
 /* ---- verbs (ops/verbs.c) ---- */
 
@@ -156,6 +186,9 @@ struct ops_ep_view {
 	struct steer_ramp_aborted aborted; /* .set: drained by an aborted ramp */
 	uint8_t standby;                 /* enum steer_standby */
 	uint32_t load, capacity;
+	bool voted;                      /* a fleet votes on its health */
+	bool local_up;                   /* when voted: this node's own probes */
+	struct ops_vote vote;
 };
 
 void ops_endpoint_view(const struct ops_rt *rt, uint32_t s, uint32_t e, uint64_t now,

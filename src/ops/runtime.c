@@ -364,6 +364,45 @@ static void recovery_start(struct ops_rt *rt, uint32_t s, uint32_t e, const char
 
 /* ---- health: the monitor decided a target; update every endpoint on it ---- */
 
+/* Health index `h` became `up` for this node's answers: log, record, and
+ * abort or start ramps.  `why`: the failure when down. */
+static void health_flip(struct ops_rt *rt, uint32_t h, bool up, const char *why)
+{
+	const struct steer_build *b = rt->lay->build;
+	const char *key = b->health_key[h];
+	const struct steer_health_target *ht = &b->target[h];
+	if (up) {
+		rt->went_up++;
+		log_info("[%s] health down->up", key);
+		events_add_key(rt->events, EV_HEALTH_UP, key, "health down->up");
+		recovery_start(rt, ht->svc, ht->ep, key);
+	} else {
+		rt->went_down++;
+		log_warning("[%s] health up->down: %s", key, why);
+		events_add_key(rt->events, EV_HEALTH_DOWN, key, "health up->down: %s", why);
+		ramp_abort(rt, live_ep_base(rt->lay->set, ht->svc) + ht->ep, key, why);
+	}
+}
+
+/* With votes: what the fleet says, else what this node's probes say. */
+static void vote_apply(struct ops_rt *rt, uint32_t h, const char *why)
+{
+	struct live_state *w = rt->work;
+	struct ops_vote *v = &rt->votes[h];
+	bool up = v->verdict >= 0 ? v->verdict == 1 : rt->local_up[h];
+	bool disagree = v->verdict == 1 && !rt->local_up[h];
+	if (disagree != v->disagree)
+		log_info("[%s] %s", rt->lay->build->health_key[h], disagree
+			 ? "local view disagrees: this node sees it down, the fleet keeps it in service"
+			 : "local view agrees with the fleet again");
+	v->disagree = disagree;
+	if (w->hs[h].up == up)
+		return;
+	w->hs[h].up = up;
+	w->hs[h].since_ms = rt_now_ms();
+	health_flip(rt, h, up, up ? "" : rt->local_up[h] ? "down for the fleet" : why);
+}
+
 static void health_changed(void *ctx, struct health_target *t, const struct health_event *ev)
 {
 	struct ops_rt *rt = ctx;
@@ -373,27 +412,81 @@ static void health_changed(void *ctx, struct health_target *t, const struct heal
 		if (health_mon_target(&rt->mon, h) != t)
 			continue;
 		const char *key = b->health_key[h];
+		if (rt->votes) {
+			/* The fleet decides: publish this node's vote, then fold. */
+			bool was = rt->local_up[h];
+			rt->local_up[h] = t->st.up;
+			w->origin[h] = t->st.origin;
+			if (was != t->st.up && rt->vote_fn)
+				rt->vote_fn(rt->vote_ctx, h, t->st.up);
+			vote_apply(rt, h, t->err);
+			continue;
+		}
 		w->hs[h].up = t->st.up;
 		w->hs[h].since_ms = t->st.since_ms;
 		w->origin[h] = t->st.origin;
 		if (ev->overturned)
 			log_info("[%s] probes overturn the saved state: %s", key, t->st.up ? "up" : "down");
-		if (!ev->flipped)
-			continue;
-		const struct steer_health_target *ht = &b->target[h];
-		if (t->st.up) {
-			rt->went_up++;
-			log_info("[%s] health down->up", key);
-			events_add_key(rt->events, EV_HEALTH_UP, key, "health down->up");
-			recovery_start(rt, ht->svc, ht->ep, key);
-		} else {
-			rt->went_down++;
-			log_warning("[%s] health up->down: %s", key, t->err);
-			events_add_key(rt->events, EV_HEALTH_DOWN, key, "health up->down: %s", t->err);
-			ramp_abort(rt, live_ep_base(rt->lay->set, ht->svc) + ht->ep, key, t->err);
-		}
+		if (ev->flipped)
+			health_flip(rt, h, t->st.up, t->err);
 	}
 	ops_changed(rt, true);
+}
+
+/* Lay the vote arrays out for the current layout: no verdicts yet, own
+ * probes as they stand, each told to the fleet. */
+static int votes_relayout(struct ops_rt *rt)
+{
+	uint32_t n = rt->work->nhealth;
+	struct ops_vote *v = calloc(n ? n : 1, sizeof(*v));
+	bool *l = calloc(n ? n : 1, sizeof(*l));
+	if (v == NULL || l == NULL) {
+		free(v);
+		free(l);
+		return VANE_ENOMEM;
+	}
+	free(rt->votes);
+	free(rt->local_up);
+	rt->votes = v;
+	rt->local_up = l;
+	for (uint32_t h = 0; h < n; h++) {
+		v[h].verdict = -1;
+		l[h] = rt->work->hs[h].up;
+	}
+	/* Only once every entry is set: the fleet may count them at once. */
+	for (uint32_t h = 0; h < n && rt->vote_fn; h++)
+		rt->vote_fn(rt->vote_ctx, h, l[h]);
+	return 0;
+}
+
+int ops_votes_enable(struct ops_rt *rt, ops_vote_fn fn, void *ctx)
+{
+	rt->vote_fn = fn;
+	rt->vote_ctx = ctx;
+	return votes_relayout(rt);
+}
+
+void ops_vote_set(struct ops_rt *rt, uint32_t h, const struct ops_vote *v)
+{
+	if (rt->votes == NULL || h >= rt->work->nhealth)
+		return;
+	struct ops_vote *cur = &rt->votes[h];
+	if (cur->verdict == v->verdict && cur->down == v->down && cur->vantages == v->vantages)
+		return;
+	cur->verdict = v->verdict;
+	cur->down = v->down;
+	cur->vantages = v->vantages;
+	vote_apply(rt, h, "down for the fleet");
+	ops_changed(rt, true);
+}
+
+const char *ops_health_target(const struct ops_rt *rt, uint32_t h, const char **address)
+{
+	const struct health_target *t = health_mon_target(&rt->mon, h);
+	if (t == NULL || rt->lay->build == NULL || rt->lay->checks == NULL)
+		return NULL;
+	*address = t->pc.address;
+	return rt->lay->checks[rt->lay->build->target[h].check].id;
 }
 
 /* Map the layout's checks to targets, starting new ones from what the
@@ -532,6 +625,8 @@ int ops_adopt(struct ops_rt *rt, const struct live_layout *lay)
 	latency_replay(rt);
 	if (health_resync(rt) != 0)
 		log_error("out of memory re-syncing health checks; probes keep the previous checks");
+	if (rt->votes && votes_relayout(rt) != 0)
+		log_error("out of memory laying out health votes; this node's probes decide");
 	publish_now(rt);
 	ops_changed(rt, true);
 	return 0;
@@ -570,6 +665,8 @@ void ops_free(struct ops_rt *rt)
 	}
 	free(rt->lat);
 	free(rt->ramp_logged);
+	free(rt->votes);
+	free(rt->local_up);
 	live_free(rt->work);
 	events_free(rt->events);
 	free(rt->state_dir);

@@ -60,17 +60,22 @@ static void parse_ep(const char *key, const json_t *o, struct saved_ep *e)
 		const char *err = json_string_value(json_object_get(o, "error"));
 		snprintf(e->err, sizeof(e->err), "%s", err ? err : "");
 	}
-	e->admin.drained = json_is_true(json_object_get(o, "drained"));
+	state_admin_from_json(o, &e->admin);
+}
+
+void state_admin_from_json(const json_t *o, struct steer_admin_ep *a)
+{
+	a->drained = json_is_true(json_object_get(o, "drained"));
 	json_t *w = json_object_get(o, "weight");
 	if (json_is_integer(w) && json_integer_value(w) >= 0) {
-		e->admin.weight_set = true;
+		a->weight_set = true;
 		json_int_t v = json_integer_value(w);
-		e->admin.weight = v > STEER_WEIGHT_MAX ? STEER_WEIGHT_MAX : (uint32_t)v;
+		a->weight = v > STEER_WEIGHT_MAX ? STEER_WEIGHT_MAX : (uint32_t)v;
 	}
 	int64_t load = int_of(o, "load", 0);
-	e->admin.load = load < 0 ? 0 : load > UINT32_MAX ? UINT32_MAX : (uint32_t)load;
-	parse_ramp(json_object_get(o, "ramp"), &e->admin.ramp);
-	parse_aborted(json_object_get(o, "ramp_aborted"), &e->admin.aborted);
+	a->load = load < 0 ? 0 : load > UINT32_MAX ? UINT32_MAX : (uint32_t)load;
+	parse_ramp(json_object_get(o, "ramp"), &a->ramp);
+	parse_aborted(json_object_get(o, "ramp_aborted"), &a->aborted);
 }
 
 static int parse_latency(const json_t *arr, struct saved_state *st)

@@ -71,5 +71,9 @@ void state_free(struct saved_state *st);
  * is synced too.  Blocking: a few ms on a local disk. */
 int state_write(const char *dir, const char *text) VANE_WUR;
 
+/* One endpoint's admin state from `obj` (fields absent: defaults; `a`
+ * must start zeroed). */
+void state_admin_from_json(const json_t *obj, struct steer_admin_ep *a);
+
 /* JSON of one endpoint's admin state, merged into `obj`. */
 void state_admin_to_json(json_t *obj, const struct steer_admin_ep *a);

@@ -344,6 +344,11 @@ void ops_endpoint_view(const struct ops_rt *rt, uint32_t s, uint32_t e, uint64_t
 		v->up = w->hs[h].up;
 		v->since_ms = w->hs[h].since_ms;
 		v->origin = w->origin[h];
+		if (rt->votes) {
+			v->voted = true;
+			v->local_up = rt->local_up[h];
+			v->vote = rt->votes[h];
+		}
 	}
 	if (t) {
 		v->last_error = t->err[0] ? t->err : NULL;

@@ -90,7 +90,7 @@ static void test_bad_arguments_say_what_is_wanted(void **unused)
 	struct ctl_args a;
 	char err[256];
 	assert_int_equal(parse("weight", "svc/ep", &a, err), VANE_EINVAL);
-	assert_string_equal(err, "usage: weight SERVICE/ENDPOINT WEIGHT");
+	assert_string_equal(err, "usage: weight SERVICE/ENDPOINT WEIGHT [--local]");
 	assert_int_equal(parse("weight", "svc/ep -3", &a, err), VANE_EINVAL);
 	assert_non_null(strstr(err, "non-negative integer"));
 	assert_int_equal(parse("ramp", "svc/ep --steps 5,250 --every 1m", &a, err), VANE_EINVAL);
@@ -243,7 +243,7 @@ static void test_reference_lists_every_command(void **unused)
 		if (c->route)
 			assert_non_null(strstr(buf, c->route));
 	assert_non_null(strstr(buf, "`ramp SERVICE/ENDPOINT [--steps STEPS] [--every EVERY] "
-				    "[--resume]`"));
+				    "[--resume] [--local]`"));
 	free(buf);
 	assert_int_equal(ctl_write_reference(stdout, "pdf"), VANE_EINVAL);
 }

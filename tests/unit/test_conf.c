@@ -1008,9 +1008,10 @@ static void test_restart_changes(void **state)
 	unsigned n = 0;
 	for (const char *p = doc; (p = strstr(p, "Restart-only")); p++)
 		n++;
-	/* listen, udp-workers, control, log, user, http x2, dnstap, rrl x6, and
-	 * the 13 anycast keys (read once when the anycast runtime starts). */
-	assert_int_equal(n, 27);
+	/* listen, udp-workers, control, log, user, http x2, dnstap, rrl x6, the
+	 * 13 anycast keys (read once when the anycast runtime starts), and
+	 * cluster name, node, etcd, lease. */
+	assert_int_equal(n, 31);
 	free(doc);
 }
 

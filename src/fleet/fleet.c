@@ -1,0 +1,874 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "fleet/etcd.h"
+#include "fleet/fleet.h"
+#include "rt/clock.h"
+#include "rt/log.h"
+
+#define POLL_MS 200
+#define NODES_EVERY_MS 1000
+#define WRITE_TIMEOUT_MS 1000
+#define WRITE_TRIES 5
+#define PREFIX_MAX 256
+#define KEY_MAX (LIVE_KEY_MAX + PREFIX_MAX + 16)
+
+struct local_change {
+	char key[LIVE_KEY_MAX];          /* "service/endpoint" */
+	char *value;                     /* JSON as it would be in etcd */
+	int64_t base_rev;                /* the key's mod_revision when last seen */
+};
+
+/* This node's vote on one probe target ("CHECK@ADDRESS"), for the thread
+ * to publish under the lease. */
+struct my_vote {
+	char target[192];
+	bool up, dirty;
+};
+
+struct fleet {
+	uv_loop_t *loop;
+	struct ops_rt *ops;
+	char *name, *node, *version;
+	char prefix[PREFIX_MAX];         /* "/vane/NAME/" */
+	unsigned lease_ms;
+	struct etcd *w;                  /* the loop's client, for writes */
+	struct etcd *r;                  /* the thread's client */
+
+	uv_thread_t thread, watch_thread;
+	bool thread_on, watch_on;
+	struct etcd *wr;                 /* the watch thread's client (reads after events) */
+	struct etcd *ws;                 /* the watch stream's */
+	uv_async_t async;
+	uv_mutex_t lock;
+	uv_cond_t wake;
+
+	/* Under lock: the thread's findings and the loop's answers. */
+	bool stop;
+	bool have_admin;                 /* admin holds a range not yet taken */
+	struct etcd_range admin;
+	int64_t admin_mark;              /* of the newest range handed over */
+	bool available, avail_known;
+	json_t *nodes;                   /* object: node -> record */
+	char digest[65];
+	int64_t applied;                 /* admin revision applied by the loop */
+	struct my_vote *mine;            /* this node's votes */
+	unsigned nmine;
+	bool have_votes;
+	struct etcd_range votes;         /* every node's votes, not yet taken */
+	unsigned quorum;                 /* 0 = majority */
+
+	/* Loop thread only. */
+	bool loop_available, loop_avail_known, applied_once;
+	struct etcd_range seen;          /* the admin range last applied */
+	int64_t seen_rev;                /* its highest mod_revision */
+	int64_t wrote_rev;               /* store revision of this node's last write */
+	struct local_change *locals;
+	unsigned nlocals;
+	struct etcd_range vote_seen;     /* the votes last folded */
+	uint64_t isolated_since;         /* monotonic ms etcd went away; 0: reachable */
+	bool own_probes;                 /* isolated past the lease: own probes decide */
+};
+
+/* ---- config digest ---- */
+
+/* SHA-256 of the settings the fleet shares (conf_write_shared): every
+ * node's file differs at least by its node name and addresses. */
+static void digest_conf(const struct vane_conf *conf, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char *text = NULL;
+	size_t len = 0;
+	strcpy(out, "unknown");
+	FILE *mem = open_memstream(&text, &len);
+	if (mem == NULL)
+		return;
+	conf_write_shared(mem, conf);
+	if (fclose(mem) == 0 && EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1)
+		for (unsigned i = 0; i < mdlen && i < 32; i++)
+			sprintf(out + 2 * i, "%02x", md[i]);
+	free(text);
+}
+
+/* health-quorum: 0 for a majority of the live vantages. */
+static unsigned quorum_of(const struct vane_conf *conf)
+{
+	const char *q = conf->cluster_quorum;
+	return q && strcmp(q, "majority") != 0 ? (unsigned)strtoul(q, NULL, 10) : 0;
+}
+
+/* ---- the admin value ---- */
+
+/* What etcd holds of an endpoint: the operator's intent only.  Recovery
+ * ramps and aborted ramps follow this node's own health, so they stay
+ * local. */
+static char *admin_value(const struct steer_admin_ep *a)
+{
+	struct steer_admin_ep c = *a;
+	memset(&c.aborted, 0, sizeof(c.aborted));
+	if (c.ramp.active && c.ramp.kind != STEER_RAMP_OPERATOR)
+		memset(&c.ramp, 0, sizeof(c.ramp));
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	state_admin_to_json(o, &c);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+static void admin_parse(const char *value, struct steer_admin_ep *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (value == NULL || value[0] == '\0')
+		return;
+	json_t *o = json_loads(value, 0, NULL);
+	if (json_is_object(o))
+		state_admin_from_json(o, a);
+	json_decref(o);
+}
+
+/* The cluster's intent `c` over the working entry `dst`, keeping what is
+ * this node's own (recovery and aborted ramps). */
+static void admin_merge(struct steer_admin_ep *dst, const struct steer_admin_ep *c)
+{
+	dst->drained = c->drained;
+	dst->weight_set = c->weight_set;
+	dst->weight = c->weight;
+	dst->load = c->load;
+	if (c->ramp.active)
+		dst->ramp = c->ramp;
+	else if (dst->ramp.active && dst->ramp.kind == STEER_RAMP_OPERATOR)
+		memset(&dst->ramp, 0, sizeof(dst->ramp));
+}
+
+static struct steer_admin_ep *work_ep(struct fleet *f, uint32_t s, uint32_t e)
+{
+	return &f->ops->work->adm_ep[live_ep_base(f->ops->lay->set, s) + e];
+}
+
+static void etcd_key(const struct fleet *f, const char *what, const char *key, char *buf,
+		     size_t size)
+{
+	snprintf(buf, size, "%s%s/%s", f->prefix, what, key);
+}
+
+static const struct etcd_kv *find_kv(const struct etcd_range *r, const char *key)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (strcmp(r->kv[i].key, key) == 0)
+			return &r->kv[i];
+	return NULL;
+}
+
+static struct local_change *find_local(const struct fleet *f, const char *key)
+{
+	for (unsigned i = 0; i < f->nlocals; i++)
+		if (strcmp(f->locals[i].key, key) == 0)
+			return &f->locals[i];
+	return NULL;
+}
+
+static void drop_local(struct fleet *f, struct local_change *l)
+{
+	free(l->value);
+	*l = f->locals[--f->nlocals];
+}
+
+/* ---- the polling thread ---- */
+
+static int put_node(struct fleet *f, int64_t lease)
+{
+	char key[KEY_MAX];
+	etcd_key(f, "nodes", f->node, key, sizeof(key));
+	uv_mutex_lock(&f->lock);
+	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:i}", "node", f->node, "version", f->version,
+				"config_digest", f->digest, "revision", (json_int_t)f->applied,
+				"pid", (int)getpid());
+	uv_mutex_unlock(&f->lock);
+	char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(rec);
+	if (text == NULL)
+		return VANE_ENOMEM;
+	int ret = etcd_put(f->r, key, text, lease);
+	free(text);
+	return ret;
+}
+
+/* Node records by name; NULL when etcd did not answer. */
+static json_t *read_nodes(struct fleet *f)
+{
+	char prefix[KEY_MAX];
+	struct etcd_range r;
+	snprintf(prefix, sizeof(prefix), "%snodes/", f->prefix);
+	if (etcd_get_prefix(f->r, prefix, &r) != 0)
+		return NULL;
+	json_t *out = json_object();
+	for (unsigned i = 0; out && i < r.n; i++) {
+		json_t *rec = json_loads(r.kv[i].value, 0, NULL);
+		if (json_is_object(rec))
+			json_object_set_new(out, r.kv[i].key + strlen(prefix), rec);
+		else
+			json_decref(rec);
+	}
+	etcd_range_free(&r);
+	return out;
+}
+
+/* A change of the admin range: its size or its newest key. */
+static int64_t range_mark(const struct etcd_range *r)
+{
+	int64_t m = 0;
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->kv[i].mod_revision > m)
+			m = r->kv[i].mod_revision;
+	return m * 4096 + r->n;
+}
+
+/* Publish this node's changed votes (all of them: a new lease). */
+static void put_votes(struct fleet *f, int64_t lease, bool all)
+{
+	for (unsigned i = 0;; i++) {
+		char target[192];
+		bool up;
+		uv_mutex_lock(&f->lock);
+		if (i >= f->nmine) {
+			uv_mutex_unlock(&f->lock);
+			return;
+		}
+		bool todo = all || f->mine[i].dirty;
+		f->mine[i].dirty = false;
+		memcpy(target, f->mine[i].target, sizeof(target));
+		up = f->mine[i].up;
+		uv_mutex_unlock(&f->lock);
+		if (!todo)
+			continue;
+		char key[KEY_MAX];
+		snprintf(key, sizeof(key), "%shealth/%s/%s", f->prefix, target, f->node);
+		if (etcd_put(f->r, key, up ? "up" : "down", lease) != 0) {
+			uv_mutex_lock(&f->lock);
+			if (i < f->nmine)
+				f->mine[i].dirty = true;   /* again on the next round */
+			uv_mutex_unlock(&f->lock);
+		}
+	}
+}
+
+/* Every node's votes; true when they changed since `*mark`. */
+static bool read_votes(struct fleet *f, int64_t *mark)
+{
+	char prefix[KEY_MAX];
+	struct etcd_range r;
+	snprintf(prefix, sizeof(prefix), "%shealth/", f->prefix);
+	if (etcd_get_prefix(f->r, prefix, &r) != 0)
+		return false;
+	if (range_mark(&r) == *mark) {
+		etcd_range_free(&r);
+		return false;
+	}
+	*mark = range_mark(&r);
+	uv_mutex_lock(&f->lock);
+	etcd_range_free(&f->votes);
+	f->votes = r;
+	f->have_votes = true;
+	uv_mutex_unlock(&f->lock);
+	return true;
+}
+
+/* Read the admin keys with `e` and hand them to the loop if they changed
+ * (either thread: the poll, or the watch after an event).  false when
+ * etcd did not answer. */
+static bool read_admin(struct fleet *f, struct etcd *e)
+{
+	char prefix[KEY_MAX];
+	struct etcd_range r;
+	snprintf(prefix, sizeof(prefix), "%sadmin/", f->prefix);
+	if (etcd_get_prefix(e, prefix, &r) != 0)
+		return false;
+	int64_t mark = range_mark(&r);
+	bool send = false;
+	uv_mutex_lock(&f->lock);
+	/* Each thread may read an older state than the other handed over. */
+	if (mark != f->admin_mark && r.revision >= f->admin.revision) {
+		etcd_range_free(&f->admin);
+		f->admin = r;
+		f->admin_mark = mark;
+		f->have_admin = send = true;
+	}
+	uv_mutex_unlock(&f->lock);
+	if (send)
+		uv_async_send(&f->async);
+	else
+		etcd_range_free(&r);
+	return true;
+}
+
+static void on_watch_event(void *ctx)
+{
+	struct fleet *f = ctx;
+	(void)read_admin(f, f->wr);
+}
+
+static bool watch_going(void *ctx)
+{
+	struct fleet *f = ctx;
+	uv_mutex_lock(&f->lock);
+	bool go = !f->stop;
+	uv_mutex_unlock(&f->lock);
+	return go;
+}
+
+/* The change feed: a watch on the admin prefix; every event triggers a
+ * fresh read.  When the stream breaks it is opened again (another member)
+ * after a pause; the 200 ms poll covers the gap. */
+static void watch_thread(void *arg)
+{
+	struct fleet *f = arg;
+	char prefix[KEY_MAX];
+	snprintf(prefix, sizeof(prefix), "%sadmin/", f->prefix);
+	while (watch_going(f)) {
+		if (etcd_watch(f->ws, prefix, on_watch_event, watch_going, f) == 0)
+			break;
+		uv_mutex_lock(&f->lock);
+		if (!f->stop)
+			(void)uv_cond_timedwait(&f->wake, &f->lock, 500 * 1000000ull);
+		uv_mutex_unlock(&f->lock);
+	}
+}
+
+static void poll_thread(void *arg)
+{
+	struct fleet *f = arg;
+	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1;
+	uint64_t keepalive_at = 0, nodes_at = 0;
+	char node_digest[65] = "";
+	unsigned ttl_s = (f->lease_ms + 999) / 1000;
+
+	uv_mutex_lock(&f->lock);
+	while (!f->stop) {
+		uv_mutex_unlock(&f->lock);
+		uint64_t t0 = rt_mono_ms();
+		bool notify = false;
+
+		bool avail = read_admin(f, f->r);
+
+		/* The node's record lives under its lease: it vanishes with the node. */
+		if (avail && lease == 0 && etcd_lease_grant(f->r, ttl_s, &lease) == 0) {
+			keepalive_at = t0 + f->lease_ms / 3;
+			node_rev = -1;
+		} else if (avail && lease && t0 >= keepalive_at) {
+			int k = etcd_lease_keepalive(f->r, lease);
+			if (k == VANE_ENOENT) {
+				log_warning("cluster: lease expired, registering again");
+				lease = 0;
+			} else if (k == 0) {
+				keepalive_at = t0 + f->lease_ms / 3;
+			}
+		}
+		uv_mutex_lock(&f->lock);
+		bool dirty = f->applied != node_rev || strcmp(f->digest, node_digest) != 0;
+		int64_t applied = f->applied;
+		char digest[65];
+		memcpy(digest, f->digest, sizeof(digest));
+		uv_mutex_unlock(&f->lock);
+		if (avail && lease)
+			put_votes(f, lease, vote_node_rev != lease);
+		vote_node_rev = lease;
+		if (avail && read_votes(f, &votes_mark))
+			notify = true;
+		if (avail && lease && dirty && put_node(f, lease) == 0) {
+			node_rev = applied;
+			memcpy(node_digest, digest, sizeof(node_digest));
+		}
+		json_t *nodes = NULL;
+		if (avail && t0 >= nodes_at) {
+			nodes = read_nodes(f);
+			nodes_at = t0 + NODES_EVERY_MS;
+		}
+
+		uv_mutex_lock(&f->lock);
+		if (nodes) {
+			json_decref(f->nodes);
+			f->nodes = nodes;
+		}
+		/* While cut off, the loop keeps checking how long for. */
+		if (!f->avail_known || f->available != avail || !avail) {
+			f->available = avail;
+			f->avail_known = true;
+			notify = true;
+		}
+		uv_mutex_unlock(&f->lock);
+		if (notify)
+			uv_async_send(&f->async);
+
+		uint64_t now = rt_mono_ms();
+		uv_mutex_lock(&f->lock);
+		if (!f->stop && now < t0 + POLL_MS)
+			(void)uv_cond_timedwait(&f->wake, &f->lock, (t0 + POLL_MS - now) * 1000000ull);
+	}
+	uv_mutex_unlock(&f->lock);
+}
+
+/* ---- the loop side ---- */
+
+/* Push local changes made without quorum, unless the cluster moved on. */
+static void reconcile(struct fleet *f)
+{
+	for (unsigned i = 0; i < f->nlocals;) {
+		struct local_change *l = &f->locals[i];
+		char key[KEY_MAX], *cur = NULL;
+		int64_t rev = 0;
+		bool ok = false;
+		etcd_key(f, "admin", l->key, key, sizeof(key));
+		if (etcd_get(f->w, key, &cur, &rev) != 0)
+			return;
+		free(cur);
+		if (rev != l->base_rev) {
+			log_warning("[%s] cluster: the local change is superseded by a cluster change "
+				    "made meanwhile; taking the cluster's", l->key);
+		} else if (etcd_put_if(f->w, key, l->value, rev, 0, &ok, &f->wrote_rev) != 0) {
+			return;
+		} else {
+			log_info("[%s] cluster: local change %s", l->key,
+				 ok ? "reconciled (now the cluster's)" : "lost a race; taking the cluster's");
+		}
+		drop_local(f, l);
+	}
+}
+
+/* Make the working state follow etcd's admin range `r`. */
+static void apply(struct fleet *f, const struct etcd_range *r)
+{
+	const struct steer_set *set = f->ops->lay->set;
+	unsigned nchanged = 0;
+	for (uint32_t s = 0; set && s < set->n; s++) {
+		for (uint32_t e = 0; e < set->svc[s].n_ep; e++) {
+			char lkey[LIVE_KEY_MAX], key[KEY_MAX];
+			live_key(set, s, e, lkey, sizeof(lkey));
+			if (find_local(f, lkey))
+				continue;   /* marked: this node's emergency change wins here */
+			etcd_key(f, "admin", lkey, key, sizeof(key));
+			const struct etcd_kv *kv = find_kv(r, key);
+			struct steer_admin_ep c, *a = work_ep(f, s, e), before = *a;
+			admin_parse(kv ? kv->value : NULL, &c);
+			admin_merge(a, &c);
+			if (memcmp(&before, a, sizeof(before)) != 0) {
+				char *v = admin_value(a);
+				log_info("[%s] cluster: %s", lkey, v ? v : "changed");
+				free(v);
+				nchanged++;
+			}
+		}
+	}
+	f->seen_rev = range_mark(r) / 4096;
+	if (nchanged)
+		ops_changed(f->ops, true);
+	if (!f->applied_once || nchanged)
+		log_info("cluster: applied state revision %" PRId64 " (%u endpoints changed)",
+			 f->seen_rev, nchanged);
+	f->applied_once = true;
+	uv_mutex_lock(&f->lock);
+	f->applied = f->seen_rev;
+	uv_mutex_unlock(&f->lock);
+}
+
+static void fold_votes(struct fleet *f);
+
+/* ops/ tells this node's own verdict on health index `h`. */
+static void on_own_vote(void *ctx, uint32_t h, bool up)
+{
+	struct fleet *f = ctx;
+	const char *addr, *check = ops_health_target(f->ops, h, &addr);
+	if (check == NULL)
+		return;
+	char target[192];
+	snprintf(target, sizeof(target), "%s@%s", check, addr);
+	uv_mutex_lock(&f->lock);
+	struct my_vote *v = NULL;
+	for (unsigned i = 0; i < f->nmine && v == NULL; i++)
+		if (strcmp(f->mine[i].target, target) == 0)
+			v = &f->mine[i];
+	if (v == NULL) {
+		struct my_vote *n = realloc(f->mine, (f->nmine + 1) * sizeof(*n));
+		if (n) {
+			f->mine = n;
+			v = &n[f->nmine++];
+			snprintf(v->target, sizeof(v->target), "%s", target);
+			v->up = !up;
+		}
+	}
+	if (v && v->up != up) {
+		v->up = up;
+		v->dirty = true;
+	}
+	uv_mutex_unlock(&f->lock);
+	/* Count again now with this node's new vote: the fleet's verdict must
+	 * not wait for the vote's round trip through etcd. */
+	fold_votes(f);
+}
+
+/* Count the votes on every health index: down for the fleet when at least
+ * `health-quorum` of the live vantages (this node included, by its own
+ * probes) see it down.  Votes live under their node's lease, so a node
+ * that died stops counting when its lease expires. */
+static void fold_votes(struct fleet *f)
+{
+	struct ops_rt *rt = f->ops;
+	if (rt->votes == NULL)
+		return;
+	char prefix[KEY_MAX];
+	size_t pl = (size_t)snprintf(prefix, sizeof(prefix), "%shealth/", f->prefix);
+	for (uint32_t h = 0; h < rt->work->nhealth; h++) {
+		const char *addr, *check = ops_health_target(rt, h, &addr);
+		struct ops_vote v = { .verdict = -1 };
+		if (check == NULL || f->own_probes) {
+			ops_vote_set(rt, h, &v);
+			continue;
+		}
+		char target[192];
+		size_t tl = (size_t)snprintf(target, sizeof(target), "%s@%s/", check, addr);
+		unsigned live = 1, down = !rt->local_up[h];
+		for (unsigned i = 0; i < f->vote_seen.n; i++) {
+			const struct etcd_kv *kv = &f->vote_seen.kv[i];
+			if (strncmp(kv->key, prefix, pl) != 0 || strncmp(kv->key + pl, target, tl) != 0 ||
+			    strcmp(kv->key + pl + tl, f->node) == 0)
+				continue;
+			live++;
+			down += strcmp(kv->value, "down") == 0;
+		}
+		unsigned q = f->quorum ? f->quorum : live / 2 + 1;
+		v.vantages = (uint8_t)(live > 255 ? 255 : live);
+		v.down = (uint8_t)(down > 255 ? 255 : down);
+		v.verdict = live > 1 ? down < q : -1;
+		ops_vote_set(rt, h, &v);
+	}
+}
+
+/* Cut off from etcd for longer than the lease, this node's votes have
+ * expired for everyone else: its own probes decide again.  Unless they
+ * say every endpoint is down: that is this node's isolation speaking, and
+ * the last fleet verdicts stay. */
+static void isolation(struct fleet *f, bool avail)
+{
+	struct ops_rt *rt = f->ops;
+	uint64_t now = rt_mono_ms();
+	if (avail) {
+		f->isolated_since = 0;
+		if (f->own_probes) {
+			f->own_probes = false;
+			log_info("cluster: back in touch; health follows the fleet's votes again");
+		}
+		return;
+	}
+	if (f->isolated_since == 0)
+		f->isolated_since = now;
+	if (f->own_probes || rt->votes == NULL || now - f->isolated_since < f->lease_ms)
+		return;
+	uint32_t n = rt->work->nhealth, down = 0;
+	for (uint32_t h = 0; h < n; h++)
+		down += !rt->local_up[h];
+	if (n > 0 && down == n) {
+		static const uint64_t warn_every = 60000;
+		static uint64_t warned;
+		if (warned == 0 || now - warned >= warn_every) {
+			log_warning("cluster: cut off and every endpoint looks down from here: "
+				    "keeping the fleet's last verdicts");
+			warned = now;
+		}
+		return;
+	}
+	f->own_probes = true;
+	log_warning("cluster: cut off for longer than the lease; this node's probes decide");
+	fold_votes(f);
+}
+
+static void on_async(uv_async_t *h)
+{
+	struct fleet *f = h->data;
+	struct etcd_range r = { 0 }, votes = { 0 };
+	uv_mutex_lock(&f->lock);
+	bool have = f->have_admin, avail = f->available, known = f->avail_known;
+	bool have_votes = f->have_votes;
+	if (have_votes) {
+		votes = f->votes;
+		memset(&f->votes, 0, sizeof(f->votes));
+		f->have_votes = false;
+	}
+	if (have) {
+		r = f->admin;
+		memset(&f->admin, 0, sizeof(f->admin));
+		f->have_admin = false;
+	}
+	uv_mutex_unlock(&f->lock);
+
+	if (known && (!f->loop_avail_known || avail != f->loop_available)) {
+		if (avail)
+			log_info("cluster: etcd reachable (%s/%s)", f->name, f->node);
+		else
+			log_warning("cluster: etcd unreachable or without quorum: serving the last "
+				    "state seen (kept in state.json); writes need --local");
+		f->loop_available = avail;
+		f->loop_avail_known = true;
+	}
+	if (avail && f->nlocals)
+		reconcile(f);
+	/* A poll that started before this node's own write would undo it for
+	 * a moment: wait for one that read after it. */
+	if (have && (r.revision < f->wrote_rev || r.revision < f->seen.revision)) {
+		etcd_range_free(&r);
+		have = false;
+	}
+	if (have) {
+		apply(f, &r);
+		etcd_range_free(&f->seen);
+		f->seen = r;
+	}
+	if (known)
+		isolation(f, avail);
+	if (have_votes) {
+		etcd_range_free(&f->vote_seen);
+		f->vote_seen = votes;
+	}
+	/* Also after a reload, which resets the verdicts of ops/. */
+	if (have_votes || avail)
+		fold_votes(f);
+}
+
+int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *ops,
+		struct fleet **out)
+{
+	struct fleet *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return VANE_ENOMEM;
+	f->loop = loop;
+	f->ops = ops;
+	f->lease_ms = conf->lease_ms;
+	f->name = strdup(conf->name);
+	f->node = strdup(conf->node);
+	f->version = strdup(conf->version);
+	snprintf(f->prefix, sizeof(f->prefix), "/vane/%s/", conf->name);
+	f->w = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->r = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->wr = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->ws = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->admin_mark = -1;
+	if (!f->wr || !f->ws || !f->name || !f->node || !f->version || !f->w || !f->r) {
+		fleet_free(f);
+		return VANE_ENOMEM;
+	}
+	digest_conf(conf->conf, f->digest);
+	f->quorum = quorum_of(conf->conf);
+	uv_mutex_init(&f->lock);
+	uv_cond_init(&f->wake);
+	uv_async_init(loop, &f->async, on_async);
+	f->async.data = f;
+	if (ops_votes_enable(ops, on_own_vote, f) != 0) {
+		fleet_close(f);
+		*out = f;
+		return VANE_ENOMEM;
+	}
+	if (uv_thread_create(&f->thread, poll_thread, f) != 0) {
+		log_error("cluster: cannot start the etcd thread");
+		fleet_close(f);
+		*out = f;
+		return VANE_ENOMEM;
+	}
+	f->thread_on = true;
+	if (uv_thread_create(&f->watch_thread, watch_thread, f) == 0)
+		f->watch_on = true;
+	else
+		log_warning("cluster: no watch thread; changes arrive by the 200 ms poll");
+	log_info("cluster %s: node %s, %u etcd members, config digest %.12s", f->name, f->node,
+		 conf->netcd, f->digest);
+	*out = f;
+	return 0;
+}
+
+void fleet_close(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	if (f->thread_on) {
+		uv_mutex_lock(&f->lock);
+		f->stop = true;
+		uv_cond_broadcast(&f->wake);
+		uv_mutex_unlock(&f->lock);
+		uv_thread_join(&f->thread);
+		f->thread_on = false;
+	}
+	if (f->watch_on) {
+		uv_thread_join(&f->watch_thread);
+		f->watch_on = false;
+	}
+	if (!uv_is_closing((uv_handle_t *)&f->async))
+		uv_close((uv_handle_t *)&f->async, NULL);
+}
+
+void fleet_free(struct fleet *f)
+{
+	if (f == NULL)
+		return;
+	if (f->async.loop) {
+		uv_mutex_destroy(&f->lock);
+		uv_cond_destroy(&f->wake);
+	}
+	etcd_range_free(&f->admin);
+	etcd_range_free(&f->seen);
+	etcd_range_free(&f->votes);
+	etcd_range_free(&f->vote_seen);
+	free(f->mine);
+	json_decref(f->nodes);
+	for (unsigned i = 0; i < f->nlocals; i++)
+		free(f->locals[i].value);
+	free(f->locals);
+	etcd_free(f->w);
+	etcd_free(f->r);
+	etcd_free(f->wr);
+	etcd_free(f->ws);
+	free(f->name);
+	free(f->node);
+	free(f->version);
+	free(f);
+}
+
+void fleet_config_changed(struct fleet *f, const struct vane_conf *conf)
+{
+	char d[65];
+	digest_conf(conf, d);
+	f->quorum = quorum_of(conf);   /* the loop's: only fold_votes reads it */
+	uv_mutex_lock(&f->lock);
+	memcpy(f->digest, d, sizeof(d));
+	uv_mutex_unlock(&f->lock);
+}
+
+/* The change only here, marked until etcd is back. */
+static int change_local(struct fleet *f, const char *lkey, const char *key,
+			struct steer_admin_ep *a, fleet_verb_fn verb, void *arg, bool *changed,
+			char *err, size_t errsize)
+{
+	int ret = verb(arg, changed, err, errsize);
+	if (ret != 0)
+		return ret;
+	struct local_change *l = find_local(f, lkey);
+	if (l == NULL) {
+		struct local_change *n = realloc(f->locals, (f->nlocals + 1) * sizeof(*n));
+		if (n == NULL)
+			return VANE_ENOMEM;
+		f->locals = n;
+		l = &f->locals[f->nlocals++];
+		memset(l, 0, sizeof(*l));
+		snprintf(l->key, sizeof(l->key), "%s", lkey);
+		const struct etcd_kv *kv = find_kv(&f->seen, key);
+		l->base_rev = kv ? kv->mod_revision : 0;
+	}
+	free(l->value);
+	l->value = admin_value(a);
+	log_warning("[%s] cluster: changed on this node only (--local), until etcd is back", lkey);
+	return 0;
+}
+
+int fleet_change(struct fleet *f, uint32_t s, uint32_t e, bool local, fleet_verb_fn verb,
+		 void *arg, bool *changed, bool *was_local, char *err, size_t errsize)
+{
+	char lkey[LIVE_KEY_MAX], key[KEY_MAX];
+	live_key(f->ops->lay->set, s, e, lkey, sizeof(lkey));
+	etcd_key(f, "admin", lkey, key, sizeof(key));
+	struct steer_admin_ep *a = work_ep(f, s, e);
+	*was_local = false;
+	int ret = 0;
+	for (unsigned attempt = 0; attempt < WRITE_TRIES; attempt++) {
+		char *cur = NULL;
+		int64_t rev = 0;
+		ret = etcd_get(f->w, key, &cur, &rev);
+		if (ret != 0)
+			break;
+		/* The verb runs on what etcd holds, so that another node's
+		 * change this node has not seen yet is kept. */
+		struct steer_admin_ep saved = *a, c;
+		admin_parse(cur, &c);
+		free(cur);
+		admin_merge(a, &c);
+		ret = verb(arg, changed, err, errsize);
+		if (ret != 0) {
+			*a = saved;
+			return ret;
+		}
+		char *value = admin_value(a);
+		bool ok = false;
+		int64_t wrote = 0;
+		ret = value ? etcd_put_if(f->w, key, value, rev, 0, &ok, &wrote) : VANE_ENOMEM;
+		free(value);
+		if (ret == 0 && ok) {
+			f->wrote_rev = wrote;
+			/* A --local mark on this key is settled by the operator now. */
+			struct local_change *l = find_local(f, lkey);
+			if (l)
+				drop_local(f, l);
+			return 0;
+		}
+		*a = saved;
+		if (ret != 0)
+			break;
+		log_info("[%s] cluster: concurrent change, reading again", lkey);
+		ret = VANE_EBUSY;
+	}
+	if (ret == VANE_EBUSY) {
+		snprintf(err, errsize, "conflict: %s kept changing under this write; try again", lkey);
+		return ret;
+	}
+	if (local) {
+		*was_local = true;
+		return change_local(f, lkey, key, a, verb, arg, changed, err, errsize);
+	}
+	snprintf(err, errsize, "cluster unavailable: change not applied (--local applies it on "
+		 "this node only)");
+	return VANE_EAGAIN;
+}
+
+bool fleet_is_local(const struct fleet *f, uint32_t s, uint32_t e)
+{
+	char lkey[LIVE_KEY_MAX];
+	live_key(f->ops->lay->set, s, e, lkey, sizeof(lkey));
+	return find_local(f, lkey) != NULL;
+}
+
+json_t *fleet_status_json(struct fleet *f)
+{
+	json_t *nodes = json_array(), *locals = json_array();
+	uv_mutex_lock(&f->lock);
+	json_t *recs = json_deep_copy(f->nodes);
+	char digest[65];
+	memcpy(digest, f->digest, sizeof(digest));
+	bool avail = f->available;
+	int64_t applied = f->applied;
+	uv_mutex_unlock(&f->lock);
+	const char *name;
+	json_t *rec;
+	unsigned differ = 0;
+	json_object_foreach(recs, name, rec) {
+		const char *d = json_string_value(json_object_get(rec, "config_digest"));
+		bool same = d && strcmp(d, digest) == 0;
+		json_object_set_new(rec, "config_differs", json_boolean(!same));
+		json_object_set_new(rec, "self", json_boolean(strcmp(name, f->node) == 0));
+		differ += !same;
+		json_array_append(nodes, rec);
+	}
+	json_decref(recs);
+	for (unsigned i = 0; i < f->nlocals; i++) {
+		json_t *v = json_loads(f->locals[i].value ? f->locals[i].value : "{}", 0, NULL);
+		json_array_append_new(locals, json_pack("{s:s,s:o}", "key", f->locals[i].key,
+							"state", v ? v : json_object()));
+	}
+	return json_pack("{s:s,s:s,s:b,s:I,s:s,s:o,s:i,s:o}", "cluster", f->name, "node", f->node,
+			 "available", avail, "revision", (json_int_t)applied, "config_digest",
+			 digest, "nodes", nodes, "config_differs", (int)differ, "local_changes",
+			 locals);
+}

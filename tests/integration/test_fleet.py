@@ -1,0 +1,276 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fleet (cluster:): three vaned nodes sharing operator state through a
+three-member etcd cluster, all on loopback, started here.
+
+- a drain on one node is in effect on all three within 1 s (p99 over 20
+  changes, printed);
+- concurrent changes on two nodes, to different endpoints and to the same
+  one, are all applied;
+- with two etcd members stopped the nodes keep serving their last state,
+  writes are refused (unavailable) unless --local, which applies on one
+  node and is shown until etcd is back; then the state converges;
+- `vanectl cluster` lists the nodes, flags a differing config digest, and
+  a node killed with -9 leaves the list when its lease expires.
+"""
+
+import json
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from conftest import finish_started, free_port
+from steer_helpers import (SteerVaned, UdpClient, addrs, ctl, ctl_json, endpoint,
+                           health_row, log_has, service, wait_until)
+
+ETCD = shutil.which("etcd")
+pytestmark = pytest.mark.skipif(
+    ETCD is None, reason="etcd is not installed (apt-get install etcd-server etcd-client)")
+
+SVC = "fleet.example.com"
+ADDR = {"a": "192.0.2.31", "b": "192.0.2.32", "c": "192.0.2.33"}
+# Health from several vantages: the exec check runs in each node's own
+# directory, so a file there makes one node see an endpoint down.
+VOTED = "votes.example.com"
+CHECK = {"id": "local", "type": "exec", "port": 80, "interval": "1s",
+         "timeout": "1s", "rise": 1, "fall": 1,
+         "command": "/usr/bin/test ! -e down-{endpoint}"}
+LEASE = "2s"
+
+
+class Etcd:
+    """One etcd member; `start` again reuses its data directory."""
+
+    def __init__(self, tmp, name, client, peer, cluster):
+        self.dir = tmp / ("etcd-" + name)
+        self.name, self.client, self.peer, self.cluster = name, client, peer, cluster
+        self.proc = None
+        self.url = "http://127.0.0.1:%d" % client
+
+    def start(self):
+        self.dir.mkdir(exist_ok=True)
+        log = open(self.dir / "etcd.log", "ab")
+        # Short heartbeats: elections on loopback settle in well under a
+        # second, so the test can wait for quorum instead of sleeping.
+        self.proc = subprocess.Popen([
+            ETCD, "--name", self.name, "--data-dir", str(self.dir / "data"),
+            "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+            "--listen-peer-urls", "http://127.0.0.1:%d" % self.peer,
+            "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % self.peer,
+            "--initial-cluster", self.cluster, "--initial-cluster-state", "new",
+            "--initial-cluster-token", "vane-test", "--heartbeat-interval", "100",
+            "--election-timeout", "1000", "--log-level", "error"],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def linearizable_ok(self):
+        """A linearizable read answers: this member sees a quorum."""
+        req = urllib.request.Request(self.url + "/v3/kv/range",
+                                     data=b'{"key":"AA=="}', method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def etcd_cluster(tmp_path):
+    ports = [(free_port(), free_port()) for _ in range(3)]
+    cluster = ",".join("m%d=http://127.0.0.1:%d" % (i, p[1]) for i, p in enumerate(ports))
+    members = [Etcd(tmp_path, "m%d" % i, c, p, cluster) for i, (c, p) in enumerate(ports)]
+    for m in members:
+        m.start()
+    try:
+        wait_until(lambda: all(m.linearizable_ok() for m in members), "etcd quorum", 30)
+        yield members
+    finally:
+        for m in members:
+            m.stop()
+
+
+@pytest.fixture
+def fleet(tmp_path, etcd_cluster):
+    started = []
+    urls = [m.url for m in etcd_cluster]
+    for i in range(3):
+        steer = {
+            "checks": [CHECK],
+            "services": [service(SVC, [endpoint(k, a) for k, a in ADDR.items()],
+                                 ttl=5, policy=["health"], answers=3),
+                         service(VOTED, [endpoint("v1", "192.0.2.41", check="local"),
+                                         endpoint("v2", "192.0.2.42", check="local")],
+                                 ttl=5, policy=["health"], answers=2,
+                                 recovery="instant")],
+            "cluster": {"name": "t", "node": "n%d" % i, "etcd": urls, "lease": LEASE},
+        }
+        # Node 2's config differs (a log level): `cluster` must flag it.
+        extra = "  log-level: debug" if i == 2 else ""
+        started.append(SteerVaned(tmp_path / ("n%d" % i), steer=steer, extra_server=extra))
+    clients = [UdpClient(v.port) for v in started]
+    for v in started:
+        wait_until(lambda v=v: log_has(v, "cluster: applied state revision"),
+                   "%s joined the cluster" % v.dir.name, 20)
+    yield started, clients, etcd_cluster
+    for c in clients:
+        c.close()
+    finish_started(started, exited="crash")
+
+
+def served(client):
+    return set(addrs(client.ask(SVC, "A")))
+
+
+def everywhere(clients, want):
+    return all(served(c) == want for c in clients)
+
+
+def ok(v, *args):
+    p = ctl(v, *args)
+    assert p.returncode == 0, (args, p.returncode, p.stdout, p.stderr)
+    return p
+
+
+def cluster_info(v):
+    p, obj = ctl_json(v, "cluster")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    return obj
+
+
+def test_fleet(fleet):
+    nodes, clients, members = fleet
+    every = set(ADDR.values())
+    assert everywhere(clients, every)
+
+    # 1. A change on any node is in effect on all three within 1 s.
+    lat, cmd = [], []
+    for i in range(20):
+        v = nodes[i % 3]
+        verb = "drain" if i % 2 == 0 else "undrain"
+        want = every - {ADDR["a"]} if verb == "drain" else every
+        t0 = time.monotonic()
+        ok(v, verb, SVC + "/a")
+        t1 = time.monotonic()
+        wait_until(lambda: everywhere(clients, want), "%s on every node" % verb, 5, 0.005)
+        lat.append(time.monotonic() - t1)
+        cmd.append(t1 - t0)
+
+    def pct(xs, p):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(len(xs) * p))] * 1000
+    print("\nfleet: acknowledged change to all 3 nodes: p50 %.0f ms, p99 %.0f ms (n=%d); "
+          "the vanectl command itself: p50 %.0f ms, p99 %.0f ms" % (
+              pct(lat, 0.5), pct(lat, 0.99), len(lat), pct(cmd, 0.5), pct(cmd, 0.99)))
+    assert pct(lat, 0.99) < 1000, lat
+
+    # 2. Concurrent writers on two nodes: different endpoints, and two
+    # different verbs on one endpoint; nothing is lost.
+    def run(v, *args):
+        out.append(ctl(v, *args))
+    out = []
+    ts = [threading.Thread(target=run, args=(nodes[0], "weight", SVC + "/a", "7")),
+          threading.Thread(target=run, args=(nodes[1], "weight", SVC + "/b", "9")),
+          threading.Thread(target=run, args=(nodes[1], "weight", SVC + "/c", "5")),
+          threading.Thread(target=run, args=(nodes[2], "load", SVC + "/c", "40"))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert all(p.returncode == 0 for p in out), [(p.stdout, p.stderr) for p in out]
+
+    def converged():
+        for v in nodes:
+            a, b, c = (health_row(v, SVC, k) for k in "abc")
+            if (a["weight_override"], b["weight_override"], c["weight_override"],
+                    c["load"]) != (7, 9, 5, 40):
+                return False
+        return True
+    wait_until(converged, "both concurrent changes on every node", 5)
+
+    # 3. Health votes: one node alone seeing v1 down keeps it in service
+    # (and says so); two of three take it out everywhere.
+    def votes(v, ep):
+        return health_row(v, VOTED, ep).get("votes") or {}
+
+    def state(v, ep):
+        return health_row(v, VOTED, ep)["state"]
+    (nodes[0].dir / "down-v1").touch()
+    wait_until(lambda: votes(nodes[0], "v1").get("local_view_disagrees") is True,
+               "node 0's local view disagreeing", 5)
+    assert votes(nodes[0], "v1")["down"] == 1 and votes(nodes[0], "v1")["vantages"] == 3
+    assert all(state(v, "v1") == "up" for v in nodes)
+    (nodes[1].dir / "down-v1").touch()
+    wait_until(lambda: all(state(v, "v1") == "down" for v in nodes),
+               "v1 down for the fleet (2 of 3)", 5)
+    assert votes(nodes[2], "v1")["down"] == 2
+    (nodes[0].dir / "down-v1").unlink()
+    (nodes[1].dir / "down-v1").unlink()
+    (nodes[1].dir / "down-v2").touch()
+    (nodes[2].dir / "down-v2").touch()
+    wait_until(lambda: all(state(v, "v1") == "up" and state(v, "v2") == "down"
+                           for v in nodes), "v1 back, v2 down for the fleet", 5)
+
+    # 4. etcd loses quorum: last state kept, writes refused unless --local.
+    ok(nodes[0], "drain", SVC + "/a")
+    wait_until(lambda: everywhere(clients, every - {ADDR["a"]}), "drain a", 5)
+    members[1].stop()
+    members[2].stop()
+    wait_until(lambda: all(log_has(v, "etcd unreachable") for v in nodes),
+               "nodes noticing etcd without quorum", 10)
+    assert everywhere(clients, every - {ADDR["a"]})
+    p, obj = ctl_json(nodes[1], "drain", SVC + "/b")
+    assert p.returncode == 3, (p.stdout, p.stderr)
+    assert obj.get("code") == "unavailable", obj
+    assert "cluster unavailable: change not applied" in obj.get("error", ""), obj
+    assert everywhere(clients, every - {ADDR["a"]})
+    p, obj = ctl_json(nodes[1], "drain", SVC + "/b", "--local")
+    assert p.returncode == 0 and obj.get("local") is True, (p.stdout, p.stderr)
+    assert served(clients[1]) == {ADDR["c"]}
+    assert served(clients[0]) == every - {ADDR["a"]}
+    info = cluster_info(nodes[1])
+    assert info["available"] is False
+    assert [l["key"] for l in info["local_changes"]] == [SVC + "/b"]
+
+    # ... and comes back: the local change is reconciled, all converge.
+    members[1].start()
+    members[2].start()
+    wait_until(lambda: everywhere(clients, {ADDR["c"]}), "state converging after quorum", 20)
+    wait_until(lambda: cluster_info(nodes[1])["local_changes"] == [],
+               "local change reconciled", 5)
+
+    # 5. `cluster`: every node, the odd config flagged; a node killed -9
+    # leaves with its lease.
+    def listed(v, n):
+        info = cluster_info(v)
+        return info if info["available"] and len(info["nodes"]) == n else None
+    info = wait_until(lambda: listed(nodes[0], 3), "three nodes listed", 10)
+    flags = {n["node"]: n["config_differs"] for n in info["nodes"]}
+    assert flags == {"n0": False, "n1": False, "n2": True}, info
+    # Every node reports the same applied state revision (records refresh
+    # once a second).
+    def same_revision():
+        info = cluster_info(nodes[0])
+        return {n["revision"] for n in info["nodes"]} == {info["revision"]}
+    wait_until(same_revision, "every node at the same state revision", 5)
+    nodes[2].proc.kill()
+    nodes[2].proc.wait()
+    t0 = time.monotonic()
+    wait_until(lambda: listed(nodes[0], 2), "killed node gone with its lease", 10)
+    print("fleet: killed node left the list after %.1f s (lease %s)" % (
+        time.monotonic() - t0, LEASE))
+    # Its vote on v2 went with its lease: 1 of 2 live vantages is no quorum.
+    wait_until(lambda: state(nodes[0], "v2") == "up" and
+               votes(nodes[0], "v2")["vantages"] == 2, "the dead node's vote expired", 5)
