@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ctl/encode.h"
+#include "serve/tcp.h"
 
 /* What a scrape reads. */
 struct ctl_metrics_in {
@@ -20,6 +21,8 @@ struct ctl_metrics_in {
 	const struct ctl_zone_row *zones;
 	unsigned nzones;
 	unsigned tcp_clients;
+	const struct tcp_counters *tcp;      /* NULL: no TCP server */
+	uint64_t tcp_buffer_bytes;
 };
 
 /* The whole exposition (malloc'd), or NULL when out of memory. */

@@ -383,6 +383,8 @@ static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *
 		.nblocks = server_stat_blocks(srv, blocks, MAX_BLOCKS),
 		.view = &srv->view.cur->sv, .ops = srv->ops, .zones = rows,
 		.nzones = srv->snap->nzones, .tcp_clients = tcp_client_count(srv->tcp),
+		.tcp = srv->tcp ? tcp_counters(srv->tcp) : NULL,
+		.tcp_buffer_bytes = tcp_buffer_bytes(srv->tcp),
 	};
 	ctl_reply_text(c, metrics_render(&in));
 	free(rows);

@@ -438,7 +438,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 		      &oh, &srv->ops) != 0 ||
 	    ctl_sock_start(&srv->loop, conf->control, &srv->host, &srv->ctl) != 0 ||
 	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
-	    tcp_start(&srv->loop, &srv->view.rcu, conf, &srv->tcp) != 0 ||
+	    tcp_start(&srv->view.rcu, conf, &srv->tcp) != 0 ||
 	    udp_start(&srv->view.rcu, conf, &srv->udp) != 0 ||
 	    (conf->user && privdrop(conf->user, conf->control, conf->state_dir) != 0)) {
 		server_stop(srv);   /* srv->stopping is set: signals unused */
@@ -456,7 +456,8 @@ out:
 	udp_stop(srv->udp);      /* joins every worker */
 	srv->udp = NULL;
 	http_free(srv->http);    /* joins the HTTP thread */
-	tcp_free(srv->tcp);
+	tcp_free(srv->tcp);      /* joins the TCP thread */
+	srv->tcp = NULL;
 	dnstap_set_current(NULL);
 	dnstap_close(dt);        /* after every tap stopped */
 	ctl_sock_free(srv->ctl);
