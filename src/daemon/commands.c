@@ -42,7 +42,7 @@ static void cmd_status(void *ctx, struct ctl_client *c, const struct ctl_args *a
 
 static void cmd_reload(void *ctx, struct ctl_client *c, const struct ctl_args *a)
 {
-	server_reload(ctx, c);
+	server_reload(ctx, c, a->v[0].set && a->v[0].u);
 }
 
 /* The serving zones as rows; NULL without memory (free both). */

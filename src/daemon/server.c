@@ -167,7 +167,7 @@ static void build_work(uv_work_t *req)
 {
 	struct server *srv = req->data;
 	/* srv->snap changes only on the loop thread after this work ends. */
-	struct snapshot_opts opts = { .prev = srv->reload_prev };
+	struct snapshot_opts opts = { .prev = srv->reload_prev, .force = srv->reload_force };
 	if (snapshot_build(srv->conf_path, srv->snap, &opts, &srv->reload_new, &srv->reload_err) != 0)
 		srv->reload_new = NULL;
 }
@@ -216,6 +216,8 @@ static void reload_start(struct server *srv)
 {
 	srv->reload_busy = true;
 	srv->reload_again = false;
+	srv->reload_force = srv->force_next;
+	srv->force_next = false;
 	srv->waiting = srv->queued;
 	srv->queued = NULL;
 	log_info("reloading %s", srv->conf_path);
@@ -249,7 +251,7 @@ static void waiter_gone(struct ctl_client *c)
 	}
 }
 
-void server_reload(struct server *srv, struct ctl_client *c)
+void server_reload(struct server *srv, struct ctl_client *c, bool force)
 {
 	if (srv->stopping) {
 		if (c)
@@ -270,6 +272,8 @@ void server_reload(struct server *srv, struct ctl_client *c)
 		c->pending = srv;
 		c->on_gone = waiter_gone;
 	}
+	/* A forced reload merged with others forces the one they share. */
+	srv->force_next |= force;
 	if (srv->reload_busy)
 		srv->reload_again = true;
 	else
@@ -312,7 +316,7 @@ static void signal_cb(uv_signal_t *h, int signum)
 	struct server *srv = h->data;
 	if (signum == SIGHUP) {
 		log_info("SIGHUP: reload");
-		server_reload(srv, NULL);
+		server_reload(srv, NULL, false);
 	} else {
 		log_info("%s: stop", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		server_stop(srv);
