@@ -157,3 +157,53 @@ def test_client_that_does_not_read_is_dropped(tmp_path):
         assert m and int(m.group(1)) < 64 * 1024
     finally:
         s.close()
+
+
+def test_tcp_flood_does_not_slow_control(tmp_path):
+    """DNS over TCP runs on its own thread: while clients pipeline queries
+    as fast as they can and hundreds of connections sit open, the control
+    socket and the HTTP API answer promptly."""
+    import threading
+    v = _start(tmp_path, max_clients=1000, **{"tcp-max-per-address": 1000})
+    stop = threading.Event()
+    wire = make_query(QNAME, qid=7).to_wire()
+    frame = (struct.pack("!H", len(wire)) + wire) * 200
+
+    def hammer():
+        s = tcp_connect(v.port)
+        s.settimeout(2)
+        try:
+            while not stop.is_set():
+                s.sendall(frame)
+                got = 0
+                while got < 200 * 40 and not stop.is_set():
+                    d = s.recv(65536)
+                    if not d:
+                        return
+                    got += len(d)
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+    idle = [_connect_from(v.port, "127.0.1.%d" % (i % 250 + 1)) for i in range(300)]
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        worst = 0.0
+        for _ in range(10):
+            t0 = time.monotonic()
+            p = v.ctl("status")
+            assert p.returncode == 0, p.stderr
+            st, _, _ = get(v, "/api/v1/status")
+            assert st == 200
+            worst = max(worst, time.monotonic() - t0)
+            time.sleep(0.1)
+        assert worst < 1.0, "control took %.2f s under a TCP flood" % worst
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+        for s in idle:
+            s.close()
