@@ -538,6 +538,8 @@ static void accept_cb(uv_stream_t *server, int status)
 	if (uv_tcp_init(server->loop, &c->h) < 0) {
 		mem_give(ts, sizeof(*c));
 		free(c);
+		/* libuv stops accepting until this one is taken: take it. */
+		refuse(server);
 		return;
 	}
 	__atomic_store_n(&ts->nconns, ts->nconns + 1, __ATOMIC_RELAXED);
