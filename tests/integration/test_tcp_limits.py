@@ -207,3 +207,27 @@ def test_tcp_flood_does_not_slow_control(tmp_path):
             t.join(5)
         for s in idle:
             s.close()
+
+
+def test_buffer_limit_caps_all_connections(tmp_path):
+    """Each client announces a 65535-byte query and sends a little of it:
+    the buffers they make the server hold stay under tcp-buffer-limit
+    (1 MiB here), the connections that would pass it are closed, and a
+    normal client is still answered."""
+    v = _start(tmp_path, **{"tcp-buffer-limit": 1048576})
+    socks = []
+    try:
+        for _ in range(30):
+            s = tcp_connect(v.port)
+            s.sendall(b"\xff\xff" + b"\x00" * 100)
+            socks.append(s)
+        wait_until(lambda: (_metric(v, "vane_tcp_closed_total",
+                                    'reason="buffer_limit"') or 0) > 0,
+                   "connections over the buffer limit closed")
+        st, text, _ = get(v, "/metrics")
+        held = int(re.search(r"^vane_tcp_buffer_bytes (\d+)$", text, re.M).group(1))
+        assert 10 * 65536 < held <= 1048576, held
+        assert _ask(tcp_connect(v.port)) is not None
+    finally:
+        for s in socks:
+            s.close()
