@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Faults vaned must ride out (issue "Face the internet"): a pause of the
 whole daemon (SIGSTOP, then SIGCONT) is not an outage of every backend and
-queries resume at once; a read-only state directory fails the verb with a
+queries resume at once (before the fix, every probe in flight timed out:
+all four backends went down and came back through a recovery ramp); a read-only state directory fails the verb with a
 clear error while the daemon keeps serving; a hung probe does not delay
 the others."""
 
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import exchange, make_query, wait_until
+from http_helpers import HttpVaned, get
 from steer_helpers import endpoint, service, steer_factory  # noqa: F401 (fixture)
 
 NAME = "pause.example.com"
@@ -66,7 +68,17 @@ def _health(v):
     return json.loads(p.stdout)
 
 
-def test_sigstop_is_not_an_outage(steer_factory):
+def _hammer(v, stop):
+    """Keep vaned's main loop busy (HTTP API calls are answered there), so
+    that the pause is likely to stop it between its poll and its timers."""
+    while not stop.is_set():
+        try:
+            get(v, "/metrics")
+        except OSError:
+            pass
+
+
+def test_sigstop_is_not_an_outage(tmp_path):
     servers = _slow_servers(4)
     checks, eps = [], []
     for i, s in enumerate(servers):
@@ -75,13 +87,19 @@ def test_sigstop_is_not_an_outage(steer_factory):
                        "fall": 1})
         eps.append(endpoint("e%d" % i, "192.0.2.%d" % (i + 1), check="c%d" % i,
                             check_address="127.0.0.1"))
-    v = steer_factory({"checks": checks,
-                       "services": [service(NAME, eps, ttl=30, policy=["health"],
-                                            answers=4)]})
+    v = HttpVaned(tmp_path / "vaned", steer={
+        "checks": checks,
+        "services": [service(NAME, eps, ttl=30, policy=["health"], answers=4)]})
+    stop = threading.Event()
+    busy = [threading.Thread(target=_hammer, args=(v, stop), daemon=True)
+            for _ in range(3)]
     try:
         wait_until(lambda: all(e["state"] == "up" for e in _health(v)["endpoints"]),
                    "every endpoint up")
         down0 = _health(v)["went_down"]
+        for t in busy:
+            t.start()
+        time.sleep(0.5)
         v.proc.send_signal(signal.SIGSTOP)
         time.sleep(5)
         v.proc.send_signal(signal.SIGCONT)
@@ -92,12 +110,17 @@ def test_sigstop_is_not_an_outage(steer_factory):
         # Every probe in flight at the pause, and the ones due during it,
         # ran; none counted the pause as a timeout.
         time.sleep(1.5)
+        stop.set()
+        for t in busy:
+            t.join(10)
         h = _health(v)
         assert h["went_down"] == down0, "a pause of vaned took backends down: %r" % h
         assert all(e["state"] == "up" for e in h["endpoints"])
     finally:
+        stop.set()
         if v.proc and v.proc.poll() is None:
             v.proc.send_signal(signal.SIGCONT)
+            v.stop_and_check()
         for s in servers:
             s.shutdown()
             s.server_close()
