@@ -127,9 +127,12 @@ struct vane_conf {
 	struct conf_listen *listen;
 	unsigned nlisten;
 	unsigned udp_workers;            /* default: number of CPUs */
-	unsigned tcp_workers;            /* reserved; TCP runs on the loop thread */
+	unsigned tcp_workers;            /* reserved; TCP runs on one thread of its own */
 	unsigned tcp_max_clients;        /* default 1000 */
 	unsigned tcp_idle_timeout_ms;    /* default 10s */
+	unsigned tcp_max_per_addr;       /* default 50 */
+	unsigned tcp_first_query_ms;     /* default 2s */
+	unsigned tcp_buffer_limit;       /* bytes; default 64 MiB */
 	unsigned max_udp_payload;        /* default 1232 */
 	char *control;                   /* control socket path, resolved; default run/vaned.sock */
 	char *state_dir;                 /* resolved; default "state" next to the config */

@@ -177,7 +177,7 @@ static const struct conf_item resolver_items[] = {
 	  .help = "Client networks that get recursion; others get REFUSED. "
 		  "Default: loopback (127.0.0.0/8 and ::1)." },
 	{ .name = "max-upstream-queries", .type = CONF_UINT, .offset = R(max_upstream),
-	  .min = 4, .max = 1000, .def = "64",
+	  .min = 4, .max = 1000, .def = "20",
 	  .help = "Work limit: upstream queries per client query, against NXNS and "
 		  "cyclic delegations." },
 	{ .name = "upstream-timeout", .type = CONF_DURATION, .offset = R(upstream_timeout_ms),

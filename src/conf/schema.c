@@ -105,6 +105,23 @@ static const struct conf_item server_items[] = {
 	{ .name = "tcp-idle-timeout", .type = CONF_DURATION, .offset = S(tcp_idle_timeout_ms),
 	  .min = 100, .max = 86400 * 1000, .def = "10s",
 	  .help = "Close a TCP connection idle for this long (RFC 7766 section 6.2.3)." },
+	{ .name = "tcp-max-per-address", .type = CONF_UINT, .offset = S(tcp_max_per_addr),
+	  .min = 1, .max = 100000, .def = "50",
+	  .help = "Most TCP connections open at once from one client address, so that one "
+		  "client cannot take the whole tcp-max-clients table (RFC 7766 section "
+		  "6.2.2). Connections over either limit are refused; live ones are "
+		  "never closed to make room." },
+	{ .name = "tcp-first-query-timeout", .type = CONF_DURATION,
+	  .offset = S(tcp_first_query_ms), .min = 100, .max = 86400 * 1000, .def = "2s",
+	  .help = "Close a TCP connection that sends no complete query within this long "
+		  "of connecting (slow clients hold no slot); after the first query the "
+		  "idle timeout applies." },
+	{ .name = "tcp-buffer-limit", .type = CONF_UINT, .offset = S(tcp_buffer_limit),
+	  .min = 1048576, .max = 4000000000U, .def = "67108864",
+	  .help = "Bytes that all TCP connections together may hold in buffers (queries "
+		  "read, answers not yet written). A connection that needs more is closed; "
+		  "one that holds more than 64 KiB of answers its client does not read is "
+		  "closed too." },
 	{ .name = "max-udp-payload", .type = CONF_UINT, .offset = S(max_udp_payload),
 	  .min = 512, .max = 4096, .def = "1232",
 	  .help = "Largest UDP response, whatever the client's EDNS buffer size says; "

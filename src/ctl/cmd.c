@@ -19,9 +19,11 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "status", CMD_STATUS, false, "GET", "/api/v1/status", NULL, { { 0 } },
 	  "Server version, uptime, zones, listeners.",
 	  "version, pid, uptime_s, zones, zones_serving, zones_failed, udp_workers, listen, config, tcp_clients" },
-	{ "reload", CMD_RELOAD, true, "POST", "/api/v1/reload", NULL, { { 0 } },
+	{ "reload", CMD_RELOAD, true, "POST", "/api/v1/reload", NULL,
+	  { { "force", CA_FLAG, "--force", true, false, NULL } },
 	  "Reload the config and every zone; replies when done. Zones that fail keep serving "
-	  "their old version.",
+	  "their old version, and so does a zone whose new serial is lower than the serving "
+	  "one (RFC 1982), unless --force.",
 	  "zones: [{name, status, serial[, error]}]" },
 	{ "zone-status", CMD_ZONE_STATUS, false, "GET", "/api/v1/zones", NULL,
 	  { { "zone", CA_NAME, NULL, true, true, NULL } },

@@ -323,6 +323,35 @@ static void anycast_metrics(FILE *f, const struct anycast_status *a)
 	fprintf(f, "vane_anycast_bird_connected %d\n", a->bird_connected);
 }
 
+/* The TCP server's defences (RFC 7766 section 6.2.2): what it refused and
+ * closed, and why, so an operator sees a flood being held off. */
+static void tcp_metrics(FILE *f, const struct ctl_metrics_in *in)
+{
+	const volatile struct tcp_counters *t = in->tcp;
+	if (t == NULL)
+		return;
+	head(f, "vane_tcp_connections_total", "counter",
+	     "TCP connections by outcome at accept.");
+	fprintf(f, "vane_tcp_connections_total{result=\"accepted\"} %llu\n",
+		(unsigned long long)t->accepted);
+	fprintf(f, "vane_tcp_connections_total{result=\"refused_full\"} %llu\n",
+		(unsigned long long)t->refused_full);
+	fprintf(f, "vane_tcp_connections_total{result=\"refused_per_address\"} %llu\n",
+		(unsigned long long)t->refused_per_address);
+	head(f, "vane_tcp_closed_total", "counter",
+	     "TCP connections closed by the server, by reason.");
+	fprintf(f, "vane_tcp_closed_total{reason=\"first_query_timeout\"} %llu\n",
+		(unsigned long long)t->closed_first_query);
+	fprintf(f, "vane_tcp_closed_total{reason=\"idle_timeout\"} %llu\n",
+		(unsigned long long)t->closed_idle);
+	fprintf(f, "vane_tcp_closed_total{reason=\"output_limit\"} %llu\n",
+		(unsigned long long)t->dropped_output);
+	fprintf(f, "vane_tcp_closed_total{reason=\"buffer_limit\"} %llu\n",
+		(unsigned long long)t->dropped_memory);
+	head(f, "vane_tcp_buffer_bytes", "gauge", "Bytes held in TCP buffers now.");
+	fprintf(f, "vane_tcp_buffer_bytes %llu\n", (unsigned long long)in->tcp_buffer_bytes);
+}
+
 char *metrics_render(const struct ctl_metrics_in *in)
 {
 	char *buf = NULL;
@@ -355,6 +384,7 @@ char *metrics_render(const struct ctl_metrics_in *in)
 	fprintf(f, "vane_tcp_clients %u\n", in->tcp_clients);
 	if (in->anycast && in->anycast->enabled)
 		anycast_metrics(f, in->anycast);
+	tcp_metrics(f, in);
 	free(sum);
 	if (fclose(f) != 0) {
 		free(buf);

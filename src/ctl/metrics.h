@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ctl/encode.h"
+#include "serve/tcp.h"
 
 /* What a scrape reads. */
 struct ctl_metrics_in {
@@ -21,6 +22,8 @@ struct ctl_metrics_in {
 	unsigned nzones;
 	unsigned tcp_clients;
 	const struct anycast_status *anycast;   /* NULL or not enabled: no anycast metrics */
+	const struct tcp_counters *tcp;      /* NULL: no TCP server */
+	uint64_t tcp_buffer_bytes;
 };
 
 /* The whole exposition (malloc'd), or NULL when out of memory. */

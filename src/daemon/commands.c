@@ -42,7 +42,7 @@ static void cmd_status(void *ctx, struct ctl_client *c, const struct ctl_args *a
 
 static void cmd_reload(void *ctx, struct ctl_client *c, const struct ctl_args *a)
 {
-	server_reload(ctx, c);
+	server_reload(ctx, c, a->v[0].set && a->v[0].u);
 }
 
 /* The serving zones as rows; NULL without memory (free both). */
@@ -428,6 +428,8 @@ static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *
 		.view = &srv->view.cur->sv, .ops = srv->ops, .zones = rows,
 		.nzones = srv->snap->nzones, .tcp_clients = tcp_client_count(srv->tcp),
 		.anycast = &ac,
+		.tcp = srv->tcp ? tcp_counters(srv->tcp) : NULL,
+		.tcp_buffer_bytes = tcp_buffer_bytes(srv->tcp),
 	};
 	ctl_reply_text(c, metrics_render(&in));
 	free(rows);

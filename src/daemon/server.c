@@ -208,7 +208,7 @@ static void build_work(uv_work_t *req)
 {
 	struct server *srv = req->data;
 	/* srv->snap changes only on the loop thread after this work ends. */
-	struct snapshot_opts opts = { .prev = srv->reload_prev };
+	struct snapshot_opts opts = { .prev = srv->reload_prev, .force = srv->reload_force };
 	if (snapshot_build(srv->conf_path, srv->snap, &opts, &srv->reload_new, &srv->reload_err) != 0)
 		srv->reload_new = NULL;
 }
@@ -260,6 +260,8 @@ static void reload_start(struct server *srv)
 {
 	srv->reload_busy = true;
 	srv->reload_again = false;
+	srv->reload_force = srv->force_next;
+	srv->force_next = false;
 	srv->waiting = srv->queued;
 	srv->queued = NULL;
 	log_info("reloading %s", srv->conf_path);
@@ -293,7 +295,7 @@ static void waiter_gone(struct ctl_client *c)
 	}
 }
 
-void server_reload(struct server *srv, struct ctl_client *c)
+void server_reload(struct server *srv, struct ctl_client *c, bool force)
 {
 	if (srv->stopping) {
 		if (c)
@@ -314,6 +316,8 @@ void server_reload(struct server *srv, struct ctl_client *c)
 		c->pending = srv;
 		c->on_gone = waiter_gone;
 	}
+	/* A forced reload merged with others forces the one they share. */
+	srv->force_next |= force;
 	if (srv->reload_busy)
 		srv->reload_again = true;
 	else
@@ -380,7 +384,7 @@ static void signal_cb(uv_signal_t *h, int signum)
 	struct server *srv = h->data;
 	if (signum == SIGHUP) {
 		log_info("SIGHUP: reload");
-		server_reload(srv, NULL);
+		server_reload(srv, NULL, false);
 	} else {
 		log_info("%s: stop", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		server_request_stop(srv);
@@ -546,7 +550,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	    (conf->cluster_name && start_fleet(srv) != 0) ||
 	    ctl_sock_start(&srv->loop, conf->control, &srv->host, &srv->ctl) != 0 ||
 	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
-	    tcp_start(&srv->loop, &srv->view.rcu, conf, &srv->tcp) != 0 ||
+	    tcp_start(&srv->view.rcu, conf, &srv->tcp) != 0 ||
 	    notifier_start(&srv->loop, &srv->notifier) != 0 ||
 	    udp_start(&srv->view.rcu, conf, &srv->udp) != 0 ||
 	    anycast_start(&srv->loop, conf, &ah, &srv->anycast) != 0 ||
@@ -567,7 +571,8 @@ out:
 	udp_stop(srv->udp);      /* joins every worker */
 	srv->udp = NULL;
 	http_free(srv->http);    /* joins the HTTP thread */
-	tcp_free(srv->tcp);
+	tcp_free(srv->tcp);      /* joins the TCP thread */
+	srv->tcp = NULL;
 	notifier_free(srv->notifier);
 	dnstap_set_current(NULL);
 	dnstap_close(dt);        /* after every tap stopped */

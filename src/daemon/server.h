@@ -63,6 +63,8 @@ struct server {
 	/* Reload state machine, loop thread only. */
 	bool reload_busy;
 	bool reload_again;
+	bool force_next;                 /* a queued reload asked for --force */
+	bool reload_force;               /* the reload in progress */
 	struct reload_waiter *waiting;   /* for the reload in progress */
 	struct reload_waiter *queued;    /* for the next one */
 	uv_work_t reload_work;
@@ -77,8 +79,10 @@ struct server {
  * unless `ignore_state`.  Returns the process exit status. */
 int server_main(const char *path, bool ignore_state, void (*commands)(struct server *srv));
 
-/* Start a reload (loop thread); `c` (may be NULL) gets the reply. */
-void server_reload(struct server *srv, struct ctl_client *c);
+/* Start a reload (loop thread); `c` (may be NULL) gets the reply.  `force`
+ * loads zones whose serial went back (RFC 1982) instead of keeping the
+ * serving version. */
+void server_reload(struct server *srv, struct ctl_client *c, bool force);
 
 /* Begin a clean shutdown (loop thread): close handles, let the loop end. */
 void server_stop(struct server *srv);

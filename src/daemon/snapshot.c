@@ -100,6 +100,34 @@ static struct zone *old_zone(const struct vane_snapshot *old, const uint8_t *ape
 	return zone_db_get(old->db, apex);
 }
 
+/* RFC 1982 section 3.2: s1 < s2 in serial number arithmetic (SERIAL_BITS
+ * 32).  Serials 2^31 apart compare neither way: not lower. */
+static bool serial_lower(uint32_t s1, uint32_t s2)
+{
+	return s1 != s2 && (uint32_t)(s2 - s1) < 0x80000000u;
+}
+
+/* A zone that loaded with a serial lower than the serving one: secondaries
+ * would ignore it (they only transfer a higher serial), and caches would
+ * mix both versions, so keep serving the old one and say why.  The file's
+ * identity is not recorded: the next reload reads it again. */
+static void refuse_lower(struct zone_state *st, const struct zone *z, const struct zone *prev,
+			 const struct zone_state *ost, const char *zname)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s: serial %u is lower than the serving serial %u "
+		 "(RFC 1982); keeping serial %u (vanectl reload --force loads it)",
+		 st->file, z->serial, prev->serial, prev->serial);
+	log_zone(LOG_ERROR, zname, "%s", buf);
+	st->status = ZS_FAILED;
+	st->error = strdup(buf);
+	if (ost) {
+		st->mtime = ost->mtime;
+		st->size = ost->size;
+		st->ino = ost->ino;
+	}
+}
+
 /* Load (or carry over) one zone into `st`.  Returns the zone to serve or NULL;
  * a zone returned with `*fresh` set carries a reference for the caller. */
 static struct zone *build_zone(const struct conf_zone *cz, const struct vane_snapshot *old,
@@ -131,6 +159,12 @@ static struct zone *build_zone(const struct conf_zone *cz, const struct vane_sna
 	struct err_sink sink = { .zone = zname, .opts = opts };
 	struct zone *z = NULL;
 	int ret = zone_load(cz->name, cz->file, sink_err, &sink, &z);
+	if (ret == 0 && prev && !(opts && opts->force) && serial_lower(z->serial, prev->serial)) {
+		free(sink.first);
+		refuse_lower(st, z, prev, ost, zname);
+		zone_unref(z);
+		return prev;
+	}
 	if (ret == 0) {
 		free(sink.first);
 		st->status = ZS_LOADED;

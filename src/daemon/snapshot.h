@@ -74,6 +74,10 @@ struct snapshot_opts {
 	void *ctx;
 	/* vaned --check: no state file is read. */
 	bool check;
+	/* Load a zone whose serial is lower than the serving one's (an
+	 * operator's deliberate roll-back); otherwise that zone keeps serving
+	 * its old version and is reported as failed. */
+	bool force;
 };
 
 /*

@@ -62,6 +62,9 @@ int view_publish(struct view_root *root, const struct vane_snapshot *snap,
 	v->sv.xfr = snap->xfr;
 	v->sv.tcp_idle_timeout_ms = snap->conf->tcp_idle_timeout_ms;
 	v->sv.tcp_max_clients = snap->conf->tcp_max_clients;
+	v->sv.tcp_max_per_addr = snap->conf->tcp_max_per_addr;
+	v->sv.tcp_first_query_ms = snap->conf->tcp_first_query_ms;
+	v->sv.tcp_buffer_limit = snap->conf->tcp_buffer_limit;
 	if (snap->steer) {
 		v->steer = (struct auth_steer){
 			.set = snap->steer,

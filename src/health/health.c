@@ -107,11 +107,28 @@ static void schedule_next(struct health_target *t)
 	uv_timer_start(&t->timer, target_fire, at > now ? at - now : 0, 0);
 }
 
+/* A timeout that fires this much after it was due means the loop itself
+ * stood still (vaned stopped by SIGSTOP, a debugger, a frozen VM): the
+ * monotonic clock ran on while nothing was read. */
+#define STALL_MS 1000
+
 static void target_timeout(uv_timer_t *timer)
 {
 	struct health_target *t = timer->data;
 	if (!t->running)
 		return;
+	/* After a stall every probe in flight is past its deadline, but the
+	 * answers that came meanwhile wait unread in their sockets: timers run
+	 * before the poll phase.  Give each such probe one fresh timeout
+	 * instead, so a pause of vaned is not an outage of every backend; one
+	 * that really hangs still fails then. */
+	uint64_t now = uv_now(timer->loop);
+	if (!t->stall_grace && now >= t->deadline + STALL_MS) {
+		t->stall_grace = true;
+		t->deadline = now + t->pc.timeout_ms;
+		uv_timer_start(&t->timer, target_timeout, t->pc.timeout_ms, 0);
+		return;
+	}
 	char msg[64];
 	snprintf(msg, sizeof(msg), "timeout after %u ms", t->pc.timeout_ms);
 	probe_cancel(t);
@@ -214,8 +231,11 @@ static void probe_start(struct health_target *t)
 		health_probe_done(t, false, msg);
 		return;
 	}
-	if (t->running)
+	if (t->running) {
+		t->stall_grace = false;
+		t->deadline = t->started + t->pc.timeout_ms;
 		uv_timer_start(&t->timer, target_timeout, t->pc.timeout_ms, 0);
+	}
 }
 
 /* ---- results ---- */

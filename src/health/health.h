@@ -76,6 +76,8 @@ struct health_target {
 	struct health_target *qnext, *qprev;
 	void *probe;                     /* type-specific probe in flight */
 	uint64_t started;                /* uv_now when the probe started */
+	uint64_t deadline;               /* uv_now when its timeout is due */
+	bool stall_grace;                /* the timeout was re-armed after a stall */
 };
 
 /* Told of every decision of a target (loop thread). */

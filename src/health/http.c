@@ -240,8 +240,13 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");   /* never through an env proxy */
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)pc->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)pc->timeout_ms);
+	/* The check's timeout is the target's timer (health.c), which knows a
+	 * stall of vaned from a slow backend; curl's own limit is only a
+	 * backstop, or a pause would fail every probe in flight from inside
+	 * curl before their answers are read. */
+	long backstop = (long)pc->timeout_ms * 4 + 60000;
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, backstop);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, backstop);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "vaned-health/1");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, p);

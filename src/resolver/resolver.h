@@ -74,7 +74,8 @@ struct infra_ent {
 struct rstats {
 	_Atomic uint64_t queries, cache_hits, cache_misses, upstream_queries,
 		upstream_timeouts, upstream_tcp, servfail, refused, stale_answers,
-		prefetches, resolutions;
+		prefetches, resolutions,
+		merged;   /* misses that waited for an identical one (resolverd) */
 };
 
 struct resolver {

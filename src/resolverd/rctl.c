@@ -25,7 +25,7 @@ static json_t *cmd_stats(struct resolverd *r, int argc, char **argv)
 {
 	struct cache_stats cs;
 	cache_stats(r->core.cache, &cs);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		"ok", 1,
 		"queries", (json_int_t)r->core.st.queries,
 		"hits", (json_int_t)r->core.st.cache_hits,
@@ -38,6 +38,7 @@ static json_t *cmd_stats(struct resolverd *r, int argc, char **argv)
 		"refused", (json_int_t)r->core.st.refused,
 		"stale_answers", (json_int_t)r->core.st.stale_answers,
 		"prefetches", (json_int_t)r->core.st.prefetches,
+		"merged", (json_int_t)r->core.st.merged,
 		"cache_entries", (json_int_t)cs.entries,
 		"cache_bytes", (json_int_t)cs.bytes,
 		"cache_max_bytes", (json_int_t)cs.max_bytes,

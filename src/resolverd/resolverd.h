@@ -16,6 +16,8 @@
 #include "conf/resolver_conf.h"
 #include "resolver/resolver.h"
 
+#define RESOLVERD_RUNNING_BUCKETS 1024
+
 struct rworker;
 struct rt_ctl;
 struct upq;
@@ -47,6 +49,9 @@ struct resolverd {
 	bool draining;               /* shutting down: no new upstream queries */
 	unsigned inflight;           /* resolutions running (loop thread only) */
 	unsigned inflight_max;       /* beyond it, misses get SERVFAIL at once */
+	/* Resolutions running, by question (rserver.c): identical misses
+	 * wait on the one already out instead of asking upstream again. */
+	struct creq *running[RESOLVERD_RUNNING_BUCKETS];
 	_Atomic int64_t fake_offset; /* fake-time: seconds added by `time +N` */
 	uint64_t mono_base;
 	atomic_bool stopping;

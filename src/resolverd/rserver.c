@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/dname.h"
 #include "lib/pkt.h"
 #include "resolver/iter.h"
 #include "resolver/reply.h"
@@ -74,22 +75,87 @@ static bool answer_cached(struct resolverd *r, struct creq *c, unsigned flags)
 	return true;
 }
 
-static void resolved(void *ctx, int rcode, const struct rmsg *m)
+/* ---- identical misses share one resolution ----
+ *
+ * A burst of clients asking the same uncached name (a popular name whose
+ * TTL ran out, or an attacker's random burst of one name) would otherwise
+ * start one resolution each, multiplying the upstream queries and the
+ * chances of a spoofed answer being accepted (RFC 5452 section 5).  The
+ * first miss resolves; the others wait for its answer, each answered with
+ * its own ID, case and EDNS by resolver_reply.  The key is the question
+ * and the ECS network the cache would store it under. */
+
+static bool same_question(const struct creq *a, const struct creq *b)
+{
+	return a->q.qtype == b->q.qtype && a->net.family == b->net.family &&
+	       a->net.bits == b->net.bits &&
+	       memcmp(a->net.addr, b->net.addr, sizeof(a->net.addr)) == 0 &&
+	       dname_equal(a->q.qname, b->q.qname);
+}
+
+static unsigned running_bucket(const struct creq *c)
+{
+	/* The names are lower-cased (dns_query_parse): hash the bytes. */
+	uint32_t h = 2166136261u ^ c->q.qtype;
+	for (const uint8_t *p = c->q.qname; p < c->q.qname + dname_len(c->q.qname); p++)
+		h = (h ^ *p) * 16777619u;
+	return h & (RESOLVERD_RUNNING_BUCKETS - 1);
+}
+
+static struct creq *running_find(struct resolverd *r, const struct creq *c)
+{
+	for (struct creq *p = r->running[running_bucket(c)]; p; p = p->rnext)
+		if (same_question(p, c))
+			return p;
+	return NULL;
+}
+
+static void running_add(struct resolverd *r, struct creq *c)
+{
+	struct creq **head = &r->running[running_bucket(c)];
+	c->rnext = *head;
+	*head = c;
+}
+
+static void running_del(struct resolverd *r, struct creq *c)
+{
+	for (struct creq **p = &r->running[running_bucket(c)]; *p; p = &(*p)->rnext) {
+		if (*p == c) {
+			*p = c->rnext;
+			c->rnext = NULL;
+			return;
+		}
+	}
+}
+
+static void reply_one(struct resolverd *r, struct creq *c, int rcode, const struct rmsg *m)
 {
 	static __thread uint8_t out[DNS_MAXMSG];
-	struct creq *c = ctx;
-	struct resolverd *r = c->r;
-
-	r->inflight--;
-	if (c->prefetch) {
-		creq_free(c);
-		return;
-	}
 	int n = resolver_reply(&r->core, &c->q, c->pkt, c->len, c->net.bits ? &c->net : NULL,
 			       rcode, m, out, creq_limit(c));
 	if (n > 0)
 		creq_send(c, out, (size_t)n);
 	creq_free(c);
+}
+
+static void resolved(void *ctx, int rcode, const struct rmsg *m)
+{
+	struct creq *c = ctx;
+	struct resolverd *r = c->r;
+
+	r->inflight--;
+	running_del(r, c);
+	struct creq *w = c->waiters;
+	c->waiters = NULL;
+	if (c->prefetch)
+		creq_free(c);
+	else
+		reply_one(r, c, rcode, m);
+	while (w) {
+		struct creq *next = w->next;
+		reply_one(r, w, rcode, m);
+		w = next;
+	}
 }
 
 static void answer_error(struct creq *c, uint8_t rcode)
@@ -112,6 +178,13 @@ void creq_resolve(struct resolverd *r, struct creq *c)
 		answer_error(c, DNS_REFUSED);
 		return;
 	}
+	struct creq *first = c->prefetch ? NULL : running_find(r, c);
+	if (first) {
+		c->next = first->waiters;
+		first->waiters = c;
+		atomic_fetch_add(&r->core.st.merged, 1);
+		return;
+	}
 	/* Each resolution holds sockets and state until it ends (up to the work
 	 * limit x the upstream timeout for dead servers): a cap keeps a flood
 	 * of misses from exhausting descriptors for every other name. */
@@ -123,8 +196,11 @@ void creq_resolve(struct resolverd *r, struct creq *c)
 		return;
 	}
 	r->inflight++;
+	c->waiters = NULL;
+	running_add(r, c);    /* before: `resolved` may come from inside */
 	if (iter_resolve(&r->core, c->q.qname, c->q.qtype, &c->net, resolved, c) != 0) {
 		r->inflight--;
+		running_del(r, c);
 		answer_error(c, DNS_SERVFAIL);
 	}
 }

@@ -21,6 +21,8 @@ struct creq {
 	struct dns_query q;
 	struct cache_net net;
 	bool prefetch;                   /* already answered: only refresh */
+	struct creq *rnext;              /* in r->running (a resolution's first) */
+	struct creq *waiters;            /* identical misses answered with it */
 	size_t len;
 	uint8_t pkt[];
 };

@@ -31,4 +31,7 @@ struct serve_view {
 	const struct xfr_set *xfr;               /* NULL: no transfers */
 	uint32_t tcp_idle_timeout_ms;            /* TCP settings a reload may change */
 	uint32_t tcp_max_clients;
+	uint32_t tcp_max_per_addr;
+	uint32_t tcp_first_query_ms;
+	uint64_t tcp_buffer_limit;               /* bytes */
 };

@@ -5,7 +5,7 @@
  * CNAME chased across zones, NXDOMAIN with its SOA (and the negative cache
  * entry it leaves), a timeout and the retry on the other server, a lame
  * delegation, and responses the iterator must drop (wrong ID, wrong 0x20
- * case).  Each test plays the authorities by hand: it looks at the query
+ * case); the work limits against NXNS and cyclic delegations.  Each test plays the authorities by hand: it looks at the query
  * the iterator sent and answers it.
  */
 #include <arpa/inet.h>
@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -620,6 +621,113 @@ static void test_truncated_retries_tcp(void **state)
 	world_free(w);
 }
 
+/* ---- work limits: authorities played by a function ---- */
+
+/* Answer the live queries one by one with `auth` until the resolution
+ * ends or nothing is in flight; `max` bounds the rounds. */
+static void serve_all(struct world *w, void (*auth)(struct world *, struct sent *),
+		      unsigned max)
+{
+	for (unsigned round = 0; round < max && !w->done; round++) {
+		struct sent *s = NULL;
+		for (unsigned i = 0; i < w->nsent && !s; i++)
+			if (w->sent[i].live)
+				s = &w->sent[i];
+		if (s == NULL)
+			break;
+		auth(w, s);
+	}
+}
+
+static bool sent_to(const struct sent *s, const char *addr)
+{
+	struct iter_addr a;
+	addr_of(addr, &a);
+	return memcmp(s->to.addr, a.addr, 4) == 0;
+}
+
+static bool asks_under(const struct sent *s, const char *zone)
+{
+	struct dns_query q;
+	uint8_t z[DNAME_MAXLEN];
+	assert_int_equal(dns_query_parse(s->wire, s->len, &q), DNS_V_OK);
+	name_of(zone, z);
+	dname_lower(z);
+	uint8_t n[DNAME_MAXLEN];
+	memcpy(n, q.qname, dname_len(q.qname));
+	dname_lower(n);
+	return dname_is_sub(n, z);
+}
+
+#define NXNS_NAMES 40
+
+/* NXNS (Afek et al. 2020): the root refers attack.test. to 40 NS names
+ * in victim.test. with no glue; the victim's server says NXDOMAIN to all. */
+static void nxns_auth(struct world *w, struct sent *s)
+{
+	struct resp r;
+	char ns[64];
+	if (sent_to(s, "10.0.9.9")) {
+		resp_begin(&r, s, DNS_AA, DNS_NXDOMAIN);
+		resp_soa(&r, "victim.test.", 300);
+		resp_send(w, &r, s);
+	} else if (asks_under(s, "attack.test.")) {
+		resp_begin(&r, s, 0, DNS_NOERROR);
+		for (unsigned i = 0; i < NXNS_NAMES; i++) {
+			snprintf(ns, sizeof(ns), "ns%u.victim.test.", i);
+			resp_name(&r, 1, "attack.test.", DNS_NS, ns);
+		}
+		resp_send(w, &r, s);
+	} else {
+		refer(w, s, "victim.test.", "ns.victim.test.", "10.0.9.9");
+	}
+}
+
+/* A client query costs at most max-upstream-queries (default 20) however
+ * many glueless NS names a referral lists, and ends in SERVFAIL. */
+static void test_nxns_bounded(void **state)
+{
+	struct world *w = world_new(false);
+	w->conf.max_upstream = 20;     /* the default of max-upstream-queries */
+	resolve(w, "www.attack.test.", DNS_A);
+	serve_all(w, nxns_auth, 200);
+	assert_true(w->done);
+	assert_true(w->rcode < 0);
+	assert_true(w->nsent <= 20);
+	unsigned victim = 0;
+	for (unsigned i = 0; i < w->nsent; i++)
+		victim += sent_to(&w->sent[i], "10.0.9.9");
+	assert_true(victim <= 20);
+	world_free(w);
+}
+
+/* a.test. is served by ns.b.test. and b.test. by ns.a.test., no glue: a
+ * cycle.  It ends in SERVFAIL within the work limit. */
+static void cycle_auth(struct world *w, struct sent *s)
+{
+	struct resp r;
+	resp_begin(&r, s, 0, DNS_NOERROR);
+	if (asks_under(s, "a.test."))
+		resp_name(&r, 1, "a.test.", DNS_NS, "ns.b.test.");
+	else if (asks_under(s, "b.test."))
+		resp_name(&r, 1, "b.test.", DNS_NS, "ns.a.test.");
+	else
+		fail_msg("unexpected query");
+	resp_send(w, &r, s);
+}
+
+static void test_cyclic_delegation_servfail(void **state)
+{
+	struct world *w = world_new(false);
+	w->conf.max_upstream = 20;
+	resolve(w, "www.a.test.", DNS_A);
+	serve_all(w, cycle_auth, 200);
+	assert_true(w->done);
+	assert_true(w->rcode < 0);
+	assert_true(w->nsent <= 20);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +740,8 @@ int main(void)
 		cmocka_unit_test(test_all_lame_servfail),
 		cmocka_unit_test(test_spoof_checks),
 		cmocka_unit_test(test_truncated_retries_tcp),
+		cmocka_unit_test(test_nxns_bounded),
+		cmocka_unit_test(test_cyclic_delegation_servfail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
