@@ -343,8 +343,9 @@ static void tcp_tap(struct tcp_conn *c, const uint8_t *q, size_t qlen, const uin
 
 /* Queue one response (`len` bytes at `msg`) with its length prefix.  Every
  * answer held counts against tcp-buffer-limit: past it this connection
- * goes, the others keep theirs. */
-static bool conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
+ * goes, the others keep theirs.  `paced`: a transfer's message, sent only
+ * when the kernel took the last one, so it is never a reader's backlog. */
+static bool conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len, bool paced)
 {
 	struct tcp_server *ts = c->ts;
 	struct tcp_write *w = NULL;
@@ -374,7 +375,7 @@ static bool conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	c->wqueued += w->len;
 	/* What the kernel would not take is what the client has not read:
 	 * a client that sends and never reads is dropped, not buffered. */
-	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > TCP_OUT_MAX) {
+	if (!paced && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > TCP_OUT_MAX) {
 		ts->cnt.dropped_output++;
 		conn_close(c);
 		return false;
@@ -389,14 +390,15 @@ static void conn_pump(struct tcp_conn *c)
 {
 	struct tcp_server *ts = c->ts;
 	uint64_t now = (uint64_t)time(NULL);
-	while (c->xfr && !c->closing && c->wqueued < TCP_WQUEUE_MAX / 2) {
+	while (c->xfr && !c->closing && c->wqueued < TCP_WQUEUE_MAX / 2 &&
+	       uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0) {
 		size_t len = xfr_next(c->xfr, ts->answer + 2, DNS_MAXMSG, now);
 		if (len == 0) {
 			xfr_stream_free(c->xfr);
 			c->xfr = NULL;
 			break;
 		}
-		if (!conn_send(c, ts->answer + 2, len))
+		if (!conn_send(c, ts->answer + 2, len, true))
 			return;
 		stats_size(&ts->stats, len);
 	}
@@ -476,7 +478,7 @@ static void conn_answer(struct tcp_conn *c, const struct serve_view *view, const
 		stats_steered(&ts->stats, view->slots, &res);
 	if (dnstap_tap_pick(&ts->tap))
 		tcp_tap(c, q, qlen, ts->answer + 2, len);
-	conn_send(c, ts->answer + 2, len);
+	conn_send(c, ts->answer + 2, len, false);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
