@@ -8,10 +8,12 @@
   dnsq.py send PORT FILE N          send N queries from a dnsperf query file one
                                     at a time, waiting for each reply (so the server
                                     sees exactly N packets); prints replies received
+  DNSQ_RD=1 dnsq.py send ...       ... with RD=1, as clients query a resolver
   dnsq.py send PORT FILE N A.B      ... each with an EDNS Client Subnet option
                                     (RFC 7871, family 1, /24) for A.B.X.0/24, X
                                     cycling 0..255 (a different /24 per query)
 """
+import os
 import socket
 import struct
 import sys
@@ -38,11 +40,13 @@ def free_port():
     raise SystemExit("no free port")
 
 
-def query(qid, name, qtype, ecs=None):
-    """ecs: None, or 3 address bytes of a /24 (sent as an ECS option)."""
+def query(qid, name, qtype, ecs=None, rd=False):
+    """ecs: None, or 3 address bytes of a /24 (sent as an ECS option).
+    rd: set RD, as stub clients do towards a resolver (resolvers send RD=0
+    to authoritative servers, which is what vaned sees)."""
     wire = b"".join(bytes([len(label)]) + label.encode()
                     for label in name.rstrip(".").split(".") if label) + b"\0"
-    q = struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 1 if ecs else 0) + wire + \
+    q = struct.pack("!HHHHHH", qid, 0x0100 if rd else 0, 1, 0, 0, 1 if ecs else 0) + wire + \
         struct.pack("!HH", TYPES[qtype.upper()], 1)
     if ecs:
         opt = struct.pack("!HBB", 1, 24, 0) + ecs	# family, source, scope
@@ -80,13 +84,14 @@ def wait(port, seconds):
 def send(port, path, n, ecsnet=None):
     qs = [line.split() for line in open(path) if line.strip()]
     ab = bytes(int(x) for x in ecsnet.split(".")[:2]) if ecsnet else None
+    rd = os.environ.get("DNSQ_RD") == "1"
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     got = 0
     for i in range(n):
         name, qtype = qs[i % len(qs)]
         try:
             ecs = ab + bytes([i & 255]) if ab else None
-            r = exchange(s, port, query(i & 0xffff, name, qtype, ecs), 5)
+            r = exchange(s, port, query(i & 0xffff, name, qtype, ecs, rd), 5)
             # With ECS, only NOERROR counts: a FORMERR means a bad option.
             got += 1 if ecs is None or r[3] & 15 == 0 else 0
         except socket.timeout:
