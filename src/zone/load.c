@@ -86,6 +86,38 @@ static uint32_t source_line(const struct zbuild *b, const zs_scanner_t *s, uint1
 	return (uint32_t)line;
 }
 
+static bool has_upper(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] >= 'A' && p[i] <= 'Z')
+			return true;
+	return false;
+}
+
+/* Room for the records of a file of `len` bytes, reserved up front: growing
+ * a pool of tens of megabytes by doubling copies it each time.  Pages never
+ * written cost address space only. */
+static void reserve(struct zbuild *b, size_t len)
+{
+	size_t pool = len * 2, recs = len / 16;
+	if (pool > UINT32_MAX)
+		pool = UINT32_MAX;
+	if (pool > b->pool_cap) {
+		uint8_t *p = realloc(b->pool, pool);
+		if (p) {
+			b->pool = p;
+			b->pool_cap = pool;
+		}
+	}
+	if (recs > b->caprecs) {
+		struct zrec *r = realloc(b->recs, recs * sizeof(*r));
+		if (r) {
+			b->recs = r;
+			b->caprecs = recs;
+		}
+	}
+}
+
 static void on_record(zs_scanner_t *s)
 {
 	struct zbuild *b = s->process.data;
@@ -111,11 +143,25 @@ static void on_record(zs_scanner_t *s)
 		b->recs = n;
 		b->caprecs = cap;
 	}
-	if (pool_put(b, s->r_owner, s->r_owner_length, &r.owner) != 0 ||
-	    pool_put(b, s->r_owner, s->r_owner_length, &r.lowner) != 0 ||
-	    pool_put(b, s->r_data, s->r_data_length, &r.rdata) != 0)
+	/* Records of one owner come in a row, and owners are mostly lower
+	 * case already: share the bytes rather than copy them again. */
+	const struct zrec *last = b->nrecs ? &b->recs[b->nrecs - 1] : NULL;
+	if (last && last->owner_len == r.owner_len &&
+	    memcmp(b->pool + last->owner, s->r_owner, r.owner_len) == 0) {
+		r.owner = last->owner;
+		r.lowner = last->lowner;
+	} else {
+		if (pool_put(b, s->r_owner, s->r_owner_length, &r.owner) != 0)
+			goto nomem;
+		r.lowner = r.owner;
+		if (has_upper(s->r_owner, s->r_owner_length)) {
+			if (pool_put(b, s->r_owner, s->r_owner_length, &r.lowner) != 0)
+				goto nomem;
+			dname_lower(b->pool + r.lowner);
+		}
+	}
+	if (pool_put(b, s->r_data, s->r_data_length, &r.rdata) != 0)
 		goto nomem;
-	dname_lower(b->pool + r.lowner);
 	b->recs[b->nrecs++] = r;
 	return;
 nomem:
@@ -200,6 +246,7 @@ static int set_input(struct zbuild *b, zs_scanner_t *s, const char *file, int fd
 		in = gen->text;
 		len = gen->len;
 	}
+	reserve(b, len);
 	if (zs_set_input_string(s, in, len) != 0)
 		return VANE_ENOMEM;
 	/* $INCLUDE paths stay relative to the zone file's folder. */
