@@ -5,10 +5,20 @@
  * one uv_timer), as curl's multi-uv example does.  No thread per probe; a
  * socket event costs one curl_multi_socket_action on that socket, and
  * finished transfers are picked up from curl_multi_info_read's queue.
+ *
+ * Each target keeps its easy handle from one probe to the next (created at
+ * its first probe, freed with the target), so a probe every 2 s reuses the
+ * kept-alive connection (and TLS session) from the multi handle's cache
+ * and allocates nothing of ours in steady state.  The endpoint's address is
+ * pinned with CURLOPT_CONNECT_TO rather than CURLOPT_RESOLVE: endpoints of
+ * one service share a Host name, and curl matches cached connections (and
+ * its shared DNS cache) by host name, but connect-to targets by address.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 
@@ -34,10 +44,11 @@ struct health_http {
 struct probe_http {
 	struct health_target *t;
 	CURL *easy;
-	struct curl_slist *resolve;
+	struct curl_slist *connect_to;
 	char *body;
-	size_t len;
+	size_t len, cap;              /* cap is kept between probes */
 	bool want_body;
+	bool busy;                    /* added to the multi handle */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -64,6 +75,7 @@ static void http_finish(struct health_http *hh, CURL *easy, CURLcode result)
 	struct probe_http *p = NULL;
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&p);
 	curl_multi_remove_handle(hh->multi, easy);
+	p->busy = false;
 	struct health_target *t = p->t;
 	char msg[HEALTH_ERR_MAX];
 	bool ok = false;
@@ -83,10 +95,6 @@ static void http_finish(struct health_http *hh, CURL *easy, CURLcode result)
 		else
 			ok = true;
 	}
-	curl_easy_cleanup(easy);
-	curl_slist_free_all(p->resolve);
-	free(p->body);
-	free(p);
 	t->probe = NULL;
 	health_probe_done(t, ok, ok ? NULL : msg);
 }
@@ -193,6 +201,15 @@ int health_http_init(struct health_mon *mon)
 	curl_multi_setopt(hh->multi, CURLMOPT_SOCKETDATA, hh);
 	curl_multi_setopt(hh->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
 	curl_multi_setopt(hh->multi, CURLMOPT_TIMERDATA, hh);
+	/* Keep one idle connection per target (curl's default keeps four per
+	 * transfer in flight, so most of 5,000 would be closed), within the
+	 * open files limit. */
+	struct rlimit rl;
+	long maxconn = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < (rlim_t)maxconn)
+		maxconn = (long)(rl.rlim_cur / 2);
+	curl_multi_setopt(hh->multi, CURLMOPT_MAXCONNECTS, maxconn);
 	mon->http = hh;
 	return 0;
 }
@@ -204,17 +221,26 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	if (!p->want_body || p->len >= HTTP_BODY_MAX)
 		return n;
 	size_t take = n < HTTP_BODY_MAX - p->len ? n : HTTP_BODY_MAX - p->len;
-	char *nb = realloc(p->body, p->len + take);
-	if (nb == NULL)
-		return 0;
-	memcpy(nb + p->len, data, take);
-	p->body = nb;
+	if (p->len + take > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		while (cap < p->len + take)
+			cap *= 2;
+		if (cap > HTTP_BODY_MAX)
+			cap = HTTP_BODY_MAX;
+		char *nb = realloc(p->body, cap);
+		if (nb == NULL)
+			return 0;
+		p->body = nb;
+		p->cap = cap;
+	}
+	memcpy(p->body + p->len, data, take);
 	p->len += take;
 	return n;
 }
 
 /* URL and pinned address: the Host header / SNI is `host` when set, while
- * the connection always goes to the endpoint's address. */
+ * the connection always goes to the endpoint's address.  Set once per
+ * target: the easy handle keeps its options between probes. */
 static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 {
 	char url[1024], addr[80];
@@ -223,10 +249,10 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	const char *scheme = pc->type == PROBE_HTTPS ? "https" : "http";
 	const char *path = pc->path[0] == '/' ? pc->path + 1 : pc->path;
 	if (pc->host[0]) {
-		char res[400];
-		snprintf(res, sizeof(res), "%s:%u:%s", pc->host, pc->port, addr);
-		p->resolve = curl_slist_append(NULL, res);
-		if (p->resolve == NULL)
+		char to[400];
+		snprintf(to, sizeof(to), "%s:%u:%s:%u", pc->host, pc->port, addr, pc->port);
+		p->connect_to = curl_slist_append(NULL, to);
+		if (p->connect_to == NULL)
 			return VANE_ENOMEM;
 		snprintf(url, sizeof(url), "%s://%s:%u/%s", scheme, pc->host, pc->port, path);
 	} else {
@@ -234,8 +260,8 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	}
 	CURL *e = p->easy;
 	curl_easy_setopt(e, CURLOPT_URL, url);
-	if (p->resolve)
-		curl_easy_setopt(e, CURLOPT_RESOLVE, p->resolve);
+	if (p->connect_to)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, p->connect_to);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, p);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -254,43 +280,63 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	return 0;
 }
 
+static void http_free(struct probe_http *p)
+{
+	if (p->easy)
+		curl_easy_cleanup(p->easy);
+	curl_slist_free_all(p->connect_to);
+	free(p->body);
+	free(p);
+}
+
 int probe_http_start(struct health_target *t)
 {
 	struct health_http *hh = t->mon->http;
 	if (hh == NULL)
 		return VANE_EINVAL;
-	struct probe_http *p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		return VANE_ENOMEM;
-	p->t = t;
-	p->want_body = t->pc.body[0] != '\0';
-	p->easy = curl_easy_init();
-	int ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
-	if (ret == 0 && curl_multi_add_handle(hh->multi, p->easy) != CURLM_OK)
-		ret = VANE_ENOMEM;
-	if (ret != 0) {
-		if (p->easy)
-			curl_easy_cleanup(p->easy);
-		curl_slist_free_all(p->resolve);
-		free(p);
-		return ret;
+	struct probe_http *p = t->http;
+	if (p == NULL) {
+		p = calloc(1, sizeof(*p));
+		if (p == NULL)
+			return VANE_ENOMEM;
+		p->t = t;
+		p->want_body = t->pc.body[0] != '\0';
+		p->easy = curl_easy_init();
+		int ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
+		if (ret != 0) {
+			http_free(p);
+			return ret;
+		}
+		t->http = p;
 	}
+	p->len = 0;
+	p->errbuf[0] = '\0';
+	if (curl_multi_add_handle(hh->multi, p->easy) != CURLM_OK)
+		return VANE_ENOMEM;
+	p->busy = true;
 	t->probe = p;
 	return 0;
 }
 
 void probe_http_cancel(struct health_target *t)
 {
-	struct probe_http *p = t->probe;
+	struct probe_http *p = t->http;
 	struct health_http *hh = t->mon->http;
-	if (p == NULL || hh == NULL)
-		return;
-	curl_multi_remove_handle(hh->multi, p->easy);
-	curl_easy_cleanup(p->easy);
-	curl_slist_free_all(p->resolve);
-	free(p->body);
-	free(p);
+	if (p && p->busy && hh)
+		curl_multi_remove_handle(hh->multi, p->easy);
+	if (p)
+		p->busy = false;
 	t->probe = NULL;
+}
+
+void probe_http_free(struct health_target *t)
+{
+	struct probe_http *p = t->http;
+	if (p == NULL)
+		return;
+	probe_http_cancel(t);
+	http_free(p);
+	t->http = NULL;
 }
 
 void health_http_close(struct health_mon *mon)
