@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,6 +95,18 @@ static bool has_upper(const uint8_t *p, size_t len)
 	return false;
 }
 
+/* Ask for transparent huge pages on the whole pages inside [p, p + len):
+ * the buffers of a big zone are filled front to back once, and 4 KiB page
+ * faults were a good part of its load time.  Only a hint. */
+static void want_huge(void *p, size_t len)
+{
+	const uintptr_t page = 4096;
+	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t e = ((uintptr_t)p + len) & ~(page - 1);
+	if (len >= 4u << 20 && e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
 /* Room for the records of a file of `len` bytes, reserved up front: growing
  * a pool of tens of megabytes by doubling copies it each time.  Pages never
  * written cost address space only. */
@@ -107,6 +120,7 @@ static void reserve(struct zbuild *b, size_t len)
 		if (p) {
 			b->pool = p;
 			b->pool_cap = pool;
+			want_huge(p, pool);
 		}
 	}
 	if (recs > b->caprecs) {
@@ -114,6 +128,7 @@ static void reserve(struct zbuild *b, size_t len)
 		if (r) {
 			b->recs = r;
 			b->caprecs = recs;
+			want_huge(r, recs * sizeof(*r));
 		}
 	}
 }
@@ -190,6 +205,7 @@ static int read_fd(int fd, char **text, size_t *len)
 	char *buf = malloc(cap);
 	if (!buf)
 		return VANE_ENOMEM;
+	want_huge(buf, cap);
 	for (;;) {
 		if (n == cap) {
 			char *p = realloc(buf, cap * 2);
