@@ -5,6 +5,9 @@
   dnsq.py wait PORT [SECONDS]       wait until a server on 127.0.0.1:PORT answers
                                     a query (any reply with our ID counts, so the
                                     echoing null server qualifies); exit 1 on timeout
+  dnsq.py ready PORT SECONDS        wait until bench.example. SOA gets a NOERROR
+                                    answer (a server answering SERVFAIL while its
+                                    zone loads is not ready); prints the seconds
   dnsq.py send PORT FILE N          send N queries from a dnsperf query file one
                                     at a time, waiting for each reply (so the server
                                     sees exactly N packets); prints replies received
@@ -81,6 +84,23 @@ def wait(port, seconds):
     return 1
 
 
+def ready(port, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t0 = time.monotonic()
+    qid = 1
+    while time.monotonic() < t0 + seconds:
+        qid = (qid + 1) & 0xffff
+        try:
+            r = exchange(s, port, query(qid, "bench.example.", "SOA"), 0.2)
+            if r[3] & 15 == 0 and struct.unpack("!H", r[6:8])[0] > 0:
+                print("%.3f" % (time.monotonic() - t0))
+                return 0
+        except (socket.timeout, ConnectionRefusedError):
+            pass
+        time.sleep(0.01)
+    return 1
+
+
 def send(port, path, n, ecsnet=None):
     qs = [line.split() for line in open(path) if line.strip()]
     ab = bytes(int(x) for x in ecsnet.split(".")[:2]) if ecsnet else None
@@ -107,6 +127,8 @@ def main():
         return 0
     if cmd == "wait":
         return wait(int(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 30)
+    if cmd == "ready":
+        return ready(int(sys.argv[2]), float(sys.argv[3]))
     if cmd == "send":
         return send(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]),
                     sys.argv[5] if len(sys.argv) > 5 else None)

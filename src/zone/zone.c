@@ -71,7 +71,9 @@ static struct znode *node_add(struct zbuild *b, struct zone *z, const uint8_t *l
 	b->nodes[b->nnodes++] = n;
 	memset(n, 0, sizeof(*n));
 	n->name = zone_mem_dup(z->mem, lname, len);
-	n->name_orig = zone_mem_dup(z->mem, oname, len);
+	/* Most owners are written in lower case: one copy serves both. */
+	n->name_orig = lname == oname || memcmp(lname, oname, len) == 0 ? n->name :
+		       zone_mem_dup(z->mem, oname, len);
 	if (!n->name || !n->name_orig)
 		return NULL;
 	n->name_len = (uint8_t)len;
