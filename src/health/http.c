@@ -30,19 +30,32 @@
 struct http_sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
-	struct health_http *hh;
+	struct http_shard *hh;
 	struct http_sock *prev, *next;
 };
 
-struct health_http {
+/* One multi handle and what drives it.  libcurl 7.88 keeps its connection
+ * and DNS caches in fixed-size hash tables per multi handle, walked on every
+ * transfer; a few hundred targets per multi keep those walks short. */
+struct http_shard {
 	struct health_mon *mon;
+	struct health_http *all;
 	CURLM *multi;
 	uv_timer_t timer;
 	struct http_sock *socks;      /* every poll handle, to close them at the end */
 };
 
+#define HTTP_SHARDS 16
+
+struct health_http {
+	unsigned next;                /* shard of the next new target */
+	unsigned open_timers;         /* freed when the last timer has closed */
+	struct http_shard shard[HTTP_SHARDS];
+};
+
 struct probe_http {
 	struct health_target *t;
+	struct http_shard *shard;
 	CURL *easy;
 	struct curl_slist *connect_to;
 	char *body;
@@ -59,7 +72,7 @@ static void sock_closed(uv_handle_t *h)
 
 static void sock_close(struct http_sock *s)
 {
-	struct health_http *hh = s->hh;
+	struct http_shard *hh = s->hh;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -70,7 +83,7 @@ static void sock_close(struct http_sock *s)
 	uv_close((uv_handle_t *)&s->poll, sock_closed);
 }
 
-static void http_finish(struct health_http *hh, CURL *easy, CURLcode result)
+static void http_finish(struct http_shard *hh, CURL *easy, CURLcode result)
 {
 	struct probe_http *p = NULL;
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&p);
@@ -99,7 +112,7 @@ static void http_finish(struct health_http *hh, CURL *easy, CURLcode result)
 	health_probe_done(t, ok, ok ? NULL : msg);
 }
 
-static void check_done(struct health_http *hh)
+static void check_done(struct http_shard *hh)
 {
 	CURLMsg *m;
 	int pending;
@@ -111,7 +124,7 @@ static void check_done(struct health_http *hh)
 static void poll_cb(uv_poll_t *h, int status, int events)
 {
 	struct http_sock *s = h->data;
-	struct health_http *hh = s->hh;
+	struct http_shard *hh = s->hh;
 	int flags = 0, running;
 	if (status < 0)
 		flags = CURL_CSELECT_ERR;
@@ -127,7 +140,7 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-	struct health_http *hh = userp;
+	struct http_shard *hh = userp;
 	struct http_sock *s = socketp;
 	if (what == CURL_POLL_REMOVE) {
 		if (s) {
@@ -162,7 +175,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 
 static void timer_cb(uv_timer_t *h)
 {
-	struct health_http *hh = h->data;
+	struct http_shard *hh = h->data;
 	int running;
 	curl_multi_socket_action(hh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(hh);
@@ -170,12 +183,19 @@ static void timer_cb(uv_timer_t *h)
 
 static int timer_fn(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct health_http *hh = userp;
+	struct http_shard *hh = userp;
 	if (timeout_ms < 0)
 		uv_timer_stop(&hh->timer);
 	else
 		uv_timer_start(&hh->timer, timer_cb, (uint64_t)timeout_ms, 0);
 	return 0;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct http_shard *hh = h->data;
+	if (--hh->all->open_timers == 0)
+		free(hh->all);
 }
 
 int health_http_init(struct health_mon *mon)
@@ -186,21 +206,9 @@ int health_http_init(struct health_mon *mon)
 			return VANE_ENOMEM;
 		global_done = true;
 	}
-	struct health_http *hh = calloc(1, sizeof(*hh));
-	if (hh == NULL)
+	struct health_http *all = calloc(1, sizeof(*all));
+	if (all == NULL)
 		return VANE_ENOMEM;
-	hh->mon = mon;
-	hh->multi = curl_multi_init();
-	if (hh->multi == NULL) {
-		free(hh);
-		return VANE_ENOMEM;
-	}
-	uv_timer_init(mon->loop, &hh->timer);
-	hh->timer.data = hh;
-	curl_multi_setopt(hh->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(hh->multi, CURLMOPT_SOCKETDATA, hh);
-	curl_multi_setopt(hh->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
-	curl_multi_setopt(hh->multi, CURLMOPT_TIMERDATA, hh);
 	/* Keep one idle connection per target (curl's default keeps four per
 	 * transfer in flight, so most of 5,000 would be closed), within the
 	 * open files limit. */
@@ -209,8 +217,31 @@ int health_http_init(struct health_mon *mon)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur / 2 < (rlim_t)maxconn)
 		maxconn = (long)(rl.rlim_cur / 2);
-	curl_multi_setopt(hh->multi, CURLMOPT_MAXCONNECTS, maxconn);
-	mon->http = hh;
+	maxconn /= HTTP_SHARDS;
+	for (unsigned i = 0; i < HTTP_SHARDS; i++) {
+		struct http_shard *hh = &all->shard[i];
+		hh->mon = mon;
+		hh->all = all;
+		hh->multi = curl_multi_init();
+		if (hh->multi == NULL) {
+			while (i-- > 0) {
+				curl_multi_cleanup(all->shard[i].multi);
+				uv_close((uv_handle_t *)&all->shard[i].timer, timer_closed);
+			}
+			if (all->open_timers == 0)
+				free(all);
+			return VANE_ENOMEM;
+		}
+		uv_timer_init(mon->loop, &hh->timer);
+		hh->timer.data = hh;
+		all->open_timers++;
+		curl_multi_setopt(hh->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+		curl_multi_setopt(hh->multi, CURLMOPT_SOCKETDATA, hh);
+		curl_multi_setopt(hh->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
+		curl_multi_setopt(hh->multi, CURLMOPT_TIMERDATA, hh);
+		curl_multi_setopt(hh->multi, CURLMOPT_MAXCONNECTS, maxconn);
+	}
+	mon->http = all;
 	return 0;
 }
 
@@ -296,8 +327,8 @@ static void http_free(struct probe_http *p)
 
 int probe_http_start(struct health_target *t)
 {
-	struct health_http *hh = t->mon->http;
-	if (hh == NULL)
+	struct health_http *all = t->mon->http;
+	if (all == NULL)
 		return VANE_EINVAL;
 	struct probe_http *p = t->http;
 	if (p == NULL) {
@@ -305,6 +336,7 @@ int probe_http_start(struct health_target *t)
 		if (p == NULL)
 			return VANE_ENOMEM;
 		p->t = t;
+		p->shard = &all->shard[all->next++ % HTTP_SHARDS];
 		p->want_body = t->pc.body[0] != '\0';
 		p->easy = curl_easy_init();
 		int ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
@@ -316,7 +348,7 @@ int probe_http_start(struct health_target *t)
 	}
 	p->len = 0;
 	p->errbuf[0] = '\0';
-	if (curl_multi_add_handle(hh->multi, p->easy) != CURLM_OK)
+	if (curl_multi_add_handle(p->shard->multi, p->easy) != CURLM_OK)
 		return VANE_ENOMEM;
 	p->busy = true;
 	t->probe = p;
@@ -326,9 +358,8 @@ int probe_http_start(struct health_target *t)
 void probe_http_cancel(struct health_target *t)
 {
 	struct probe_http *p = t->http;
-	struct health_http *hh = t->mon->http;
-	if (p && p->busy && hh)
-		curl_multi_remove_handle(hh->multi, p->easy);
+	if (p && p->busy && t->mon->http)
+		curl_multi_remove_handle(p->shard->multi, p->easy);
 	if (p)
 		p->busy = false;
 	t->probe = NULL;
@@ -346,13 +377,15 @@ void probe_http_free(struct health_target *t)
 
 void health_http_close(struct health_mon *mon)
 {
-	struct health_http *hh = mon->http;
-	if (hh == NULL)
+	struct health_http *all = mon->http;
+	if (all == NULL)
 		return;
 	mon->http = NULL;
-	curl_multi_cleanup(hh->multi);
-	while (hh->socks)
-		sock_close(hh->socks);
-	uv_close((uv_handle_t *)&hh->timer, sock_closed);
-	hh->timer.data = hh;   /* sock_closed frees h->data: the struct itself */
+	for (unsigned i = 0; i < HTTP_SHARDS; i++) {
+		struct http_shard *hh = &all->shard[i];
+		curl_multi_cleanup(hh->multi);
+		while (hh->socks)
+			sock_close(hh->socks);
+		uv_close((uv_handle_t *)&hh->timer, timer_closed);
+	}
 }
