@@ -5,13 +5,18 @@
   dnsq.py wait PORT [SECONDS]       wait until a server on 127.0.0.1:PORT answers
                                     a query (any reply with our ID counts, so the
                                     echoing null server qualifies); exit 1 on timeout
+  dnsq.py ready PORT SECONDS        wait until bench.example. SOA gets a NOERROR
+                                    answer (a server answering SERVFAIL while its
+                                    zone loads is not ready); prints the seconds
   dnsq.py send PORT FILE N          send N queries from a dnsperf query file one
                                     at a time, waiting for each reply (so the server
                                     sees exactly N packets); prints replies received
+  DNSQ_RD=1 dnsq.py send ...       ... with RD=1, as clients query a resolver
   dnsq.py send PORT FILE N A.B      ... each with an EDNS Client Subnet option
                                     (RFC 7871, family 1, /24) for A.B.X.0/24, X
                                     cycling 0..255 (a different /24 per query)
 """
+import os
 import socket
 import struct
 import sys
@@ -38,11 +43,13 @@ def free_port():
     raise SystemExit("no free port")
 
 
-def query(qid, name, qtype, ecs=None):
-    """ecs: None, or 3 address bytes of a /24 (sent as an ECS option)."""
+def query(qid, name, qtype, ecs=None, rd=False):
+    """ecs: None, or 3 address bytes of a /24 (sent as an ECS option).
+    rd: set RD, as stub clients do towards a resolver (resolvers send RD=0
+    to authoritative servers, which is what vaned sees)."""
     wire = b"".join(bytes([len(label)]) + label.encode()
                     for label in name.rstrip(".").split(".") if label) + b"\0"
-    q = struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 1 if ecs else 0) + wire + \
+    q = struct.pack("!HHHHHH", qid, 0x0100 if rd else 0, 1, 0, 0, 1 if ecs else 0) + wire + \
         struct.pack("!HH", TYPES[qtype.upper()], 1)
     if ecs:
         opt = struct.pack("!HBB", 1, 24, 0) + ecs	# family, source, scope
@@ -77,16 +84,34 @@ def wait(port, seconds):
     return 1
 
 
+def ready(port, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t0 = time.monotonic()
+    qid = 1
+    while time.monotonic() < t0 + seconds:
+        qid = (qid + 1) & 0xffff
+        try:
+            r = exchange(s, port, query(qid, "bench.example.", "SOA"), 0.2)
+            if r[3] & 15 == 0 and struct.unpack("!H", r[6:8])[0] > 0:
+                print("%.3f" % (time.monotonic() - t0))
+                return 0
+        except (socket.timeout, ConnectionRefusedError):
+            pass
+        time.sleep(0.01)
+    return 1
+
+
 def send(port, path, n, ecsnet=None):
     qs = [line.split() for line in open(path) if line.strip()]
     ab = bytes(int(x) for x in ecsnet.split(".")[:2]) if ecsnet else None
+    rd = os.environ.get("DNSQ_RD") == "1"
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     got = 0
     for i in range(n):
         name, qtype = qs[i % len(qs)]
         try:
             ecs = ab + bytes([i & 255]) if ab else None
-            r = exchange(s, port, query(i & 0xffff, name, qtype, ecs), 5)
+            r = exchange(s, port, query(i & 0xffff, name, qtype, ecs, rd), 5)
             # With ECS, only NOERROR counts: a FORMERR means a bad option.
             got += 1 if ecs is None or r[3] & 15 == 0 else 0
         except socket.timeout:
@@ -102,6 +127,8 @@ def main():
         return 0
     if cmd == "wait":
         return wait(int(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 30)
+    if cmd == "ready":
+        return ready(int(sys.argv[2]), float(sys.argv[3]))
     if cmd == "send":
         return send(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]),
                     sys.argv[5] if len(sys.argv) > 5 else None)

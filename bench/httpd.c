@@ -4,7 +4,8 @@
  *
  *     httpd PORT[,PORT...]
  *
- * Listens on 127.0.0.1 on each port; one thread, epoll, non-blocking.  Every
+ * Listens on every address on each port (the checks probe 5,000 loopback
+ * addresses 127.x.y.z, one per endpoint); one thread, epoll, non-blocking.  Every
  * request (counted by its "\r\n\r\n") gets "HTTP/1.1 200 OK" with body "ok";
  * connections are kept alive until the client closes them.  "GET /count"
  * answers the number of requests served so far (so the benchmark can compute
@@ -32,7 +33,7 @@ static int listen_on(int port)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_addr.s_addr = htonl(INADDR_ANY);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4096) < 0) {
 		perror("httpd: listen");

@@ -275,7 +275,7 @@ ir() {
 	port=$(free_port)
 	WRAP="valgrind --tool=callgrind --separate-threads=no --trace-children=yes
 		--callgrind-out-file=$out/callgrind.out.%p" start "$name" "$port" 120
-	got=$($PY "$BENCH_DIR/dnsq.py" send "$port" "$WORK/warm.txt" "$WARM") ||
+	got=$(DNSQ_RD=1 $PY "$BENCH_DIR/dnsq.py" send "$port" "$WORK/warm.txt" "$WARM") ||
 		die "$name warm-up: only $got of $WARM answered"
 	got=$($PY "$BENCH_DIR/resolver_q.py" send "$port" "$WORK/warm.txt" "$n" "$EDNS") ||
 		die "$name answered only $got of $n hits"

@@ -2,7 +2,7 @@
 """resolver_q.py send PORT FILE N [edns]: like `dnsq.py send` (N queries from a
 dnsperf file, one at a time, each waiting for its reply; prints replies
 received), optionally with an EDNS0 OPT record (payload 1232, no options), as
-stub resolvers such as dig send. Used by bench/resolver.sh (RBENCH_INSTR_EDNS=1).
+stub resolvers such as dig send. RD is set, as every stub client sets it. Used by bench/resolver.sh (RBENCH_INSTR_EDNS=1).
 """
 import socket
 import struct
@@ -22,7 +22,7 @@ def main():
     got = 0
     for i in range(n):
         name, qtype = qs[i % len(qs)]
-        q = query(i & 0xffff, name, qtype)
+        q = query(i & 0xffff, name, qtype, rd=True)  # stub clients set RD
         if edns:
             q = q[:10] + struct.pack("!H", 1) + q[12:] + \
                 b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)

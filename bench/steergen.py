@@ -11,7 +11,7 @@ Writes into OUTDIR:
                         in US, DE, JP, BR, policy [health, geo, weighted]
   scale-checks.yaml     vaned `checks:` + `services:` for the scale test:
   scale-nochecks.yaml   79 services, 5,000 endpoints (64 per service, the last
-                        8), HTTP checks every 2 s against 127.0.0.1 on the
+                        8), HTTP checks every 2 s against 127.x.y.z (one per endpoint) on the
                         HTTP_PORTS (comma list, round-robin per service); the
                         nochecks variant is the same without `check:`
   gdnsd-weighted.cfg    gdnsd plugins stanza: api = weighted, same 12 addresses
@@ -86,8 +86,13 @@ def scale_yaml(ports, checks):
                     "        address: 10.%d.%d.%d" % (100 + s // 256, s % 256, e + 1),
                     "        weight: 10"]
             if checks:
+                # One address per endpoint: vaned shares a probe between
+                # endpoints with the same check and address, so 127.0.0.1
+                # everywhere would be 8 probes, not 5,000.
+                i = n + e + 1
                 out += ["        check: web%d" % ports[s % len(ports)],
-                        "        check-address: 127.0.0.1"]
+                        "        check-address: 127.%d.%d.%d" % (
+                            1 + (i >> 16), (i >> 8) & 255, i & 255)]
         n += k
         s += 1
     return "\n".join(out) + "\n"

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/snapshot.h"
 #include "lib/dname.h"
@@ -128,50 +133,174 @@ static void refuse_lower(struct zone_state *st, const struct zone *z, const stru
 	}
 }
 
-/* Load (or carry over) one zone into `st`.  Returns the zone to serve or NULL;
- * a zone returned with `*fresh` set carries a reference for the caller. */
-static struct zone *build_zone(const struct conf_zone *cz, const struct vane_snapshot *old,
-			       const struct snapshot_opts *opts, struct zone_state *st, bool *fresh)
+/* One zone of a snapshot being built: opened and compared with the old
+ * snapshot's on the building thread, then loaded on a loader thread, then
+ * finished (messages, status, fallback) on the building thread again, in
+ * config order, so logs and `--check` output do not depend on timing. */
+struct zone_job {
+	const struct conf_zone *cz;
+	struct zone_state *st;
+	const struct zone_state *ost;
+	struct zone *prev;       /* the zone serving now, kept if the load fails */
+	int fd;                  /* the file, opened once; -1 when not loading */
+	int open_err;
+	bool have_stat;
+	struct stat sb;          /* of `fd`, so mtime/size/inode match what was read */
+	struct zone *z;
+	int ret;
+	struct zmsg *msgs;       /* problems reported by the load, replayed later */
+	size_t nmsgs, capmsgs;
+};
+
+struct zmsg {
+	char *file;
+	unsigned long line;
+	char *msg;
+};
+
+static void job_err(void *ctx, const char *file, unsigned long line, const char *msg)
 {
-	*fresh = false;
+	struct zone_job *j = ctx;
+	if (j->nmsgs == j->capmsgs) {
+		size_t cap = j->capmsgs ? j->capmsgs * 2 : 8;
+		struct zmsg *m = realloc(j->msgs, cap * sizeof(*m));
+		if (!m)
+			return;  /* the load fails anyway; the count is what matters */
+		j->msgs = m;
+		j->capmsgs = cap;
+	}
+	struct zmsg *m = &j->msgs[j->nmsgs];
+	m->file = file ? strdup(file) : NULL;
+	m->msg = strdup(msg);
+	m->line = line;
+	if (m->msg)
+		j->nmsgs++;
+	else
+		free(m->file);
+}
+
+/* Open the zone file once and decide whether it needs loading at all. */
+static void job_prepare(struct zone_job *j, const struct vane_snapshot *old)
+{
+	const struct conf_zone *cz = j->cz;
 	uint8_t apex[DNAME_MAXLEN];
-	struct zone *prev = NULL;
+	j->fd = -1;
 	if (dname_from_str(cz->name, NULL, apex) > 0) {
 		dname_lower(apex);
-		prev = old_zone(old, apex);
+		j->prev = old_zone(old, apex);
 	}
+	j->ost = old_state(old, cz->name, cz->file);
+	j->fd = open(cz->file, O_RDONLY | O_CLOEXEC);
+	if (j->fd < 0) {
+		j->open_err = -errno;
+		return;
+	}
+	j->have_stat = fstat(j->fd, &j->sb) == 0;
+	const struct zone_state *ost = j->ost;
+	const struct stat *sb = &j->sb;
+	if (j->have_stat && j->prev && ost && ost->zone == j->prev &&
+	    ost->mtime.tv_sec == sb->st_mtim.tv_sec && ost->mtime.tv_nsec == sb->st_mtim.tv_nsec &&
+	    ost->size == sb->st_size && ost->ino == sb->st_ino) {
+		j->st->status = ZS_UNCHANGED;
+		j->st->mtime = ost->mtime;
+		j->st->size = ost->size;
+		j->st->ino = ost->ino;
+		close(j->fd);
+		j->fd = -1;
+	}
+}
 
-	struct stat sb;
-	bool have_stat = stat(cz->file, &sb) == 0;
-	const struct zone_state *ost = old_state(old, cz->name, cz->file);
-	if (have_stat && prev && ost && ost->zone == prev &&
-	    ost->mtime.tv_sec == sb.st_mtim.tv_sec && ost->mtime.tv_nsec == sb.st_mtim.tv_nsec &&
-	    ost->size == sb.st_size && ost->ino == sb.st_ino) {
-		st->status = ZS_UNCHANGED;
-		st->mtime = ost->mtime;
-		st->size = ost->size;
-		st->ino = ost->ino;
-		return prev;
-	}
+static void job_load(struct zone_job *j)
+{
+	if (j->fd < 0)
+		return;
+	j->ret = zone_load_fd(j->cz->name, j->cz->file, j->fd, job_err, j, &j->z);
+	close(j->fd);
+	j->fd = -1;
+}
+
+struct loaders {
+	struct zone_job *jobs;
+	unsigned n;
+	atomic_uint next;
+};
+
+static void *loader_thread(void *arg)
+{
+	struct loaders *l = arg;
+	unsigned i;
+	while ((i = atomic_fetch_add(&l->next, 1)) < l->n)
+		job_load(&l->jobs[i]);
+	return NULL;
+}
+
+/* Load every zone that needs it, in parallel: zones are independent, and a
+ * big one should not wait behind the others.  Falls back to this thread
+ * alone when threads cannot be made. */
+static void load_parallel(struct zone_job *jobs, unsigned n)
+{
+	unsigned todo = 0;
+	for (unsigned i = 0; i < n; i++)
+		todo += jobs[i].fd >= 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned nthr = cpus > 1 ? (unsigned)(cpus < 16 ? cpus : 16) : 1;
+	if (nthr > todo)
+		nthr = todo;
+	struct loaders l = { .jobs = jobs, .n = n };
+	atomic_init(&l.next, 0);
+	pthread_t tid[16];
+	unsigned started = 0;
+	/* This thread is one of the loaders. */
+	while (started + 1 < nthr && pthread_create(&tid[started], NULL, loader_thread, &l) == 0)
+		started++;
+	loader_thread(&l);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+}
+
+/* The zone to serve for `j` after its load, or NULL; a zone returned with
+ * `*fresh` set carries a reference for the caller. */
+static struct zone *job_finish(struct zone_job *j, const struct snapshot_opts *opts, bool *fresh)
+{
+	const struct conf_zone *cz = j->cz;
+	struct zone_state *st = j->st;
+	*fresh = false;
+	if (st->status == ZS_UNCHANGED)
+		return j->prev;
 
 	char lname[DNAME_MAXSTR];
 	const char *zname = log_name(cz->name, lname, sizeof(lname));
 	struct err_sink sink = { .zone = zname, .opts = opts };
-	struct zone *z = NULL;
-	int ret = zone_load(cz->name, cz->file, sink_err, &sink, &z);
-	if (ret == 0 && prev && !(opts && opts->force) && serial_lower(z->serial, prev->serial)) {
+	int ret = j->ret;
+	if (j->open_err) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "cannot open zone file: %s", vane_strerror(j->open_err));
+		sink_err(&sink, cz->file, 0, msg);
+		ret = VANE_ENOENT;
+	}
+	for (size_t i = 0; i < j->nmsgs; i++) {
+		sink_err(&sink, j->msgs[i].file, j->msgs[i].line, j->msgs[i].msg);
+		free(j->msgs[i].file);
+		free(j->msgs[i].msg);
+	}
+	free(j->msgs);
+	j->msgs = NULL;
+	if (ret == 0 && j->prev && !(opts && opts->force) &&
+	    serial_lower(j->z->serial, j->prev->serial)) {
 		free(sink.first);
-		refuse_lower(st, z, prev, ost, zname);
-		zone_unref(z);
-		return prev;
+		refuse_lower(st, j->z, j->prev, j->ost, zname);
+		zone_unref(j->z);
+		j->z = NULL;
+		return j->prev;
 	}
 	if (ret == 0) {
+		struct zone *z = j->z;
 		free(sink.first);
 		st->status = ZS_LOADED;
-		if (have_stat) {
-			st->mtime = sb.st_mtim;
-			st->size = sb.st_size;
-			st->ino = sb.st_ino;
+		if (j->have_stat) {
+			st->mtime = j->sb.st_mtim;
+			st->size = j->sb.st_size;
+			st->ino = j->sb.st_ino;
 		}
 		log_zone(LOG_INFO, zname, "loaded serial %u, %u records", z->serial, z->nrecords);
 		*fresh = true;
@@ -189,17 +318,17 @@ static struct zone *build_zone(const struct conf_zone *cz, const struct vane_sna
 			log_zone(LOG_ERROR, zname, "%s", buf);
 		st->error = strdup(buf);
 	}
-	if (prev) {
-		log_zone(LOG_WARNING, zname, "load failed, keeping serial %u", prev->serial);
-		if (ost) {
-			st->mtime = ost->mtime;
-			st->size = ost->size;
-			st->ino = ost->ino;
+	if (j->prev) {
+		log_zone(LOG_WARNING, zname, "load failed, keeping serial %u", j->prev->serial);
+		if (j->ost) {
+			st->mtime = j->ost->mtime;
+			st->size = j->ost->size;
+			st->ino = j->ost->ino;
 		}
 	} else {
 		log_zone(LOG_WARNING, zname, "load failed, zone not served");
 	}
-	return prev;
+	return j->prev;
 }
 
 
@@ -344,6 +473,7 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 	struct err_sink csink = { .opts = opts };
 	struct zone **zones = NULL;
 	bool *fresh = NULL;
+	struct zone_job *jobs = NULL;
 	struct vane_snapshot *snap = calloc(1, sizeof(*snap));
 	int ret = VANE_ENOMEM;
 	if (snap == NULL)
@@ -374,13 +504,23 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 		goto fail;
 	snap->nzones = n;
 
-	unsigned nz = 0;
+	jobs = calloc(n ? n : 1, sizeof(*jobs));
+	if (!jobs)
+		goto fail;
 	for (unsigned i = 0; i < n; i++) {
 		const struct conf_zone *cz = &snap->conf->zones[i];
 		struct zone_state *st = &snap->zones[i];
 		st->name = cz->name;  /* owned by conf, which lives as long */
 		st->file = cz->file;
-		struct zone *z = build_zone(cz, old, opts, st, &fresh[nz]);
+		jobs[i].cz = cz;
+		jobs[i].st = st;
+		job_prepare(&jobs[i], old);
+	}
+	load_parallel(jobs, n);
+	unsigned nz = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct zone_state *st = &snap->zones[i];
+		struct zone *z = job_finish(&jobs[i], opts, &fresh[nz]);
 		if (st->status == ZS_FAILED)
 			snap->nfailed++;
 		if (z) {
@@ -400,8 +540,10 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 	snap->nserving = nz;
 	free(zones);
 	free(fresh);
+	free(jobs);
 	zones = NULL;
 	fresh = NULL;
+	jobs = NULL;
 
 	ret = build_steer(snap, old, sink_err, &csink);
 	if (ret != 0)
@@ -428,6 +570,7 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 fail:
 	free(zones);
 	free(fresh);
+	free(jobs);
 	snapshot_free(snap);
 	if (conf_err) {
 		if (csink.first == NULL)

@@ -302,6 +302,7 @@ static void target_remove(struct health_target *t)
 		t->mon->inflight--;
 	}
 	queue_unlink(t);
+	probe_http_free(t);
 	t->running = false;
 	t->removed = true;
 	if (!t->armed) {

@@ -75,6 +75,7 @@ struct health_target {
 	bool running, queued, removed, armed;
 	struct health_target *qnext, *qprev;
 	void *probe;                     /* type-specific probe in flight */
+	void *http;                      /* http(s): kept between probes (http.c) */
 	uint64_t started;                /* uv_now when the probe started */
 	uint64_t deadline;               /* uv_now when its timeout is due */
 	bool stall_grace;                /* the timeout was re-armed after a stall */
@@ -143,4 +144,6 @@ void probe_cancel(struct health_target *t);
 int health_http_init(struct health_mon *mon) VANE_WUR;
 int probe_http_start(struct health_target *t) VANE_WUR;
 void probe_http_cancel(struct health_target *t);
+/* Free what http.c keeps for `t` between probes (its easy handle). */
+void probe_http_free(struct health_target *t);
 void health_http_close(struct health_mon *mon);

@@ -5,10 +5,20 @@
  * one uv_timer), as curl's multi-uv example does.  No thread per probe; a
  * socket event costs one curl_multi_socket_action on that socket, and
  * finished transfers are picked up from curl_multi_info_read's queue.
+ *
+ * Each target keeps its easy handle from one probe to the next (created at
+ * its first probe, freed with the target), so a probe every 2 s reuses the
+ * kept-alive connection (and TLS session) from the multi handle's cache
+ * and allocates nothing of ours in steady state.  The endpoint's address is
+ * pinned with CURLOPT_CONNECT_TO rather than CURLOPT_RESOLVE: endpoints of
+ * one service share a Host name, and curl matches cached connections (and
+ * its shared DNS cache) by host name, but connect-to targets by address.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/resource.h>
 
 #include <curl/curl.h>
 
@@ -20,24 +30,38 @@
 struct http_sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
-	struct health_http *hh;
+	struct http_shard *hh;
 	struct http_sock *prev, *next;
 };
 
-struct health_http {
+/* One multi handle and what drives it.  libcurl 7.88 keeps its connection
+ * and DNS caches in fixed-size hash tables per multi handle, walked on every
+ * transfer; a few hundred targets per multi keep those walks short. */
+struct http_shard {
 	struct health_mon *mon;
+	struct health_http *all;
 	CURLM *multi;
 	uv_timer_t timer;
 	struct http_sock *socks;      /* every poll handle, to close them at the end */
 };
 
+#define HTTP_SHARDS 16
+
+struct health_http {
+	unsigned next;                /* shard of the next new target */
+	unsigned open_timers;         /* freed when the last timer has closed */
+	struct http_shard shard[HTTP_SHARDS];
+};
+
 struct probe_http {
 	struct health_target *t;
+	struct http_shard *shard;
 	CURL *easy;
-	struct curl_slist *resolve;
+	struct curl_slist *connect_to;
 	char *body;
-	size_t len;
+	size_t len, cap;              /* cap is kept between probes */
 	bool want_body;
+	bool busy;                    /* added to the multi handle */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -48,7 +72,7 @@ static void sock_closed(uv_handle_t *h)
 
 static void sock_close(struct http_sock *s)
 {
-	struct health_http *hh = s->hh;
+	struct http_shard *hh = s->hh;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -59,11 +83,12 @@ static void sock_close(struct http_sock *s)
 	uv_close((uv_handle_t *)&s->poll, sock_closed);
 }
 
-static void http_finish(struct health_http *hh, CURL *easy, CURLcode result)
+static void http_finish(struct http_shard *hh, CURL *easy, CURLcode result)
 {
 	struct probe_http *p = NULL;
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&p);
 	curl_multi_remove_handle(hh->multi, easy);
+	p->busy = false;
 	struct health_target *t = p->t;
 	char msg[HEALTH_ERR_MAX];
 	bool ok = false;
@@ -83,15 +108,11 @@ static void http_finish(struct health_http *hh, CURL *easy, CURLcode result)
 		else
 			ok = true;
 	}
-	curl_easy_cleanup(easy);
-	curl_slist_free_all(p->resolve);
-	free(p->body);
-	free(p);
 	t->probe = NULL;
 	health_probe_done(t, ok, ok ? NULL : msg);
 }
 
-static void check_done(struct health_http *hh)
+static void check_done(struct http_shard *hh)
 {
 	CURLMsg *m;
 	int pending;
@@ -103,7 +124,7 @@ static void check_done(struct health_http *hh)
 static void poll_cb(uv_poll_t *h, int status, int events)
 {
 	struct http_sock *s = h->data;
-	struct health_http *hh = s->hh;
+	struct http_shard *hh = s->hh;
 	int flags = 0, running;
 	if (status < 0)
 		flags = CURL_CSELECT_ERR;
@@ -119,7 +140,7 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-	struct health_http *hh = userp;
+	struct http_shard *hh = userp;
 	struct http_sock *s = socketp;
 	if (what == CURL_POLL_REMOVE) {
 		if (s) {
@@ -154,7 +175,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 
 static void timer_cb(uv_timer_t *h)
 {
-	struct health_http *hh = h->data;
+	struct http_shard *hh = h->data;
 	int running;
 	curl_multi_socket_action(hh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(hh);
@@ -162,12 +183,19 @@ static void timer_cb(uv_timer_t *h)
 
 static int timer_fn(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct health_http *hh = userp;
+	struct http_shard *hh = userp;
 	if (timeout_ms < 0)
 		uv_timer_stop(&hh->timer);
 	else
 		uv_timer_start(&hh->timer, timer_cb, (uint64_t)timeout_ms, 0);
 	return 0;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct http_shard *hh = h->data;
+	if (--hh->all->open_timers == 0)
+		free(hh->all);
 }
 
 int health_http_init(struct health_mon *mon)
@@ -178,22 +206,42 @@ int health_http_init(struct health_mon *mon)
 			return VANE_ENOMEM;
 		global_done = true;
 	}
-	struct health_http *hh = calloc(1, sizeof(*hh));
-	if (hh == NULL)
+	struct health_http *all = calloc(1, sizeof(*all));
+	if (all == NULL)
 		return VANE_ENOMEM;
-	hh->mon = mon;
-	hh->multi = curl_multi_init();
-	if (hh->multi == NULL) {
-		free(hh);
-		return VANE_ENOMEM;
+	/* Keep one idle connection per target (curl's default keeps four per
+	 * transfer in flight, so most of 5,000 would be closed), within the
+	 * open files limit. */
+	struct rlimit rl;
+	long maxconn = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < (rlim_t)maxconn)
+		maxconn = (long)(rl.rlim_cur / 2);
+	maxconn /= HTTP_SHARDS;
+	for (unsigned i = 0; i < HTTP_SHARDS; i++) {
+		struct http_shard *hh = &all->shard[i];
+		hh->mon = mon;
+		hh->all = all;
+		hh->multi = curl_multi_init();
+		if (hh->multi == NULL) {
+			while (i-- > 0) {
+				curl_multi_cleanup(all->shard[i].multi);
+				uv_close((uv_handle_t *)&all->shard[i].timer, timer_closed);
+			}
+			if (all->open_timers == 0)
+				free(all);
+			return VANE_ENOMEM;
+		}
+		uv_timer_init(mon->loop, &hh->timer);
+		hh->timer.data = hh;
+		all->open_timers++;
+		curl_multi_setopt(hh->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+		curl_multi_setopt(hh->multi, CURLMOPT_SOCKETDATA, hh);
+		curl_multi_setopt(hh->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
+		curl_multi_setopt(hh->multi, CURLMOPT_TIMERDATA, hh);
+		curl_multi_setopt(hh->multi, CURLMOPT_MAXCONNECTS, maxconn);
 	}
-	uv_timer_init(mon->loop, &hh->timer);
-	hh->timer.data = hh;
-	curl_multi_setopt(hh->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(hh->multi, CURLMOPT_SOCKETDATA, hh);
-	curl_multi_setopt(hh->multi, CURLMOPT_TIMERFUNCTION, timer_fn);
-	curl_multi_setopt(hh->multi, CURLMOPT_TIMERDATA, hh);
-	mon->http = hh;
+	mon->http = all;
 	return 0;
 }
 
@@ -204,17 +252,26 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	if (!p->want_body || p->len >= HTTP_BODY_MAX)
 		return n;
 	size_t take = n < HTTP_BODY_MAX - p->len ? n : HTTP_BODY_MAX - p->len;
-	char *nb = realloc(p->body, p->len + take);
-	if (nb == NULL)
-		return 0;
-	memcpy(nb + p->len, data, take);
-	p->body = nb;
+	if (p->len + take > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		while (cap < p->len + take)
+			cap *= 2;
+		if (cap > HTTP_BODY_MAX)
+			cap = HTTP_BODY_MAX;
+		char *nb = realloc(p->body, cap);
+		if (nb == NULL)
+			return 0;
+		p->body = nb;
+		p->cap = cap;
+	}
+	memcpy(p->body + p->len, data, take);
 	p->len += take;
 	return n;
 }
 
 /* URL and pinned address: the Host header / SNI is `host` when set, while
- * the connection always goes to the endpoint's address. */
+ * the connection always goes to the endpoint's address.  Set once per
+ * target: the easy handle keeps its options between probes. */
 static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 {
 	char url[1024], addr[80];
@@ -223,10 +280,10 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	const char *scheme = pc->type == PROBE_HTTPS ? "https" : "http";
 	const char *path = pc->path[0] == '/' ? pc->path + 1 : pc->path;
 	if (pc->host[0]) {
-		char res[400];
-		snprintf(res, sizeof(res), "%s:%u:%s", pc->host, pc->port, addr);
-		p->resolve = curl_slist_append(NULL, res);
-		if (p->resolve == NULL)
+		char to[400];
+		snprintf(to, sizeof(to), "%s:%u:%s:%u", pc->host, pc->port, addr, pc->port);
+		p->connect_to = curl_slist_append(NULL, to);
+		if (p->connect_to == NULL)
 			return VANE_ENOMEM;
 		snprintf(url, sizeof(url), "%s://%s:%u/%s", scheme, pc->host, pc->port, path);
 	} else {
@@ -234,12 +291,17 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	}
 	CURL *e = p->easy;
 	curl_easy_setopt(e, CURLOPT_URL, url);
-	if (p->resolve)
-		curl_easy_setopt(e, CURLOPT_RESOLVE, p->resolve);
+	if (p->connect_to)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, p->connect_to);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, p);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");   /* never through an env proxy */
+	/* Nothing is resolved (the address is pinned), but curl still keeps a
+	 * DNS cache entry per host, shared by the multi handle in a tiny hash
+	 * table that it prunes by walking every entry: with 5,000 targets that
+	 * walk was most of the probes' CPU.  Keep no entries. */
+	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	/* The check's timeout is the target's timer (health.c), which knows a
 	 * stall of vaned from a slow backend; curl's own limit is only a
 	 * backstop, or a pause would fail every probe in flight from inside
@@ -259,54 +321,76 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	return 0;
 }
 
+static void http_free(struct probe_http *p)
+{
+	if (p->easy)
+		curl_easy_cleanup(p->easy);
+	curl_slist_free_all(p->connect_to);
+	free(p->body);
+	free(p);
+}
+
 int probe_http_start(struct health_target *t)
 {
-	struct health_http *hh = t->mon->http;
-	if (hh == NULL)
+	struct health_http *all = t->mon->http;
+	if (all == NULL)
 		return VANE_EINVAL;
-	struct probe_http *p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		return VANE_ENOMEM;
-	p->t = t;
-	p->want_body = t->pc.body[0] != '\0';
-	p->easy = curl_easy_init();
-	int ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
-	if (ret == 0 && curl_multi_add_handle(hh->multi, p->easy) != CURLM_OK)
-		ret = VANE_ENOMEM;
-	if (ret != 0) {
-		if (p->easy)
-			curl_easy_cleanup(p->easy);
-		curl_slist_free_all(p->resolve);
-		free(p);
-		return ret;
+	struct probe_http *p = t->http;
+	if (p == NULL) {
+		p = calloc(1, sizeof(*p));
+		if (p == NULL)
+			return VANE_ENOMEM;
+		p->t = t;
+		p->shard = &all->shard[all->next++ % HTTP_SHARDS];
+		p->want_body = t->pc.body[0] != '\0';
+		p->easy = curl_easy_init();
+		int ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
+		if (ret != 0) {
+			http_free(p);
+			return ret;
+		}
+		t->http = p;
 	}
+	p->len = 0;
+	p->errbuf[0] = '\0';
+	if (curl_multi_add_handle(p->shard->multi, p->easy) != CURLM_OK)
+		return VANE_ENOMEM;
+	p->busy = true;
 	t->probe = p;
 	return 0;
 }
 
 void probe_http_cancel(struct health_target *t)
 {
-	struct probe_http *p = t->probe;
-	struct health_http *hh = t->mon->http;
-	if (p == NULL || hh == NULL)
-		return;
-	curl_multi_remove_handle(hh->multi, p->easy);
-	curl_easy_cleanup(p->easy);
-	curl_slist_free_all(p->resolve);
-	free(p->body);
-	free(p);
+	struct probe_http *p = t->http;
+	if (p && p->busy && t->mon->http)
+		curl_multi_remove_handle(p->shard->multi, p->easy);
+	if (p)
+		p->busy = false;
 	t->probe = NULL;
+}
+
+void probe_http_free(struct health_target *t)
+{
+	struct probe_http *p = t->http;
+	if (p == NULL)
+		return;
+	probe_http_cancel(t);
+	http_free(p);
+	t->http = NULL;
 }
 
 void health_http_close(struct health_mon *mon)
 {
-	struct health_http *hh = mon->http;
-	if (hh == NULL)
+	struct health_http *all = mon->http;
+	if (all == NULL)
 		return;
 	mon->http = NULL;
-	curl_multi_cleanup(hh->multi);
-	while (hh->socks)
-		sock_close(hh->socks);
-	uv_close((uv_handle_t *)&hh->timer, sock_closed);
-	hh->timer.data = hh;   /* sock_closed frees h->data: the struct itself */
+	for (unsigned i = 0; i < HTTP_SHARDS; i++) {
+		struct http_shard *hh = &all->shard[i];
+		curl_multi_cleanup(hh->multi);
+		while (hh->socks)
+			sock_close(hh->socks);
+		uv_close((uv_handle_t *)&hh->timer, timer_closed);
+	}
 }

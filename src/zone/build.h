@@ -35,6 +35,8 @@ struct zbuild {
 	size_t apex_len;
 	const uint32_t *linemap; /* $GENERATE expansion: line -> original line */
 	size_t nlines;
+	struct znode **nodes;    /* every node, in allocation (so memory) order */
+	size_t nnodes, capnodes;
 	unsigned errors;
 	vane_report_fn err;
 	void *ctx;

@@ -4,11 +4,16 @@
  * every type it knows, RFC 3597 generic data), collecting records for
  * zone_build().
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libzscanner/error.h>
 #include <libzscanner/scanner.h>
@@ -82,6 +87,52 @@ static uint32_t source_line(const struct zbuild *b, const zs_scanner_t *s, uint1
 	return (uint32_t)line;
 }
 
+static bool has_upper(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] >= 'A' && p[i] <= 'Z')
+			return true;
+	return false;
+}
+
+/* Ask for transparent huge pages on the whole pages inside [p, p + len):
+ * the buffers of a big zone are filled front to back once, and 4 KiB page
+ * faults were a good part of its load time.  Only a hint. */
+static void want_huge(void *p, size_t len)
+{
+	const uintptr_t page = 4096;
+	uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t e = ((uintptr_t)p + len) & ~(page - 1);
+	if (len >= 4u << 20 && e > a)
+		madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
+/* Room for the records of a file of `len` bytes, reserved up front: growing
+ * a pool of tens of megabytes by doubling copies it each time.  Pages never
+ * written cost address space only. */
+static void reserve(struct zbuild *b, size_t len)
+{
+	size_t pool = len * 2, recs = len / 16;
+	if (pool > UINT32_MAX)
+		pool = UINT32_MAX;
+	if (pool > b->pool_cap) {
+		uint8_t *p = realloc(b->pool, pool);
+		if (p) {
+			b->pool = p;
+			b->pool_cap = pool;
+			want_huge(p, pool);
+		}
+	}
+	if (recs > b->caprecs) {
+		struct zrec *r = realloc(b->recs, recs * sizeof(*r));
+		if (r) {
+			b->recs = r;
+			b->caprecs = recs;
+			want_huge(r, recs * sizeof(*r));
+		}
+	}
+}
+
 static void on_record(zs_scanner_t *s)
 {
 	struct zbuild *b = s->process.data;
@@ -107,11 +158,25 @@ static void on_record(zs_scanner_t *s)
 		b->recs = n;
 		b->caprecs = cap;
 	}
-	if (pool_put(b, s->r_owner, s->r_owner_length, &r.owner) != 0 ||
-	    pool_put(b, s->r_owner, s->r_owner_length, &r.lowner) != 0 ||
-	    pool_put(b, s->r_data, s->r_data_length, &r.rdata) != 0)
+	/* Records of one owner come in a row, and owners are mostly lower
+	 * case already: share the bytes rather than copy them again. */
+	const struct zrec *last = b->nrecs ? &b->recs[b->nrecs - 1] : NULL;
+	if (last && last->owner_len == r.owner_len &&
+	    memcmp(b->pool + last->owner, s->r_owner, r.owner_len) == 0) {
+		r.owner = last->owner;
+		r.lowner = last->lowner;
+	} else {
+		if (pool_put(b, s->r_owner, s->r_owner_length, &r.owner) != 0)
+			goto nomem;
+		r.lowner = r.owner;
+		if (has_upper(s->r_owner, s->r_owner_length)) {
+			if (pool_put(b, s->r_owner, s->r_owner_length, &r.lowner) != 0)
+				goto nomem;
+			dname_lower(b->pool + r.lowner);
+		}
+	}
+	if (pool_put(b, s->r_data, s->r_data_length, &r.rdata) != 0)
 		goto nomem;
-	dname_lower(b->pool + r.lowner);
 	b->recs[b->nrecs++] = r;
 	return;
 nomem:
@@ -130,71 +195,75 @@ static void on_error(zs_scanner_t *s)
 	zbuild_error(b, &r, "%s", zs_strerror(s->error.code));
 }
 
-static int read_file(const char *path, char **text, size_t *len)
+/* The whole file from `fd`, sized by fstat so a big zone is one read. */
+static int read_fd(int fd, char **text, size_t *len)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	char *buf = NULL;
-	size_t cap = 0, n = 0, got;
-	do {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 65536;
-			char *p = realloc(buf, cap);
+	struct stat sb;
+	size_t cap = 65536, n = 0;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
+		cap = (size_t)sb.st_size + 1;
+	char *buf = malloc(cap);
+	if (!buf)
+		return VANE_ENOMEM;
+	want_huge(buf, cap);
+	for (;;) {
+		if (n == cap) {
+			char *p = realloc(buf, cap * 2);
 			if (!p) {
 				free(buf);
-				fclose(f);
 				return VANE_ENOMEM;
 			}
 			buf = p;
+			cap *= 2;
 		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-	} while (got > 0);
-	int err = ferror(f) ? VANE_EINVAL : 0;
-	fclose(f);
-	if (err) {
-		free(buf);
-		return err;
+		ssize_t got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int err = -errno;
+			free(buf);
+			return err;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
 	}
 	*text = buf;
 	*len = n;
 	return 0;
 }
 
-/* Feed the file to the scanner directly, or through $GENERATE expansion
- * when it has that directive. */
-static int set_input(struct zbuild *b, zs_scanner_t *s, const char *file,
-		     struct gen_text *gen)
+/* Feed the file's bytes (read once, here) to the scanner directly, or
+ * through $GENERATE expansion when it has that directive.  `*text` stays
+ * owned by the caller until the scanner is done with it. */
+static int set_input(struct zbuild *b, zs_scanner_t *s, const char *file, int fd,
+		     char **text, struct gen_text *gen)
 {
-	char *text = NULL;
 	size_t len = 0;
-	int r = read_file(file, &text, &len);
+	int r = read_fd(fd, text, &len);
 	if (r != 0) {
-		zbuild_error(b, NULL, "cannot open zone file: %s", vane_strerror(r));
+		zbuild_error(b, NULL, "cannot read zone file: %s", vane_strerror(r));
 		return r == VANE_ENOMEM ? r : VANE_ENOENT;
 	}
-	if (!gen_needed(text, len)) {
-		free(text);
-		if (zs_set_input_file(s, file) != 0) {
-			zbuild_error(b, NULL, "cannot open zone file: %s",
-				     zs_strerror(s->error.code));
-			return VANE_ENOENT;
+	const char *in = *text;
+	if (gen_needed(*text, len)) {
+		uint32_t line = 0;
+		char msg[128] = "";
+		r = gen_expand(*text, len, gen, &line, msg);
+		if (r != 0) {
+			struct zrec at = { .line = line };
+			zbuild_error(b, &at, "%s", r == VANE_ESYNTAX ? msg : vane_strerror(r));
+			return r;
 		}
-		return 0;
+		free(*text);
+		*text = NULL;
+		b->linemap = gen->linemap;
+		b->nlines = gen->nlines;
+		in = gen->text;
+		len = gen->len;
 	}
-	uint32_t line = 0;
-	char msg[128] = "";
-	r = gen_expand(text, len, gen, &line, msg);
-	free(text);
-	if (r != 0) {
-		struct zrec at = { .line = line };
-		zbuild_error(b, &at, "%s", r == VANE_ESYNTAX ? msg : vane_strerror(r));
-		return r;
-	}
-	b->linemap = gen->linemap;
-	b->nlines = gen->nlines;
-	if (zs_set_input_string(s, gen->text, gen->len) != 0)
+	reserve(b, len);
+	if (zs_set_input_string(s, in, len) != 0)
 		return VANE_ENOMEM;
 	/* $INCLUDE paths stay relative to the zone file's folder. */
 	char *copy = strdup(file);
@@ -209,9 +278,27 @@ static int set_input(struct zbuild *b, zs_scanner_t *s, const char *file,
 int zone_load(const char *origin, const char *file, vane_report_fn err, void *ctx,
 	      struct zone **out)
 {
+	*out = NULL;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		char msg[DNAME_MAXSTR + 64];
+		snprintf(msg, sizeof(msg), "cannot open zone file: %s", vane_strerror(-errno));
+		if (err)
+			err(ctx, file, 0, msg);
+		return VANE_ENOENT;
+	}
+	int ret = zone_load_fd(origin, file, fd, err, ctx, out);
+	close(fd);
+	return ret;
+}
+
+int zone_load_fd(const char *origin, const char *file, int fd, vane_report_fn err,
+		 void *ctx, struct zone **out)
+{
 	struct zbuild b = { .err = err, .ctx = ctx };
 	struct gen_text gen = { 0 };
 	zs_scanner_t *s = NULL;
+	char *text = NULL;
 	int ret = VANE_ENOMEM;
 
 	*out = NULL;
@@ -240,7 +327,7 @@ int zone_load(const char *origin, const char *file, vane_report_fn err, void *ct
 		s = NULL;
 		goto done;
 	}
-	if ((ret = set_input(&b, s, file, &gen)) != 0)
+	if ((ret = set_input(&b, s, file, fd, &text, &gen)) != 0)
 		goto done;
 	ret = VANE_ENOMEM;
 	if (zs_set_processing(s, on_record, on_error, &b) != 0)
@@ -257,6 +344,7 @@ done:
 		zs_deinit(s);
 		free(s);
 	}
+	free(text);
 	gen_free(&gen);
 	free(b.recs);
 	free(b.pool);

@@ -54,15 +54,26 @@ static struct znode *node_find(struct zone *z, const uint8_t *name, size_t len)
 	return (struct znode *)zone_find(z, name, len);
 }
 
-static struct znode *node_add(struct zone *z, const uint8_t *lname,
+static struct znode *node_add(struct zbuild *b, struct zone *z, const uint8_t *lname,
 			      const uint8_t *oname, size_t len)
 {
+	if (b->nnodes == b->capnodes) {
+		size_t cap = b->capnodes ? b->capnodes * 2 : 1024;
+		struct znode **nodes = realloc(b->nodes, cap * sizeof(*nodes));
+		if (!nodes)
+			return NULL;
+		b->nodes = nodes;
+		b->capnodes = cap;
+	}
 	struct znode *n = zone_mem_alloc(z->mem, sizeof(*n));
 	if (!n)
 		return NULL;
+	b->nodes[b->nnodes++] = n;
 	memset(n, 0, sizeof(*n));
 	n->name = zone_mem_dup(z->mem, lname, len);
-	n->name_orig = zone_mem_dup(z->mem, oname, len);
+	/* Most owners are written in lower case: one copy serves both. */
+	n->name_orig = lname == oname || memcmp(lname, oname, len) == 0 ? n->name :
+		       zone_mem_dup(z->mem, oname, len);
 	if (!n->name || !n->name_orig)
 		return NULL;
 	n->name_len = (uint8_t)len;
@@ -97,7 +108,7 @@ static int build_nodes(struct zbuild *b, struct zone *z)
 				ntypes++;
 			j++;
 		}
-		struct znode *n = node_add(z, b->pool + first->lowner,
+		struct znode *n = node_add(b, z, b->pool + first->lowner,
 					   b->pool + first->owner, first->owner_len);
 		if (!n)
 			return VANE_ENOMEM;
@@ -146,26 +157,26 @@ static int build_nodes(struct zbuild *b, struct zone *z)
 
 /* Every ancestor up to the apex gets a node: empty non-terminals exist
  * (RFC 4592 2.2.2), so closest-encloser search is a series of lookups. */
-static int add_empty_nonterminals(struct zone *z)
+static int add_empty_nonterminals(struct zbuild *b, struct zone *z)
 {
-	uint32_t nb = z->nbuckets;
-	/* Nodes added here are prepended to their bucket; whether or not the
-	 * scan meets them again, their ancestors are already done. */
-	for (uint32_t i = 0; i < nb; i++)
-		for (struct znode *n = z->buckets[i]; n; n = n->hnext) {
-			const uint8_t *p = n->name;
-			const uint8_t *op = n->name_orig;
-			while (p[0] && (size_t)(n->name_len - (p - n->name)) > z->apex_len) {
-				op = dname_parent(op);
-				p = dname_parent(p);
-				size_t len = n->name_len - (size_t)(p - n->name);
-				if (node_find(z, p, len))
-					break;
-				struct znode *ent = node_add(z, p, op, len);
-				if (!ent)
-					return VANE_ENOMEM;
-			}
+	/* Walk nodes in memory order, not bucket order: a million nodes visited
+	 * through the buckets is a cache miss each.  Nodes added here are
+	 * appended and visited too; their ancestors are already done. */
+	for (size_t k = 0; k < b->nnodes; k++) {
+		const struct znode *n = b->nodes[k];
+		const uint8_t *p = n->name;
+		const uint8_t *op = n->name_orig;
+		while (p[0] && (size_t)(n->name_len - (p - n->name)) > z->apex_len) {
+			op = dname_parent(op);
+			p = dname_parent(p);
+			size_t len = n->name_len - (size_t)(p - n->name);
+			if (node_find(z, p, len))
+				break;
+			struct znode *ent = node_add(b, z, p, op, len);
+			if (!ent)
+				return VANE_ENOMEM;
 		}
+	}
 	return 0;
 }
 
@@ -184,53 +195,57 @@ static const struct znode *find_cut(struct zone *z, const uint8_t *name, size_t 
 	return cut;
 }
 
-static void set_flags(struct zone *z)
+static void set_flags(struct zbuild *b, struct zone *z)
 {
-	for (uint32_t i = 0; i < z->nbuckets; i++)
-		for (struct znode *n = z->buckets[i]; n; n = n->hnext) {
-			if (n->name_len == z->apex_len)
-				n->flags |= ZNODE_APEX;
-			else if (znode_rrset(n, DNS_NS))
-				n->flags |= ZNODE_CUT;
-			if (znode_rrset(n, DNS_DNAME))
-				n->flags |= ZNODE_DNAME;
+	bool any_cut = false;
+	for (size_t k = 0; k < b->nnodes; k++) {
+		struct znode *n = b->nodes[k];
+		if (n->name_len == z->apex_len)
+			n->flags |= ZNODE_APEX;
+		else if (znode_rrset(n, DNS_NS))
+			n->flags |= ZNODE_CUT;
+		if (znode_rrset(n, DNS_DNAME))
+			n->flags |= ZNODE_DNAME;
+		any_cut |= (n->flags & ZNODE_CUT) != 0;
+	}
+	for (size_t k = 0; k < b->nnodes; k++) {
+		struct znode *n = b->nodes[k];
+		/* Without delegations there is no cut to look for. */
+		n->cut = any_cut ? find_cut(z, n->name, n->name_len) : NULL;
+		if (n->cut && n->cut != n)
+			n->flags |= ZNODE_NONAUTH;
+		if (dname_is_wildcard(n->name) && !(n->flags & ZNODE_APEX)) {
+			const uint8_t *parent = dname_parent(n->name);
+			struct znode *pn = node_find(z, parent, n->name_len - 2u);
+			if (pn)
+				pn->flags |= ZNODE_WILDCARD_CHILD;
 		}
-	for (uint32_t i = 0; i < z->nbuckets; i++)
-		for (struct znode *n = z->buckets[i]; n; n = n->hnext) {
-			n->cut = find_cut(z, n->name, n->name_len);
-			if (n->cut && n->cut != n)
-				n->flags |= ZNODE_NONAUTH;
-			if (dname_is_wildcard(n->name) && !(n->flags & ZNODE_APEX)) {
-				const uint8_t *parent = dname_parent(n->name);
-				struct znode *pn = node_find(z, parent, n->name_len - 2u);
-				if (pn)
-					pn->flags |= ZNODE_WILDCARD_CHILD;
-			}
-		}
+	}
 }
 
-static int link_additionals(struct zone *z)
+static int link_additionals(struct zbuild *b, struct zone *z)
 {
-	for (uint32_t i = 0; i < z->nbuckets; i++)
-		for (struct znode *n = z->buckets[i]; n; n = n->hnext)
-			for (unsigned t = 0; t < n->rrset_count; t++) {
-				struct rrset *rs = &n->rrsets[t];
-				int off = addl_name_offset(rs->type);
-				if (off < 0)
-					continue;
-				rs->addl = zone_mem_alloc(z->mem, rs->count * sizeof(*rs->addl));
-				if (!rs->addl)
-					return VANE_ENOMEM;
-				const uint8_t *p = rs->rdata;
-				for (unsigned r = 0; r < rs->count; r++) {
-					uint16_t rdlen = wire_get_u16(p);
-					uint8_t target[DNAME_MAXLEN];
-					size_t toff = (size_t)off;
-					int len = rdlen > off ? dname_unpack(p + 2, rdlen, &toff, target, true) : -1;
-					rs->addl[r] = len > 0 ? zone_find(z, target, (size_t)len) : NULL;
-					p += 2 + rdlen;
-				}
+	for (size_t k = 0; k < b->nnodes; k++) {
+		struct znode *n = b->nodes[k];
+		for (unsigned t = 0; t < n->rrset_count; t++) {
+			struct rrset *rs = &n->rrsets[t];
+			int off = addl_name_offset(rs->type);
+			if (off < 0)
+				continue;
+			rs->addl = zone_mem_alloc(z->mem, rs->count * sizeof(*rs->addl));
+			if (!rs->addl)
+				return VANE_ENOMEM;
+			const uint8_t *p = rs->rdata;
+			for (unsigned r = 0; r < rs->count; r++) {
+				uint16_t rdlen = wire_get_u16(p);
+				uint8_t target[DNAME_MAXLEN];
+				size_t toff = (size_t)off;
+				int len = rdlen > off ? dname_unpack(p + 2, rdlen, &toff, target, true) : -1;
+				rs->addl[r] = len > 0 ? zone_find(z, target, (size_t)len) : NULL;
+				p += 2 + rdlen;
 			}
+		}
+	}
 	return 0;
 }
 
@@ -312,7 +327,10 @@ static void check_records(struct zbuild *b, struct zone *z)
 		const struct zrec *r = &b->recs[i];
 		const uint8_t *owner = b->pool + r->lowner;
 		char name[DNAME_MAXSTR];
-		const struct znode *n = zone_find(z, owner, r->owner_len);
+		/* Only CNAME and NS checks need the node: a lookup per record
+		 * is a cache miss per record on a big zone. */
+		const struct znode *n = r->type == DNS_CNAME || r->type == DNS_NS ?
+			zone_find(z, owner, r->owner_len) : NULL;
 		bool apex = r->owner_len == z->apex_len;
 
 		if (r->type == DNS_SOA) {
@@ -424,10 +442,10 @@ int zone_build(struct zbuild *b, struct zone **out)
 	memset(z->buckets, 0, z->nbuckets * sizeof(*z->buckets));
 
 	if ((ret = build_nodes(b, z)) != 0 ||
-	    (ret = add_empty_nonterminals(z)) != 0)
+	    (ret = add_empty_nonterminals(b, z)) != 0)
 		goto fail;
-	set_flags(z);
-	if ((ret = link_additionals(z)) != 0)
+	set_flags(b, z);
+	if ((ret = link_additionals(b, z)) != 0)
 		goto fail;
 	z->apex_node = zone_find(z, z->apex, z->apex_len);
 	check_records(b, z);
@@ -438,9 +456,13 @@ int zone_build(struct zbuild *b, struct zone **out)
 	z->soa = znode_rrset(z->apex_node, DNS_SOA);
 	read_soa(z);
 	z->loaded_at = time(NULL);
+	free(b->nodes);
+	b->nodes = NULL;
 	*out = z;
 	return 0;
 fail:
+	free(b->nodes);
+	b->nodes = NULL;
 	zone_unref(z);
 	return ret;
 }

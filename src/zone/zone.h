@@ -112,5 +112,14 @@ static inline const struct rrset *znode_rrset(const struct znode *node, uint16_t
 int zone_load(const char *origin, const char *file, vane_report_fn err, void *ctx,
 	      struct zone **out) VANE_WUR;
 
+/*
+ * zone_load() from an open descriptor, read once from its current offset to
+ * the end; `file` names it in messages and anchors relative $INCLUDEs.  The
+ * caller keeps and closes `fd` (so it can fstat the very file it loads).
+ * Thread safe: loads of different zones may run in parallel.
+ */
+int zone_load_fd(const char *origin, const char *file, int fd, vane_report_fn err,
+		 void *ctx, struct zone **out) VANE_WUR;
+
 void zone_ref(struct zone *z);
 void zone_unref(struct zone *z); /* frees at zero */
