@@ -118,6 +118,10 @@ def conf_text(port, backends):
         "  udp-workers: 2",
         "  control: run/vaned.sock",
         "  state-dir: state",
+        # One dnsperf client sends everything: RRL (on by default) would
+        # limit it, as in bench/lib.sh.
+        "rrl:",
+        "  rate: 1000000",
         "zones:",
         "  - name: example.com",
         "    file: example.com.zone",
