@@ -31,16 +31,18 @@ void stats_steer_sum(struct stats_steer_sum *sum, struct srv_stats *const *block
 	}
 }
 
-uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
-			     const struct serve_view *view, uint64_t *last)
+/* Log each service whose per-slot counter (fallbacks, or all-drained
+ * answers) moved since `last`, then remember the sums.  Returns the total. */
+static uint64_t log_moved(struct srv_stats *const *blocks, unsigned n,
+			  const struct serve_view *view, uint64_t *last, bool drained)
 {
 	uint64_t cur[STATS_MAX_SERVICES] = { 0 }, total = 0;
 	char name[DNAME_MAXSTR];
 
 	for (unsigned b = 0; b < n; b++) {
-		const volatile struct srv_stats *s = blocks[b];
+		const volatile struct srv_steer_stats *st = &blocks[b]->steer;
 		for (unsigned i = 0; i < STATS_MAX_SERVICES; i++)
-			cur[i] += s->steer.fallbacks[i];
+			cur[i] += drained ? st->all_drained[i] : st->fallbacks[i];
 	}
 	const struct steer_set *set = view && view->steer ? view->steer->set : NULL;
 	for (uint32_t s = 0; set && s < set->n; s++) {
@@ -50,9 +52,13 @@ uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
 		dname_to_str(set->svc[s].name, name, sizeof(name));
 		if (strlen(name) > 1)
 			name[strlen(name) - 1] = '\0';
-		log_warning("[%s] all-down: %llu fallbacks (%s)", name,
-			    (unsigned long long)(cur[k] - last[k]),
-			    steer_all_down_name(set->svc[s].all_down));
+		unsigned long long moved = cur[k] - last[k];
+		if (drained)
+			log_warning("[%s] all-down open: every endpoint drained or standby never, "
+				    "answered NODATA (%llu answers)", name, moved);
+		else
+			log_warning("[%s] all-down: %llu fallbacks (%s)", name, moved,
+				    steer_all_down_name(set->svc[s].all_down));
 	}
 	for (unsigned i = 0; i < STATS_MAX_SERVICES; i++) {
 		total += cur[i];
@@ -61,32 +67,14 @@ uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
 	return total;
 }
 
+uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
+			     const struct serve_view *view, uint64_t *last)
+{
+	return log_moved(blocks, n, view, last, false);
+}
+
 uint64_t stats_log_all_drained(struct srv_stats *const *blocks, unsigned n,
 			       const struct serve_view *view, uint64_t *last)
 {
-	uint64_t cur[STATS_MAX_SERVICES] = { 0 }, total = 0;
-	char name[DNAME_MAXSTR];
-
-	for (unsigned b = 0; b < n; b++) {
-		const volatile struct srv_stats *s = blocks[b];
-		for (unsigned i = 0; i < STATS_MAX_SERVICES; i++)
-			cur[i] += s->steer.all_drained[i];
-	}
-	const struct steer_set *set = view && view->steer ? view->steer->set : NULL;
-	for (uint32_t s = 0; set && s < set->n; s++) {
-		uint16_t k = view->slots[s].svc;
-		if (k == SERVE_NO_SLOT || cur[k] <= last[k])
-			continue;
-		dname_to_str(set->svc[s].name, name, sizeof(name));
-		if (strlen(name) > 1)
-			name[strlen(name) - 1] = '\0';
-		log_warning("[%s] all-down open: every endpoint drained or standby never, "
-			    "answered NODATA (%llu answers)", name,
-			    (unsigned long long)(cur[k] - last[k]));
-	}
-	for (unsigned i = 0; i < STATS_MAX_SERVICES; i++) {
-		total += cur[i];
-		last[i] = cur[i];
-	}
-	return total;
+	return log_moved(blocks, n, view, last, true);
 }

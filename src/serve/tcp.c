@@ -404,19 +404,6 @@ static void conn_pump(struct tcp_conn *c)
 	}
 }
 
-struct tcp_reanswer {
-	const struct serve_view *view;
-	const struct auth_client *cl;
-};
-
-static size_t tcp_reanswer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out, size_t cap)
-{
-	struct tcp_reanswer *ra = ctx;
-	struct auth_result res;
-	return auth_answer(ra->view->db, ra->view->auth, ra->view->steer, ra->cl, q, qlen, true,
-			   out, cap, &res);
-}
-
 /* A transfer or a signed query (serve/xfr.c), inside the view's read
  * side.  Returns the length of the reply now in the answer buffer, 0 when
  * a stream started or nothing is sent, or `len` to keep the answer. */
@@ -424,14 +411,14 @@ static size_t conn_xfr(struct tcp_conn *c, const struct serve_view *view,
 		       const struct auth_client *cl, const uint8_t *q, size_t qlen, size_t len)
 {
 	struct tcp_server *ts = c->ts;
-	struct tcp_reanswer ra = { view, cl };
+	struct serve_reanswer ra = { view, cl, true };
 	uint8_t *buf = malloc(DNS_MAXMSG);
 	if (!buf)
 		return 0;
 	size_t out = 0;
 	struct xfr_stream *s = NULL;
 	enum xfr_verdict v = xfr_request(view->xfr, (const struct sockaddr *)&c->peer, q, qlen,
-					 true, (uint64_t)time(NULL), tcp_reanswer, &ra, buf,
+					 true, (uint64_t)time(NULL), serve_reanswer, &ra, buf,
 					 DNS_MAXMSG, &out, &s);
 	if (v == XFR_REPLY)
 		memcpy(ts->answer + 2, buf, out);

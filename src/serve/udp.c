@@ -92,19 +92,6 @@ static __attribute__((noinline, cold)) void udp_rrl_log(const struct udp_thread 
 		 rrl_class_name(rrl_classify(res)));
 }
 
-struct udp_reanswer {
-	const struct serve_view *view;
-	const struct auth_client *cl;
-};
-
-static size_t udp_reanswer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out, size_t cap)
-{
-	struct udp_reanswer *ra = ctx;
-	struct auth_result res;
-	return auth_answer(ra->view->db, ra->view->auth, ra->view->steer, ra->cl, q, qlen, false,
-			   out, cap, &res);
-}
-
 /* IXFR over UDP and signed queries (serve/xfr.c): rare, off the hot path.
  * Returns the length of the answer now in abuf[i] (0: drop). */
 static __attribute__((noinline, cold)) size_t udp_xfr(struct udp_thread *t,
@@ -112,7 +99,7 @@ static __attribute__((noinline, cold)) size_t udp_xfr(struct udp_thread *t,
 						      const struct auth_client *cl, unsigned i,
 						      size_t len)
 {
-	struct udp_reanswer ra = { view, cl };
+	struct serve_reanswer ra = { view, cl, false };
 	struct xfr_stream *s = NULL;
 	size_t out = 0;
 	uint8_t *ans = malloc(UDP_ABUF);
@@ -120,7 +107,7 @@ static __attribute__((noinline, cold)) size_t udp_xfr(struct udp_thread *t,
 		return 0;
 	enum xfr_verdict v = xfr_request(view->xfr, (const struct sockaddr *)&t->peer[i],
 					 t->qbuf[i], t->in[i].msg_len, false,
-					 (uint64_t)time(NULL), udp_reanswer, &ra, ans, UDP_ABUF,
+					 (uint64_t)time(NULL), serve_reanswer, &ra, ans, UDP_ABUF,
 					 &out, &s);
 	xfr_stream_free(s);   /* never a stream over UDP */
 	if (v == XFR_REPLY)

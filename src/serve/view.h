@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "auth/answer.h"
@@ -35,3 +37,12 @@ struct serve_view {
 	uint32_t tcp_first_query_ms;
 	uint64_t tcp_buffer_limit;               /* bytes */
 };
+
+/* The ordinary answer path as serve/xfr.c's re-answer callback
+ * (xfr_answer_fn): a signed query is answered as usual, then signed. */
+struct serve_reanswer {
+	const struct serve_view *view;
+	const struct auth_client *cl;
+	bool tcp;
+};
+size_t serve_reanswer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out, size_t cap);

@@ -8,6 +8,7 @@
 #include "auth/resp.h"
 #include "rt/clock.h"
 #include "rt/log.h"
+#include "serve/view.h"
 #include "serve/xfr.h"
 
 enum stream_mode { MODE_SOA, MODE_AXFR, MODE_IXFR };
@@ -549,4 +550,12 @@ enum xfr_verdict xfr_request(const struct xfr_set *set, const struct sockaddr *p
 	}
 	*stream = s;
 	return XFR_STREAM;
+}
+
+size_t serve_reanswer(void *ctx, const uint8_t *q, size_t qlen, uint8_t *out, size_t cap)
+{
+	struct serve_reanswer *ra = ctx;
+	struct auth_result res;
+	return auth_answer(ra->view->db, ra->view->auth, ra->view->steer, ra->cl, q, qlen, ra->tcp,
+			   out, cap, &res);
 }
