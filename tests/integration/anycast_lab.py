@@ -292,10 +292,21 @@ class Probe:
         def ok():
             r = self.rows()
             return len(r) >= n and all(x[2] == node for x in r[-n:])
-        wait_for("%d answers in a row from %s" % (n, node), ok, timeout)
+        try:
+            wait_for("%d answers in a row from %s" % (n, node), ok, timeout)
+        except AssertionError as e:
+            alive = "running" if self.proc.poll() is None else "ended"
+            raise AssertionError("%s (prober %s; last rows %s)"
+                                 % (e, alive, self.rows()[-n:])) from None
 
     def finish(self, timeout=60.0):
         self.proc.wait(timeout=timeout)
+        return self.rows()
+
+    def stop(self):
+        """End a prober started with room to spare, once its rows suffice."""
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
         return self.rows()
 
 

@@ -247,21 +247,24 @@ def test_kill9_without_and_with_the_watchdog(lab):
     # 200 ms, fall 2) and resolved through unbound in the client namespace.
     lab.start_resolver()
     wait_for("node2 sees node1 up", lambda: lab.endpoint_up("node2", "node1"), 20)
-    p = lab.probe(4)
-    dp = lab.probe(DNS_TTL + 6, dns_only=True)
+    # Both probers get room for the waits before the kill (unbound's cached
+    # answer may name node2 for up to DNS_TTL); they are stopped once the
+    # traffic has settled on node2 and a second of it is recorded.
+    p = lab.probe(60)
+    dp = lab.probe(60, dns_only=True)
     p.wait_answers("node1")
-    dp.wait_answers("node1")
+    dp.wait_answers("node1", timeout=DNS_TTL + 20)
     t0 = time.monotonic()
     os.kill(lab.vaned_pid("node1"), signal.SIGKILL)
     wait_for("node2's health check seeing node1 down",
              lambda: lab.endpoint_up("node2", "node1") is False, 10, step=0.01)
     detect = (time.monotonic() - t0) * 1000
     p.wait_answers("node2")
+    rows = p.stop()
     dp.wait_answers("node2", timeout=DNS_TTL + 10)
-    rows = p.finish()
+    drows = dp.stop()
     s = summary(rows, t0, "node2")
     RESULTS["kill9_watchdog"] = s
-    drows = dp.finish()
     ttl_left = [r[3] for r in drows if r[1] < t0 and len(r) > 3 and r[3] != "-"]
     RESULTS["dns_only_kill9"] = dict(summary(drows, t0, "node2"), ttl_s=DNS_TTL,
                                      detection_ms=round(detect),
