@@ -344,6 +344,8 @@ static void answer_zone(struct resp *r, const struct zone *z,
 		int svc = st ? steer_set_find(st->set, ln->name, ln->len, ln->h[0]) : -1;
 
 		if (svc >= 0 && (q->qtype == DNS_A || q->qtype == DNS_AAAA || q->qtype == DNS_ANY)) {
+			if (nseen == 1)
+				res->node = node;
 			next = answer_steered(r, z, q, (uint32_t)svc, st, cl, ln, owner, res);
 		} else if (svc >= 0 && !node) {
 			/* The name exists as a service; other types have no data. */
@@ -358,6 +360,8 @@ static void answer_zone(struct resp *r, const struct zone *z,
 				put_referral(r, node->cut);
 				return;
 			}
+			if (nseen == 1)
+				res->node = node;
 			next = answer_node(r, z, node, owner, q->qtype, tcp, st, ln);
 		} else {
 			unsigned ce_label;
@@ -384,6 +388,8 @@ static void answer_zone(struct resp *r, const struct zone *z,
 			} else {
 				/* RFC 4592 3.3.1: synthesise with the query's owner name. */
 				res->wildcard = true;
+				if (nseen == 1)
+					res->node = wc;
 				next = answer_node(r, z, wc, owner, q->qtype, tcp, st, ln);
 			}
 		}
@@ -562,6 +568,7 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	res->cookie = COOKIE_NONE;
 	res->qend = DNS_HDRLEN;
 	res->opt_off = 0;
+	res->node = NULL;
 	res->xfr = v == DNS_V_OK && (q.tsig || q.qtype == DNS_AXFR || q.qtype == DNS_IXFR);
 	if (v == DNS_V_DROP || outcap < DNS_UDP_MIN) {
 		res->rcode = 0;

@@ -87,6 +87,9 @@ struct auth_result {
 	uint8_t cookie;          /* enum cookie_status of the query's COOKIE option */
 	uint16_t qend;           /* response offset just past the question */
 	uint16_t opt_off;        /* response offset of the OPT RR; 0 = none */
+	const struct znode *node; /* the node the query named (the wildcard
+				   * that answered it), for the deletion guard;
+				   * NULL for NXDOMAIN, referrals, errors */
 };
 
 /*

@@ -136,6 +136,7 @@ struct vane_conf {
 	unsigned max_udp_payload;        /* default 1232 */
 	char *control;                   /* control socket path, resolved; default run/vaned.sock */
 	char *state_dir;                 /* resolved; default "state" next to the config */
+	unsigned deletion_guard_ms;      /* default 15m; 0 = off */
 	char *nsid;                      /* NULL = off; "hex:..." or text */
 	uint8_t nsid_data[CONF_NSID_MAX];  /* nsid decoded: the EDNS NSID payload */
 	unsigned nsid_len;               /* 0 = off */

@@ -132,6 +132,14 @@ static const struct conf_item server_items[] = {
 	{ .name = "state-dir", .type = CONF_PATH, .offset = S(state_dir), .flags = CONF_NODE,
 	  .def = "state",
 	  .help = "Directory for state the daemon keeps between runs." },
+	{ .name = "deletion-guard", .type = CONF_DURATION, .offset = S(deletion_guard_ms),
+	  .min = 0, .max = 7 * 86400 * 1000, .def = "15m",
+	  .help = "A reload that would delete a name (from a zone, or a steered service "
+		  "with no record left at its name) that a query named within this long is "
+		  "refused, naming it: resolvers would cache its NXDOMAIN for the zone's "
+		  "negative TTL, a \"zombie\" outage that outlives any undo. The zone (or, "
+		  "for a service, the whole configuration) keeps serving as it was; "
+		  "`vanectl reload --force` deletes anyway. 0 turns the guard off." },
 	{ .name = "nsid", .type = CONF_STR, .offset = S(nsid), .flags = CONF_NODE, .check = check_nsid,
 	  .help = "EDNS name server identifier (RFC 5001) returned when asked: text, or "
 		  "\"hex:\" followed by the bytes in hex; at most 64 bytes. Off when not set." },

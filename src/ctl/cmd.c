@@ -23,7 +23,8 @@ const struct ctl_cmd ctl_cmds[] = {
 	  { { "force", CA_FLAG, "--force", true, false, NULL } },
 	  "Reload the config and every zone; replies when done. Zones that fail keep serving "
 	  "their old version, and so does a zone whose new serial is lower than the serving "
-	  "one (RFC 1982), unless --force.",
+	  "one (RFC 1982), or that deletes a name queried within server.deletion-guard, "
+	  "unless --force.",
 	  "zones: [{name, status, serial[, error]}]" },
 	{ "zone-status", CMD_ZONE_STATUS, false, "GET", "/api/v1/zones", NULL,
 	  { { "zone", CA_NAME, NULL, true, true, NULL } },

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "daemon/guard.h"
 #include "daemon/server.h"
 
 struct check_ctx {
@@ -35,6 +36,9 @@ int server_check(const char *path)
 		free(err);
 		return 1;
 	}
+	/* Warnings do not fail the check: the config is valid, only risky. */
+	struct check_ctx warnings = { 0 };
+	guard_warn_negative_ttl(snap, print_err, &warnings);
 	int status = 0;
 	unsigned records = 0;
 	for (unsigned i = 0; i < snap->nzones; i++)

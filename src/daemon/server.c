@@ -71,6 +71,7 @@ static void fallback_log_cb(uv_timer_t *t)
 	const struct serve_view *view = &srv->view.cur->sv;
 	stats_log_fallbacks(blocks, n, view, srv->fallback_last);
 	stats_log_all_drained(blocks, n, view, srv->all_drained_last);
+	stats_note_queried(blocks, n, srv->steered_last, srv->svc_queried_ms, rt_now_ms());
 	const struct steer_set *set = srv->snap->steer;
 	char name[DNAME_MAXSTR];
 	for (uint32_t s = 0; set && s < set->n; s++) {
@@ -129,6 +130,28 @@ static void server_notify(struct server *srv)
 }
 
 /* ---- reload: build (threadpool) -> swap (loop) -> free old (threadpool) ---- */
+
+/* What the deletion guard needs from the loop thread: when each serving
+ * service was last answered, sampled now so the window is up to date. */
+static void guard_prepare(struct server *srv)
+{
+	const struct vane_snapshot *old = srv->snap;
+	uint64_t now = rt_now_ms();
+	struct srv_stats *blocks[1 + 64 * 64];
+	unsigned n = server_stat_blocks(srv, blocks, sizeof(blocks) / sizeof(blocks[0]));
+	stats_note_queried(blocks, n, srv->steered_last, srv->svc_queried_ms, now);
+	free(srv->reload_queried);
+	srv->reload_queried = NULL;
+	if (old->steer && old->stat_slots && old->steer->n > 0 &&
+	    (srv->reload_queried = calloc(old->steer->n, sizeof(uint64_t))) != NULL) {
+		for (uint32_t s = 0; s < old->steer->n; s++) {
+			uint16_t k = old->stat_slots[s].svc;
+			srv->reload_queried[s] = k == SERVE_NO_SLOT ? 0 : srv->svc_queried_ms[k];
+		}
+	}
+	srv->reload_guard = (struct guard_ctx){ .now_ms = now,
+						.svc_queried_ms = srv->reload_queried };
+}
 
 static void reload_start(struct server *srv);
 
@@ -208,7 +231,8 @@ static void build_work(uv_work_t *req)
 {
 	struct server *srv = req->data;
 	/* srv->snap changes only on the loop thread after this work ends. */
-	struct snapshot_opts opts = { .prev = srv->reload_prev, .force = srv->reload_force };
+	struct snapshot_opts opts = { .prev = srv->reload_prev, .force = srv->reload_force,
+				      .guard = &srv->reload_guard };
 	if (snapshot_build(srv->conf_path, srv->snap, &opts, &srv->reload_new, &srv->reload_err) != 0)
 		srv->reload_new = NULL;
 }
@@ -220,6 +244,8 @@ static void build_after(uv_work_t *req, int status)
 	srv->reload_new = NULL;
 	live_free(srv->reload_prev);
 	srv->reload_prev = NULL;
+	free(srv->reload_queried);
+	srv->reload_queried = NULL;
 
 	if (snap == NULL) {
 		log_error("reload failed, keeping the running configuration: %s",
@@ -269,11 +295,14 @@ static void reload_start(struct server *srv)
 	/* The build carries state from a private copy: the live state in
 	 * service may be replaced while it runs. */
 	srv->reload_prev = live_clone(srv->ops->work);
+	guard_prepare(srv);
 	srv->reload_work.data = srv;
 	if (srv->reload_prev == NULL ||
 	    uv_queue_work(&srv->loop, &srv->reload_work, build_work, build_after) < 0) {
 		live_free(srv->reload_prev);
 		srv->reload_prev = NULL;
+		free(srv->reload_queried);
+		srv->reload_queried = NULL;
 		reload_finish(srv, "cannot start the reload: out of memory");
 	}
 }

@@ -56,6 +56,10 @@ struct server {
 	uv_timer_t fallback_timer;       /* rate-limited all-down log */
 	uint64_t fallback_last[256];
 	uint64_t all_drained_last[256];
+	uint64_t steered_last[256];      /* by counter slot: the deletion guard's */
+	uint64_t svc_queried_ms[256];    /* last answer seen (rt clock) */
+	struct guard_ctx reload_guard;   /* for the reload in progress */
+	uint64_t *reload_queried;        /* its svc_queried_ms, by old service */
 	bool signals_on;
 	bool draining;                   /* withdrawn, answering until drain-time ends */
 	bool stopping;

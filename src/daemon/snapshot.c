@@ -138,6 +138,7 @@ static void refuse_lower(struct zone_state *st, const struct zone *z, const stru
  * finished (messages, status, fallback) on the building thread again, in
  * config order, so logs and `--check` output do not depend on timing. */
 struct zone_job {
+	const struct vane_conf *conf;
 	const struct conf_zone *cz;
 	struct zone_state *st;
 	const struct zone_state *ost;
@@ -208,6 +209,39 @@ static void job_prepare(struct zone_job *j, const struct vane_snapshot *old)
 		close(j->fd);
 		j->fd = -1;
 	}
+}
+
+/* The deletion guard (daemon/guard.h) for one zone: a new version that
+ * drops names clients asked for within the window is refused like a lower
+ * serial, naming them. */
+static bool refuse_deletion(struct zone_state *st, const struct zone_job *j, uint64_t now_ms,
+			    bool force, const char *zname)
+{
+	char names[1024], buf[1536];
+	unsigned n = guard_zone_removed(j->prev, j->z, j->conf, now_ms,
+					j->conf->deletion_guard_ms, names, sizeof(names));
+	if (n == 0)
+		return false;
+	if (force) {
+		log_zone(LOG_WARNING, zname, "deleting %u name%s queried in the last %u s "
+			 "(--force): %s%s", n, n == 1 ? "" : "s",
+			 j->conf->deletion_guard_ms / 1000, names, n > 5 ? ", ..." : "");
+		return false;
+	}
+	snprintf(buf, sizeof(buf), "%s: the new version deletes %u name%s queried in the last "
+		 "%u s: %s%s; resolvers would cache NXDOMAIN for up to %u s (the negative TTL). "
+		 "Keeping serial %u (vanectl reload --force deletes them)", st->file, n,
+		 n == 1 ? "" : "s", j->conf->deletion_guard_ms / 1000, names, n > 5 ? ", ..." : "",
+		 j->prev->neg_ttl, j->prev->serial);
+	log_zone(LOG_ERROR, zname, "%s", buf);
+	st->status = ZS_FAILED;
+	st->error = strdup(buf);
+	if (j->ost) {
+		st->mtime = j->ost->mtime;
+		st->size = j->ost->size;
+		st->ino = j->ost->ino;
+	}
+	return true;
 }
 
 static void job_load(struct zone_job *j)
@@ -289,6 +323,13 @@ static struct zone *job_finish(struct zone_job *j, const struct snapshot_opts *o
 	    serial_lower(j->z->serial, j->prev->serial)) {
 		free(sink.first);
 		refuse_lower(st, j->z, j->prev, j->ost, zname);
+		zone_unref(j->z);
+		j->z = NULL;
+		return j->prev;
+	}
+	if (ret == 0 && j->prev && opts && opts->guard &&
+	    refuse_deletion(st, j, opts->guard->now_ms, opts->force, zname)) {
+		free(sink.first);
 		zone_unref(j->z);
 		j->z = NULL;
 		return j->prev;
@@ -512,6 +553,7 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 		struct zone_state *st = &snap->zones[i];
 		st->name = cz->name;  /* owned by conf, which lives as long */
 		st->file = cz->file;
+		jobs[i].conf = snap->conf;
 		jobs[i].cz = cz;
 		jobs[i].st = st;
 		job_prepare(&jobs[i], old);
@@ -548,6 +590,20 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 	ret = build_steer(snap, old, sink_err, &csink);
 	if (ret != 0)
 		goto fail;
+	if (opts && opts->guard && !opts->force) {
+		char names[1024], msg[1536];
+		unsigned k = guard_services_removed(old, snap, opts->guard, names, sizeof(names));
+		if (k > 0) {
+			snprintf(msg, sizeof(msg), "the new configuration deletes %u steered name%s "
+				 "queried in the last %u s: %s%s; resolvers would cache NXDOMAIN "
+				 "for them. Keeping the running configuration (vanectl reload "
+				 "--force deletes them)", k, k == 1 ? "" : "s",
+				 snap->conf->deletion_guard_ms / 1000, names, k > 5 ? ", ..." : "");
+			sink_err(&csink, path, 0, msg);
+			ret = VANE_EINVAL;
+			goto fail;
+		}
+	}
 	ret = snapshot_build_xfr(snap, old);
 	if (ret != 0) {
 		sink_err(&csink, path, 0, "cannot prepare zone transfers");

@@ -16,6 +16,7 @@
 
 #include "auth/answer.h"
 #include "conf/conf.h"
+#include "daemon/guard.h"
 #include "geo/geo.h"
 #include "lib/report.h"
 #include "ops/live.h"
@@ -76,8 +77,12 @@ struct snapshot_opts {
 	bool check;
 	/* Load a zone whose serial is lower than the serving one's (an
 	 * operator's deliberate roll-back); otherwise that zone keeps serving
-	 * its old version and is reported as failed. */
+	 * its old version and is reported as failed.  Also lifts the
+	 * deletion guard. */
 	bool force;
+	/* The deletion guard's view of recent queries (daemon/guard.h);
+	 * NULL: no guard (first start, --check). */
+	const struct guard_ctx *guard;
 };
 
 /*

@@ -31,6 +31,22 @@ void stats_steer_sum(struct stats_steer_sum *sum, struct srv_stats *const *block
 	}
 }
 
+void stats_note_queried(struct srv_stats *const *blocks, unsigned n, uint64_t *last,
+			uint64_t *queried_ms, uint64_t now_ms)
+{
+	uint64_t cur[STATS_MAX_SERVICES] = { 0 };
+	for (unsigned b = 0; b < n; b++) {
+		const volatile struct srv_steer_stats *st = &blocks[b]->steer;
+		for (unsigned i = 0; i < STATS_MAX_SERVICES; i++)
+			cur[i] += st->steered[i];
+	}
+	for (unsigned i = 0; i < STATS_MAX_SERVICES; i++) {
+		if (cur[i] != last[i])
+			queried_ms[i] = now_ms;
+		last[i] = cur[i];
+	}
+}
+
 /* Log each service whose per-slot counter (fallbacks, or all-drained
  * answers) moved since `last`, then remember the sums.  Returns the total. */
 static uint64_t log_moved(struct srv_stats *const *blocks, unsigned n,

@@ -134,6 +134,13 @@ void stats_steer_sum(struct stats_steer_sum *sum, struct srv_stats *const *block
  * as "[svc] all-down: N fallbacks (mode)".  `last` is the caller's state,
  * STATS_MAX_SERVICES zeros at first.  Returns the total fallbacks.
  */
+/* For each counter slot whose steered answers moved since `last`, set
+ * `queried_ms[slot]` to `now_ms`; then remember the sums.  The deletion
+ * guard learns from it which services clients still ask for, at no cost
+ * on the query path. */
+void stats_note_queried(struct srv_stats *const *blocks, unsigned n, uint64_t *last,
+			uint64_t *queried_ms, uint64_t now_ms);
+
 uint64_t stats_log_fallbacks(struct srv_stats *const *blocks, unsigned n,
 			     const struct serve_view *view, uint64_t *last);
 

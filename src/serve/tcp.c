@@ -461,6 +461,8 @@ static void conn_answer(struct tcp_conn *c, const struct serve_view *view, const
 	}
 	stats_count(&ts->stats, tr, &res);
 	stats_size(&ts->stats, len);
+	if (res.node)
+		znode_mark_queried(res.node, (uint32_t)(cl.now_ms / 1000));
 	if (res.service >= 0)
 		stats_steered(&ts->stats, view->slots, &res);
 	if (dnstap_tap_pick(&ts->tap))

@@ -144,6 +144,8 @@ static unsigned udp_answer(struct udp_thread *t, const struct serve_view *view, 
 			continue;
 		}
 		stats_count(&t->stats, tr, &res);
+		if (res.node)
+			znode_mark_queried(res.node, (uint32_t)(cl.now_ms / 1000));
 		/* RRL: pass, cut to a TC=1 slip answer, or drop (counted in
 		 * stats.rrl, not as dropped queries). */
 		bool log_it;

@@ -57,6 +57,11 @@ struct znode {
 	struct rrset *rrsets;       /* sorted by type */
 	uint8_t *name;              /* lower-cased wire name */
 	uint8_t *name_orig;         /* as written in the zone file */
+	/* When a query last named this node (seconds, the runtime's clock;
+	 * 0 = never): the one field written while the zone serves, so a
+	 * reload can refuse to delete a name that clients still ask for
+	 * (daemon/snapshot.c, the deletion guard).  See znode_mark_queried. */
+	uint32_t queried_s;
 };
 
 struct zone {
@@ -92,6 +97,19 @@ static inline const struct znode *zone_find(const struct zone *z,
 					    const uint8_t *name, size_t len)
 {
 	return zone_find_h(z, name, len, dname_hash(name, len));
+}
+
+/*
+ * Note that a query named `node` at `now_s`.  The store happens at most once
+ * a second per node, so a hot name shared by every worker costs a compare,
+ * not a cache line bouncing between cores; relaxed is enough, the value is
+ * a hint read by the reload (a racing store only moves it by a second).
+ */
+static inline void znode_mark_queried(const struct znode *node, uint32_t now_s)
+{
+	uint32_t *at = (uint32_t *)&node->queried_s;
+	if (__atomic_load_n(at, __ATOMIC_RELAXED) != now_s)
+		__atomic_store_n(at, now_s, __ATOMIC_RELAXED);
 }
 
 /* The RRset of `type` at `node`, or NULL. */

@@ -24,7 +24,12 @@ def zone_text(serial, gen):
     base = base.replace("2024010101", str(serial), 1)
     bulk = "".join("bulk%d A 10.%d.%d.%d\n" % (i, gen % 256, (i >> 8) & 255,
                                                i & 255) for i in range(BULK))
-    return base + "gen%d TXT \"generation %d\"\n" % (gen, gen) + bulk
+    # Each generation keeps the names of the ones before it: the test queries
+    # them, and vaned refuses a reload that deletes a recently queried name
+    # (server.deletion-guard).
+    gens = "".join("gen%d TXT \"generation %d\"\n" % (g, g)
+                   for g in range(gen + 1))
+    return base + gens + bulk
 
 
 def parse_dnsperf(out):

@@ -8,7 +8,7 @@ region's users each step asks for."""
 import dns.rcode
 import dns.rdatatype
 
-from steer_helpers import (UdpClient, addrs, ctl_ok, endpoint,
+from steer_helpers import (UdpClient, addrs, check_vaned, ctl, ctl_json, ctl_ok, endpoint,
                            explain_trace, free_port_on, health_row, query,
                            row_state, service, wait_until)
 from steer_helpers import health_servers, steer_factory  # noqa: F401
@@ -240,6 +240,74 @@ def test_scenario_zombie(steer_factory, tmp_path):
     # Over TCP too.
     r = query(v.port, "x.zombie.example.com", "A", tcp=True)
     assert r.rcode() == dns.rcode.NXDOMAIN and neg_soa_ttl(r) <= 30, r
+
+
+def test_scenario_zombie_deletion_guard(steer_factory, tmp_path):
+    """Defect 7: a reload that deletes a name clients asked for in the last
+    15 minutes is refused, naming it, and the old version keeps serving;
+    `vanectl reload --force` deletes it.  A name nobody asked for goes
+    without fuss.  The same for a steered service with no record left."""
+    svcs = [service("zombie.example.com", [endpoint("a", "192.0.2.41")], ttl=30),
+            service("gone.example.com", [endpoint("g", "192.0.2.51")], ttl=30)]
+    v = make_vaned(steer_factory, tmp_path, "guard", {"services": svcs})
+    zone = v.dir / "zones" / "scenario.zone"
+    zone.write_text(ZONE + "idle\tIN\tA\t192.0.2.90\n")
+    ctl_ok(v, "reload")
+    assert query(v.port, "www.example.com").answer
+    assert query(v.port, "gone.example.com").answer
+
+    def reload(*args):
+        p = ctl(v, "reload", *args)
+        return p.returncode, p.stdout + p.stderr
+
+    # Deleting a name nobody queried: loads.
+    zone.write_text(ZONE.replace("2026120401", "2026120402"))
+    rc, out = reload()
+    assert rc == 0, out
+    assert query(v.port, "idle.example.com").rcode() == dns.rcode.NXDOMAIN
+    # Deleting www, queried above: refused, named, still served.
+    zone.write_text(ZONE.replace("2026120401", "2026120403").replace(
+        "www\t\tIN\tA\t192.0.2.80\n", ""))
+    rc, out = reload()
+    assert rc != 0 and "www.example.com. (queried" in out and "--force" in out, out
+    assert addrs(query(v.port, "www.example.com")) == ["192.0.2.80"]
+    row = [z for z in ctl_json(v, "zone-status")[1]["zones"]
+           if z["name"].startswith("example.com")][0]
+    assert "deletes 1 name" in (row["error"] or ""), row
+    # Forced: gone, and the zone loads clean again.
+    rc, out = reload("--force")
+    assert rc == 0, out
+    assert query(v.port, "www.example.com").rcode() == dns.rcode.NXDOMAIN
+    # A steered name with no record of its own: removing the service from
+    # the config refuses the whole reload, naming it.
+    v.set_steer({"services": svcs[:1]})
+    rc, out = reload()
+    assert rc != 0 and "gone.example.com. (queried" in out, out
+    assert addrs(query(v.port, "gone.example.com")) == ["192.0.2.51"]
+    rc, out = reload("--force")
+    assert rc == 0, out
+    assert query(v.port, "gone.example.com").rcode() == dns.rcode.NXDOMAIN
+    # zombie.example.com keeps its TXT record: dropping its service is not
+    # a deletion.
+    v.set_steer({"services": []})
+    rc, out = reload()
+    assert rc == 0, out
+    assert query(v.port, "zombie.example.com", "TXT").answer
+
+
+def test_check_warns_negative_ttl_over_service_ttl(steer_factory, tmp_path):
+    """Defect 7: `vaned --check` warns when the zone's negative TTL is more
+    than 10 times a service's TTL, naming the services at risk, and still
+    passes."""
+    v = make_vaned(steer_factory, tmp_path, "negwarn", {
+        "services": [service("zombie.example.com", [endpoint("a", "192.0.2.41")], ttl=30),
+                     service("slow.example.com", [endpoint("s", "192.0.2.61")], ttl=600)],
+    })
+    p = check_vaned(v.conf_path)
+    assert p.returncode == 0, p.stderr
+    assert "warning: negative TTL 900 s" in p.stderr, p.stderr
+    assert "zombie.example.com. (TTL 30 s)" in p.stderr, p.stderr
+    assert "slow.example.com" not in p.stderr.split("warning:")[1], p.stderr
 
 
 # ---------------------------------------------------------------------------
