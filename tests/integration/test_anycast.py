@@ -246,7 +246,10 @@ def test_kill9_without_and_with_the_watchdog(lab):
     # steered by the nodes' vaned (TTL DNS_TTL, DNS health check every
     # 200 ms, fall 2) and resolved through unbound in the client namespace.
     lab.start_resolver()
-    wait_for("node2 sees node1 up", lambda: lab.endpoint_up("node2", "node1"), 20)
+    # The DNS-only client asks the announced node (node1, just restarted),
+    # so node1's own vaned must see itself up again, not only node2's.
+    for n in ("node2", "node1"):
+        wait_for("%s sees node1 up" % n, lambda n=n: lab.endpoint_up(n, "node1"), 20)
     # Both probers get room for the waits before the kill (unbound's cached
     # answer may name node2 for up to DNS_TTL); they are stopped once the
     # traffic has settled on node2 and a second of it is recorded.

@@ -340,7 +340,7 @@ def ctl_json_quiet(v, *args):
         return p, {}
 
 
-def test_drains_survive_kill9(steer_factory):
+def test_scenario_durability(steer_factory):
     n_eps = 5
     name = "dk.example.com"
     v = steer_factory({"services": [service(name, [

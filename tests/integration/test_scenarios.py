@@ -313,7 +313,7 @@ def test_check_warns_negative_ttl_over_service_ttl(steer_factory, tmp_path):
 # ---------------------------------------------------------------------------
 # Thundering herd: a ramp back under geo admits p% of the region, sticky
 
-def test_scenario_ramp_back(steer_factory, tmp_path):
+def test_scenario_thundering_herd(steer_factory, tmp_path):
     v = make_vaned(steer_factory, tmp_path, "ramp", {
         "services": [service("herd.example.com", [
             endpoint("eu-de", "192.0.2.51",
