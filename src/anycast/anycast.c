@@ -43,7 +43,7 @@ struct anycast_rt {
 	/* Peers (threadpool). */
 	uv_work_t peer_work;
 	bool peer_busy;
-	unsigned peer_result;
+	int peer_result;                 /* healthy peers; -1: the cluster cannot tell */
 	bool peers_known;
 	unsigned healthy_peers;
 
@@ -64,6 +64,9 @@ static void step(struct anycast_rt *rt, const struct anycast_event *ev)
 	struct anycast_action a;
 	anycast_step(&rt->m, &rt->params, ev, rt_mono_ms(), &a);
 	act(rt, &a);
+	if (rt->hooks.state_changed && !rt->closing)
+		rt->hooks.state_changed(rt->hooks.ctx, rt->m.state == AC_ANNOUNCED,
+					anycast_healthy(&rt->m));
 }
 
 /* ---- BIRD ---- */
@@ -141,8 +144,15 @@ static void bird_conn(void *ctx, bool up)
 static void peer_work_cb(uv_work_t *req)
 {
 	struct anycast_rt *rt = req->data;
-	rt->peer_result = anycast_peers_healthy(rt->conf->anycast_peers, rt->conf->nanycast_peers,
-						AC_PEER_TIMEOUT_MS);
+	if (rt->conf->nanycast_peers > 0) {
+		rt->peer_result = (int)anycast_peers_healthy(rt->conf->anycast_peers,
+							     rt->conf->nanycast_peers,
+							     AC_PEER_TIMEOUT_MS);
+		return;
+	}
+	/* The other nodes' records in the cluster, read now (stale records
+	 * could hand over to a node that withdrew a moment ago). */
+	rt->peer_result = rt->hooks.cluster_peers(rt->hooks.ctx);
 }
 
 static void maybe_free(struct anycast_rt *rt)
@@ -159,9 +169,13 @@ static void peer_after_cb(uv_work_t *req, int status)
 		maybe_free(rt);
 		return;
 	}
-	rt->peers_known = true;
-	rt->healthy_peers = rt->peer_result;
-	struct anycast_event ev = { .type = AC_EV_PEERS, .healthy_peers = rt->peer_result };
+	/* A cluster that cannot tell counts as no healthy peer: a soft failure
+	 * then keeps this site announced, never leaves nobody announcing. */
+	if (rt->peer_result < 0)
+		log_info("anycast: the cluster cannot tell the peers' state; counting none healthy");
+	rt->peers_known = rt->peer_result >= 0;
+	rt->healthy_peers = rt->peer_result > 0 ? (unsigned)rt->peer_result : 0;
+	struct anycast_event ev = { .type = AC_EV_PEERS, .healthy_peers = rt->healthy_peers };
 	step(rt, &ev);
 }
 
@@ -391,7 +405,7 @@ int anycast_start(uv_loop_t *loop, const struct vane_conf *conf, const struct an
 	rt->params.fold.fall = conf->anycast_check_fall;
 	rt->params.hold_down_ms = conf->anycast_hold_down_ms;
 	rt->params.peer_retry_ms = AC_PEER_RETRY_MS;
-	rt->params.have_peers = conf->nanycast_peers > 0;
+	rt->params.have_peers = conf->nanycast_peers > 0 || h->cluster_peers != NULL;
 	anycast_machine_init(&rt->m);
 	snprintf(rt->cmd_show, sizeof(rt->cmd_show), "show protocols \"%s\"", conf->anycast_protocol);
 	snprintf(rt->cmd_enable, sizeof(rt->cmd_enable), "enable \"%s\"", conf->anycast_protocol);

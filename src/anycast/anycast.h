@@ -32,6 +32,12 @@ struct anycast_hooks {
 	/* The soft check: true when every zone of the serving snapshot is
 	 * loaded; else false with the reason in `why`. */
 	bool (*zones_ok)(void *ctx, char *why, size_t size);
+	/* With a cluster (NULL: none) and no anycast.peers: how many other
+	 * nodes announce and pass their self-check, or -1 when the cluster
+	 * cannot tell. */
+	int (*cluster_peers)(void *ctx);
+	/* This node's state after every step, for the cluster to publish. */
+	void (*state_changed)(void *ctx, bool announced, bool healthy);
 };
 
 /* What `vanectl anycast`, the peers and /metrics see.  Strings are

@@ -571,7 +571,8 @@ static const struct conf_item anycast_items[] = {
 	  .count_off = S(nanycast_peers), .elem = &anycast_peer_elem, .elem_size = sizeof(char *),
 	  .help = "Other sites' HTTP APIs (\"http://ADDR:PORT\"), asked (GET /api/v1/anycast) "
 		  "before a withdraw for a soft reason: the last healthy site never "
-		  "withdraws for a soft reason." },
+		  "withdraws for a soft reason.  Without peers, a node in a cluster (cluster:) "
+		  "takes the other nodes' anycast state from their records in etcd." },
 	{ NULL },
 };
 

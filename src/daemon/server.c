@@ -530,6 +530,19 @@ static bool zones_ok(void *ctx, char *why, size_t size)
 	return false;
 }
 
+static int cluster_peers(void *ctx)
+{
+	struct server *srv = ctx;
+	return srv->fleet ? fleet_anycast_peers(srv->fleet) : -1;
+}
+
+static void anycast_state_changed(void *ctx, bool announced, bool healthy)
+{
+	struct server *srv = ctx;
+	if (srv->fleet)
+		fleet_set_anycast(srv->fleet, announced, healthy);
+}
+
 static int start_fleet(struct server *srv)
 {
 	const struct vane_conf *conf = srv->boot_conf;
@@ -564,6 +577,10 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	srv->host.stop = stop_cb;
 	struct ops_hooks oh = { .ctx = srv, .publish = ops_publish };
 	struct anycast_hooks ah = { .ctx = srv, .events_of = ops_events, .zones_ok = zones_ok };
+	if (conf->cluster_name) {   /* the peers come from the cluster */
+		ah.cluster_peers = cluster_peers;
+		ah.state_changed = anycast_state_changed;
+	}
 	/* One dnstap queue per UDP worker, and the last one for TCP. */
 	if (dnstap_open(conf, conf->nlisten * conf->udp_workers + 1, &dt) != 0)
 		goto out;

@@ -46,6 +46,8 @@ struct fleet {
 	bool thread_on, watch_on;
 	struct etcd *wr;                 /* the watch thread's client (reads after events) */
 	struct etcd *ws;                 /* the watch stream's */
+	struct etcd *peers;              /* anycast's peer reads (a worker thread) */
+	uv_mutex_t peers_lock;
 	uv_async_t async;
 	uv_mutex_t lock;
 	uv_cond_t wake;
@@ -58,6 +60,7 @@ struct fleet {
 	bool available, avail_known;
 	json_t *nodes;                   /* object: node -> record */
 	char digest[65];
+	int anycast;                     /* ANYCAST_* bits; -1: no anycast state told */
 	int64_t applied;                 /* admin revision applied by the loop */
 	struct my_vote *mine;            /* this node's votes */
 	unsigned nmine;
@@ -76,6 +79,11 @@ struct fleet {
 	uint64_t isolated_since;         /* monotonic ms etcd went away; 0: reachable */
 	bool own_probes;                 /* isolated past the lease: own probes decide */
 };
+
+/* As long as anycast waits for a peer's HTTP API. */
+#define PEERS_TIMEOUT_MS 500
+#define ANYCAST_ANNOUNCED 1
+#define ANYCAST_HEALTHY 2
 
 /* ---- config digest ---- */
 
@@ -193,6 +201,10 @@ static int put_node(struct fleet *f, int64_t lease)
 	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:i}", "node", f->node, "version", f->version,
 				"config_digest", f->digest, "revision", (json_int_t)f->applied,
 				"pid", (int)getpid());
+	if (rec && f->anycast >= 0)
+		json_object_set_new(rec, "anycast",
+				    json_pack("{s:b,s:b}", "announced", f->anycast & ANYCAST_ANNOUNCED,
+					      "healthy", f->anycast & ANYCAST_HEALTHY));
 	uv_mutex_unlock(&f->lock);
 	char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(rec);
@@ -348,6 +360,7 @@ static void poll_thread(void *arg)
 {
 	struct fleet *f = arg;
 	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1;
+	int node_anycast = -1;
 	uint64_t keepalive_at = 0, nodes_at = 0;
 	char node_digest[65] = "";
 	unsigned ttl_s = (f->lease_ms + 999) / 1000;
@@ -374,8 +387,10 @@ static void poll_thread(void *arg)
 			}
 		}
 		uv_mutex_lock(&f->lock);
-		bool dirty = f->applied != node_rev || strcmp(f->digest, node_digest) != 0;
+		bool dirty = f->applied != node_rev || strcmp(f->digest, node_digest) != 0 ||
+			     f->anycast != node_anycast;
 		int64_t applied = f->applied;
+		int anycast = f->anycast;
 		char digest[65];
 		memcpy(digest, f->digest, sizeof(digest));
 		uv_mutex_unlock(&f->lock);
@@ -386,6 +401,7 @@ static void poll_thread(void *arg)
 			notify = true;
 		if (avail && lease && dirty && put_node(f, lease) == 0) {
 			node_rev = applied;
+			node_anycast = anycast;
 			memcpy(node_digest, digest, sizeof(node_digest));
 		}
 		json_t *nodes = NULL;
@@ -653,20 +669,24 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	f->lease_ms = conf->lease_ms;
 	f->name = strdup(conf->name);
 	f->node = strdup(conf->node);
+	f->anycast = -1;
 	f->version = strdup(conf->version);
 	snprintf(f->prefix, sizeof(f->prefix), "/vane/%s/", conf->name);
 	f->w = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
 	f->r = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
 	f->wr = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
 	f->ws = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->peers = etcd_new(conf->etcd, conf->netcd, PEERS_TIMEOUT_MS);
 	f->admin_mark = -1;
-	if (!f->wr || !f->ws || !f->name || !f->node || !f->version || !f->w || !f->r) {
+	if (!f->wr || !f->ws || !f->peers || !f->name || !f->node || !f->version || !f->w ||
+	    !f->r) {
 		fleet_free(f);
 		return VANE_ENOMEM;
 	}
 	digest_conf(conf->conf, f->digest);
 	f->quorum = quorum_of(conf->conf);
 	uv_mutex_init(&f->lock);
+	uv_mutex_init(&f->peers_lock);
 	uv_cond_init(&f->wake);
 	uv_async_init(loop, &f->async, on_async);
 	f->async.data = f;
@@ -718,6 +738,7 @@ void fleet_free(struct fleet *f)
 		return;
 	if (f->async.loop) {
 		uv_mutex_destroy(&f->lock);
+		uv_mutex_destroy(&f->peers_lock);
 		uv_cond_destroy(&f->wake);
 	}
 	etcd_range_free(&f->admin);
@@ -733,6 +754,7 @@ void fleet_free(struct fleet *f)
 	etcd_free(f->r);
 	etcd_free(f->wr);
 	etcd_free(f->ws);
+	etcd_free(f->peers);
 	free(f->name);
 	free(f->node);
 	free(f->version);
@@ -871,4 +893,39 @@ json_t *fleet_status_json(struct fleet *f)
 			 "available", avail, "revision", (json_int_t)applied, "config_digest",
 			 digest, "nodes", nodes, "config_differs", (int)differ, "local_changes",
 			 locals);
+}
+
+void fleet_set_anycast(struct fleet *f, bool announced, bool healthy)
+{
+	int v = (announced ? ANYCAST_ANNOUNCED : 0) | (healthy ? ANYCAST_HEALTHY : 0);
+	uv_mutex_lock(&f->lock);
+	bool changed = f->anycast != v;
+	f->anycast = v;
+	if (changed)
+		uv_cond_signal(&f->wake);   /* a peer deciding a handover reads it */
+	uv_mutex_unlock(&f->lock);
+}
+
+int fleet_anycast_peers(struct fleet *f)
+{
+	char prefix[KEY_MAX];
+	struct etcd_range r;
+	snprintf(prefix, sizeof(prefix), "%snodes/", f->prefix);
+	uv_mutex_lock(&f->peers_lock);
+	int ret = etcd_get_prefix(f->peers, prefix, &r);
+	uv_mutex_unlock(&f->peers_lock);
+	if (ret != 0)
+		return -1;
+	int n = 0;
+	for (unsigned i = 0; i < r.n; i++) {
+		json_t *rec = json_loads(r.kv[i].value, 0, NULL);
+		json_t *a = json_object_get(rec, "anycast");
+		if (strcmp(r.kv[i].key + strlen(prefix), f->node) != 0 &&
+		    json_is_true(json_object_get(a, "announced")) &&
+		    json_is_true(json_object_get(a, "healthy")))
+			n++;
+		json_decref(rec);
+	}
+	etcd_range_free(&r);
+	return n;
 }

@@ -8,7 +8,8 @@
  *                           time and steps, so every node computes the same
  *                           step from the clock)
  *   nodes/NODE              a node's record under its lease: version,
- *                           config digest, applied state revision
+ *                           config digest, applied state revision, and
+ *                           its anycast state (the peers of anycast:)
  *
  * Reads: a watch stream on the admin prefix (a thread of its own, blocking
  * libcurl) is the doorbell: each event triggers a fresh linearizable range
@@ -89,3 +90,13 @@ json_t *fleet_status_json(struct fleet *f);
 
 /* True while a local change to this endpoint waits for etcd. */
 bool fleet_is_local(const struct fleet *f, uint32_t s, uint32_t e);
+
+/* This node's anycast state (announced, self-check passing), published in
+ * its node record; nodes/NODE then carries "anycast": {announced, healthy}. */
+void fleet_set_anycast(struct fleet *f, bool announced, bool healthy);
+
+/* How many other nodes' records say announced and healthy, read from etcd
+ * now (linearizable; blocks up to 500 ms: call it off the loop); -1 when
+ * etcd does not answer.  A node's record goes with its lease, so a dead
+ * node stops counting within the lease time. */
+int fleet_anycast_peers(struct fleet *f);

@@ -13,7 +13,9 @@ Skips, with the reason, where namespaces cannot be made (not root, no
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -293,6 +295,101 @@ def test_bird_restart_is_followed(lab):
     assert st["bird_connected"] and st["announced"], st
     # BIRD's restart may take the uplink down: then a withdraw and an announce.
     assert st["transitions"] >= before, st
+
+
+CLUSTER_CONF = """
+cluster:
+  name: lab
+  node: {node}
+  etcd: [ "http://198.51.100.1:2379" ]
+  lease: 2s
+"""
+
+
+def use_cluster(lab, on):
+    """Both nodes restarted with their anycast peers from the cluster (no
+    `peers:`; the other node's record in etcd) or back on `peers:`."""
+    for n in ("node1", "node2"):
+        conf = lab.dir / n / "vaned.conf"
+        text = conf.read_text()
+        base, _, _ = text.partition("\ncluster:\n")
+        if on:
+            base = base.replace("  peers: [", "  # peers: [")
+            text = base.rstrip("\n") + "\n" + CLUSTER_CONF.format(node=n)
+        else:
+            text = base.replace("  # peers: [", "  peers: [")
+        conf.write_text(text)
+        lab.ctl(n, "stop", check=False)
+        lab.vaned_proc[n].wait(timeout=30)
+        lab.start_vaned(n)
+
+
+def test_peers_from_the_cluster(lab):
+    """Without `peers:`, a node in a cluster takes the other nodes' anycast
+    state from their records in etcd: a soft failure hands over to a node
+    whose record says healthy and announced, and the last healthy site
+    keeps announcing (etcd in the router's namespace, reachable from both)."""
+    if not shutil.which("etcd"):
+        pytest.skip("etcd is not installed (apt-get install etcd-server)")
+    d = lab.sub("etcd")
+    url = "http://198.51.100.1:2379"
+    etcd = subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns["router"], "etcd", "--name", "lab",
+         "--data-dir", str(d / "data"), "--listen-client-urls", url,
+         "--advertise-client-urls", url, "--listen-peer-urls", "http://198.51.100.1:2380",
+         "--initial-advertise-peer-urls", "http://198.51.100.1:2380",
+         "--initial-cluster", "lab=http://198.51.100.1:2380", "--heartbeat-interval", "100",
+         "--election-timeout", "1000", "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=open(d / "etcd.log", "w"))
+    lab.procs.append(etcd)
+    try:
+        use_cluster(lab, True)
+        restore(lab)
+        wait_for("node2 announced", lambda: lab.anycast("node2").get("announced"), 30)
+
+        def records():
+            p = lab.ctl("node1", "--json", "cluster", check=False)
+            try:
+                return {r["node"]: r.get("anycast", {}) for r in json.loads(p.stdout)["nodes"]}
+            except (ValueError, KeyError):
+                return {}
+        wait_for("both nodes' anycast state in etcd", lambda: all(
+            records().get(n, {}).get("announced") for n in ("node1", "node2")), 30)
+
+        p = lab.probe(20)
+        p.wait_answers("node1")
+        t0 = time.monotonic()
+        break_zone(lab, "node1")
+        p.wait_answers("node2")
+        st = lab.anycast("node1")
+        assert st["state"] == "withdrawn" and "soft failure" in st["reason"], st
+        assert st["healthy_peers"] == 1, st
+        # node2 fails softly too: node1's record says withdrawn, so node2 is
+        # the last site and stays; node1 sees no healthy peer and returns.
+        t1 = time.monotonic()
+        break_zone(lab, "node2")
+        wait_for("node2 keeping the route",
+                 lambda: lab.anycast("node2").get("kept_last_site"), 15)
+        wait_for("node1 announcing as a last site",
+                 lambda: lab.anycast("node1").get("announced"), 15)
+        assert "last healthy site" in lab.anycast("node1")["reason"]
+        t2 = time.monotonic()
+        repair_zone(lab, "node1")
+        repair_zone(lab, "node2")
+        p.wait_answers("node1", timeout=30)
+        rows = p.stop()
+        lost_at = [(round((r[1] - t1) * 1000), r[2]) for r in rows if r[2] == "lost"]
+        s = summary([r for r in rows if r[1] < t1], t0, "node2")
+        s["lost"] = summary(rows, t0, "node1")["lost"]
+        RESULTS["cluster_peers"] = s
+        # Soft withdraws and returns: node1 answers until the route moves.
+        assert s["lost"] == 0, (s, "ms after node2 broke (repair at %d ms):" % (
+            (t2 - t1) * 1000), lost_at[:3], lost_at[-3:])
+    finally:
+        use_cluster(lab, False)
+        etcd.terminate()
+        etcd.wait(timeout=10)
+        restore(lab)
 
 
 def test_no_sanitizer_reports(lab):
