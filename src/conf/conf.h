@@ -47,10 +47,18 @@ struct conf_acl {
 	unsigned line;
 };
 
+/* A `notify:` entry: "ADDR@PORT", or a map with the key that signs it. */
+struct conf_notify {
+	struct conf_listen address;
+	char *key;                       /* id in keys:, or NULL: as allow-transfer */
+	int key_index;                   /* into keys, or -1; set by conf_check_xfr */
+	unsigned line;
+};
+
 struct conf_zone {
 	char *name;                      /* apex, presentation form */
 	char *file;                      /* resolved against the config's directory */
-	struct conf_listen *notify;      /* secondaries told of every new serial */
+	struct conf_notify *notify;      /* secondaries told of every new serial */
 	unsigned nnotify;
 	struct conf_acl *allow_transfer;
 	unsigned nallow_transfer;

@@ -19,6 +19,7 @@
 #define C(field) offsetof(struct conf_check, field)
 #define K(field) offsetof(struct conf_key, field)
 #define ACL(field) offsetof(struct conf_acl, field)
+#define NT(field) offsetof(struct conf_notify, field)
 #define SV(field) offsetof(struct conf_service, field)
 #define EP(field) offsetof(struct conf_endpoint, field)
 #define LOC(field) offsetof(struct conf_location, field)
@@ -325,8 +326,21 @@ static const struct conf_item cookie_items[] = {
 	{ NULL },
 };
 
+static const struct conf_item notify_items[] = {
+	{ .name = "address", .type = CONF_LISTEN, .flags = CONF_REQUIRED | CONF_UNIQUE,
+	  .offset = NT(address),
+	  .help = "The secondary, \"ADDR@PORT\" or \"ADDR\" (port 53)." },
+	{ .name = "key", .type = CONF_STR, .offset = NT(key),
+	  .help = "Id of a key in keys: that signs the NOTIFY (TSIG, RFC 8945). Not given: the "
+		  "key of the first allow-transfer entry that matches the address and names one, "
+		  "else unsigned." },
+	{ NULL },
+};
+
+/* A plain "ADDR@PORT" entry is the address alone (CONF_SHORT). */
 static const struct conf_item notify_elem = {
-	.name = "notify", .type = CONF_LISTEN, .flags = CONF_UNIQUE,
+	.name = "notify", .type = CONF_MAP, .flags = CONF_LINE | CONF_SHORT,
+	.children = notify_items, .line_off = NT(line),
 };
 
 static const struct conf_item acl_items[] = {
@@ -369,11 +383,13 @@ static const struct conf_item zone_items[] = {
 	{ .name = "file", .type = CONF_PATH, .flags = CONF_REQUIRED, .offset = Z(file),
 	  .help = "Zone file in RFC 1035 master file format." },
 	{ .name = "notify", .type = CONF_LIST, .offset = Z(notify), .count_off = Z(nnotify),
-	  .elem = &notify_elem, .elem_size = sizeof(struct conf_listen), .max = 64,
+	  .elem = &notify_elem, .elem_size = sizeof(struct conf_notify), .max = 64,
 	  .help = "Secondaries told of every new serial by NOTIFY (RFC 1996) over UDP, each "
-		  "\"ADDR@PORT\" or \"ADDR\" (port 53); retried with backoff until acknowledged, "
-		  "for at most 5 tries (1+2+4+8 s). The NOTIFY is signed with the key of the first "
-		  "allow-transfer entry that matches the address and names a key. vaned asks each "
+		  "\"ADDR@PORT\" or \"ADDR\" (port 53), or a map { address: \"ADDR@PORT\", key: "
+		  "KEYID } to sign it with that key; retried with backoff until acknowledged, "
+		  "for at most 5 tries (1+2+4+8 s). Without a key, the NOTIFY is signed with the key "
+		  "of the first allow-transfer entry that matches the address and names a key. "
+		  "vaned asks each "
 		  "target for its SOA every 2 s, to show its serial and lag in zone-status and "
 		  "/metrics, and notifies again a secondary still behind after two answers." },
 	{ .name = "allow-transfer", .type = CONF_LIST, .offset = Z(allow_transfer),
@@ -918,7 +934,10 @@ void conf_type_desc(const struct conf_item *item, bool article, char *buf, size_
 		snprintf(buf, size, "%smap", article ? "a " : "");
 		break;
 	case CONF_LIST:
-		if (item->elem->type == CONF_MAP) {
+		if (item->elem->type == CONF_MAP && (item->elem->flags & CONF_SHORT)) {
+			snprintf(buf, size, "%slist of maps or of %s values", article ? "a " : "",
+				 item->elem->children[0].name);
+		} else if (item->elem->type == CONF_MAP) {
 			snprintf(buf, size, "%slist of maps", article ? "a " : "");
 		} else {
 			char el[128];

@@ -41,6 +41,7 @@ enum conf_flag {
 	CONF_LINE = 1 << 2,     /* map in a list: store the entry's line at line_off */
 	CONF_RESTART = 1 << 3,  /* bound at start: a reload keeps the old value and warns */
 	CONF_NODE = 1 << 4,     /* differs between the nodes of a fleet: not in the digest */
+	CONF_SHORT = 1 << 5,    /* map in a list: a scalar entry is the value of its first child */
 };
 
 struct conf_item;

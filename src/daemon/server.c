@@ -111,11 +111,13 @@ static void server_notify(struct server *srv)
 		struct notify_target t[64];
 		unsigned nt = 0;
 		for (unsigned j = 0; j < cz->nnotify && nt < 64; j++) {
-			const struct conf_listen *l = &cz->notify[j];
+			const struct conf_listen *l = &cz->notify[j].address;
 			t[nt] = (struct notify_target){ .addr = l->addr, .addrlen = l->addrlen,
 							.text = l->text };
-			/* The key this secondary transfers with signs its NOTIFY. */
-			for (unsigned a = 0; a < xz->nacl; a++) {
+			if (cz->notify[j].key_index >= 0)
+				t[nt].key = &snap->xfr->keys[cz->notify[j].key_index];
+			/* Else the key this secondary transfers with signs its NOTIFY. */
+			for (unsigned a = 0; a < xz->nacl && !t[nt].key; a++) {
 				if (xz->acl[a].key >= 0 &&
 				    xfr_acl_match(&xz->acl[a], (const struct sockaddr *)&l->addr)) {
 					t[nt].key = &snap->xfr->keys[xz->acl[a].key];
