@@ -681,6 +681,11 @@ static void parse_value(struct conf_parser *p, const struct conf_item *item,
 			return;
 		}
 		parse_map(p, item, node, dst, key, node ? node_line(node) : parent_line, seen);
+		if (item->check) {
+			char msg[512];
+			if (!item->check(dst, item, msg, sizeof(msg)))
+				perr(p, node ? node_line(node) : parent_line, "%s%s", key, msg);
+		}
 		break;
 	case CONF_LIST:
 		parse_list(p, item, node, base, key);
@@ -867,7 +872,8 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 	/* Rules across keys (address or cname, known check ids, ...) only make
 	 * sense once every value parsed. */
 	if (conf_check_services(conf, path, err ? err : stderr_err, ctx) +
-	    conf_check_xfr(conf, path, err ? err : stderr_err, ctx) > 0) {
+	    conf_check_xfr(conf, path, err ? err : stderr_err, ctx) +
+	    conf_check_catalog(conf, path, err ? err : stderr_err, ctx) > 0) {
 		ret = VANE_ESYNTAX;
 		goto fail;
 	}

@@ -64,6 +64,9 @@ struct conf_zone {
 	unsigned nallow_transfer;
 	char *export;                    /* steered names in transfers: open | none */
 	unsigned journal_max_mb;         /* IXFR journal bound; 0 = no journal */
+	char *catalog_role;              /* none | generate (RFC 9432 producer) */
+	char *catalog_zone;              /* the catalog listing this zone, or NULL */
+	bool catalog;                    /* catalog_role is generate (no file) */
 	unsigned line;                   /* where the entry starts, for messages */
 };
 
@@ -224,6 +227,9 @@ struct vane_conf {
 	char *cluster_quorum;            /* "majority" or a number of vantages */
 	unsigned cluster_lease_ms;       /* TTL of the node's lease */
 };
+
+/* What `file` says of a generated catalog zone (conf/catalog.c). */
+#define CONF_CATALOG_FILE "(generated catalog)"
 
 /* The key with this id, or -1. */
 int conf_key_find(const struct vane_conf *conf, const char *id);

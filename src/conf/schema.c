@@ -357,6 +357,7 @@ static const struct conf_item acl_elem = {
 };
 
 static const char *const export_modes[] = { "open", "none", NULL };
+static const char *const catalog_roles[] = { "none", "generate", NULL };
 static const char *const key_algs[] = { "hmac-sha256", "hmac-sha512", NULL };
 
 static const struct conf_item key_items[] = {
@@ -376,12 +377,28 @@ static const struct conf_item key_elem = {
 	.line_off = K(line),
 };
 
+/* file: required, but for a catalog that vaned generates (no file at all). */
+static bool check_zone_file(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	const struct conf_zone *cz = base;
+	bool generated = cz->catalog_role && strcmp(cz->catalog_role, "generate") == 0;
+	if (!generated && !cz->file)
+		snprintf(msg, msgsize, ".file: missing required key");
+	else if (generated && cz->file)
+		snprintf(msg, msgsize, ".file: a generated catalog (catalog-role: generate) has "
+			 "no file");
+	else
+		return true;
+	return false;
+}
+
 static const struct conf_item zone_items[] = {
 	{ .name = "name", .type = CONF_DNAME, .flags = CONF_REQUIRED | CONF_UNIQUE,
 	  .offset = Z(name),
 	  .help = "The zone's apex; each zone may appear once." },
-	{ .name = "file", .type = CONF_PATH, .flags = CONF_REQUIRED, .offset = Z(file),
-	  .help = "Zone file in RFC 1035 master file format." },
+	{ .name = "file", .type = CONF_PATH, .offset = Z(file),
+	  .help = "Zone file in RFC 1035 master file format. Required, except for a catalog "
+		  "zone that vaned generates (catalog-role: generate), which has none." },
 	{ .name = "notify", .type = CONF_LIST, .offset = Z(notify), .count_off = Z(nnotify),
 	  .elem = &notify_elem, .elem_size = sizeof(struct conf_notify), .max = 64,
 	  .help = "Secondaries told of every new serial by NOTIFY (RFC 1996) over UDP, each "
@@ -413,12 +430,26 @@ static const struct conf_item zone_items[] = {
 	  .help = "MiB of differences between zone versions kept for IXFR (RFC 1995), computed "
 		  "at reload; the oldest go first, and at most 1000 versions are kept. A request "
 		  "from a serial no longer kept gets the whole zone. 0: no journal." },
+	{ .name = "catalog-role", .type = CONF_ENUM, .offset = Z(catalog_role),
+	  .values = catalog_roles, .def = "none",
+	  .help = "generate: this zone is a catalog zone (RFC 9432, schema version 2) that "
+		  "vaned writes itself, without a file: an SOA and NS with \"invalid.\" names, "
+		  "version TXT \"2\", and for every zone whose catalog-zone names it a record "
+		  "\"ID.zones PTR member\", ID a hash of the member's name (so it stays the same "
+		  "across reloads and restarts). Its serial is the Unix time when the set of "
+		  "members changes (at least one more than before), and stays otherwise. Give it "
+		  "notify and allow-transfer like any zone: a secondary that consumes catalogs "
+		  "(Knot: catalog-role: interpret) then serves a new member after a reload, with "
+		  "no change to its own configuration. Members need allow-transfer for it too." },
+	{ .name = "catalog-zone", .type = CONF_DNAME, .offset = Z(catalog_zone),
+	  .help = "The catalog zone (a zone of this file with catalog-role: generate) that "
+		  "lists this zone as a member." },
 	{ NULL },
 };
 
 static const struct conf_item zone_elem = {
 	.name = "zone", .type = CONF_MAP, .flags = CONF_LINE, .children = zone_items,
-	.line_off = Z(line),
+	.line_off = Z(line), .check = check_zone_file,
 };
 
 

@@ -47,7 +47,9 @@ enum conf_flag {
 struct conf_item;
 
 /* Extra validation after a value converted; the value is already stored at
- * base + item->offset.  Returns false and writes a message on failure. */
+ * base + item->offset.  Returns false and writes a message on failure.  On
+ * a CONF_MAP it runs once the children parsed, with `base` the map's struct,
+ * and its message follows the map's key directly: start it with ".child: ". */
 typedef bool (*conf_check_fn)(void *base, const struct conf_item *item,
 			      char *msg, size_t msgsize);
 
@@ -119,6 +121,11 @@ unsigned conf_check_services(struct vane_conf *conf, const char *file,
  * (conf/xfr.c): secrets decoded, prefixes parsed, key ids resolved. */
 unsigned conf_check_xfr(struct vane_conf *conf, const char *file, vane_report_fn err,
 			void *ctx);
+
+/* Cross-field checks of catalog zones (conf/catalog.c): a file for every
+ * zone but generated catalogs, members naming a catalog that exists. */
+unsigned conf_check_catalog(struct vane_conf *conf, const char *file, vane_report_fn err,
+			    void *ctx);
 
 /* `path` joined to `dir` when relative, with "." and ".." folded lexically.
  * Returns a malloc'd string or NULL (out of memory). */

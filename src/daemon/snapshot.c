@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/catalog.h"
 #include "daemon/snapshot.h"
 #include "lib/dname.h"
 #include "rt/log.h"
@@ -191,6 +192,13 @@ static void job_prepare(struct zone_job *j, const struct vane_snapshot *old)
 		j->prev = old_zone(old, apex);
 	}
 	j->ost = old_state(old, cz->name, cz->file);
+	if (cz->catalog) {
+		/* Same members: keep serving the old version, serial and all. */
+		j->fd = catalog_prepare(j->conf, cz, j->prev, &j->open_err);
+		if (j->fd < 0 && j->open_err == 0)
+			j->st->status = ZS_UNCHANGED;
+		return;
+	}
 	j->fd = open(cz->file, O_RDONLY | O_CLOEXEC);
 	if (j->fd < 0) {
 		j->open_err = -errno;

@@ -139,6 +139,26 @@ static void test_notify_key(void **state)
 	conf_free(c);
 }
 
+/* Catalog zones: a generated catalog has no file; members name it. */
+static void test_catalog(void **state)
+{
+	struct vane_conf *c;
+	int ret = load("zones:\n"
+		       "  - name: catalog.vane\n    catalog-role: generate\n"
+		       "  - name: a.test\n    file: a.zone\n    catalog-zone: Catalog.Vane.\n"
+		       "  - name: b.test\n    file: b.zone\n", &c);
+	if (ret != 0)
+		print_error("%s", errs);
+	assert_int_equal(ret, 0);
+	assert_true(c->zones[0].catalog);
+	assert_string_equal(c->zones[0].file, CONF_CATALOG_FILE);
+	assert_false(c->zones[1].catalog);
+	assert_string_equal(c->zones[1].catalog_zone, "catalog.vane.");
+	assert_string_equal(c->zones[2].catalog_role, "none");
+	assert_null(c->zones[2].catalog_zone);
+	conf_free(c);
+}
+
 static void expect(const char *text, const char *msg)
 {
 	struct vane_conf *c;
@@ -173,6 +193,17 @@ static void test_errors(void **state)
 	expect(ZONE_HEAD "    notify: [ { key: k } ]\n", "zones[0].notify[0].address: missing");
 	expect(ZONE_HEAD "    notify: [ \"192.0.2.1@53\", { address: 192.0.2.1 } ]\n",
 	       "zones[0].notify[1].address");
+	expect("zones:\n  - name: c.vane\n    catalog-role: generate\n    file: c.zone\n",
+	       "zones[0].file: a generated catalog (catalog-role: generate) has no file");
+	expect("zones:\n  - name: a.test\n", "zones[0].file: missing required key");
+	expect(ZONE_HEAD "    catalog-zone: nowhere.vane\n",
+	       "zones[0].catalog-zone: \"nowhere.vane.\" is not a zone with catalog-role: "
+	       "generate");
+	expect(ZONE_HEAD "  - name: b.test\n    file: b.zone\n    catalog-zone: example.com\n",
+	       "zones[1].catalog-zone: \"example.com.\" is not a zone with catalog-role");
+	expect("zones:\n  - name: c.vane\n    catalog-role: generate\n    catalog-zone: c.vane\n",
+	       "zones[0].catalog-zone: a catalog is not a member");
+	expect(ZONE_HEAD "    catalog-role: consume\n", "catalog-role");
 	expect(ZONE_HEAD "    notify: [ { address: 192.0.2.1, port: 5 } ]\n",
 	       "zones[0].notify[0].port: unknown key");
 }
@@ -183,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_notify_key),
+		cmocka_unit_test(test_catalog),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
