@@ -67,6 +67,7 @@ struct conf_zone {
 	char *catalog_role;              /* none | generate (RFC 9432 producer) */
 	char *catalog_zone;              /* the catalog listing this zone, or NULL */
 	bool catalog;                    /* catalog_role is generate (no file) */
+	bool zonemd;                     /* add a ZONEMD at load (RFC 8976) */
 	unsigned line;                   /* where the entry starts, for messages */
 };
 

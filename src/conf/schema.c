@@ -441,6 +441,17 @@ static const struct conf_item zone_items[] = {
 		  "notify and allow-transfer like any zone: a secondary that consumes catalogs "
 		  "(Knot: catalog-role: interpret) then serves a new member after a reload, with "
 		  "no change to its own configuration. Members need allow-transfer for it too." },
+	{ .name = "zonemd", .type = CONF_BOOL, .offset = Z(zonemd), .def = "false",
+	  .help = "Put a ZONEMD record (RFC 8976: scheme SIMPLE, SHA-384) at the apex at each "
+		  "load, in place of any in the file: a digest of every record of the zone, with "
+		  "the SOA's serial and TTL, that secondaries and anyone with a copy of the zone "
+		  "can check (Knot: zonemd-verify). zone-status shows it. It costs a pass over the "
+		  "zone in canonical order at load (about a second per million records, "
+		  "bench/zonemd.sh). The digest covers the zone as loaded: with export: open, "
+		  "steered names reach secondaries as other records than the digest saw, so a "
+		  "secondary that verifies it would refuse the zone; use export: none there. "
+		  "A zone file signed with DNSSEC keeps its old RRSIG over the ZONEMD, which no "
+		  "longer matches." },
 	{ .name = "catalog-zone", .type = CONF_DNAME, .offset = Z(catalog_zone),
 	  .help = "The catalog zone (a zone of this file with catalog-role: generate) that "
 		  "lists this zone as a member." },

@@ -11,7 +11,9 @@
 
 #include "daemon/catalog.h"
 #include "daemon/snapshot.h"
+#include "zone/zonemd.h"
 #include "lib/dname.h"
+#include "rt/clock.h"
 #include "rt/log.h"
 #include "serve/protect.h"
 #include "serve/stats.h"
@@ -150,6 +152,7 @@ struct zone_job {
 	struct stat sb;          /* of `fd`, so mtime/size/inode match what was read */
 	struct zone *z;
 	int ret;
+	uint64_t zonemd_ms;      /* what computing the ZONEMD took */
 	struct zmsg *msgs;       /* problems reported by the load, replayed later */
 	size_t nmsgs, capmsgs;
 };
@@ -257,6 +260,16 @@ static void job_load(struct zone_job *j)
 	if (j->fd < 0)
 		return;
 	j->ret = zone_load_fd(j->cz->name, j->cz->file, j->fd, job_err, j, &j->z);
+	if (j->ret == 0 && j->cz->zonemd) {
+		uint64_t t0 = rt_now_ms();
+		j->ret = zonemd_add(j->z);
+		j->zonemd_ms = rt_now_ms() - t0;
+		if (j->ret) {
+			zone_unref(j->z);
+			j->z = NULL;
+			job_err(j, j->cz->file, 0, "cannot compute the ZONEMD digest");
+		}
+	}
 	close(j->fd);
 	j->fd = -1;
 }
@@ -352,6 +365,9 @@ static struct zone *job_finish(struct zone_job *j, const struct snapshot_opts *o
 			st->ino = j->sb.st_ino;
 		}
 		log_zone(LOG_INFO, zname, "loaded serial %u, %u records", z->serial, z->nrecords);
+		if (cz->zonemd)
+			log_zone(LOG_INFO, zname, "ZONEMD SIMPLE SHA-384 computed in %llu ms",
+				 (unsigned long long)j->zonemd_ms);
 		*fresh = true;
 		return z;
 	}
