@@ -14,7 +14,7 @@ import dns.rdatatype
 import dns.zone
 
 from conftest import Vaned, exchange, free_port, make_query, wait_until
-from test_xfr import KnotSecondary, SECRET, keyring, started  # noqa: F401
+from test_xfr import KNOTD, KnotSecondary, SECRET, keyring, started  # noqa: F401
 
 ZONE = "xfr.test"
 
@@ -113,3 +113,37 @@ def served_serial(port):
         if rr.rdtype == dns.rdatatype.SOA:
             return rr[0].serial
     return None
+
+
+class WrongZonemdVaned(ZonemdVaned):
+    """The control: zonemd off, and the zone file carries a ZONEMD whose
+    digest is wrong; vaned serves it as written."""
+
+    def conf_text(self):
+        return super().conf_text().replace("    zonemd: true\n", "")
+
+
+def test_wrong_zonemd_is_refused_by_the_checkers(tmp_path, started):
+    kport = free_port()
+    d = tmp_path / "vaned" / "zones"
+    d.mkdir(parents=True)
+    v = WrongZonemdVaned(tmp_path / "vaned", notify="127.0.0.1@%d" % kport, start=False)
+    v.zone_path("xfr.test.zone").write_text(
+        zone_text(1, "192.0.2.80") + "@ 3600 IN ZONEMD 1 1 1 " + "ab" * 48 + "\n")
+    v.start()
+    started.append(v)
+    assert v.zonemd() == {"scheme": 1, "hash": 1, "digest": "ab" * 48}
+    try:
+        axfr_zone(v.port).verify_digest()
+        raise AssertionError("dnspython accepted a wrong digest")
+    except dns.zone.DigestVerificationFailure:
+        pass
+    k = KnotSecondary(tmp_path / "knot", v.port, port=kport, start=False)
+    conf = k.conf_path.read_text().replace("    semantic-checks: off\n",
+                                           "    semantic-checks: off\n"
+                                           "    zonemd-verify: on\n", 1)
+    k.conf_path.write_text(conf)
+    k._spawn([KNOTD, "-c", str(k.conf_path)], wait=False)  # it never gets the zone
+    wait_until(lambda: re.search(r"ZONEMD.*(fail|invalid|mismatch)", k.stderr_text(), re.I),
+               "knot reporting the wrong ZONEMD", timeout=15)
+    assert served_serial(k.port) is None
