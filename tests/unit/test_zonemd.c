@@ -197,12 +197,42 @@ static void test_add(void **state)
 	zone_unref(z);
 }
 
+/* Names whose sort keys run past the inline prefix, and labels holding a
+ * 0 byte (which take the exact comparison): digests from dnspython 2.3's
+ * Zone.compute_digest over the same text, an independent implementation. */
+static const char order_zone[] =
+	"example. 300 IN SOA ns1 admin 7 1 1 1 1\n"
+	"example. 300 IN NS ns1\n"
+	"ns1 300 IN A 192.0.2.1\n"
+	"ab 300 IN TXT \"plain\"\n"
+	"a 300 IN TXT \"short\"\n"
+	"averyveryverylonglabelname.deeper 300 IN TXT \"long\"\n"
+	"averyveryverylonglabelnamf 300 IN TXT \"long2\"\n";
+static const char zero_label_lines[] =
+	"a\\000b 300 IN TXT \"zero byte label\"\n"
+	"z\\000 300 IN A 192.0.2.2\n";
+
+static void test_canonical_order(void **state)
+{
+	struct zone *z = load_text("example.", order_zone);
+	assert_digest(z, "8386b6d93e85a278bc5a9c245fcca47bfa3d8acf3aad9c95"
+			 "b4c55404d27d3c6529cf6cc6eaf2fcd246dff980863c2cbe");
+	zone_unref(z);
+	char text[sizeof(order_zone) + sizeof(zero_label_lines)];
+	snprintf(text, sizeof(text), "%s%s", order_zone, zero_label_lines);
+	z = load_text("example.", text);
+	assert_digest(z, "848c21c602366340ffcd0cd1459a6db864f5dd385140b197"
+			 "05ffa739c052645b7d2159c9efa6a5a860c7e32e5827ea66");
+	zone_unref(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc8976_vectors),
 		cmocka_unit_test(test_digest_moves),
 		cmocka_unit_test(test_add),
+		cmocka_unit_test(test_canonical_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
