@@ -84,7 +84,7 @@ knot_start() {   # knot_start true|false: seconds to the zone served
 	local t ticks
 	t=$(echo "$(now) - $t0" | bc -l)
 	ticks=$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")
-	echo "$t $(echo "$ticks / $(getconf CLK_TCK)" | bc -l)"
+	printf '%.2f %.2f\n' "$t" "$(echo "$ticks / $(getconf CLK_TCK)" | bc -l)"
 	stop
 }
 
