@@ -100,6 +100,16 @@ static const struct zone_state *old_state(const struct vane_snapshot *old,
 	return NULL;
 }
 
+/* Whether `old` added a ZONEMD to zone `name`: a file unchanged since is
+ * loaded again when the setting changed. */
+static bool old_zonemd(const struct vane_snapshot *old, const char *name)
+{
+	for (unsigned i = 0; old && i < old->conf->nzones; i++)
+		if (strcmp(old->conf->zones[i].name, name) == 0)
+			return old->conf->zones[i].zonemd;
+	return false;
+}
+
 /* The zone `apex` serves in `old`, to keep serving when a reload fails. */
 static struct zone *old_zone(const struct vane_snapshot *old, const uint8_t *apex)
 {
@@ -211,6 +221,7 @@ static void job_prepare(struct zone_job *j, const struct vane_snapshot *old)
 	const struct zone_state *ost = j->ost;
 	const struct stat *sb = &j->sb;
 	if (j->have_stat && j->prev && ost && ost->zone == j->prev &&
+	    old_zonemd(old, cz->name) == cz->zonemd &&
 	    ost->mtime.tv_sec == sb->st_mtim.tv_sec && ost->mtime.tv_nsec == sb->st_mtim.tv_nsec &&
 	    ost->size == sb->st_size && ost->ino == sb->st_ino) {
 		j->st->status = ZS_UNCHANGED;

@@ -147,3 +147,17 @@ def test_wrong_zonemd_is_refused_by_the_checkers(tmp_path, started):
     wait_until(lambda: re.search(r"ZONEMD.*(fail|invalid|mismatch)", k.stderr_text(), re.I),
                "knot reporting the wrong ZONEMD", timeout=15)
     assert served_serial(k.port) is None
+
+
+def test_turning_zonemd_on_reloads_an_unchanged_file(tmp_path, started):
+    v = WrongZonemdVaned(tmp_path / "vaned")   # zonemd off, a plain zone file
+    started.append(v)
+    r = exchange(v.port, make_query(ZONE, "ZONEMD"))
+    assert not r.answer and v.zonemd() is None
+    v.conf_text = lambda: ZonemdVaned.conf_text(v)
+    v.write_conf()
+    r = v.ctl("reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    md = served_zonemd(v.port)
+    assert v.zonemd()["digest"] == md.digest.hex()
+    axfr_zone(v.port).verify_digest()
