@@ -204,6 +204,17 @@ static void show_secondaries(const json_t *secs)
 	}
 }
 
+/* The apex ZONEMD (RFC 8976) under its zone's row. */
+static void show_zonemd(const json_t *md)
+{
+	const char *digest = json_string_value(json_object_get(md, "digest"));
+	if (!digest)
+		return;
+	printf("  zonemd scheme %lld hash %lld %s\n",
+	       (long long)json_integer_value(json_object_get(md, "scheme")),
+	       (long long)json_integer_value(json_object_get(md, "hash")), digest);
+}
+
 static void show_zones(const json_t *res, bool full)
 {
 	const json_t *zones = json_object_get(res, "zones");
@@ -235,6 +246,8 @@ static void show_zones(const json_t *res, bool full)
 		}
 		print_value(json_is_string(err) ? err : json_null());
 		printf("\n");
+		if (full)
+			show_zonemd(json_object_get(z, "zonemd"));
 		if (full)
 			show_secondaries(json_object_get(z, "secondaries"));
 	}

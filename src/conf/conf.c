@@ -587,6 +587,26 @@ static void parse_map(struct conf_parser *p, const struct conf_item *map,
 	free(given);
 }
 
+/* A scalar standing for a CONF_SHORT map: the value of its first child;
+ * the other children take their defaults. */
+static void parse_short(struct conf_parser *p, const struct conf_item *map,
+			const yaml_node_t *node, void *el, const char *key,
+			struct seen_set *seen)
+{
+	const struct conf_item *first = &map->children[0];
+	char ckey[PATH_MAX_KEY];
+
+	/* `key` is a list entry ("zones[0].notify[1]"): keep room for the child. */
+	snprintf(ckey, sizeof(ckey), "%.200s.%s", key, first->name);
+	if (parse_scalar(p, first, node, el, (char *)el + first->offset, ckey) &&
+	    (first->flags & CONF_UNIQUE))
+		seen_add(p, seen, first, (char *)el + first->offset, ckey, node_line(node));
+	for (const struct conf_item *it = first + 1; it->name; it++) {
+		snprintf(ckey, sizeof(ckey), "%.200s.%s", key, it->name);
+		apply_default(p, it, el, ckey, node_line(node));
+	}
+}
+
 static void parse_list(struct conf_parser *p, const struct conf_item *item,
 		       const yaml_node_t *node, void *base, const char *key)
 {
@@ -600,7 +620,8 @@ static void parse_list(struct conf_parser *p, const struct conf_item *item,
 		n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
 	} else if (is_null(node)) {
 		n = 0;
-	} else if (node->type == YAML_SCALAR_NODE && elem->type != CONF_MAP) {
+	} else if (node->type == YAML_SCALAR_NODE &&
+		   (elem->type != CONF_MAP || (elem->flags & CONF_SHORT))) {
 		single = node; /* `listen: 127.0.0.1` means a list of one */
 		n = 1;
 	} else {
@@ -631,9 +652,12 @@ static void parse_list(struct conf_parser *p, const struct conf_item *item,
 			yaml_document_get_node(&p->doc, node->data.sequence.items.start[i]);
 		char *el = arr + i * item->elem_size;
 		snprintf(ekey, sizeof(ekey), "%s[%zu]", key, i);
-		if (elem->type == CONF_MAP) {
-			if (elem->flags & CONF_LINE)
-				*(unsigned *)(el + elem->line_off) = (unsigned)node_line(en);
+		if (elem->type == CONF_MAP && (elem->flags & CONF_LINE))
+			*(unsigned *)(el + elem->line_off) = (unsigned)node_line(en);
+		if (elem->type == CONF_MAP && (elem->flags & CONF_SHORT) &&
+		    en->type == YAML_SCALAR_NODE && !is_null(en)) {
+			parse_short(p, elem, en, el, ekey, &seen);
+		} else if (elem->type == CONF_MAP) {
 			parse_value(p, elem, en, el, ekey, node_line(en), &seen);
 		} else if (parse_scalar(p, elem, en, el, el, ekey) && (elem->flags & CONF_UNIQUE)) {
 			seen_add(p, &seen, elem, el, ekey, node_line(en));
@@ -657,6 +681,11 @@ static void parse_value(struct conf_parser *p, const struct conf_item *item,
 			return;
 		}
 		parse_map(p, item, node, dst, key, node ? node_line(node) : parent_line, seen);
+		if (item->check) {
+			char msg[512];
+			if (!item->check(dst, item, msg, sizeof(msg)))
+				perr(p, node ? node_line(node) : parent_line, "%s%s", key, msg);
+		}
 		break;
 	case CONF_LIST:
 		parse_list(p, item, node, base, key);
@@ -843,7 +872,8 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 	/* Rules across keys (address or cname, known check ids, ...) only make
 	 * sense once every value parsed. */
 	if (conf_check_services(conf, path, err ? err : stderr_err, ctx) +
-	    conf_check_xfr(conf, path, err ? err : stderr_err, ctx) > 0) {
+	    conf_check_xfr(conf, path, err ? err : stderr_err, ctx) +
+	    conf_check_catalog(conf, path, err ? err : stderr_err, ctx) > 0) {
 		ret = VANE_ESYNTAX;
 		goto fail;
 	}

@@ -47,15 +47,27 @@ struct conf_acl {
 	unsigned line;
 };
 
+/* A `notify:` entry: "ADDR@PORT", or a map with the key that signs it. */
+struct conf_notify {
+	struct conf_listen address;
+	char *key;                       /* id in keys:, or NULL: as allow-transfer */
+	int key_index;                   /* into keys, or -1; set by conf_check_xfr */
+	unsigned line;
+};
+
 struct conf_zone {
 	char *name;                      /* apex, presentation form */
 	char *file;                      /* resolved against the config's directory */
-	struct conf_listen *notify;      /* secondaries told of every new serial */
+	struct conf_notify *notify;      /* secondaries told of every new serial */
 	unsigned nnotify;
 	struct conf_acl *allow_transfer;
 	unsigned nallow_transfer;
 	char *export;                    /* steered names in transfers: open | none */
 	unsigned journal_max_mb;         /* IXFR journal bound; 0 = no journal */
+	char *catalog_role;              /* none | generate (RFC 9432 producer) */
+	char *catalog_zone;              /* the catalog listing this zone, or NULL */
+	bool catalog;                    /* catalog_role is generate (no file) */
+	bool zonemd;                     /* add a ZONEMD at load (RFC 8976) */
 	unsigned line;                   /* where the entry starts, for messages */
 };
 
@@ -216,6 +228,9 @@ struct vane_conf {
 	char *cluster_quorum;            /* "majority" or a number of vantages */
 	unsigned cluster_lease_ms;       /* TTL of the node's lease */
 };
+
+/* What `file` says of a generated catalog zone (conf/catalog.c). */
+#define CONF_CATALOG_FILE "(generated catalog)"
 
 /* The key with this id, or -1. */
 int conf_key_find(const struct vane_conf *conf, const char *id);

@@ -19,6 +19,7 @@
 #define C(field) offsetof(struct conf_check, field)
 #define K(field) offsetof(struct conf_key, field)
 #define ACL(field) offsetof(struct conf_acl, field)
+#define NT(field) offsetof(struct conf_notify, field)
 #define SV(field) offsetof(struct conf_service, field)
 #define EP(field) offsetof(struct conf_endpoint, field)
 #define LOC(field) offsetof(struct conf_location, field)
@@ -325,8 +326,21 @@ static const struct conf_item cookie_items[] = {
 	{ NULL },
 };
 
+static const struct conf_item notify_items[] = {
+	{ .name = "address", .type = CONF_LISTEN, .flags = CONF_REQUIRED | CONF_UNIQUE,
+	  .offset = NT(address),
+	  .help = "The secondary, \"ADDR@PORT\" or \"ADDR\" (port 53)." },
+	{ .name = "key", .type = CONF_STR, .offset = NT(key),
+	  .help = "Id of a key in keys: that signs the NOTIFY (TSIG, RFC 8945). Not given: the "
+		  "key of the first allow-transfer entry that matches the address and names one, "
+		  "else unsigned." },
+	{ NULL },
+};
+
+/* A plain "ADDR@PORT" entry is the address alone (CONF_SHORT). */
 static const struct conf_item notify_elem = {
-	.name = "notify", .type = CONF_LISTEN, .flags = CONF_UNIQUE,
+	.name = "notify", .type = CONF_MAP, .flags = CONF_LINE | CONF_SHORT,
+	.children = notify_items, .line_off = NT(line),
 };
 
 static const struct conf_item acl_items[] = {
@@ -343,6 +357,7 @@ static const struct conf_item acl_elem = {
 };
 
 static const char *const export_modes[] = { "open", "none", NULL };
+static const char *const catalog_roles[] = { "none", "generate", NULL };
 static const char *const key_algs[] = { "hmac-sha256", "hmac-sha512", NULL };
 
 static const struct conf_item key_items[] = {
@@ -362,18 +377,36 @@ static const struct conf_item key_elem = {
 	.line_off = K(line),
 };
 
+/* file: required, but for a catalog that vaned generates (no file at all). */
+static bool check_zone_file(void *base, const struct conf_item *item, char *msg, size_t msgsize)
+{
+	const struct conf_zone *cz = base;
+	bool generated = cz->catalog_role && strcmp(cz->catalog_role, "generate") == 0;
+	if (!generated && !cz->file)
+		snprintf(msg, msgsize, ".file: missing required key");
+	else if (generated && cz->file)
+		snprintf(msg, msgsize, ".file: a generated catalog (catalog-role: generate) has "
+			 "no file");
+	else
+		return true;
+	return false;
+}
+
 static const struct conf_item zone_items[] = {
 	{ .name = "name", .type = CONF_DNAME, .flags = CONF_REQUIRED | CONF_UNIQUE,
 	  .offset = Z(name),
 	  .help = "The zone's apex; each zone may appear once." },
-	{ .name = "file", .type = CONF_PATH, .flags = CONF_REQUIRED, .offset = Z(file),
-	  .help = "Zone file in RFC 1035 master file format." },
+	{ .name = "file", .type = CONF_PATH, .offset = Z(file),
+	  .help = "Zone file in RFC 1035 master file format. Required, except for a catalog "
+		  "zone that vaned generates (catalog-role: generate), which has none." },
 	{ .name = "notify", .type = CONF_LIST, .offset = Z(notify), .count_off = Z(nnotify),
-	  .elem = &notify_elem, .elem_size = sizeof(struct conf_listen), .max = 64,
+	  .elem = &notify_elem, .elem_size = sizeof(struct conf_notify), .max = 64,
 	  .help = "Secondaries told of every new serial by NOTIFY (RFC 1996) over UDP, each "
-		  "\"ADDR@PORT\" or \"ADDR\" (port 53); retried with backoff until acknowledged, "
-		  "for at most 5 tries (1+2+4+8 s). The NOTIFY is signed with the key of the first "
-		  "allow-transfer entry that matches the address and names a key. vaned asks each "
+		  "\"ADDR@PORT\" or \"ADDR\" (port 53), or a map { address: \"ADDR@PORT\", key: "
+		  "KEYID } to sign it with that key; retried with backoff until acknowledged, "
+		  "for at most 5 tries (1+2+4+8 s). Without a key, the NOTIFY is signed with the key "
+		  "of the first allow-transfer entry that matches the address and names a key. "
+		  "vaned asks each "
 		  "target for its SOA every 2 s, to show its serial and lag in zone-status and "
 		  "/metrics, and notifies again a secondary still behind after two answers." },
 	{ .name = "allow-transfer", .type = CONF_LIST, .offset = Z(allow_transfer),
@@ -397,12 +430,40 @@ static const struct conf_item zone_items[] = {
 	  .help = "MiB of differences between zone versions kept for IXFR (RFC 1995), computed "
 		  "at reload; the oldest go first, and at most 1000 versions are kept. A request "
 		  "from a serial no longer kept gets the whole zone. 0: no journal." },
+	{ .name = "catalog-role", .type = CONF_ENUM, .offset = Z(catalog_role),
+	  .values = catalog_roles, .def = "none",
+	  .help = "generate: this zone is a catalog zone (RFC 9432, schema version 2) that "
+		  "vaned writes itself, without a file: an SOA and NS with \"invalid.\" names, "
+		  "version TXT \"2\", and for every zone whose catalog-zone names it a record "
+		  "\"ID.zones PTR member\", ID a hash of the member's name (so it stays the same "
+		  "across reloads and restarts). Its serial is the Unix time at start and whenever "
+		  "the set of members changes (at least one more than before); a reload that keeps "
+		  "the members keeps it. Give it "
+		  "notify and allow-transfer like any zone: a secondary that consumes catalogs "
+		  "(Knot: catalog-role: interpret) then serves a new member after a reload, with "
+		  "no change to its own configuration. Members need allow-transfer for it too. "
+		  "A member is listed whether or not its file loads: a consumer keeps the copy it "
+		  "has." },
+	{ .name = "zonemd", .type = CONF_BOOL, .offset = Z(zonemd), .def = "false",
+	  .help = "Put a ZONEMD record (RFC 8976: scheme SIMPLE, SHA-384) at the apex at each "
+		  "load, in place of any in the file: a digest of every record of the zone, with "
+		  "the SOA's serial and TTL, that secondaries and anyone with a copy of the zone "
+		  "can check (Knot: zonemd-verify). zone-status shows it. It costs a pass over the "
+		  "zone in canonical order at load (about a second of CPU per million records, "
+		  "bench/zonemd.sh). The digest covers the zone as loaded: with export: open, "
+		  "steered names reach secondaries as other records than the digest saw, so a "
+		  "secondary that verifies it would refuse the zone; use export: none there. "
+		  "A zone file signed with DNSSEC keeps its old RRSIG over the ZONEMD, which no "
+		  "longer matches." },
+	{ .name = "catalog-zone", .type = CONF_DNAME, .offset = Z(catalog_zone),
+	  .help = "The catalog zone (a zone of this file with catalog-role: generate) that "
+		  "lists this zone as a member." },
 	{ NULL },
 };
 
 static const struct conf_item zone_elem = {
 	.name = "zone", .type = CONF_MAP, .flags = CONF_LINE, .children = zone_items,
-	.line_off = Z(line),
+	.line_off = Z(line), .check = check_zone_file,
 };
 
 
@@ -919,7 +980,10 @@ void conf_type_desc(const struct conf_item *item, bool article, char *buf, size_
 		snprintf(buf, size, "%smap", article ? "a " : "");
 		break;
 	case CONF_LIST:
-		if (item->elem->type == CONF_MAP) {
+		if (item->elem->type == CONF_MAP && (item->elem->flags & CONF_SHORT)) {
+			snprintf(buf, size, "%slist of maps or of %s values", article ? "a " : "",
+				 item->elem->children[0].name);
+		} else if (item->elem->type == CONF_MAP) {
 			snprintf(buf, size, "%slist of maps", article ? "a " : "");
 		} else {
 			char el[128];

@@ -41,12 +41,15 @@ enum conf_flag {
 	CONF_LINE = 1 << 2,     /* map in a list: store the entry's line at line_off */
 	CONF_RESTART = 1 << 3,  /* bound at start: a reload keeps the old value and warns */
 	CONF_NODE = 1 << 4,     /* differs between the nodes of a fleet: not in the digest */
+	CONF_SHORT = 1 << 5,    /* map in a list: a scalar entry is the value of its first child */
 };
 
 struct conf_item;
 
 /* Extra validation after a value converted; the value is already stored at
- * base + item->offset.  Returns false and writes a message on failure. */
+ * base + item->offset.  Returns false and writes a message on failure.  On
+ * a CONF_MAP it runs once the children parsed, with `base` the map's struct,
+ * and its message follows the map's key directly: start it with ".child: ". */
 typedef bool (*conf_check_fn)(void *base, const struct conf_item *item,
 			      char *msg, size_t msgsize);
 
@@ -118,6 +121,11 @@ unsigned conf_check_services(struct vane_conf *conf, const char *file,
  * (conf/xfr.c): secrets decoded, prefixes parsed, key ids resolved. */
 unsigned conf_check_xfr(struct vane_conf *conf, const char *file, vane_report_fn err,
 			void *ctx);
+
+/* Cross-field checks of catalog zones (conf/catalog.c): a file for every
+ * zone but generated catalogs, members naming a catalog that exists. */
+unsigned conf_check_catalog(struct vane_conf *conf, const char *file, vane_report_fn err,
+			    void *ctx);
 
 /* `path` joined to `dir` when relative, with "." and ".." folded lexically.
  * Returns a malloc'd string or NULL (out of memory). */

@@ -105,6 +105,13 @@ unsigned conf_check_xfr(struct vane_conf *conf, const char *file, vane_report_fn
 		check_key(&v, &conf->keys[i], i);
 	for (unsigned z = 0; z < conf->nzones; z++) {
 		struct conf_zone *cz = &conf->zones[z];
+		for (unsigned i = 0; i < cz->nnotify; i++) {
+			struct conf_notify *t = &cz->notify[i];
+			t->key_index = t->key ? conf_key_find(conf, t->key) : -1;
+			if (t->key && t->key_index < 0)
+				report_error(&v, t->line, "zones[%u].notify[%u].key: unknown key "
+					     "\"%.64s\"", z, i, t->key);
+		}
 		for (unsigned i = 0; i < cz->nallow_transfer; i++) {
 			struct conf_acl *a = &cz->allow_transfer[i];
 			a->key_index = -1;

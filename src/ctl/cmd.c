@@ -31,6 +31,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "Serial, records, load time and last load error of each zone; each notify: "
 	  "secondary with the serial it serves, its lag and the last NOTIFY ack.",
 	  "zones: [{name, file, status, serving, error, serial, records, loaded_at, "
+	  "zonemd: {scheme, hash, digest} or null, "
 	  "secondaries: [{target, serial, lag, notify, last_ack, error}]}]" },
 	{ "stats", CMD_STATS, false, "GET", "/api/v1/stats", NULL, { { 0 } },
 	  "Query counters by rcode, qtype and transport.",

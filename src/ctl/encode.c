@@ -354,7 +354,12 @@ static json_t *zone_row(const struct ctl_zone_row *z)
 		json_object_set_new(e, "serial", json_integer(z->serial));
 		json_object_set_new(e, "records", json_integer(z->records));
 		json_object_set_new(e, "loaded_at", json_string(ts));
+		json_object_set_new(e, "zonemd", z->zonemd[0] ?
+				    json_pack("{s:i,s:i,s:s}", "scheme", z->zonemd_scheme,
+					      "hash", z->zonemd_hash, "digest", z->zonemd) :
+				    json_null());
 	} else {
+		json_object_set_new(e, "zonemd", json_null());
 		json_object_set_new(e, "serial", json_null());
 		json_object_set_new(e, "records", json_null());
 		json_object_set_new(e, "loaded_at", json_null());

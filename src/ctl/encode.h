@@ -49,6 +49,8 @@ struct ctl_zone_row {
 	const char *error;               /* first error of a failed load, or NULL */
 	uint32_t serial, records;        /* when serving */
 	long long loaded_at;             /* Unix time, when serving */
+	char zonemd[2 * 48 + 1];         /* the apex ZONEMD digest in hex, or "" */
+	unsigned zonemd_scheme, zonemd_hash;
 	/* notify: targets, with what each last reported (serve/notify.h). */
 	struct notify_peer_info sec[CTL_MAX_SECONDARIES];
 	unsigned nsec;

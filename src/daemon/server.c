@@ -22,6 +22,8 @@
 #include "serve/notify.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
+#include "lib/wire.h"
+#include "zone/zonemd.h"
 #include "vane_version.h"
 
 unsigned server_stat_blocks(struct server *srv, struct srv_stats **blocks, unsigned max)
@@ -30,6 +32,21 @@ unsigned server_stat_blocks(struct server *srv, struct srv_stats **blocks, unsig
 	if (srv->tcp)
 		blocks[n++] = tcp_stats(srv->tcp);
 	return n;
+}
+
+/* The apex ZONEMD (RFC 8976), vaned's own or the zone file's, for zone-status. */
+static void zone_row_zonemd(const struct zone *z, struct ctl_zone_row *r)
+{
+	const struct rrset *md = znode_rrset(z->apex_node, ZONEMD_TYPE);
+	if (!md || md->count < 1 || md->rdata_len < 8)
+		return;
+	unsigned len = wire_get_u16(md->rdata);
+	if (len < 6 || 2u + len > md->rdata_len)
+		return;
+	r->zonemd_scheme = md->rdata[6];
+	r->zonemd_hash = md->rdata[7];
+	for (unsigned i = 0; i < len - 6 && 2 * i + 2 < sizeof(r->zonemd); i++)
+		snprintf(r->zonemd + 2 * i, 3, "%02x", md->rdata[8 + i]);
 }
 
 void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
@@ -50,6 +67,7 @@ void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
 			r->serial = st->zone->serial;
 			r->records = st->zone->nrecords;
 			r->loaded_at = st->zone->loaded_at;
+			zone_row_zonemd(st->zone, r);
 			const struct xfr_zone *xz = xfr_set_find(snap->xfr, st->zone->apex);
 			if (xz)
 				r->nsec = notifier_peers(srv->notifier, xz->name, r->sec,
@@ -111,11 +129,13 @@ static void server_notify(struct server *srv)
 		struct notify_target t[64];
 		unsigned nt = 0;
 		for (unsigned j = 0; j < cz->nnotify && nt < 64; j++) {
-			const struct conf_listen *l = &cz->notify[j];
+			const struct conf_listen *l = &cz->notify[j].address;
 			t[nt] = (struct notify_target){ .addr = l->addr, .addrlen = l->addrlen,
 							.text = l->text };
-			/* The key this secondary transfers with signs its NOTIFY. */
-			for (unsigned a = 0; a < xz->nacl; a++) {
+			if (cz->notify[j].key_index >= 0)
+				t[nt].key = &snap->xfr->keys[cz->notify[j].key_index];
+			/* Else the key this secondary transfers with signs its NOTIFY. */
+			for (unsigned a = 0; a < xz->nacl && !t[nt].key; a++) {
 				if (xz->acl[a].key >= 0 &&
 				    xfr_acl_match(&xz->acl[a], (const struct sockaddr *)&l->addr)) {
 					t[nt].key = &snap->xfr->keys[xz->acl[a].key];

@@ -9,8 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/catalog.h"
 #include "daemon/snapshot.h"
+#include "zone/zonemd.h"
 #include "lib/dname.h"
+#include "rt/clock.h"
 #include "rt/log.h"
 #include "serve/protect.h"
 #include "serve/stats.h"
@@ -97,6 +100,16 @@ static const struct zone_state *old_state(const struct vane_snapshot *old,
 	return NULL;
 }
 
+/* Whether `old` added a ZONEMD to zone `name`: a file unchanged since is
+ * loaded again when the setting changed. */
+static bool old_zonemd(const struct vane_snapshot *old, const char *name)
+{
+	for (unsigned i = 0; old && i < old->conf->nzones; i++)
+		if (strcmp(old->conf->zones[i].name, name) == 0)
+			return old->conf->zones[i].zonemd;
+	return false;
+}
+
 /* The zone `apex` serves in `old`, to keep serving when a reload fails. */
 static struct zone *old_zone(const struct vane_snapshot *old, const uint8_t *apex)
 {
@@ -149,6 +162,7 @@ struct zone_job {
 	struct stat sb;          /* of `fd`, so mtime/size/inode match what was read */
 	struct zone *z;
 	int ret;
+	uint64_t zonemd_ms;      /* what computing the ZONEMD took */
 	struct zmsg *msgs;       /* problems reported by the load, replayed later */
 	size_t nmsgs, capmsgs;
 };
@@ -191,6 +205,13 @@ static void job_prepare(struct zone_job *j, const struct vane_snapshot *old)
 		j->prev = old_zone(old, apex);
 	}
 	j->ost = old_state(old, cz->name, cz->file);
+	if (cz->catalog) {
+		/* Same members: keep serving the old version, serial and all. */
+		j->fd = catalog_prepare(j->conf, cz, j->prev, &j->open_err);
+		if (j->fd < 0 && j->open_err == 0)
+			j->st->status = ZS_UNCHANGED;
+		return;
+	}
 	j->fd = open(cz->file, O_RDONLY | O_CLOEXEC);
 	if (j->fd < 0) {
 		j->open_err = -errno;
@@ -200,6 +221,7 @@ static void job_prepare(struct zone_job *j, const struct vane_snapshot *old)
 	const struct zone_state *ost = j->ost;
 	const struct stat *sb = &j->sb;
 	if (j->have_stat && j->prev && ost && ost->zone == j->prev &&
+	    old_zonemd(old, cz->name) == cz->zonemd &&
 	    ost->mtime.tv_sec == sb->st_mtim.tv_sec && ost->mtime.tv_nsec == sb->st_mtim.tv_nsec &&
 	    ost->size == sb->st_size && ost->ino == sb->st_ino) {
 		j->st->status = ZS_UNCHANGED;
@@ -249,6 +271,16 @@ static void job_load(struct zone_job *j)
 	if (j->fd < 0)
 		return;
 	j->ret = zone_load_fd(j->cz->name, j->cz->file, j->fd, job_err, j, &j->z);
+	if (j->ret == 0 && j->cz->zonemd) {
+		uint64_t t0 = rt_now_ms();
+		j->ret = zonemd_add(j->z);
+		j->zonemd_ms = rt_now_ms() - t0;
+		if (j->ret) {
+			zone_unref(j->z);
+			j->z = NULL;
+			job_err(j, j->cz->file, 0, "cannot compute the ZONEMD digest");
+		}
+	}
 	close(j->fd);
 	j->fd = -1;
 }
@@ -344,6 +376,9 @@ static struct zone *job_finish(struct zone_job *j, const struct snapshot_opts *o
 			st->ino = j->sb.st_ino;
 		}
 		log_zone(LOG_INFO, zname, "loaded serial %u, %u records", z->serial, z->nrecords);
+		if (cz->zonemd)
+			log_zone(LOG_INFO, zname, "ZONEMD SIMPLE SHA-384 computed in %llu ms",
+				 (unsigned long long)j->zonemd_ms);
 		*fresh = true;
 		return z;
 	}

@@ -82,7 +82,8 @@ static void test_good(void **state)
 	assert_int_equal(conf_key_find(c, "OTHER.key"), 1);
 	const struct conf_zone *z = &c->zones[0];
 	assert_int_equal(z->nnotify, 2);
-	assert_int_equal(ntohs(((struct sockaddr_in *)&z->notify[0].addr)->sin_port), 5353);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&z->notify[0].address.addr)->sin_port), 5353);
+	assert_int_equal(z->notify[0].key_index, -1);
 	assert_int_equal(z->nallow_transfer, 3);
 	assert_int_equal(z->allow_transfer[0].prefix, 24);
 	assert_int_equal(z->allow_transfer[0].key_index, 0);
@@ -99,6 +100,62 @@ static void test_good(void **state)
 	assert_string_equal(c->zones[0].export, "open");
 	assert_int_equal(c->zones[0].journal_max_mb, 64);
 	assert_int_equal(c->zones[0].nallow_transfer, 0);
+	conf_free(c);
+}
+
+/* notify: a map entry names the key that signs the NOTIFY; the plain
+ * string form stays, and both forms mix in one list. */
+static void test_notify_key(void **state)
+{
+	struct vane_conf *c;
+	int ret = load("keys:\n"
+		       "  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: \"aGVsbG8=\"\n"
+		       "  - id: notify-key\n    algorithm: hmac-sha512\n    secret: \"aGVsbG8=\"\n"
+		       ZONE_HEAD
+		       "    notify:\n"
+		       "      - \"192.0.2.53@5353\"\n"
+		       "      - { address: \"192.0.2.54@53\", key: Notify-Key. }\n"
+		       "      - address: \"2001:db8::53\"\n", &c);
+	if (ret != 0)
+		print_error("%s", errs);
+	assert_int_equal(ret, 0);
+	const struct conf_zone *z = &c->zones[0];
+	assert_int_equal(z->nnotify, 3);
+	assert_string_equal(z->notify[0].address.text, "192.0.2.53@5353");
+	assert_null(z->notify[0].key);
+	assert_int_equal(z->notify[0].key_index, -1);
+	assert_string_equal(z->notify[1].address.text, "192.0.2.54@53");
+	assert_int_equal(z->notify[1].key_index, 1);
+	assert_int_equal(z->notify[1].line, z->notify[0].line + 1);
+	assert_int_equal(z->notify[2].address.addr.ss_family, AF_INET6);
+	assert_int_equal(z->notify[2].key_index, -1);
+	conf_free(c);
+
+	/* A single string is still a list of one. */
+	assert_int_equal(load(ZONE_HEAD "    notify: \"192.0.2.53\"\n", &c), 0);
+	assert_int_equal(c->zones[0].nnotify, 1);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&c->zones[0].notify[0].address.addr)
+			       ->sin_port), 53);
+	conf_free(c);
+}
+
+/* Catalog zones: a generated catalog has no file; members name it. */
+static void test_catalog(void **state)
+{
+	struct vane_conf *c;
+	int ret = load("zones:\n"
+		       "  - name: catalog.vane\n    catalog-role: generate\n"
+		       "  - name: a.test\n    file: a.zone\n    catalog-zone: Catalog.Vane.\n"
+		       "  - name: b.test\n    file: b.zone\n", &c);
+	if (ret != 0)
+		print_error("%s", errs);
+	assert_int_equal(ret, 0);
+	assert_true(c->zones[0].catalog);
+	assert_string_equal(c->zones[0].file, CONF_CATALOG_FILE);
+	assert_false(c->zones[1].catalog);
+	assert_string_equal(c->zones[1].catalog_zone, "catalog.vane.");
+	assert_string_equal(c->zones[2].catalog_role, "none");
+	assert_null(c->zones[2].catalog_zone);
 	conf_free(c);
 }
 
@@ -131,6 +188,24 @@ static void test_errors(void **state)
 	       "zones[0].allow-transfer[0].key: unknown key \"missing\"");
 	expect(ZONE_HEAD "    notify: [ \"not an address\" ]\n", "notify");
 	expect(ZONE_HEAD "    export: healthy\n", "export");
+	expect(ZONE_HEAD "    notify: [ { address: \"192.0.2.1\", key: missing } ]\n",
+	       "zones[0].notify[0].key: unknown key \"missing\"");
+	expect(ZONE_HEAD "    notify: [ { key: k } ]\n", "zones[0].notify[0].address: missing");
+	expect(ZONE_HEAD "    notify: [ \"192.0.2.1@53\", { address: 192.0.2.1 } ]\n",
+	       "zones[0].notify[1].address");
+	expect("zones:\n  - name: c.vane\n    catalog-role: generate\n    file: c.zone\n",
+	       "zones[0].file: a generated catalog (catalog-role: generate) has no file");
+	expect("zones:\n  - name: a.test\n", "zones[0].file: missing required key");
+	expect(ZONE_HEAD "    catalog-zone: nowhere.vane\n",
+	       "zones[0].catalog-zone: \"nowhere.vane.\" is not a zone with catalog-role: "
+	       "generate");
+	expect(ZONE_HEAD "  - name: b.test\n    file: b.zone\n    catalog-zone: example.com\n",
+	       "zones[1].catalog-zone: \"example.com.\" is not a zone with catalog-role");
+	expect("zones:\n  - name: c.vane\n    catalog-role: generate\n    catalog-zone: c.vane\n",
+	       "zones[0].catalog-zone: a catalog is not a member");
+	expect(ZONE_HEAD "    catalog-role: consume\n", "catalog-role");
+	expect(ZONE_HEAD "    notify: [ { address: 192.0.2.1, port: 5 } ]\n",
+	       "zones[0].notify[0].port: unknown key");
 }
 
 int main(void)
@@ -138,6 +213,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_notify_key),
+		cmocka_unit_test(test_catalog),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
