@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "steer/export.h"
+
+static bool ep_up(const struct steer_endpoint *ep, const struct steer_health *health)
+{
+	/* Past the snapshot, or no snapshot: the runtime has not decided, up. */
+	if (ep->health == STEER_NONE || !health || !health->state || ep->health >= health->n)
+		return true;
+	return health->state[ep->health].up;
+}
+
+uint64_t steer_export_set(const struct steer_service *svc, const struct steer_health *health,
+			  const struct steer_admin *admin, uint64_t now_ms)
+{
+	static const struct steer_admin_ep none;
+	uint64_t weighted = 0, standby = 0, open = 0;
+	for (uint32_t i = 0; i < svc->n_ep && i < STEER_MAX_ENDPOINTS; i++) {
+		const struct steer_endpoint *ep = &svc->ep[i];
+		const struct steer_admin_ep *a = admin && i < admin->n ? &admin->ep[i] : &none;
+		uint64_t bit = 1ull << i;
+		if (a->drained)
+			continue;
+		if (ep->standby != STEER_STANDBY_NEVER)
+			open |= bit;
+		if (!ep_up(ep, health))
+			continue;
+		if (steer_shown_weight(ep, a, now_ms) > 0)
+			weighted |= bit;
+		else if (ep->standby != STEER_STANDBY_NEVER)
+			standby |= bit;
+	}
+	if (weighted)
+		return weighted;
+	if (standby)
+		return standby;
+	return svc->all_down == STEER_DOWN_OPEN ? open : 0;
+}
