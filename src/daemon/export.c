@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "daemon/export.h"
@@ -301,4 +308,83 @@ uint64_t export_tick_ms(const struct vane_snapshot *snap)
 		return 0;
 	least /= 4;
 	return least < 250 ? 250 : least > 5000 ? 5000 : least;
+}
+
+/* ---- the exported serials, kept across restarts ---- */
+
+#define SERIALS_FILE "export-serials"
+
+bool export_saved_serial(const char *state_dir, const char *zone, uint32_t *serial)
+{
+	char path[4096], line[DNAME_MAXSTR + 32];
+	if (!state_dir)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", state_dir, SERIALS_FILE);
+	FILE *f = fopen(path, "re");
+	bool found = false;
+	size_t zlen = strlen(zone);
+	/* Lines "NAME SERIAL". */
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, zone, zlen) != 0 || line[zlen] != ' ')
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(line + zlen + 1, &end, 10);
+		if (errno == 0 && end != line + zlen + 1 && v <= UINT32_MAX) {
+			*serial = (uint32_t)v;
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+void export_save(const struct vane_snapshot *snap)
+{
+	char path[4096], tmp[4200];
+	const char *dir = snap->conf->state_dir;
+	size_t cap = 64, len = 0;
+	char *text = malloc(cap);
+	unsigned n = 0;
+	for (unsigned i = 0; text && snap->xfr && i < snap->xfr->nzones; i++) {
+		const struct xfr_zone *xz = snap->xfr->zones[i];
+		if (!xz->healthy)
+			continue;
+		if (cap - len < DNAME_MAXSTR + 16) {
+			cap = cap * 2 + DNAME_MAXSTR;
+			char *t = realloc(text, cap);
+			if (!t)
+				break;
+			text = t;
+		}
+		len += (size_t)snprintf(text + len, cap - len, "%s %" PRIu32 "\n", xz->name,
+					xfr_zone_serial(xz));
+		n++;
+	}
+	if (!text || n == 0 || !dir) {
+		free(text);
+		return;
+	}
+	/* No fsync: this runs on the loop thread, at most once per
+	 * export-interval; a crash that loses the last serial makes the next
+	 * start reuse it, which the next change of endpoints moves past. */
+	snprintf(path, sizeof(path), "%s/%s", dir, SERIALS_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	bool ok = false;
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			ok = write(fd, text, len) == (ssize_t)len;
+			ok = close(fd) == 0 && ok;
+			ok = ok && rename(tmp, path) == 0;
+		}
+	}
+	if (!ok) {
+		log_warning("%s: cannot keep the exported serials (%s): after a restart, "
+			    "secondaries follow once the zone file's serial passes theirs", path,
+			    strerror(errno));
+		unlink(tmp);
+	}
+	free(text);
 }

@@ -69,3 +69,12 @@ unsigned export_refresh(uv_loop_t *loop, const struct vane_snapshot *snap,
  * export-interval of an export: healthy zone, within 250 ms..5 s; 0 when
  * there is none. */
 uint64_t export_tick_ms(const struct vane_snapshot *snap);
+
+/* The serial last exported for `zone` (no final dot) before a restart,
+ * from server.state-dir; false when there is none. */
+bool export_saved_serial(const char *state_dir, const char *zone, uint32_t *serial);
+
+/* Loop thread: keep the exported serial of every export: healthy zone in
+ * server.state-dir, so that a restart continues above it (secondaries
+ * ignore a serial that went back).  Problems are logged. */
+void export_save(const struct vane_snapshot *snap);

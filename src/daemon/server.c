@@ -142,8 +142,10 @@ static void export_cb(uv_timer_t *t)
 	if (srv->reload_busy || srv->stopping || !v || v->snap != srv->snap)
 		return;
 	const struct live_state *live = v->live ? v->live : srv->snap->live0;
-	if (export_refresh(&srv->loop, srv->snap, live, rt_now_ms()) > 0)
+	if (export_refresh(&srv->loop, srv->snap, live, rt_now_ms()) > 0) {
+		export_save(srv->snap);
 		server_notify(srv);
+	}
 }
 
 /* (Re)start the export timer for the serving snapshot's zones. */
@@ -302,6 +304,7 @@ static void build_after(uv_work_t *req, int status)
 	warn_restart(srv->boot_conf, snap->conf);
 	log_info("reloaded: %u zones serving, %u failed", snap->nserving, snap->nfailed);
 	server_notify(srv);
+	export_save(snap);
 	if (srv->signals_on)
 		export_timer_set(srv);
 	srv->reload_old = old;
@@ -625,6 +628,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 		goto out;
 	}
 	signals_init(srv);
+	export_save(srv->snap);
 	server_notify(srv);
 	log_info("vaned started, pid %d", (int)getpid());
 	notify_ready("serving");

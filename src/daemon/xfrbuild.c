@@ -86,8 +86,15 @@ static int build_zone(struct vane_snapshot *snap, const struct vane_snapshot *ol
 		return ret;
 	/* Every version carries its own SOA: the zone's may be answering
 	 * another version's serial (export: healthy) until this one serves. */
-	uint32_t serial = z->serial;
-	if (xz->healthy && oxz) {
+	uint32_t serial = z->serial, saved;
+	if (xz->healthy && !oxz &&
+	    export_saved_serial(snap->conf->state_dir, xz->name, &saved)) {
+		/* A restart: secondaries may hold `saved` with other endpoints
+		 * than now, so go past it (or to the file's, when ahead). */
+		serial = export_next_serial(saved, z->serial);
+		log_zone(LOG_INFO, xz->name, "export: healthy: serial %u, after %u before the "
+			 "restart", serial, saved);
+	} else if (xz->healthy && oxz) {
 		/* The content moved (zone file or endpoints): a serial above
 		 * both the last exported one and the file's. */
 		serial = xfr_zone_serial(oxz);
