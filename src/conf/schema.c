@@ -395,7 +395,7 @@ static const struct conf_item zone_items[] = {
 		  "any at that name in the zone file, with the service's TTL. open: every "
 		  "endpoint; a change of endpoints reaches secondaries with the next serial of "
 		  "the zone file. healthy: the endpoints up now, that is those that can be in "
-		  "some answer: health up (or no check), not drained, and a weight above 0 "
+		  "some answer: health up (or no check, or no health filter in the policy), not drained, and a weight above 0 "
 		  "(a ramp at any step above 0% counts; weight-0 standby endpoints only when "
 		  "no other endpoint is up). When every endpoint is down, what the service's "
 		  "all-down mode answers: open exports every endpoint not drained, empty and "

@@ -14,6 +14,14 @@ uint64_t steer_export_set(const struct steer_service *svc, const struct steer_he
 {
 	static const struct steer_admin_ep none;
 	uint64_t weighted = 0, standby = 0, open = 0;
+	/* Health acts through the health filter: a policy without it answers
+	 * endpoints that are down, so export them.  A drain stays the
+	 * operator's word that the endpoint is out. */
+	bool by_health = false;
+	for (unsigned k = 0; k < svc->n_policy; k++)
+		by_health |= svc->policy[k] == STEER_F_HEALTH;
+	if (!by_health)
+		health = NULL;
 	for (uint32_t i = 0; i < svc->n_ep && i < STEER_MAX_ENDPOINTS; i++) {
 		const struct steer_endpoint *ep = &svc->ep[i];
 		const struct steer_admin_ep *a = admin && i < admin->n ? &admin->ep[i] : &none;

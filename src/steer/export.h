@@ -12,7 +12,9 @@
  * up, as in steer_decide.  With none up, the service's all-down mode
  * decides, as it does for queries: open exports every endpoint not drained
  * and not standby: never; empty and servfail export nothing (a secondary
- * cannot fail one name; NODATA is the nearest it serves).
+ * cannot fail one name; NODATA is the nearest it serves).  A policy
+ * without the health filter answers endpoints that are down: so does its
+ * export (drained ones stay out).
  */
 #pragma once
 

@@ -61,6 +61,9 @@ static void test_up_and_not_drained(void **state)
 	/* A health index past the snapshot is not decided yet: up. */
 	health.n = 1;
 	assert_int_equal(set_at(0), 0xB);
+	/* No health filter: answers ignore health, so does the export. */
+	svc.policy[0] = STEER_F_WEIGHTED;
+	assert_int_equal(set_at(0), 0xB);
 }
 
 static void test_weights_and_ramps(void **state)
