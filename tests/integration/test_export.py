@@ -14,8 +14,8 @@ import dns.rdatatype
 import dns.zone
 
 from conftest import exchange, free_port, make_query, wait_until
-from test_xfr import (NsdSecondary, XfrVaned, ZONE, a_records, keyring, soa_serial,
-                      started)  # noqa: F401
+from test_xfr import (KnotSecondary, NsdSecondary, XfrVaned, ZONE, a_records, keyring,
+                      soa_serial, started)  # noqa: F401
 
 import pytest
 
@@ -82,29 +82,36 @@ def ixfr_lines(v):
     return re.findall(r"IXFR to 127\.0\.0\.1 started, serial (\d+) -> (\d+)", v.log())
 
 
-def secondary_follows(v, n, want, what, since):
-    """Wait until NSD answers `want` for api and the same serial as vaned,
-    above the one before; returns (seconds since `since`, serial)."""
+def secondary_follows(v, secs, want, what, since):
+    """Wait until every secondary answers `want` for api and the same serial
+    as vaned; returns (seconds since `since`, serial)."""
     def ok():
-        s = soa_serial(n.port)
-        return (a_records(n.port, API) == want and s is not None and
-                s == soa_serial(v.port) and s)
+        s = soa_serial(v.port)
+        return all(a_records(n.port, API) == want and soa_serial(n.port) == s
+                   for n in secs) and s
     serial = wait_until(ok, what, timeout=INTERVAL + SLACK + 10)
     return time.monotonic() - since, serial
 
 
 def test_healthy_reaches_nsd_by_ixfr(tmp_path, started):
     d = check_dir(tmp_path)
-    nport = free_port()
-    v = ExportVaned(tmp_path / "vaned", d, notify=["127.0.0.1@%d" % nport],
-                    export="healthy")
+    nport, kport = free_port(), free_port()
+    v = ExportVaned(tmp_path / "vaned", d, export="healthy",
+                    notify=["127.0.0.1@%d" % nport, "127.0.0.1@%d" % kport])
     started.append(v)
     wait_until(lambda: a_records(v.port, API) == {A, B}, "both endpoints probed up")
     n = NsdSecondary(tmp_path / "nsd", v.port, port=nport)
     started.append(n)
-    wait_until(lambda: a_records(n.port, API) == {A, B}, "nsd bootstrapped", timeout=15)
+    # Knot asks vaned's SOA before it transfers: vaned must answer the
+    # exported serial, not the zone file's.
+    k = KnotSecondary(tmp_path / "knot", v.port, port=kport)
+    started.append(k)
+    secs = (n, k)
+    for s in secs:
+        wait_until(lambda: a_records(s.port, API) == {A, B}, "%s bootstrapped" % s.name,
+                   timeout=15)
     s0 = soa_serial(n.port)
-    assert s0 == soa_serial(v.port)
+    assert s0 == soa_serial(v.port) == soa_serial(k.port)
     assert aaaa_records(n.port, API) == {B6}
 
     # a fails its check: vaned stops answering it, then within the
@@ -112,8 +119,8 @@ def test_healthy_reaches_nsd_by_ixfr(tmp_path, started):
     (d / "ok-a").unlink()
     wait_until(lambda: a_records(v.port, API) == {B}, "vaned drops a")
     t0 = time.monotonic()
-    took, s1 = secondary_follows(v, n, {B}, "nsd drops a", t0)
-    print("a down -> nsd without a: %.2f s" % took)
+    took, s1 = secondary_follows(v, secs, {B}, "nsd drops a", t0)
+    print("a down -> nsd and knot without a: %.2f s" % took)
     assert took <= INTERVAL + SLACK, took
     assert s1 > s0
     wait_until(lambda: ("%d" % s0, "%d" % s1) in ixfr_lines(v), "an IXFR %d -> %d" % (s0, s1))
@@ -127,10 +134,10 @@ def test_healthy_reaches_nsd_by_ixfr(tmp_path, started):
     assert r.returncode == 0, r.stdout + r.stderr
     wait_until(lambda: a_records(v.port, API) == {A}, "vaned all-down answers a")
     t0 = time.monotonic()
-    took, s2 = secondary_follows(v, n, {A}, "nsd gets the all-down answer", t0)
+    took, s2 = secondary_follows(v, secs, {A}, "nsd gets the all-down answer", t0)
     assert took <= INTERVAL + SLACK, took
     assert s2 > s1
-    assert aaaa_records(n.port, API) == set()
+    assert aaaa_records(n.port, API) == aaaa_records(k.port, API) == set()
 
     # Back: b undrained and a up again.  The secondary follows.
     r = v.ctl("undrain", API + "/b")
@@ -138,30 +145,34 @@ def test_healthy_reaches_nsd_by_ixfr(tmp_path, started):
     (d / "ok-a").touch()
     wait_until(lambda: a_records(v.port, API) == {A, B}, "vaned answers both again")
     t0 = time.monotonic()
-    took, s3 = secondary_follows(v, n, {A, B}, "nsd has both again", t0)
+    took, s3 = secondary_follows(v, secs, {A, B}, "nsd has both again", t0)
     assert took <= INTERVAL + SLACK, took
     assert s3 > s2
-    assert aaaa_records(n.port, API) == {B6}
-    # Every step went by IXFR from the serial NSD had: one AXFR, to start.
+    assert aaaa_records(n.port, API) == aaaa_records(k.port, API) == {B6}
+    # Every step went by IXFR from the serial each had: one AXFR each, to
+    # start.
     assert any(a == "%d" % s2 for a, _ in ixfr_lines(v)), ixfr_lines(v)
     assert "not in the journal" not in v.log()
-    assert len(re.findall(r"AXFR to 127\.0\.0\.1 started", v.log())) == 1
+    assert len(re.findall(r"AXFR to 127\.0\.0\.1 started", v.log())) == 2
 
     # The zone file moves on: the exported serial stays above both.
     v.set_zone(2, "192.0.2.81")
     v.reload()
-    s4 = wait_until(lambda: a_records(n.port, "www." + ZONE) == {"192.0.2.81"} and
-                    soa_serial(n.port), "nsd has the new zone file", timeout=10)
-    assert s4 > s3 and s4 == soa_serial(v.port)
-    assert a_records(n.port, API) == {A, B}
+    s4 = soa_serial(v.port)
+    assert s4 > s3
+    for s in secs:
+        wait_until(lambda: a_records(s.port, "www." + ZONE) == {"192.0.2.81"} and
+                   soa_serial(s.port) == s4, "%s has the new zone file" % s.name, timeout=10)
+        assert a_records(s.port, API) == {A, B}
 
     # A restart continues above the serial the secondary has (kept in the
     # state directory): NSD follows, though the zone file says 2.
     v.stop_and_check()
     v.start()
     assert soa_serial(v.port) == s4 + 1
-    wait_until(lambda: soa_serial(n.port) == s4 + 1, "nsd follows the restarted vaned",
-               timeout=10)
+    for s in secs:
+        wait_until(lambda: soa_serial(s.port) == s4 + 1,
+                   "%s follows the restarted vaned" % s.name, timeout=10)
 
 
 def axfr(v):
@@ -187,3 +198,27 @@ def test_open_and_none_ignore_health(tmp_path, started, mode, want):
         assert soa_serial(v.port) == 1
         time.sleep(0.3)
     assert "export: healthy" not in v.log()
+
+
+def test_healthy_moves_at_most_once_per_interval(tmp_path, started):
+    d = check_dir(tmp_path)
+    v = ExportVaned(tmp_path / "vaned", d, export="healthy")
+    started.append(v)
+    wait_until(lambda: a_records(v.port, API) == {A, B}, "both endpoints probed up")
+    assert axfr(v) == (1, {A, B})
+    (d / "ok-a").unlink()
+    wait_until(lambda: soa_serial(v.port) == 2, "a down: serial 2", step=0.01)
+    t1 = time.monotonic()
+    assert axfr(v) == (2, {B})
+    # A second change right away waits for the interval; the serial then
+    # moves once for it.
+    r = v.ctl("drain", API + "/b")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_until(lambda: soa_serial(v.port) == 3, "b drained: serial 3", step=0.01,
+               timeout=INTERVAL + SLACK + 10)
+    gap = time.monotonic() - t1
+    print("second version %.2f s after the first (interval %.1f s)" % (gap, INTERVAL))
+    # Polling sees the first version late by at most a few tens of ms
+    # (less on an idle machine), so half the interval is a safe floor.
+    assert gap >= INTERVAL / 2, gap
+    assert axfr(v) == (3, {A})
