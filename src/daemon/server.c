@@ -52,6 +52,7 @@ void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
 			/* The serial answered and transferred (export: healthy moves
 			 * it past the file's). */
 			r->serial = xz ? xfr_zone_serial(xz) : st->zone->serial;
+			r->file_serial = st->zone->serial;
 			r->records = st->zone->nrecords;
 			r->loaded_at = st->zone->loaded_at;
 			if (xz)
