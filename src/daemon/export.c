@@ -13,6 +13,7 @@
 #include "daemon/export.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
+#include "rt/clock.h"
 #include "rt/log.h"
 #include "steer/export.h"
 
@@ -243,8 +244,9 @@ static struct xfr_zone *next_version(const struct conf_zone *cz, const struct xf
 		zdiff_unref(d);
 		goto fail;
 	}
-	log_zone(LOG_INFO, xz->name, "export: healthy: serial %u -> %u, %u deleted, %u added",
-		 d->from, d->to, d->del.count, d->add.count);
+	log_zone(LOG_INFO, xz->name, "export: healthy: serial %u -> %u, %u deleted, %u added, "
+		 "%llu ms", d->from, d->to, d->del.count, d->add.count,
+		 (unsigned long long)(rt_now_ms() - now_ms));
 	zdiff_unref(d);
 	return xz;
 fail:
