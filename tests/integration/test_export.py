@@ -7,13 +7,17 @@ With every endpoint down the secondary gets what the all-down mode answers.
 export: open and none are unchanged: health does not move their serial."""
 import re
 import stat
+import struct
 import time
 
+import dns.message
 import dns.query
+import dns.rrset
 import dns.rdatatype
 import dns.zone
 
-from conftest import exchange, free_port, make_query, wait_until
+from conftest import (exchange, free_port, make_query, tcp_connect, tcp_read_msg,
+                      wait_until)
 from test_xfr import (KnotSecondary, NsdSecondary, XfrVaned, ZONE, a_records, keyring,
                       soa_serial, started)  # noqa: F401
 
@@ -223,3 +227,33 @@ def test_healthy_moves_at_most_once_per_interval(tmp_path, started):
     # (less on an idle machine), so half the interval is a safe floor.
     assert gap >= INTERVAL / 2, gap
     assert axfr(v) == (3, {A})
+
+
+def test_ixfr_between_exported_versions(tmp_path, started):
+    """The journal holds each exported version's difference: an IXFR from
+    one to the next carries exactly the steered records that changed."""
+    d = check_dir(tmp_path)
+    v = ExportVaned(tmp_path / "vaned", d, export="healthy")
+    started.append(v)
+    wait_until(lambda: a_records(v.port, API) == {A, B}, "both endpoints probed up")
+    (d / "ok-b").unlink()
+    wait_until(lambda: soa_serial(v.port) == 2, "b down: serial 2")
+    # Over TCP, read as a transfer: one RRset per RR, in order.
+    q = dns.message.make_query(ZONE, "IXFR")
+    q.authority.append(dns.rrset.from_text(ZONE + ".", 0, "IN", "SOA", ". . 1 0 0 0 0"))
+    q.use_tsig(keyring(), keyname="xfr-key.")
+    sock = tcp_connect(v.port)
+    try:
+        wire = q.to_wire()
+        sock.sendall(struct.pack("!H", len(wire)) + wire)
+        data = tcp_read_msg(sock, time.monotonic() + 5)
+    finally:
+        sock.close()
+    r = dns.message.from_wire(data, keyring=keyring(), request_mac=q.mac, xfr=True)
+    got = [(rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype),
+            rr[0].serial if rr.rdtype == dns.rdatatype.SOA else rr[0].to_text())
+           for rr in r.answer]
+    api = API + "."
+    assert got == [(ZONE + ".", "SOA", 2), (ZONE + ".", "SOA", 1),
+                   (api, "A", B), (api, "AAAA", B6),
+                   (ZONE + ".", "SOA", 2), (ZONE + ".", "SOA", 2)], got
