@@ -142,10 +142,9 @@ static const struct conf_item server_items[] = {
 		  "`vanectl reload --force` deletes anyway. 0 turns the guard off." },
 	{ .name = "export-interval", .type = CONF_DURATION, .offset = S(export_interval_ms),
 	  .min = 1000, .max = 86400 * 1000, .def = "30s",
-	  .help = "For zones with export: healthy, how often vaned looks at which endpoints "
-		  "are up and, when that set changed, gives the zone a new serial and tells the "
-		  "secondaries (NOTIFY): the exported serial moves at most once per interval. "
-		  "A zone's own export-interval overrides it." },
+	  .help = "For zones with export: healthy: the exported serial moves at most once "
+		  "per interval, when the set of endpoints up changed, and the secondaries are "
+		  "told (NOTIFY). A zone's own export-interval overrides it." },
 	{ .name = "nsid", .type = CONF_STR, .offset = S(nsid), .flags = CONF_NODE, .check = check_nsid,
 	  .help = "EDNS name server identifier (RFC 5001) returned when asked: text, or "
 		  "\"hex:\" followed by the bytes in hex; at most 64 bytes. Off when not set." },
@@ -399,19 +398,23 @@ static const struct conf_item zone_items[] = {
 		  "(a ramp at any step above 0% counts; weight-0 standby endpoints only when "
 		  "no other endpoint is up). When every endpoint is down, what the service's "
 		  "all-down mode answers: open exports every endpoint not drained, empty and "
-		  "servfail export no address (a secondary cannot fail one name). vaned looks "
-		  "every export-interval and, when the set changed, gives the zone a new serial "
+		  "servfail export no address (a secondary cannot fail one name). vaned checks "
+		  "the set four times per export-interval (at most every 5 s) and, when it "
+		  "changed, gives the zone a new serial, at most once per interval "
 		  "(max(file serial, last serial + 1), RFC 1982), keeps the difference in the "
-		  "IXFR journal and sends NOTIFY. vaned answers that same serial itself, so "
+		  "IXFR journal and sends NOTIFY (a reload that changes the zone or the set "
+		  "exports at once). vaned answers that same serial itself, so "
 		  "primary and secondaries agree on it; it can be above the zone file's. "
 		  "The last exported serial is kept in server.state-dir (export-serials), and a "
-		  "restart continues above it, so secondaries never see it go back. none: the "
-		  "zone file's records only. The trade-off: a secondary without steering answers "
-		  "the exported set to everyone, so at such a provider the name loses steering "
-		  "(geo, weights, latency), not resolution; with healthy it also follows health "
-		  "and drains, but late: by up to export-interval plus the transfer (immediate "
-		  "after NOTIFY; else the secondary's SOA refresh), plus the record TTL in "
-		  "resolvers." },
+		  "restart continues above it, so secondaries never see it go back; switching "
+		  "the zone back to open or none returns to the zone file's serial, so raise that "
+		  "above the exported one first. none: the zone file's records only. The "
+		  "trade-off: a secondary without steering answers the exported set to everyone, "
+		  "so at such a provider the name loses steering (geo, weights, latency), not "
+		  "resolution. With open it also keeps answering endpoints that are down or "
+		  "drained; with healthy it follows health and drains, but late: by up to "
+		  "export-interval plus the transfer (immediate after NOTIFY; else the "
+		  "secondary's SOA refresh), plus the record TTL in resolvers." },
 	{ .name = "export-interval", .type = CONF_DURATION, .offset = Z(export_interval_ms),
 	  .min = 0, .max = 86400 * 1000,
 	  .help = "export: healthy only: this zone's interval; unset or 0, the server's "
