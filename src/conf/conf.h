@@ -62,7 +62,8 @@ struct conf_zone {
 	unsigned nnotify;
 	struct conf_acl *allow_transfer;
 	unsigned nallow_transfer;
-	char *export;                    /* steered names in transfers: open | none */
+	char *export;                    /* steered names in transfers: open | healthy | none */
+	unsigned export_interval_ms;     /* healthy: 0 = the server's export-interval */
 	unsigned journal_max_mb;         /* IXFR journal bound; 0 = no journal */
 	char *catalog_role;              /* none | generate (RFC 9432 producer) */
 	char *catalog_zone;              /* the catalog listing this zone, or NULL */
@@ -149,6 +150,7 @@ struct vane_conf {
 	char *control;                   /* control socket path, resolved; default run/vaned.sock */
 	char *state_dir;                 /* resolved; default "state" next to the config */
 	unsigned deletion_guard_ms;      /* default 15m; 0 = off */
+	unsigned export_interval_ms;     /* export: healthy, default 30s */
 	char *nsid;                      /* NULL = off; "hex:..." or text */
 	uint8_t nsid_data[CONF_NSID_MAX];  /* nsid decoded: the EDNS NSID payload */
 	unsigned nsid_len;               /* 0 = off */

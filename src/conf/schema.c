@@ -141,6 +141,11 @@ static const struct conf_item server_items[] = {
 		  "negative TTL, a \"zombie\" outage that outlives any undo. The zone (or, "
 		  "for a service, the whole configuration) keeps serving as it was; "
 		  "`vanectl reload --force` deletes anyway. 0 turns the guard off." },
+	{ .name = "export-interval", .type = CONF_DURATION, .offset = S(export_interval_ms),
+	  .min = 1000, .max = 86400 * 1000, .def = "30s",
+	  .help = "For zones with export: healthy: the exported serial moves at most once "
+		  "per interval, when the set of endpoints up changed, and the secondaries are "
+		  "told (NOTIFY). A zone's own export-interval overrides it." },
 	{ .name = "nsid", .type = CONF_STR, .offset = S(nsid), .flags = CONF_NODE, .check = check_nsid,
 	  .help = "EDNS name server identifier (RFC 5001) returned when asked: text, or "
 		  "\"hex:\" followed by the bytes in hex; at most 64 bytes. Off when not set." },
@@ -356,7 +361,7 @@ static const struct conf_item acl_elem = {
 	.line_off = ACL(line),
 };
 
-static const char *const export_modes[] = { "open", "none", NULL };
+static const char *const export_modes[] = { "open", "healthy", "none", NULL };
 static const char *const catalog_roles[] = { "none", "generate", NULL };
 static const char *const key_algs[] = { "hmac-sha256", "hmac-sha512", NULL };
 
@@ -418,13 +423,35 @@ static const struct conf_item zone_items[] = {
 		  "RFC 8945). Anyone else is REFUSED and the refusal logged. Empty: no transfers." },
 	{ .name = "export", .type = CONF_ENUM, .offset = Z(export), .values = export_modes,
 	  .def = "open",
-	  .help = "Steered names (services:) in transfers. open: the A and AAAA records of every "
-		  "endpoint of the service, in place of any at that name in the zone file, with the "
-		  "service's TTL; none: the zone file's records only. The trade-off: a secondary "
-		  "without steering answers every endpoint (open) or what the zone file has (none), "
-		  "so at such a provider the name loses steering, health and draining, not "
-		  "resolution. A change of endpoints reaches secondaries with the next serial of the "
-		  "zone file. (healthy, the endpoints up now, is not implemented yet.)" },
+	  .help = "Steered names (services:) in transfers, as A and AAAA records in place of "
+		  "any at that name in the zone file, with the service's TTL. open: every "
+		  "endpoint; a change of endpoints reaches secondaries with the next serial of "
+		  "the zone file. healthy: the endpoints up now, that is those that can be in "
+		  "some answer: health up (or no check, or no health filter in the policy), not drained, and a weight above 0 "
+		  "(a ramp at any step above 0% counts; weight-0 standby endpoints only when "
+		  "no other endpoint is up). When every endpoint is down, what the service's "
+		  "all-down mode answers: open exports every endpoint not drained, empty and "
+		  "servfail export no address (a secondary cannot fail one name). vaned checks "
+		  "the set four times per export-interval (at most every 5 s) and, when it "
+		  "changed, gives the zone a new serial, at most once per interval "
+		  "(max(file serial, last serial + 1), RFC 1982), keeps the difference in the "
+		  "IXFR journal and sends NOTIFY (a reload that changes the zone or the set "
+		  "exports at once). vaned answers that same serial itself, so "
+		  "primary and secondaries agree on it; it can be above the zone file's. "
+		  "The last exported serial is kept in server.state-dir (export-serials), and a "
+		  "restart continues above it, so secondaries never see it go back; switching "
+		  "the zone back to open or none returns to the zone file's serial, so raise that "
+		  "above the exported one first. none: the zone file's records only. The "
+		  "trade-off: a secondary without steering answers the exported set to everyone, "
+		  "so at such a provider the name loses steering (geo, weights, latency), not "
+		  "resolution. With open it also keeps answering endpoints that are down or "
+		  "drained; with healthy it follows health and drains, but late: by up to "
+		  "export-interval plus the transfer (immediate after NOTIFY; else the "
+		  "secondary's SOA refresh), plus the record TTL in resolvers." },
+	{ .name = "export-interval", .type = CONF_DURATION, .offset = Z(export_interval_ms),
+	  .min = 0, .max = 86400 * 1000,
+	  .help = "export: healthy only: this zone's interval; unset or 0, the server's "
+		  "export-interval." },
 	{ .name = "journal-max", .type = CONF_UINT, .offset = Z(journal_max_mb), .min = 0,
 	  .max = 65536, .def = "64",
 	  .help = "MiB of differences between zone versions kept for IXFR (RFC 1995), computed "

@@ -28,9 +28,11 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "zones: [{name, status, serial[, error]}]" },
 	{ "zone-status", CMD_ZONE_STATUS, false, "GET", "/api/v1/zones", NULL,
 	  { { "zone", CA_NAME, NULL, true, true, NULL } },
-	  "Serial, records, load time and last load error of each zone; each notify: "
-	  "secondary with the serial it serves, its lag and the last NOTIFY ack.",
-	  "zones: [{name, file, status, serving, error, serial, records, loaded_at, "
+	  "Serial (answered and transferred; with export: healthy it can be above the "
+	  "zone file's, file_serial), records, load time and last load error of each "
+	  "zone; each notify: secondary with the serial it serves, its lag and the last "
+	  "NOTIFY ack.",
+	  "zones: [{name, file, status, serving, error, serial, file_serial, records, loaded_at, "
 	  "zonemd: {scheme, hash, digest} or null, "
 	  "secondaries: [{target, serial, lag, notify, last_ack, error}]}]" },
 	{ "stats", CMD_STATS, false, "GET", "/api/v1/stats", NULL, { { 0 } },

@@ -352,6 +352,7 @@ static json_t *zone_row(const struct ctl_zone_row *z)
 	if (z->serving) {
 		log_iso8601(z->loaded_at, ts, sizeof(ts));
 		json_object_set_new(e, "serial", json_integer(z->serial));
+		json_object_set_new(e, "file_serial", json_integer(z->file_serial));
 		json_object_set_new(e, "records", json_integer(z->records));
 		json_object_set_new(e, "loaded_at", json_string(ts));
 		json_object_set_new(e, "zonemd", z->zonemd[0] ?
@@ -361,6 +362,7 @@ static json_t *zone_row(const struct ctl_zone_row *z)
 	} else {
 		json_object_set_new(e, "zonemd", json_null());
 		json_object_set_new(e, "serial", json_null());
+		json_object_set_new(e, "file_serial", json_null());
 		json_object_set_new(e, "records", json_null());
 		json_object_set_new(e, "loaded_at", json_null());
 	}

@@ -48,6 +48,8 @@ struct ctl_zone_row {
 	bool serving;
 	const char *error;               /* first error of a failed load, or NULL */
 	uint32_t serial, records;        /* when serving */
+	uint32_t file_serial;            /* the zone file's; `serial` may be above
+					  * it (export: healthy) */
 	long long loaded_at;             /* Unix time, when serving */
 	char zonemd[2 * 48 + 1];         /* the apex ZONEMD digest in hex, or "" */
 	unsigned zonemd_scheme, zonemd_hash;

@@ -11,6 +11,7 @@
 
 #include "conf/schema.h"
 #include "ctl/http.h"
+#include "daemon/export.h"
 #include "daemon/server.h"
 #include "ops/state.h"
 #include "lib/dname.h"
@@ -64,11 +65,14 @@ void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
 		r->serving = st->zone != NULL;
 		r->error = st->error;
 		if (st->zone) {
-			r->serial = st->zone->serial;
+			const struct xfr_zone *xz = xfr_set_find(snap->xfr, st->zone->apex);
+			/* The serial answered and transferred (export: healthy moves
+			 * it past the file's). */
+			r->serial = xz ? xfr_zone_serial(xz) : st->zone->serial;
+			r->file_serial = st->zone->serial;
 			r->records = st->zone->nrecords;
 			r->loaded_at = st->zone->loaded_at;
 			zone_row_zonemd(st->zone, r);
-			const struct xfr_zone *xz = xfr_set_find(snap->xfr, st->zone->apex);
 			if (xz)
 				r->nsec = notifier_peers(srv->notifier, xz->name, r->sec,
 							 CTL_MAX_SECONDARIES);
@@ -144,9 +148,35 @@ static void server_notify(struct server *srv)
 			}
 			nt++;
 		}
-		notifier_zone(srv->notifier, xz->name, z->apex, z->serial, t, nt);
+		notifier_zone(srv->notifier, xz->name, z->apex, xfr_zone_serial(xz), t, nt);
 	}
 	notifier_end(srv->notifier);
+}
+
+/* export: healthy: a new version of each zone whose exported endpoints
+ * changed, at most once per export-interval; never while a reload builds
+ * from the serving snapshot (it reads the same transfer entries). */
+static void export_cb(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	const struct daemon_view *v = srv->view.cur;
+	if (srv->reload_busy || srv->stopping || !v || v->snap != srv->snap)
+		return;
+	const struct live_state *live = v->live ? v->live : srv->snap->live0;
+	if (export_refresh(&srv->loop, srv->snap, live, rt_now_ms()) > 0) {
+		export_save(srv->snap);
+		server_notify(srv);
+	}
+}
+
+/* (Re)start the export timer for the serving snapshot's zones. */
+static void export_timer_set(struct server *srv)
+{
+	uint64_t ms = export_tick_ms(srv->snap);
+	if (ms)
+		uv_timer_start(&srv->export_timer, export_cb, ms, ms);
+	else
+		uv_timer_stop(&srv->export_timer);
 }
 
 /* ---- reload: build (threadpool) -> swap (loop) -> free old (threadpool) ---- */
@@ -281,8 +311,10 @@ static void build_after(uv_work_t *req, int status)
 	 * (this snapshot with the state carried by name) before returning. */
 	struct vane_snapshot *old = srv->snap;
 	srv->snap = snap;
+	export_serve(&srv->loop, snap);   /* the SOA serial of the new versions */
 	if (ops_adopt(srv->ops, &snap->layout) != 0) {
 		srv->snap = old;
+		export_serve(&srv->loop, old);
 		snapshot_free(snap);   /* nobody saw it */
 		reload_finish(srv, "out of memory adopting the new configuration");
 		return;
@@ -293,6 +325,9 @@ static void build_after(uv_work_t *req, int status)
 	warn_restart(srv->boot_conf, snap->conf);
 	log_info("reloaded: %u zones serving, %u failed", snap->nserving, snap->nfailed);
 	server_notify(srv);
+	export_save(snap);
+	if (srv->signals_on)
+		export_timer_set(srv);
 	srv->reload_old = old;
 	srv->reload_work.data = srv;
 	if (uv_queue_work(&srv->loop, &srv->reload_work, free_work, free_after) < 0) {
@@ -402,6 +437,7 @@ void server_stop(struct server *srv)
 	ops_close(srv->ops);
 	if (srv->signals_on) {
 		uv_close((uv_handle_t *)&srv->fallback_timer, NULL);
+		uv_close((uv_handle_t *)&srv->export_timer, NULL);
 		uv_close((uv_handle_t *)&srv->sig_hup, NULL);
 		uv_close((uv_handle_t *)&srv->sig_term, NULL);
 		uv_close((uv_handle_t *)&srv->sig_int, NULL);
@@ -452,6 +488,9 @@ static void signals_init(struct server *srv)
 	uv_timer_init(&srv->loop, &srv->fallback_timer);
 	srv->fallback_timer.data = srv;
 	uv_timer_start(&srv->fallback_timer, fallback_log_cb, 1000, 1000);
+	uv_timer_init(&srv->loop, &srv->export_timer);
+	srv->export_timer.data = srv;
+	export_timer_set(srv);
 	srv->signals_on = true;
 }
 
@@ -513,6 +552,7 @@ static int server_init(struct server *srv, const char *path, bool ignore_state)
 		return ret;
 	}
 	log_set_level_name(srv->snap->conf->log_level);
+	export_serve(&srv->loop, srv->snap);
 	log_info("loaded %s: %u zones serving, %u failed", srv->conf_path,
 		 srv->snap->nserving, srv->snap->nfailed);
 	return 0;
@@ -626,6 +666,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 		goto out;
 	}
 	signals_init(srv);
+	export_save(srv->snap);
 	server_notify(srv);
 	log_info("vaned started, pid %d", (int)getpid());
 	notify_ready("serving");

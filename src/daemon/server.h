@@ -54,6 +54,7 @@ struct server {
 
 	uv_signal_t sig_hup, sig_term, sig_int;
 	uv_timer_t fallback_timer;       /* rate-limited all-down log */
+	uv_timer_t export_timer;         /* export: healthy (daemon/export.h) */
 	uint64_t fallback_last[256];
 	uint64_t all_drained_last[256];
 	uint64_t steered_last[256];      /* by counter slot: the deletion guard's */

@@ -639,16 +639,17 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 			goto fail;
 		}
 	}
-	ret = snapshot_build_xfr(snap, old);
-	if (ret != 0) {
-		sink_err(&csink, path, 0, "cannot prepare zone transfers");
-		goto fail;
-	}
 	ret = VANE_ENOMEM;
 	snap->live0 = live_initial(&snap->layout, opts ? opts->prev : NULL,
 				   (opts && opts->check) || !snap->steer ? NULL : snap->conf->state_dir);
 	if (snap->live0 == NULL) {
 		sink_err(&csink, path, 0, "cannot build the initial live state");
+		goto fail;
+	}
+	/* After the live state: export: healthy exports what it says is up. */
+	ret = snapshot_build_xfr(snap, old);
+	if (ret != 0) {
+		sink_err(&csink, path, 0, "cannot prepare zone transfers");
 		goto fail;
 	}
 	if (snap->steer && !(opts && opts->check)) {

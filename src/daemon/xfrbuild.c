@@ -9,101 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/export.h"
 #include "daemon/snapshot.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
+#include "rt/clock.h"
 #include "rt/log.h"
-
-static int rd_cmp(const void *a, const void *b)
-{
-	/* Fixed-size address RDATA: byte order is the zone's canonical order. */
-	return memcmp(a, b, 18);
-}
-
-/* An A or AAAA RRset of every address of the service's endpoints. */
-static int extra_rrset(const struct conf_service *svc, int af, struct xfr_extra *x)
-{
-	size_t alen = af == AF_INET ? 4 : 16;
-	uint8_t (*rd)[18] = calloc(STEER_MAX_ENDPOINTS * 8 + 1, sizeof(*rd));
-	unsigned n = 0;
-	if (!rd)
-		return VANE_ENOMEM;
-	for (unsigned e = 0; e < svc->nendpoints; e++) {
-		const struct conf_endpoint *ep = &svc->endpoints[e];
-		for (unsigned a = 0; a < ep->naddress && n < STEER_MAX_ENDPOINTS * 8; a++) {
-			memset(rd[n], 0, sizeof(rd[n]));
-			if (inet_pton(af, ep->address[a], rd[n] + 2) == 1) {
-				wire_put_u16(rd[n], (uint16_t)alen);
-				n++;
-			}
-		}
-	}
-	qsort(rd, n, sizeof(*rd), rd_cmp);
-	x->rs.type = af == AF_INET ? DNS_A : DNS_AAAA;
-	x->rs.ttl = svc->ttl;
-	x->rs.rdata = malloc(n * (2 + alen) + 1);
-	if (!x->rs.rdata) {
-		free(rd);
-		return VANE_ENOMEM;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (i && memcmp(rd[i], rd[i - 1], 18) == 0)
-			continue;   /* one record per address */
-		memcpy(x->rs.rdata + x->rs.rdata_len, rd[i], 2 + alen);
-		x->rs.rdata_len += (uint32_t)(2 + alen);
-		x->rs.count++;
-	}
-	free(rd);
-	return 0;
-}
-
-/* export: open: the endpoints of services inside `z` as plain records. */
-static int build_extra(const struct vane_snapshot *snap, const struct zone *z,
-		       struct xfr_zone *xz)
-{
-	const struct vane_conf *conf = snap->conf;
-	xz->extra = calloc(2 * conf->nservices + 1, sizeof(*xz->extra));
-	if (!xz->extra)
-		return VANE_ENOMEM;
-	for (unsigned s = 0; s < conf->nservices; s++) {
-		const struct conf_service *svc = &conf->services[s];
-		uint8_t name[DNAME_MAXLEN];
-		int len = dname_from_str(svc->name, NULL, name);
-		if (len <= 0)
-			continue;
-		dname_lower(name);
-		if (zone_db_find(snap->db, name) != z)
-			continue;
-		for (int f = 0; f < 2; f++) {
-			struct xfr_extra *x = &xz->extra[xz->nextra];
-			memcpy(x->owner, name, (size_t)len);
-			x->owner_len = (uint8_t)len;
-			int ret = extra_rrset(svc, f ? AF_INET6 : AF_INET, x);
-			if (ret)
-				return ret;
-			if (x->rs.count)
-				xz->nextra++;
-			else
-				free(x->rs.rdata);
-		}
-	}
-	return 0;
-}
-
-static bool extra_same(const struct xfr_zone *a, const struct xfr_zone *b)
-{
-	if (a->nextra != b->nextra)
-		return false;
-	for (unsigned i = 0; i < a->nextra; i++) {
-		const struct xfr_extra *x = &a->extra[i], *y = &b->extra[i];
-		if (x->owner_len != y->owner_len || memcmp(x->owner, y->owner, x->owner_len) ||
-		    x->rs.type != y->rs.type || x->rs.ttl != y->rs.ttl ||
-		    x->rs.rdata_len != y->rs.rdata_len ||
-		    memcmp(x->rs.rdata, y->rs.rdata, x->rs.rdata_len))
-			return false;
-	}
-	return true;
-}
 
 /* The journal of `xz` from its previous version `oxz` (may be NULL). */
 static int build_journal(const struct conf_zone *cz, const struct xfr_zone *oxz,
@@ -113,22 +24,24 @@ static int build_journal(const struct conf_zone *cz, const struct xfr_zone *oxz,
 	size_t max = (size_t)cz->journal_max_mb << 20;
 	if (!oz || max == 0)
 		return 0;
-	if (oz->serial == nz->serial) {
-		if (oz != nz || !extra_same(oxz, xz))
+	uint32_t from = xfr_zone_serial(oxz), to = xfr_zone_serial(xz);
+	if (from == to) {
+		if (oz != nz || !export_extra_same(oxz->extra, oxz->nextra, xz->extra, xz->nextra))
 			log_zone(LOG_WARNING, xz->name, "content changed but serial %u did not: "
-				 "secondaries will not see the change", nz->serial);
+				 "secondaries will not see the change", to);
 		zjournal_ref(oxz->journal);
 		xz->journal = oxz->journal;
 		return 0;
 	}
-	if (!serial_lt(oz->serial, nz->serial)) {
+	if (!serial_lt(from, to)) {
 		log_zone(LOG_WARNING, xz->name, "serial went from %u back to %u: journal "
-			 "cleared, secondaries need a new serial above %u", oz->serial, nz->serial,
-			 oz->serial);
+			 "cleared, secondaries need a new serial above %u", from, to, from);
 		return 0;
 	}
+	struct zversion o = { oz, xfr_zone_soa(oxz), from, oxz->extra, oxz->nextra };
+	struct zversion n = { nz, xfr_zone_soa(xz), to, xz->extra, xz->nextra };
 	struct zdiff *d = NULL;
-	int ret = zdiff_compute(oz, oxz->extra, oxz->nextra, nz, xz->extra, xz->nextra, &d);
+	int ret = zdiff_versions(&o, &n, &d);
 	if (ret)
 		return ret;
 	ret = zjournal_next(oxz->journal, d, max, &xz->journal);
@@ -164,12 +77,36 @@ static int build_zone(struct vane_snapshot *snap, const struct vane_snapshot *ol
 	}
 	xz->nacl = cz->nallow_transfer;
 	int ret = 0;
+	const struct xfr_zone *oxz = old && old->xfr ? xfr_set_find(old->xfr, z->apex) : NULL;
+	uint64_t now = rt_now_ms();
+	xz->healthy = cz->export && strcmp(cz->export, "healthy") == 0;
 	if (!cz->export || strcmp(cz->export, "none") != 0)
-		ret = build_extra(snap, z, xz);
-	if (ret == 0)
-		ret = build_journal(cz, old && old->xfr ? xfr_set_find(old->xfr, z->apex) : NULL,
-				    xz);
-	return ret;
+		ret = export_extra(snap, snap->live0, z, xz->healthy, now, &xz->extra, &xz->nextra);
+	if (ret)
+		return ret;
+	/* Every version carries its own SOA: the zone's may be answering
+	 * another version's serial (export: healthy) until this one serves. */
+	uint32_t serial = z->serial, saved;
+	if (xz->healthy && !oxz &&
+	    export_saved_serial(snap->conf->state_dir, xz->name, &saved)) {
+		/* A restart: secondaries may hold `saved` with other endpoints
+		 * than now, so go past it (or to the file's, when ahead). */
+		serial = export_next_serial(saved, z->serial);
+		log_zone(LOG_INFO, xz->name, "export: healthy: serial %u, after %u before the "
+			 "restart", serial, saved);
+	} else if (xz->healthy && oxz) {
+		/* The content moved (zone file or endpoints): a serial above
+		 * both the last exported one and the file's. */
+		serial = xfr_zone_serial(oxz);
+		bool same = oxz->zone == z &&
+			export_extra_same(oxz->extra, oxz->nextra, xz->extra, xz->nextra);
+		if (!same)
+			serial = export_next_serial(serial, z->serial);
+		xz->exported_ms = same ? oxz->exported_ms : now;
+	}
+	if ((ret = export_set_soa(xz, serial)) != 0)
+		return ret;
+	return build_journal(cz, oxz, xz);
 }
 
 int snapshot_build_xfr(struct vane_snapshot *snap, const struct vane_snapshot *old)

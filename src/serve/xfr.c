@@ -55,6 +55,7 @@ void xfr_zone_unref(struct xfr_zone *xz)
 	if (!xz || __atomic_sub_fetch(&xz->refcount, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	zone_unref(xz->zone);
+	free(xz->soa_rdata);
 	for (unsigned i = 0; i < xz->nextra; i++)
 		free(xz->extra[i].rs.rdata);
 	free(xz->extra);
@@ -77,9 +78,11 @@ void xfr_set_free(struct xfr_set *set)
 struct xfr_zone *xfr_set_find(const struct xfr_set *set, const uint8_t *apex)
 {
 	for (unsigned i = 0; set && i < set->nzones; i++) {
-		const struct zone *z = set->zones[i]->zone;
-		if (dname_equal(z->apex, apex))
-			return set->zones[i];
+		/* export: healthy replaces a zone's entry while it serves
+		 * (daemon/export.c): read the pointer once. */
+		struct xfr_zone *xz = __atomic_load_n(&set->zones[i], __ATOMIC_ACQUIRE);
+		if (dname_equal(xz->zone->apex, apex))
+			return xz;
 	}
 	return NULL;
 }
@@ -209,8 +212,9 @@ static size_t msg_end(struct xfr_stream *s, struct resp *r, uint8_t *out, size_t
 
 static void put_soa(struct xfr_stream *s, struct resp *r)
 {
-	const struct zone *z = s->xz->zone;
-	if (resp_put_rrset(r, SEC_AN, z->apex_node->name_orig, z->soa, z->soa->ttl))
+	const struct xfr_zone *xz = s->xz;
+	const struct rrset *soa = xfr_zone_soa(xz);
+	if (resp_put_rrset(r, SEC_AN, xz->zone->apex_node->name_orig, soa, soa->ttl))
 		s->rrs++;
 }
 
@@ -224,7 +228,7 @@ static size_t next_axfr(struct xfr_stream *s, struct resp *r)
 		if (!s->pend_rs) {
 			if (s->phase == 0 || s->phase == 2) {
 				s->pend_owner = z->apex_node->name_orig;
-				s->pend_rs = z->soa;
+				s->pend_rs = xfr_zone_soa(xz);
 			} else if (s->phase == 1) {
 				if (!zone_xfr_iter_next(&s->it, z, xz->extra, xz->nextra,
 							&s->pend_owner, NULL, &s->pend_rs)) {
@@ -367,7 +371,7 @@ static struct xfr_stream *stream_new(struct xfr_zone *xz, const uint8_t *q,
 	s->qlen = dq->question_end;
 	memcpy(s->question, q, s->qlen);
 	s->is_ixfr = dq->qtype == DNS_IXFR;
-	s->serial = xz->zone->serial;
+	s->serial = xfr_zone_serial(xz);
 	s->first = true;
 	s->started_ms = rt_now_ms();
 	(void)zone_xfr_iter_init(&s->it, xz->zone, false);
@@ -492,7 +496,7 @@ enum xfr_verdict xfr_request(const struct xfr_set *set, const struct sockaddr *p
 	struct xfr_stream *s = stream_new(xz, q, &dq, k, &t, peer);
 	if (!s)
 		return XFR_DROP;
-	uint32_t cur = xz->zone->serial;
+	uint32_t cur = xfr_zone_serial(xz);
 	int from = dq.qtype == DNS_IXFR ? zjournal_find(xz->journal, dq.ixfr_serial) : -1;
 	bool have_diff = from >= 0 && xz->journal->diffs[xz->journal->n - 1]->to == cur;
 	if (dq.qtype == DNS_IXFR && (!serial_lt(dq.ixfr_serial, cur) || (!tcp && !have_diff))) {

@@ -30,6 +30,14 @@ struct xfr_acl {
 struct xfr_zone {
 	int refcount;
 	struct zone *zone;             /* a reference */
+	/* The SOA transfers send, when it is not the zone file's (export:
+	 * healthy moves the serial on its own): `soa.rdata` is `soa_rdata`,
+	 * owned.  soa.count 0: the zone's. */
+	struct rrset soa;
+	uint8_t *soa_rdata;
+	uint32_t serial;               /* exported serial, with `soa` */
+	bool healthy;                  /* export: healthy */
+	uint64_t exported_ms;          /* healthy: when `extra` was last computed */
 	struct xfr_extra *extra;       /* export: records, owned */
 	unsigned nextra;
 	struct zjournal *journal;      /* a reference, or NULL */
@@ -43,9 +51,21 @@ struct xfr_zone {
 struct xfr_set {
 	struct tsig_key *keys;
 	unsigned nkeys;
-	struct xfr_zone **zones;       /* references */
+	struct xfr_zone **zones;       /* references; an entry may be replaced while
+					* serving (release store; readers load once) */
 	unsigned nzones;
 };
+
+/* The SOA and serial a transfer of `xz` sends. */
+static inline const struct rrset *xfr_zone_soa(const struct xfr_zone *xz)
+{
+	return xz->soa.count ? &xz->soa : xz->zone->soa;
+}
+
+static inline uint32_t xfr_zone_serial(const struct xfr_zone *xz)
+{
+	return xz->soa.count ? xz->serial : xz->zone->serial;
+}
 
 /* True when `sa` is inside the entry's prefix (the port is ignored). */
 bool xfr_acl_match(const struct xfr_acl *a, const struct sockaddr *sa);

@@ -227,11 +227,11 @@ static int zrrs_put(struct zrrs *z, size_t *cap, const uint8_t *owner, size_t ol
 	return 0;
 }
 
-static int soa_rr(const struct zone *z, struct zrrs *out)
+static int soa_rr(const struct zversion *v, struct zrrs *out)
 {
 	size_t cap = 0;
-	return zrrs_put(out, &cap, z->apex_node->name_orig, z->apex_len, DNS_SOA, z->soa->ttl,
-			z->soa->rdata);
+	return zrrs_put(out, &cap, v->z->apex_node->name_orig, v->z->apex_len, DNS_SOA,
+			v->soa->ttl, v->soa->rdata);
 }
 
 static int collect(const struct zone *z, const struct xfr_extra *extra, unsigned n,
@@ -247,6 +247,41 @@ int zdiff_compute(const struct zone *oz, const struct xfr_extra *oextra, unsigne
 		  const struct zone *nz, const struct xfr_extra *nextra, unsigned nn,
 		  struct zdiff **out)
 {
+	struct zversion o = { oz, oz->soa, oz->serial, oextra, on };
+	struct zversion n = { nz, nz->soa, nz->serial, nextra, nn };
+	return zdiff_versions(&o, &n, out);
+}
+
+/* The RRs of `v` at the owners and types some extra of `o` or `n` names:
+ * all that can differ between two versions of one zone. */
+static int collect_extra_keys(const struct zversion *v, const struct zversion *o,
+			      const struct zversion *n, struct rlist *l)
+{
+	int ret = 0;
+	for (unsigned i = 0; ret == 0 && i < o->nextra + n->nextra; i++) {
+		const struct xfr_extra *k = i < o->nextra ? &o->extra[i] : &n->extra[i - o->nextra];
+		if (i >= o->nextra && extra_find(o->extra, o->nextra, k->owner, k->owner_len,
+						 k->rs.type))
+			continue;   /* named by both */
+		const struct xfr_extra *x = extra_find(v->extra, v->nextra, k->owner, k->owner_len,
+						       k->rs.type);
+		if (x) {
+			ret = collect_cb(l, x->owner, x->owner, &x->rs);
+			continue;
+		}
+		/* No extra here: the zone's own RRset shows, as in the walk. */
+		const struct znode *node = zone_find(v->z, k->owner, k->owner_len);
+		const struct rrset *rs = node ? znode_rrset(node, k->rs.type) : NULL;
+		if (rs && !(rs->type == DNS_SOA && (node->flags & ZNODE_APEX)))
+			ret = collect_cb(l, node->name_orig, node->name, rs);
+	}
+	if (ret == 0 && l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), rref_cmp);
+	return ret;
+}
+
+int zdiff_versions(const struct zversion *o, const struct zversion *n, struct zdiff **out)
+{
 	struct rlist a = { 0 }, b = { 0 };
 	size_t dcap = 0, acap = 0;
 	struct zdiff *d = calloc(1, sizeof(*d));
@@ -254,11 +289,21 @@ int zdiff_compute(const struct zone *oz, const struct xfr_extra *oextra, unsigne
 	if (!d)
 		goto fail;
 	d->refcount = 1;
-	d->from = oz->serial;
-	d->to = nz->serial;
-	if ((ret = soa_rr(oz, &d->soa_from)) != 0 || (ret = soa_rr(nz, &d->soa_to)) != 0 ||
-	    (ret = collect(oz, oextra, on, &a)) != 0 || (ret = collect(nz, nextra, nn, &b)) != 0)
+	d->from = o->serial;
+	d->to = n->serial;
+	if ((ret = soa_rr(o, &d->soa_from)) != 0 || (ret = soa_rr(n, &d->soa_to)) != 0)
 		goto fail;
+	if (o->z == n->z) {
+		/* Only the extras moved (export: healthy): compare what they
+		 * name, not the whole zone, so a change costs the size of the
+		 * steered names, not of the zone. */
+		if ((ret = collect_extra_keys(o, o, n, &a)) != 0 ||
+		    (ret = collect_extra_keys(n, o, n, &b)) != 0)
+			goto fail;
+	} else if ((ret = collect(o->z, o->extra, o->nextra, &a)) != 0 ||
+		   (ret = collect(n->z, n->extra, n->nextra, &b)) != 0) {
+		goto fail;
+	}
 	/* A merge of the two sorted versions: what only the old one has was
 	 * deleted, what only the new one has was added.  A changed TTL is a
 	 * deletion and an addition of the same record. */

@@ -81,6 +81,21 @@ int zdiff_compute(const struct zone *oz, const struct xfr_extra *oextra, unsigne
 		  const struct zone *nz, const struct xfr_extra *nextra, unsigned nn,
 		  struct zdiff **out) VANE_WUR;
 
+/* One version of a zone's transferred content: the zone, the SOA and
+ * serial it is sent with (export: healthy moves them past the zone
+ * file's), and the extra RRsets. */
+struct zversion {
+	const struct zone *z;
+	const struct rrset *soa;
+	uint32_t serial;
+	const struct xfr_extra *extra;
+	unsigned nextra;
+};
+
+/* zdiff_compute between two versions whose SOA may not be their zone's. */
+int zdiff_versions(const struct zversion *o, const struct zversion *n,
+		   struct zdiff **out) VANE_WUR;
+
 void zdiff_ref(struct zdiff *d);
 void zdiff_unref(struct zdiff *d);
 size_t zdiff_bytes(const struct zdiff *d);

@@ -477,6 +477,7 @@ void zone_unref(struct zone *z)
 	if (!z || __atomic_sub_fetch(&z->refcount, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	zone_mem_free(z->mem);
+	free(z->soa_heap);
 	free(z->file);
 	free(z);
 }

@@ -80,6 +80,10 @@ struct zone {
 	char *file;                 /* source path, for messages */
 	time_t loaded_at;
 	struct zone_mem *mem;       /* owns every allocation of the zone */
+	/* The SOA answered when its serial is not the zone file's (export:
+	 * healthy, see zone_serve_serial): malloc'd, soa->rdata points to it. */
+	uint8_t *soa_heap;
+	uint8_t *soa_file;          /* the file's SOA rdata, once overridden */
 };
 
 /* Exact-match lookup of a lower-cased wire name whose dname_hash is known. */
@@ -138,6 +142,20 @@ int zone_load(const char *origin, const char *file, vane_report_fn err, void *ct
  */
 int zone_load_fd(const char *origin, const char *file, int fd, vane_report_fn err,
 		 void *ctx, struct zone **out) VANE_WUR;
+
+/*
+ * Answer `serial` in the zone's SOA from now on (export: healthy gives a
+ * zone a serial of its own, above the file's; `serial` equal to z->serial
+ * goes back to the file's SOA).  Only the SOA's RDATA pointer changes,
+ * with one atomic store, so queries in flight see the old or the new SOA
+ * whole; z->serial stays the file's.  One writer at a time.  Returns 0 and
+ * `*retired`: the SOA RDATA replaced, to free once no query can hold it
+ * (after an RCU grace period), or NULL; or VANE_ENOMEM (nothing changed).
+ */
+int zone_serve_serial(struct zone *z, uint32_t serial, uint8_t **retired) VANE_WUR;
+
+/* The serial the zone answers in its SOA. */
+uint32_t zone_served_serial(const struct zone *z);
 
 void zone_ref(struct zone *z);
 void zone_unref(struct zone *z); /* frees at zero */

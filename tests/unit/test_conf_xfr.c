@@ -187,7 +187,8 @@ static void test_errors(void **state)
 	expect(ZONE_HEAD "    allow-transfer: [ { address: 192.0.2.1, key: missing } ]\n",
 	       "zones[0].allow-transfer[0].key: unknown key \"missing\"");
 	expect(ZONE_HEAD "    notify: [ \"not an address\" ]\n", "notify");
-	expect(ZONE_HEAD "    export: healthy\n", "export");
+	expect(ZONE_HEAD "    export: sometimes\n", "export");
+	expect(ZONE_HEAD "    export-interval: 2d\n", "export-interval");
 	expect(ZONE_HEAD "    notify: [ { address: \"192.0.2.1\", key: missing } ]\n",
 	       "zones[0].notify[0].key: unknown key \"missing\"");
 	expect(ZONE_HEAD "    notify: [ { key: k } ]\n", "zones[0].notify[0].address: missing");

@@ -146,12 +146,81 @@ static void test_walk(void **state)
 	zone_unref(a);
 }
 
+/* An A (or AAAA, 16-byte) extra at api.example.com with `n` records. */
+static void api_extra(struct xfr_extra *x, uint16_t type, const uint8_t *rd, unsigned n,
+		      unsigned alen)
+{
+	memset(x, 0, sizeof(*x));
+	x->owner_len = 17;
+	memcpy(x->owner, "\x03" "api\x07" "example\x03" "com", 17);
+	x->rs = (struct rrset){ .type = type, .count = (uint16_t)n, .ttl = 30,
+				.rdata_len = n * (2 + alen), .rdata = (uint8_t *)rd };
+}
+
+/* Between two versions of one zone only the extras are compared; the
+ * result is the one the whole-zone comparison gives. */
+static void test_diff_extras_only(void **state)
+{
+	const char *text = HEAD(1) "www A 192.0.2.1\napi TXT \"steered\"\n";
+	struct zone *a = load(text), *a2 = load(text);
+	static const uint8_t two[] = { 0, 4, 198, 51, 100, 1, 0, 4, 198, 51, 100, 2 };
+	static const uint8_t six[] = { 0, 16, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+				       0, 2 };
+	struct xfr_extra ox[2], nx[1];
+	api_extra(&ox[0], DNS_A, two, 2, 4);
+	api_extra(&ox[1], DNS_AAAA, six, 1, 16);
+	api_extra(&nx[0], DNS_A, two + 6, 1, 4);
+	struct zversion o = { a, a->soa, 5, ox, 2 }, n = { a, a->soa, 6, nx, 1 };
+	struct zdiff *fast = NULL, *whole = NULL;
+	assert_int_equal(zdiff_versions(&o, &n, &fast), 0);
+	n.z = a2;   /* another zone object: the whole walk */
+	assert_int_equal(zdiff_versions(&o, &n, &whole), 0);
+	assert_int_equal(fast->from, 5);
+	assert_int_equal(fast->to, 6);
+	char buf[1024];
+	rr_list(&fast->del, buf, sizeof(buf));
+	assert_string_equal(buf, "api.example.com./1/30 api.example.com./28/30 ");
+	assert_int_equal(fast->add.count, 0);
+	assert_int_equal(fast->del.len, whole->del.len);
+	assert_memory_equal(fast->del.data, whole->del.data, fast->del.len);
+	assert_int_equal(whole->add.count, 0);
+	zdiff_unref(fast);
+	zdiff_unref(whole);
+	zone_unref(a);
+	zone_unref(a2);
+}
+
+/* The SOA answered can carry a serial of its own (export: healthy). */
+static void test_serve_serial(void **state)
+{
+	struct zone *z = load(HEAD(7) "www A 192.0.2.1\n");
+	uint8_t *old = NULL;
+	const uint8_t *file = z->soa->rdata;
+	assert_int_equal(zone_served_serial(z), 7);
+	assert_int_equal(zone_serve_serial(z, 9, &old), 0);
+	assert_null(old);
+	assert_int_equal(zone_served_serial(z), 9);
+	assert_int_equal(z->serial, 7);
+	assert_ptr_not_equal(z->soa->rdata, file);
+	assert_int_equal(zone_serve_serial(z, 10, &old), 0);
+	assert_non_null(old);   /* the SOA of serial 9, for the caller to free */
+	free(old);
+	assert_int_equal(zone_serve_serial(z, 7, &old), 0);
+	free(old);
+	assert_ptr_equal(z->soa->rdata, file);
+	assert_int_equal(zone_served_serial(z), 7);
+	assert_int_equal(zone_serve_serial(z, 11, &old), 0);
+	zone_unref(z);   /* frees the SOA in service */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_journal),
 		cmocka_unit_test(test_walk),
+		cmocka_unit_test(test_diff_extras_only),
+		cmocka_unit_test(test_serve_serial),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
