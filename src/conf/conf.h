@@ -56,6 +56,12 @@ struct conf_zone {
 	unsigned nallow_transfer;
 	char *export;                    /* steered names in transfers: open | none */
 	unsigned journal_max_mb;         /* IXFR journal bound; 0 = no journal */
+	/* A secondary zone: transferred from these primaries instead of read
+	 * from `file:`; `file` is then set to its saved copy in state-dir. */
+	struct conf_listen *primary;
+	unsigned nprimary;
+	char *key;                       /* TSIG key id for the transfers, or NULL */
+	int key_index;                   /* into keys, or -1 */
 	unsigned line;                   /* where the entry starts, for messages */
 };
 

@@ -11,6 +11,7 @@
 
 #include "conf/schema.h"
 #include "ctl/http.h"
+#include "daemon/secondary.h"
 #include "daemon/server.h"
 #include "ops/state.h"
 #include "lib/dname.h"
@@ -273,6 +274,7 @@ static void build_after(uv_work_t *req, int status)
 	warn_restart(srv->boot_conf, snap->conf);
 	log_info("reloaded: %u zones serving, %u failed", snap->nserving, snap->nfailed);
 	server_notify(srv);
+	secondaries_sync(srv->secondaries, snap);
 	srv->reload_old = old;
 	srv->reload_work.data = srv;
 	if (uv_queue_work(&srv->loop, &srv->reload_work, free_work, free_after) < 0) {
@@ -376,6 +378,7 @@ void server_stop(struct server *srv)
 	srv->anycast = NULL;
 	tcp_close(srv->tcp);
 	notifier_close(srv->notifier);
+	secondaries_close(srv->secondaries);
 	ctl_sock_close(srv->ctl);
 	http_close(srv->http);
 	fleet_close(srv->fleet);   /* joins its thread: no change arrives after this */
@@ -386,6 +389,12 @@ void server_stop(struct server *srv)
 		uv_close((uv_handle_t *)&srv->sig_term, NULL);
 		uv_close((uv_handle_t *)&srv->sig_int, NULL);
 	}
+}
+
+/* A secondary zone saved a new version: load it like any zone change. */
+static void reload_cb(void *ctx)
+{
+	server_reload(ctx, NULL, false);
 }
 
 static void drained_cb(void *ctx)
@@ -581,6 +590,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
 	    tcp_start(&srv->view.rcu, conf, &srv->tcp) != 0 ||
 	    notifier_start(&srv->loop, &srv->notifier) != 0 ||
+	    !(srv->secondaries = secondaries_new(&srv->loop, srv->ops->events, reload_cb, srv)) ||
 	    udp_start(&srv->view.rcu, conf, &srv->udp) != 0 ||
 	    anycast_start(&srv->loop, conf, &ah, &srv->anycast) != 0 ||
 	    (conf->user && privdrop(conf->user, conf->control, conf->state_dir) != 0)) {
@@ -590,6 +600,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	}
 	signals_init(srv);
 	server_notify(srv);
+	secondaries_sync(srv->secondaries, srv->snap);
 	log_info("vaned started, pid %d", (int)getpid());
 	notify_ready("serving");
 
@@ -603,6 +614,7 @@ out:
 	tcp_free(srv->tcp);      /* joins the TCP thread */
 	srv->tcp = NULL;
 	notifier_free(srv->notifier);
+	secondaries_free(srv->secondaries);
 	dnstap_set_current(NULL);
 	dnstap_close(dt);        /* after every tap stopped */
 	ctl_sock_free(srv->ctl);

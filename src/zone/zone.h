@@ -80,6 +80,11 @@ struct zone {
 	char *file;                 /* source path, for messages */
 	time_t loaded_at;
 	struct zone_mem *mem;       /* owns every allocation of the zone */
+	/* A secondary zone whose SOA expire time passed without a refresh
+	 * (RFC 1034 4.3.5): answered SERVFAIL.  Set and cleared by the
+	 * daemon's loop thread with a relaxed store, read the same way by
+	 * the workers; a fresh transfer loads a new zone with it clear. */
+	uint8_t expired;
 };
 
 /* Exact-match lookup of a lower-cased wire name whose dname_hash is known. */
