@@ -47,6 +47,19 @@ void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
 		r->failed = st->status == ZS_FAILED;
 		r->serving = st->zone != NULL;
 		r->error = st->error;
+		struct secondary_info si;
+		if (secondaries_info(srv->secondaries, st->name, &si)) {
+			r->secondary = true;
+			r->primary = si.primary;
+			r->sec_have_serial = si.have_serial;
+			r->sec_serial = si.serial;
+			r->last_refresh = si.last_refresh;
+			r->expires_in = si.expires_in;
+			r->expired = si.expired;
+			r->last_error = si.last_error;
+		} else if (snap->conf->zones[i].nprimary) {
+			r->secondary = true;   /* at start, before the first sync */
+		}
 		if (st->zone) {
 			r->serial = st->zone->serial;
 			r->records = st->zone->nrecords;

@@ -17,7 +17,7 @@
 
 const char *zone_load_status_name(enum zone_load_status st)
 {
-	static const char *const names[] = { "loaded", "unchanged", "failed" };
+	static const char *const names[] = { "loaded", "unchanged", "failed", "pending" };
 	return names[st];
 }
 
@@ -309,7 +309,7 @@ static struct zone *job_finish(struct zone_job *j, const struct snapshot_opts *o
 	if (j->open_err == VANE_ENOENT && cz->nprimary) {
 		/* A secondary before its first transfer: not an error of the
 		 * config; daemon/secondary.c transfers it and reloads. */
-		st->status = ZS_FAILED;
+		st->status = ZS_PENDING;
 		st->error = strdup("not transferred yet");
 		free(j->msgs);
 		j->msgs = NULL;
