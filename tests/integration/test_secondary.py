@@ -9,6 +9,7 @@ with the wrong TSIG secret is refused by Knot.  Every wait polls."""
 import base64
 import json
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,7 @@ class SecondaryVaned(Vaned):
     def __init__(self, workdir, primary_port, secret=SECRET, **kw):
         self.primary_port = primary_port
         self.secret = secret
+        self.http_port = free_port()
         d = Path(workdir) / "zones"
         d.mkdir(parents=True, exist_ok=True)
         (d / "unused.zone").write_text("")   # the base class copies nothing then
@@ -106,7 +108,13 @@ class SecondaryVaned(Vaned):
                  "    secret: \"%s\"\n" % self.secret)
         text += ("services:\n  - name: api.%s\n    endpoints:\n"
                  "      - id: a\n        address: [ 198.51.100.1 ]\n" % ZONE)
+        text += "http:\n  listen: \"127.0.0.1@%d\"\n" % self.http_port
         return text
+
+    def http(self, path):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.http_port, path),
+                                    timeout=5) as r:
+            return r.read().decode()
 
     def status(self):
         r = self.ctl("zone-status", json_out=True)
@@ -180,6 +188,8 @@ def test_secondary_of_knot(tmp_path):
         assert st["primary"] == "127.0.0.1@%d" % knot.port, st
         saved = v.dir / "state" / "secondary" / "sec.test.zone"
         assert saved.exists()
+        assert st["expires_in"] > 80000 and st["last_error"] is None, st
+        assert 'vane_zone_expired{zone="sec.test."} 0' in v.http("/metrics")
 
         # A change at Knot: NOTIFY, then IXFR, within a few seconds (the
         # SOA refresh is an hour: only the NOTIFY explains it).
@@ -225,8 +235,11 @@ def test_secondary_of_knot(tmp_path):
                    == dns.rcode.SERVFAIL, "expiry", timeout=20)
         st = v.status()
         assert st["expired"] is True and st["last_error"], st
-        ev = v.ctl("events", json_out=True)
-        assert "zone-expired" in ev.stdout, ev.stdout
+        assert "zone-expired" in v.http("/api/v1/events")
+        m = v.http("/metrics")
+        assert 'vane_zone_expired{zone="sec.test."} 1' in m, m
+        assert 'vane_zone_refresh_failing{zone="sec.test."} 1' in m, m
+        assert "vane_zone_expiry_events_total 1" in m, m
         v.stop_and_check()
     finally:
         knot.kill()
