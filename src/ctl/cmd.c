@@ -29,9 +29,11 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "zone-status", CMD_ZONE_STATUS, false, "GET", "/api/v1/zones", NULL,
 	  { { "zone", CA_NAME, NULL, true, true, NULL } },
 	  "Serial, records, load time and last load error of each zone; each notify: "
-	  "secondary with the serial it serves, its lag and the last NOTIFY ack.",
-	  "zones: [{name, file, status, serving, error, serial, records, loaded_at, "
-	  "secondaries: [{target, serial, lag, notify, last_ack, error}]}]" },
+	  "secondary with the serial it serves, its lag and the last NOTIFY ack; for a zone "
+	  "vaned is a secondary for, its primary, last refresh, expiry and last refresh error.",
+	  "zones: [{name, file, status, serving, error, serial, records, loaded_at, role, "
+	  "secondaries: [{target, serial, lag, notify, last_ack, error}]; role secondary: "
+	  "primary, last_refresh, expires_in, expired, last_error}]" },
 	{ "stats", CMD_STATS, false, "GET", "/api/v1/stats", NULL, { { 0 } },
 	  "Query counters by rcode, qtype and transport.",
 	  "queries, rcode, qtype, transport, dropped, services, fallbacks, ecs_scope, response_size" },

@@ -288,6 +288,11 @@ static int query_soa(struct xfrin_req *r, unsigned p)
 			goto out;
 		}
 		ssize_t n = recv(fd, m, sizeof(m), 0);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			/* ICMP port unreachable and the like: no primary there. */
+			fail(r, "SOA query: %s", strerror(errno));
+			goto out;
+		}
 		if (n < DNS_HDRLEN || wire_get_u16(m) != wire_get_u16(q))
 			continue;   /* a stray datagram: keep waiting */
 		unsigned an;
