@@ -69,9 +69,12 @@ static int index_grow(struct rrlist *l)
 	return 0;
 }
 
-int rrlist_add(struct rrlist *l, const uint8_t *owner, uint16_t type, uint32_t ttl,
+int rrlist_add(struct rrlist *l, const uint8_t *owner_any, uint16_t type, uint32_t ttl,
 	       const uint8_t *rdata, uint16_t rdlen)
 {
+	uint8_t owner[DNAME_MAXLEN];
+	memcpy(owner, owner_any, dname_len(owner_any));
+	dname_lower(owner);
 	/* Deleted records keep their slots until the next rebuild, so count
 	 * every record ever added against the load factor. */
 	if ((l->n + 1) * 2 > l->nslot && index_grow(l) != 0)
@@ -98,7 +101,6 @@ int rrlist_add(struct rrlist *l, const uint8_t *owner, uint16_t type, uint32_t t
 		return VANE_ENOMEM;
 	}
 	memcpy(r->owner, owner, ol);
-	dname_lower(r->owner);
 	memcpy(r->rdata, rdata, rdlen);
 	r->ttl = ttl;
 	r->type = type;
