@@ -51,11 +51,13 @@ class KnotPrimary(Server):
     a difference (journal) so it can send IXFR; NOTIFY to `notify_port`."""
     name = "knotd"
 
-    def __init__(self, workdir, notify_port):
+    def __init__(self, workdir, notify_port, port=None):
         d = Path(workdir)
         (d / "zones").mkdir(parents=True, exist_ok=True)
         (d / "zones" / "sec.test.zone").write_text(zone_text(1, "192.0.2.80"))
         super().__init__(workdir, zones=[(ZONE, "sec.test.zone")])
+        if port:
+            self.port = port
         (self.dir / "run").mkdir(exist_ok=True)
         (self.dir / "storage").mkdir(exist_ok=True)
         self.conf_path = self.dir / "knot.conf"
@@ -166,15 +168,14 @@ def notify(port, secret=None, keyname="xfr-key"):
 
 
 def test_secondary_of_knot(tmp_path):
-    vport = free_port()
-    knot = KnotPrimary(tmp_path / "knot", notify_port=vport)
-    v = None
+    # vaned first, so each daemon binds its port as soon as it is picked
+    # (the machine is shared); the NOTIFY Knot sends when it loads the
+    # zone starts the first transfer.
+    kport = free_port()
+    knot = None
+    v = SecondaryVaned(tmp_path / "vaned", kport)
     try:
-        v = SecondaryVaned(tmp_path / "vaned", knot.port, start=False)
-        v.port = vport
-        v.listen = ["127.0.0.1@%d" % vport]
-        v.write_conf()
-        v.start()
+        knot = KnotPrimary(tmp_path / "knot", notify_port=v.port, port=kport)
 
         # First transfer (AXFR: nothing to start an IXFR from).
         wait_until(lambda: serial(v.port) == 1, "first transfer", timeout=15)
@@ -193,6 +194,7 @@ def test_secondary_of_knot(tmp_path):
 
         # A change at Knot: NOTIFY, then IXFR, within a few seconds (the
         # SOA refresh is an hour: only the NOTIFY explains it).
+        notifies = v.stderr_text().count("NOTIFY from 127.0.0.1 accepted")
         t0 = time.monotonic()
         knot.change(2, "192.0.2.81")
         wait_until(lambda: addrs(v.port, "www.%s" % ZONE) == {"192.0.2.81"},
@@ -200,7 +202,7 @@ def test_secondary_of_knot(tmp_path):
         took = time.monotonic() - t0
         assert serial(v.port) == 2
         log = v.stderr_text()
-        assert "NOTIFY from 127.0.0.1 accepted" in log, log[-3000:]
+        assert log.count("NOTIFY from 127.0.0.1 accepted") > notifies, log[-3000:]
         assert "IXFR from 127.0.0.1@%d: serial 2" % knot.port in log, log[-3000:]
         print("NOTIFY + IXFR reached vaned in %.2f s" % took)
 
@@ -242,8 +244,9 @@ def test_secondary_of_knot(tmp_path):
         assert "vane_zone_expiry_events_total 1" in m, m
         v.stop_and_check()
     finally:
-        knot.kill()
-        if v and v.proc and v.proc.poll() is None:
+        if knot:
+            knot.kill()
+        if v.proc and v.proc.poll() is None:
             v.kill()
 
 
