@@ -375,6 +375,12 @@ static int take(struct xfer *x, const struct xrec *rec, bool ixfr)
 		if (soa)
 			return VANE_EMALF;   /* SOA, SOA: a zone without NS */
 		x->phase = XP_AXFR;
+		if (ixfr) {
+			/* RFC 1995 4: the whole zone in reply to an IXFR (no
+			 * journal at the primary): it replaces the serving records. */
+			rrlist_free(x->out);
+			rrlist_init(x->out);
+		}
 		{
 			int ret = rrlist_add(x->out, x->first.owner, DNS_SOA, x->first.ttl,
 					     x->first.rdata, x->first.rdlen);

@@ -51,7 +51,7 @@ class KnotPrimary(Server):
     a difference (journal) so it can send IXFR; NOTIFY to `notify_port`."""
     name = "knotd"
 
-    def __init__(self, workdir, notify_port, port=None):
+    def __init__(self, workdir, notify_port, port=None, journal=True):
         d = Path(workdir)
         (d / "zones").mkdir(parents=True, exist_ok=True)
         (d / "zones" / "sec.test.zone").write_text(zone_text(1, "192.0.2.80"))
@@ -72,12 +72,14 @@ class KnotPrimary(Server):
             "acl:\n  - id: xfr\n    address: 127.0.0.1\n    key: xfr-key\n"
             "    action: transfer\n"
             "template:\n  - id: default\n    storage: %(d)s/storage\n"
-            "    zonefile-sync: -1\n    zonefile-load: difference\n"
-            "    journal-content: changes\n    semantic-checks: off\n"
+            "    zonefile-sync: -1\n    zonefile-load: %(load)s\n"
+            "    journal-content: %(journal)s\n    semantic-checks: off\n"
             "zone:\n  - domain: %(zone)s\n    file: %(zf)s\n    notify: vaned\n"
             "    acl: xfr\n"
             % {"d": self.dir, "port": self.port, "nport": notify_port, "secret": SECRET,
-               "zone": ZONE, "zf": self.zone_path("sec.test.zone")})
+               "zone": ZONE, "zf": self.zone_path("sec.test.zone"),
+               "load": "difference" if journal else "whole",
+               "journal": "changes" if journal else "none"})
         self._spawn([KNOTD, "-c", str(self.conf_path)])
 
     def change(self, serial, www, **soa):
@@ -266,4 +268,34 @@ def test_wrong_key_refused_by_knot(tmp_path):
     finally:
         knot.kill()
         if v and v.proc and v.proc.poll() is None:
+            v.kill()
+
+
+def test_ixfr_answered_with_the_whole_zone(tmp_path):
+    """A primary without a journal answers the IXFR with the whole zone
+    (RFC 1995 4): it replaces the serving version, names removed included."""
+    kport = free_port()
+    knot = None
+    v = SecondaryVaned(tmp_path / "vaned", kport)
+    try:
+        knot = KnotPrimary(tmp_path / "knot", notify_port=v.port, port=kport, journal=False)
+        wait_until(lambda: serial(v.port) == 1, "first transfer", timeout=15)
+        assert addrs(v.port, "h39.%s" % ZONE) == {"10.0.0.39"}
+        text = zone_text(2, "192.0.2.90").replace("h39 A 10.0.0.39\n", "")
+        knot.zone_path("sec.test.zone").write_text(text)
+        import subprocess
+        subprocess.run(["/usr/sbin/knotc", "-s", str(knot.dir / "run" / "knot.sock"),
+                        "zone-reload", ZONE], check=True, capture_output=True, timeout=10)
+        wait_until(lambda: serial(v.port) == 2, "serial 2", timeout=10)
+        assert addrs(v.port, "www.%s" % ZONE) == {"192.0.2.90"}
+        r = answer(v.port, "h39.%s" % ZONE)
+        assert r.rcode() == dns.rcode.NXDOMAIN
+        assert addrs(v.port, "h38.%s" % ZONE) == {"10.0.0.38"}
+        log = v.stderr_text()
+        assert "AXFR from 127.0.0.1@%d: serial 2" % knot.port in log, log[-3000:]
+        v.stop_and_check()
+    finally:
+        if knot:
+            knot.kill()
+        if v.proc and v.proc.poll() is None:
             v.kill()
