@@ -357,13 +357,17 @@ static void notify_hook(void *ctx, const uint8_t *apex)
 {
 	struct secondaries *s = ctx;
 	pthread_mutex_lock(&s->lock);
-	bool have = false;
-	for (unsigned i = 0; i < s->npending && !have; i++)
-		have = dname_equal(s->pending[i], apex);
-	if (!have && s->npending < SEC_MAX_PENDING)
-		memcpy(s->pending[s->npending++], apex, dname_len(apex));
+	/* Under the lock: secondaries_close sets closing under it before it
+	 * closes the async handle, so no send reaches a closed handle. */
+	if (!s->closing) {
+		bool have = false;
+		for (unsigned i = 0; i < s->npending && !have; i++)
+			have = dname_equal(s->pending[i], apex);
+		if (!have && s->npending < SEC_MAX_PENDING)
+			memcpy(s->pending[s->npending++], apex, dname_len(apex));
+		uv_async_send(&s->async);
+	}
 	pthread_mutex_unlock(&s->lock);
-	uv_async_send(&s->async);
 }
 
 static void async_cb(uv_async_t *a)
@@ -407,7 +411,9 @@ void secondaries_close(struct secondaries *s)
 {
 	if (!s || s->closing)
 		return;
+	pthread_mutex_lock(&s->lock);
 	s->closing = true;
+	pthread_mutex_unlock(&s->lock);
 	xfr_notify_hook(NULL, NULL);
 	uv_close((uv_handle_t *)&s->async, NULL);
 	while (s->zones) {

@@ -19,10 +19,13 @@
 static xfr_notify_fn hook_fn;
 static void *hook_ctx;
 
+/* Set by the loop thread while query threads may read it: the context
+ * first, published by the release store of the function. */
 void xfr_notify_hook(xfr_notify_fn fn, void *ctx)
 {
-	hook_fn = fn;
-	hook_ctx = ctx;
+	if (fn)
+		__atomic_store_n(&hook_ctx, ctx, __ATOMIC_RELAXED);
+	__atomic_store_n(&hook_fn, fn, __ATOMIC_RELEASE);
 }
 
 static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
@@ -130,8 +133,9 @@ enum xfr_verdict xfr_notify_in(const struct xfr_set *set, const struct sockaddr 
 		}
 	}
 	log_zone(LOG_INFO, sz->name, "NOTIFY from %s accepted", pstr);
-	if (hook_fn)
-		hook_fn(hook_ctx, sz->apex);
+	xfr_notify_fn fn = __atomic_load_n(&hook_fn, __ATOMIC_ACQUIRE);
+	if (fn)
+		fn(__atomic_load_n(&hook_ctx, __ATOMIC_RELAXED), sz->apex);
 	size_t len = reply(q, qend, out, cap, DNS_NOERROR);
 	*outlen = k && len ? sign(out, len, cap, k, &t, 0, now) : len;
 	return *outlen ? XFR_REPLY : XFR_DROP;
