@@ -193,6 +193,9 @@ def test_secondary_of_knot(tmp_path):
         assert saved.exists()
         assert st["expires_in"] > 80000 and st["last_error"] is None, st
         assert 'vane_zone_expired{zone="sec.test."} 0' in v.http("/metrics")
+        text = v.ctl("zone-status").stdout
+        assert "secondary of 127.0.0.1@%d, last refresh 20" % knot.port in text, text
+        assert "expires in " in text, text
 
         # A change at Knot: NOTIFY, then IXFR, within a few seconds (the
         # SOA refresh is an hour: only the NOTIFY explains it).
@@ -239,6 +242,7 @@ def test_secondary_of_knot(tmp_path):
                    == dns.rcode.SERVFAIL, "expiry", timeout=20)
         st = v.status()
         assert st["expired"] is True and st["last_error"], st
+        assert "EXPIRED (answering SERVFAIL)" in v.ctl("zone-status").stdout
         assert "zone-expired" in v.http("/api/v1/events")
         m = v.http("/metrics")
         assert 'vane_zone_expired{zone="sec.test."} 1' in m, m
