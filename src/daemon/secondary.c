@@ -120,6 +120,7 @@ static void after_cb(uv_work_t *w, int status)
 	zone_unref(sz->req_zone);
 	sz->req_zone = NULL;
 	if (sz->removed || s->closing || status != 0) {
+		free((char *)r->path);
 		free(r);
 		if (sz->removed)
 			zone_gone(sz);
@@ -153,6 +154,7 @@ static void after_cb(uv_work_t *w, int status)
 		set_expired(sz, false);
 		arm_after_success(sz);
 	}
+	free((char *)r->path);
 	free(r);
 	if (sz->again) {
 		sz->again = false;
@@ -175,7 +177,13 @@ static void start_refresh(struct sec_zone *sz, const char *why)
 		return;
 	}
 	*r = sz->cfg;
-	r->path = sz->path;
+	/* Its own copy: a reload may change the path while the run uses it. */
+	r->path = sz->path ? strdup(sz->path) : NULL;
+	if (!r->path) {
+		free(r);
+		uv_timer_start(&sz->refresh_timer, refresh_cb, clamp_ms(SEC_DEFAULT_RETRY_S), 0);
+		return;
+	}
 	r->cur = sz->serving;
 	if (sz->serving)
 		zone_ref(sz->serving);
@@ -190,6 +198,7 @@ static void start_refresh(struct sec_zone *sz, const char *why)
 		sz->req = NULL;
 		zone_unref(sz->req_zone);
 		sz->req_zone = NULL;
+		free((char *)r->path);
 		free(r);
 		uv_timer_start(&sz->refresh_timer, refresh_cb, clamp_ms(SEC_DEFAULT_RETRY_S), 0);
 	}
