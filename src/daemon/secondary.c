@@ -428,6 +428,8 @@ void secondaries_close(struct secondaries *s)
 	while (s->zones) {
 		struct sec_zone *sz = s->zones;
 		s->zones = sz->next;
+		if (sz->req)   /* a run in progress ends at its next wait */
+			__atomic_store_n(&sz->req->cancel, 1, __ATOMIC_RELAXED);
 		sz->removed = true;
 		sz->serving = NULL;
 		zone_gone(sz);

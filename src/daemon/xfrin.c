@@ -204,14 +204,19 @@ static int next_rec(const uint8_t *m, size_t len, size_t *off, struct xrec *x)
 
 /* ---- sockets with deadlines ---- */
 
-static int wait_fd(int fd, short ev, uint64_t deadline)
+/* Wait for `ev` until `deadline`, in slices so that a stopping daemon
+ * (`*cancel` set) does not wait for a slow primary. */
+static int wait_fd(int fd, short ev, uint64_t deadline, const int *cancel)
 {
 	for (;;) {
 		uint64_t now = rt_now_ms();
+		if (__atomic_load_n(cancel, __ATOMIC_RELAXED))
+			return VANE_EAGAIN;
 		if (now >= deadline)
 			return VANE_ETIMEDOUT;
 		struct pollfd p = { .fd = fd, .events = ev };
-		int n = poll(&p, 1, (int)(deadline - now));
+		uint64_t slice = deadline - now < 100 ? deadline - now : 100;
+		int n = poll(&p, 1, (int)slice);
 		if (n > 0)
 			return 0;
 		if (n < 0 && errno != EINTR)
@@ -219,11 +224,11 @@ static int wait_fd(int fd, short ev, uint64_t deadline)
 	}
 }
 
-static int read_full(int fd, uint8_t *buf, size_t n, unsigned timeout_ms)
+static int read_full(int fd, uint8_t *buf, size_t n, unsigned timeout_ms, const int *cancel)
 {
 	size_t got = 0;
 	while (got < n) {
-		int ret = wait_fd(fd, POLLIN, rt_now_ms() + timeout_ms);
+		int ret = wait_fd(fd, POLLIN, rt_now_ms() + timeout_ms, cancel);
 		if (ret != 0)
 			return ret;
 		ssize_t k = read(fd, buf + got, n - got);
@@ -249,7 +254,7 @@ static int open_socket(const struct xfrin_req *r, unsigned p, int type)
 		return e;
 	}
 	if (type == SOCK_STREAM) {
-		int ret = wait_fd(fd, POLLOUT, rt_now_ms() + r->timeout_ms);
+		int ret = wait_fd(fd, POLLOUT, rt_now_ms() + r->timeout_ms, &r->cancel);
 		int err = 0;
 		socklen_t el = sizeof(err);
 		if (ret == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err)
@@ -283,7 +288,7 @@ static int query_soa(struct xfrin_req *r, unsigned p)
 	}
 	uint64_t deadline = rt_now_ms() + r->timeout_ms;
 	for (;;) {
-		if (wait_fd(fd, POLLIN, deadline) != 0) {
+		if (wait_fd(fd, POLLIN, deadline, &r->cancel) != 0) {
 			fail(r, "SOA query: no answer in %u ms", r->timeout_ms);
 			goto out;
 		}
@@ -454,10 +459,10 @@ static int transfer(struct xfrin_req *r, unsigned p, bool ixfr, struct rrlist *o
 	}
 	for (unsigned msgs = 0; x->phase != XP_DONE; msgs++) {
 		uint8_t lb[2];
-		int e = read_full(fd, lb, 2, r->timeout_ms);
+		int e = read_full(fd, lb, 2, r->timeout_ms, &r->cancel);
 		size_t len = wire_get_u16(lb);
 		if (e == 0)
-			e = read_full(fd, m, len, r->timeout_ms);
+			e = read_full(fd, m, len, r->timeout_ms, &r->cancel);
 		if (e != 0) {
 			if (e == VANE_EMALF && msgs == 1 && x->phase == XP_SECOND && ixfr) {
 				ret = 1;   /* the SOA alone: up to date (RFC 1995 2) */

@@ -43,6 +43,7 @@ struct xfrin_req {
 	const struct zone *cur;             /* serving version (a reference), or NULL */
 	const char *path;                   /* the saved copy */
 	unsigned timeout_ms;                /* per step: SOA query, connect, each read */
+	int cancel;                         /* set (atomically) to give up: the daemon stops */
 
 	/* Out. */
 	enum xfrin_outcome outcome;
