@@ -248,6 +248,16 @@ def test_secondary_of_knot(tmp_path):
         assert 'vane_zone_expired{zone="sec.test."} 1' in m, m
         assert 'vane_zone_refresh_failing{zone="sec.test."} 1' in m, m
         assert "vane_zone_expiry_events_total 1" in m, m
+
+        # The primary comes back (its NOTIFY at load, or the retry timer):
+        # the serial is current, the zone serves again.
+        knot.proc = None
+        knot._spawn([KNOTD, "-c", str(knot.conf_path)])
+        wait_until(lambda: addrs(v.port, "www.%s" % ZONE) == {"192.0.2.82"},
+                   "serving again after expiry", timeout=15)
+        st = v.status()
+        assert st["expired"] is False and st["last_error"] is None, st
+        assert "refreshed after expiry" in v.stderr_text()
         v.stop_and_check()
     finally:
         if knot:
