@@ -61,6 +61,7 @@ struct ctl_zone_row {
 	long long expires_in;            /* seconds; valid with sec_have_serial */
 	bool expired;
 	const char *last_error;          /* of the last refresh, NULL: it worked */
+	unsigned long transfers, refresh_failures; /* since start */
 };
 
 /* `reply` (of encode_zone_status) turned into an error (ok false, code

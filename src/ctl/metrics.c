@@ -320,6 +320,24 @@ static void secondary_zones(FILE *f, const struct ctl_zone_row *z, unsigned n)
 			fprintf(f, "\"} %lld\n", v);
 		}
 	}
+	head(f, "vane_zone_transfers_total", "counter",
+	     "Versions of a secondary zone transferred (IXFR or AXFR) since start.");
+	for (unsigned i = 0; i < n; i++) {
+		if (!z[i].secondary)
+			continue;
+		fputs("vane_zone_transfers_total{zone=\"", f);
+		label(f, z[i].name);
+		fprintf(f, "\"} %lu\n", z[i].transfers);
+	}
+	head(f, "vane_zone_refresh_failures_total", "counter",
+	     "Refreshes of a secondary zone that failed (no primary answered usably).");
+	for (unsigned i = 0; i < n; i++) {
+		if (!z[i].secondary)
+			continue;
+		fputs("vane_zone_refresh_failures_total{zone=\"", f);
+		label(f, z[i].name);
+		fprintf(f, "\"} %lu\n", z[i].refresh_failures);
+	}
 	head(f, "vane_zone_expiry_events_total", "counter",
 	     "Secondary zones that expired or came back since start.");
 }

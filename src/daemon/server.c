@@ -57,6 +57,8 @@ void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
 			r->expires_in = si.expires_in;
 			r->expired = si.expired;
 			r->last_error = si.last_error;
+			r->transfers = si.transfers;
+			r->refresh_failures = si.failures;
 		} else if (snap->conf->zones[i].nprimary) {
 			r->secondary = true;   /* at start, before the first sync */
 		}

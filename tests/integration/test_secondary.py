@@ -8,6 +8,7 @@ with the wrong TSIG secret is refused by Knot.  Every wait polls."""
 
 import base64
 import json
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -192,7 +193,9 @@ def test_secondary_of_knot(tmp_path):
         saved = v.dir / "state" / "secondary" / "sec.test.zone"
         assert saved.exists()
         assert st["expires_in"] > 80000 and st["last_error"] is None, st
-        assert 'vane_zone_expired{zone="sec.test."} 0' in v.http("/metrics")
+        m = v.http("/metrics")
+        assert 'vane_zone_expired{zone="sec.test."} 0' in m, m
+        assert 'vane_zone_transfers_total{zone="sec.test."} 1' in m, m
         text = v.ctl("zone-status").stdout
         assert "secondary of 127.0.0.1@%d, last refresh 20" % knot.port in text, text
         assert "expires in " in text, text
@@ -248,6 +251,7 @@ def test_secondary_of_knot(tmp_path):
         assert 'vane_zone_expired{zone="sec.test."} 1' in m, m
         assert 'vane_zone_refresh_failing{zone="sec.test."} 1' in m, m
         assert "vane_zone_expiry_events_total 1" in m, m
+        assert re.search(r'vane_zone_refresh_failures_total\{zone="sec.test."\} [1-9]', m), m
 
         # The primary comes back (its NOTIFY at load, or the retry timer):
         # the serial is current, the zone serves again.
