@@ -149,7 +149,7 @@ def serial(port):
     return None
 
 
-def notify(port, secret=None, keyname="xfr-key"):
+def notify(port, secret=None, keyname="xfr-key", src="127.0.0.1"):
     q = dns.message.make_query(ZONE, "SOA")
     q.set_opcode(dns.opcode.NOTIFY)
     q.flags &= ~0x0100   # no RD in a NOTIFY
@@ -160,6 +160,7 @@ def notify(port, secret=None, keyname="xfr-key"):
     wire = q.to_wire()
     import socket
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
     s.settimeout(3)
     try:
         s.sendto(wire, ("127.0.0.1", port))
@@ -219,11 +220,14 @@ def test_secondary_of_knot(tmp_path):
         assert opcode == dns.opcode.NOTIFY and rcode == dns.rcode.NOTAUTH
         rcode, _ = notify(v.port)
         assert rcode == dns.rcode.REFUSED
+        rcode, _ = notify(v.port, secret=SECRET, src="127.0.0.2")   # not a primary
+        assert rcode == dns.rcode.REFUSED
         rcode, _ = notify(v.port, secret=SECRET)
         assert rcode == dns.rcode.NOERROR
         log = v.stderr_text()
         assert "NOTIFY from 127.0.0.1 refused: TSIG BADSIG" in log
         assert "NOTIFY from 127.0.0.1 refused: not signed" in log
+        assert "NOTIFY from 127.0.0.2 refused: not a primary of the zone" in log
 
         # A short expire in the SOA, then the primary goes away.
         knot.change(3, "192.0.2.82", refresh=1, retry=1, expire=12)
