@@ -569,7 +569,8 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 	res->qend = DNS_HDRLEN;
 	res->opt_off = 0;
 	res->node = NULL;
-	res->xfr = v == DNS_V_OK && (q.tsig || q.qtype == DNS_AXFR || q.qtype == DNS_IXFR);
+	res->xfr = (v == DNS_V_OK && (q.tsig || q.qtype == DNS_AXFR || q.qtype == DNS_IXFR)) ||
+		   (v == DNS_V_NOTIMP && DNS_OPCODE(q.flags) == DNS_OP_NOTIFY); /* to a secondary */
 	if (v == DNS_V_DROP || outcap < DNS_UDP_MIN) {
 		res->rcode = 0;
 		return 0;
@@ -649,6 +650,8 @@ size_t auth_answer(const struct zone_db *db, const struct auth_conf *conf,
 		}
 		if (!z)
 			rcode = DNS_REFUSED;
+		else if (__builtin_expect(__atomic_load_n(&z->expired, __ATOMIC_RELAXED), 0))
+			rcode = DNS_SERVFAIL;   /* an expired secondary (RFC 1034 4.3.5) */
 		else
 			answer_zone(&r, z, &q, &qn, tcp, steer, client, res);
 	}

@@ -215,6 +215,28 @@ static void show_zonemd(const json_t *md)
 	       (long long)json_integer_value(json_object_get(md, "hash")), digest);
 }
 
+/* A secondary zone: where it comes from, when it last refreshed, expiry. */
+static void show_primary(const json_t *z)
+{
+	const char *role = json_string_value(json_object_get(z, "role"));
+	if (!role || strcmp(role, "secondary") != 0)
+		return;
+	const char *p = json_string_value(json_object_get(z, "primary"));
+	const char *at = json_string_value(json_object_get(z, "last_refresh"));
+	const char *err = json_string_value(json_object_get(z, "last_error"));
+	json_t *exp = json_object_get(z, "expires_in");
+	printf("  secondary of %s, last refresh %s, ", p ? p : "-", at ? at : "never");
+	if (json_is_true(json_object_get(z, "expired")))
+		printf("EXPIRED (answering SERVFAIL)");
+	else if (json_is_integer(exp))
+		printf("expires in %lld s", (long long)json_integer_value(exp));
+	else
+		printf("no copy yet");
+	if (err)
+		printf(", last error: %s", err);
+	printf("\n");
+}
+
 static void show_zones(const json_t *res, bool full)
 {
 	const json_t *zones = json_object_get(res, "zones");
@@ -250,6 +272,8 @@ static void show_zones(const json_t *res, bool full)
 			show_zonemd(json_object_get(z, "zonemd"));
 		if (full)
 			show_secondaries(json_object_get(z, "secondaries"));
+		if (full)
+			show_primary(z);
 	}
 }
 

@@ -69,6 +69,12 @@ struct conf_zone {
 	char *catalog_zone;              /* the catalog listing this zone, or NULL */
 	bool catalog;                    /* catalog_role is generate (no file) */
 	bool zonemd;                     /* add a ZONEMD at load (RFC 8976) */
+	/* A secondary zone: transferred from these primaries instead of read
+	 * from `file:`; `file` is then set to its saved copy in state-dir. */
+	struct conf_listen *primary;
+	unsigned nprimary;
+	char *key;                       /* TSIG key id for the transfers, or NULL */
+	int key_index;                   /* into keys, or -1 */
 	unsigned line;                   /* where the entry starts, for messages */
 };
 

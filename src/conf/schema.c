@@ -348,6 +348,10 @@ static const struct conf_item notify_elem = {
 	.children = notify_items, .line_off = NT(line),
 };
 
+static const struct conf_item primary_elem = {
+	.name = "primary", .type = CONF_LISTEN, .flags = CONF_UNIQUE,
+};
+
 static const struct conf_item acl_items[] = {
 	{ .name = "address", .type = CONF_STR, .flags = CONF_REQUIRED, .offset = ACL(address),
 	  .help = "An IPv4 or IPv6 address, or a prefix ADDR/LEN." },
@@ -402,8 +406,23 @@ static const struct conf_item zone_items[] = {
 	  .offset = Z(name),
 	  .help = "The zone's apex; each zone may appear once." },
 	{ .name = "file", .type = CONF_PATH, .offset = Z(file),
-	  .help = "Zone file in RFC 1035 master file format. Required, except for a catalog "
-		  "zone that vaned generates (catalog-role: generate), which has none." },
+	  .help = "Zone file in RFC 1035 master file format. Required, except for a zone "
+		  "transferred from a primary (primary:) and for a catalog zone that vaned "
+		  "generates (catalog-role: generate), which have none." },
+	{ .name = "primary", .type = CONF_LIST, .offset = Z(primary), .count_off = Z(nprimary),
+	  .elem = &primary_elem, .elem_size = sizeof(struct conf_listen), .max = 16,
+	  .help = "Makes vaned a secondary for the zone: its primaries, each \"ADDR@PORT\" or "
+		  "\"ADDR\" (port 53), tried in order. vaned follows the SOA refresh and retry "
+		  "timers (RFC 1034 4.3.5), takes IXFR (RFC 1995) with AXFR (RFC 5936) as the "
+		  "fallback, and refreshes at once on a NOTIFY (RFC 1996) from one of these "
+		  "addresses; a NOTIFY from anyone else is REFUSED and logged. The transferred "
+		  "zone is saved atomically under state-dir (secondary/NAME.zone) and served "
+		  "from there at the next start, before the first refresh. When no refresh "
+		  "succeeded for the SOA expire time, the zone answers SERVFAIL and an event is "
+		  "raised until a refresh succeeds. Not together with file:." },
+	{ .name = "key", .type = CONF_STR, .offset = Z(key),
+	  .help = "With primary: the id (in keys:) of the TSIG key that signs the SOA queries "
+		  "and transfers to the primaries and that a NOTIFY must be signed with." },
 	{ .name = "notify", .type = CONF_LIST, .offset = Z(notify), .count_off = Z(nnotify),
 	  .elem = &notify_elem, .elem_size = sizeof(struct conf_notify), .max = 64,
 	  .help = "Secondaries told of every new serial by NOTIFY (RFC 1996) over UDP, each "

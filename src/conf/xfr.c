@@ -5,6 +5,7 @@
  * prefixes, key references that exist.  Runs after the schema parsed.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,55 @@ static bool parse_prefix(struct conf_acl *a)
 	return true;
 }
 
+/* Where a secondary zone's transferred copy lives: state-dir/secondary/
+ * NAME.zone, the name without its final dot ("root" for the root zone). */
+static char *secondary_path(const struct vane_conf *conf, const char *zname)
+{
+	char name[512];
+	size_t n = strlen(zname);
+	if (n > 1 && zname[n - 1] == '.')
+		n--;
+	if (n >= sizeof(name))
+		return NULL;
+	if (strcmp(zname, ".") == 0) {
+		strcpy(name, "root");
+	} else {
+		for (size_t i = 0; i < n; i++)   /* a '/' in a label must not make a path */
+			name[i] = zname[i] == '/' ? '_' : (char)tolower((unsigned char)zname[i]);
+		name[n] = 0;
+	}
+	size_t len = strlen(conf->state_dir) + strlen(name) + 32;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%s/secondary/%s.zone", conf->state_dir, name);
+	return p;
+}
+
+/* file: or primary:, exactly one; the key of a secondary exists. */
+static void check_secondary(struct report *v, struct vane_conf *conf, struct conf_zone *cz,
+			    unsigned z)
+{
+	cz->key_index = -1;
+	if (cz->nprimary && cz->file) {
+		report_error(v, cz->line, "zones[%u]: give either file or primary, not both", z);
+		return;
+	}
+	if (!cz->nprimary) {
+		if (!cz->file)
+			report_error(v, cz->line, "zones[%u].file: required (or primary:)", z);
+		if (cz->key)
+			report_error(v, cz->line, "zones[%u].key: only with primary:", z);
+		return;
+	}
+	if (cz->key) {
+		cz->key_index = conf_key_find(conf, cz->key);
+		if (cz->key_index < 0)
+			report_error(v, cz->line, "zones[%u].key: unknown key \"%.64s\"", z, cz->key);
+	}
+	if (!conf->state_dir || !(cz->file = secondary_path(conf, cz->name)))
+		report_error(v, cz->line, "zones[%u]: no path for the transferred copy", z);
+}
+
 unsigned conf_check_xfr(struct vane_conf *conf, const char *file, vane_report_fn err,
 			void *ctx)
 {
@@ -112,6 +162,7 @@ unsigned conf_check_xfr(struct vane_conf *conf, const char *file, vane_report_fn
 				report_error(&v, t->line, "zones[%u].notify[%u].key: unknown key "
 					     "\"%.64s\"", z, i, t->key);
 		}
+		check_secondary(&v, conf, cz, z);
 		for (unsigned i = 0; i < cz->nallow_transfer; i++) {
 			struct conf_acl *a = &cz->allow_transfer[i];
 			a->key_index = -1;

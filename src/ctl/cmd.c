@@ -31,10 +31,12 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "Serial (answered and transferred; with export: healthy it can be above the "
 	  "zone file's, file_serial), records, load time and last load error of each "
 	  "zone; each notify: secondary with the serial it serves, its lag and the last "
-	  "NOTIFY ack.",
+	  "NOTIFY ack; for a zone vaned is a secondary for, its primary, last refresh, "
+	  "expiry and last refresh error.",
 	  "zones: [{name, file, status, serving, error, serial, file_serial, records, loaded_at, "
-	  "zonemd: {scheme, hash, digest} or null, "
-	  "secondaries: [{target, serial, lag, notify, last_ack, error}]}]" },
+	  "zonemd: {scheme, hash, digest} or null, role, "
+	  "secondaries: [{target, serial, lag, notify, last_ack, error}]; role secondary: "
+	  "primary, last_refresh, expires_in, expired, last_error}]" },
 	{ "stats", CMD_STATS, false, "GET", "/api/v1/stats", NULL, { { 0 } },
 	  "Query counters by rcode, qtype and transport.",
 	  "queries, rcode, qtype, transport, dropped, services, fallbacks, ecs_scope, response_size" },

@@ -343,6 +343,24 @@ json_t *encode_explain(const struct serve_explain *x, const struct ops_ep_view *
 
 /* ---- zones and status ---- */
 
+/* What a secondary zone adds: its primary, refresh and expiry. */
+static void zone_row_secondary(json_t *e, const struct ctl_zone_row *z)
+{
+	char ts[32];
+	json_object_set_new(e, "primary", z->primary ? json_string(z->primary) : json_null());
+	if (z->last_refresh) {
+		log_iso8601(z->last_refresh, ts, sizeof(ts));
+		json_object_set_new(e, "last_refresh", json_string(ts));
+	} else {
+		json_object_set_new(e, "last_refresh", json_null());
+	}
+	json_object_set_new(e, "expires_in", z->sec_have_serial && !z->expired ?
+			    json_integer(z->expires_in) : json_null());
+	json_object_set_new(e, "expired", json_boolean(z->expired));
+	json_object_set_new(e, "last_error", z->last_error ? json_string(z->last_error) :
+			    json_null());
+}
+
 static json_t *zone_row(const struct ctl_zone_row *z)
 {
 	char ts[32];
@@ -391,6 +409,9 @@ static json_t *zone_row(const struct ctl_zone_row *z)
 		json_array_append_new(secs, o);
 	}
 	json_object_set_new(e, "secondaries", secs);
+	json_object_set_new(e, "role", json_string(z->secondary ? "secondary" : "primary"));
+	if (z->secondary)
+		zone_row_secondary(e, z);
 	return e;
 }
 

@@ -56,6 +56,16 @@ struct ctl_zone_row {
 	/* notify: targets, with what each last reported (serve/notify.h). */
 	struct notify_peer_info sec[CTL_MAX_SECONDARIES];
 	unsigned nsec;
+	/* A secondary zone (primary: in the config); the rest only then. */
+	bool secondary;
+	const char *primary;             /* the one that answered last */
+	bool sec_have_serial;
+	uint32_t sec_serial;             /* of the version held (may not serve yet) */
+	long long last_refresh;          /* Unix time, 0: never */
+	long long expires_in;            /* seconds; valid with sec_have_serial */
+	bool expired;
+	const char *last_error;          /* of the last refresh, NULL: it worked */
+	unsigned long transfers, refresh_failures; /* since start */
 };
 
 /* `reply` (of encode_zone_status) turned into an error (ok false, code

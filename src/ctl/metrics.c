@@ -295,6 +295,53 @@ static void zones(FILE *f, const struct ctl_zone_row *z, unsigned n)
 	}
 }
 
+/* Zones vaned is a secondary for (daemon/secondary.h). */
+static void secondary_zones(FILE *f, const struct ctl_zone_row *z, unsigned n)
+{
+	static const struct { const char *name, *help; } g[] = {
+		{ "vane_zone_expired", "1 while a secondary zone is expired (SOA expire passed "
+				       "without a refresh): it answers SERVFAIL." },
+		{ "vane_zone_refresh_failing", "1 while the last refresh of a secondary zone "
+					       "failed." },
+		{ "vane_zone_last_refresh_seconds", "Unix time of the last successful refresh of "
+						    "a secondary zone; 0: never." },
+		{ "vane_zone_expires_in_seconds", "Seconds until a secondary zone expires without "
+						  "a refresh (negative: expired)." },
+	};
+	for (unsigned k = 0; k < 4; k++) {
+		head(f, g[k].name, "gauge", g[k].help);
+		for (unsigned i = 0; i < n; i++) {
+			if (!z[i].secondary || (k == 3 && !z[i].sec_have_serial))
+				continue;
+			fprintf(f, "%s{zone=\"", g[k].name);
+			label(f, z[i].name);
+			long long v = k == 0 ? z[i].expired : k == 1 ? z[i].last_error != NULL :
+				      k == 2 ? z[i].last_refresh : z[i].expires_in;
+			fprintf(f, "\"} %lld\n", v);
+		}
+	}
+	head(f, "vane_zone_transfers_total", "counter",
+	     "Versions of a secondary zone transferred (IXFR or AXFR) since start.");
+	for (unsigned i = 0; i < n; i++) {
+		if (!z[i].secondary)
+			continue;
+		fputs("vane_zone_transfers_total{zone=\"", f);
+		label(f, z[i].name);
+		fprintf(f, "\"} %lu\n", z[i].transfers);
+	}
+	head(f, "vane_zone_refresh_failures_total", "counter",
+	     "Refreshes of a secondary zone that failed (no primary answered usably).");
+	for (unsigned i = 0; i < n; i++) {
+		if (!z[i].secondary)
+			continue;
+		fputs("vane_zone_refresh_failures_total{zone=\"", f);
+		label(f, z[i].name);
+		fprintf(f, "\"} %lu\n", z[i].refresh_failures);
+	}
+	head(f, "vane_zone_expiry_events_total", "counter",
+	     "Secondary zones that expired or came back since start.");
+}
+
 static void anycast_metrics(FILE *f, const struct anycast_status *a)
 {
 	head(f, "vane_anycast_announced", "gauge",
@@ -380,6 +427,9 @@ char *metrics_render(const struct ctl_metrics_in *in)
 		  sum->size, STATS_SIZE_BUCKETS, size_upper, size_mid, size_le, 10);
 	events_metrics(f, in->ops ? in->ops->events : NULL);
 	zones(f, in->zones, in->nzones);
+	secondary_zones(f, in->zones, in->nzones);
+	fprintf(f, "vane_zone_expiry_events_total %llu\n",
+		(unsigned long long)events_count(in->ops ? in->ops->events : NULL, EV_ZONE_EXPIRED));
 	head(f, "vane_tcp_clients", "gauge", "Open TCP connections.");
 	fprintf(f, "vane_tcp_clients %u\n", in->tcp_clients);
 	if (in->anycast && in->anycast->enabled)

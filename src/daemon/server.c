@@ -12,6 +12,7 @@
 #include "conf/schema.h"
 #include "ctl/http.h"
 #include "daemon/export.h"
+#include "daemon/secondary.h"
 #include "daemon/server.h"
 #include "ops/state.h"
 #include "lib/dname.h"
@@ -64,6 +65,21 @@ void server_zone_rows(const struct server *srv, struct ctl_zone_row *rows,
 		r->failed = st->status == ZS_FAILED;
 		r->serving = st->zone != NULL;
 		r->error = st->error;
+		struct secondary_info si;
+		if (secondaries_info(srv->secondaries, st->name, &si)) {
+			r->secondary = true;
+			r->primary = si.primary;
+			r->sec_have_serial = si.have_serial;
+			r->sec_serial = si.serial;
+			r->last_refresh = si.last_refresh;
+			r->expires_in = si.expires_in;
+			r->expired = si.expired;
+			r->last_error = si.last_error;
+			r->transfers = si.transfers;
+			r->refresh_failures = si.failures;
+		} else if (snap->conf->zones[i].nprimary) {
+			r->secondary = true;   /* at start, before the first sync */
+		}
 		if (st->zone) {
 			const struct xfr_zone *xz = xfr_set_find(snap->xfr, st->zone->apex);
 			/* The serial answered and transferred (export: healthy moves
@@ -328,6 +344,7 @@ static void build_after(uv_work_t *req, int status)
 	export_save(snap);
 	if (srv->signals_on)
 		export_timer_set(srv);
+	secondaries_sync(srv->secondaries, snap);
 	srv->reload_old = old;
 	srv->reload_work.data = srv;
 	if (uv_queue_work(&srv->loop, &srv->reload_work, free_work, free_after) < 0) {
@@ -431,6 +448,7 @@ void server_stop(struct server *srv)
 	srv->anycast = NULL;
 	tcp_close(srv->tcp);
 	notifier_close(srv->notifier);
+	secondaries_close(srv->secondaries);
 	ctl_sock_close(srv->ctl);
 	http_close(srv->http);
 	fleet_close(srv->fleet);   /* joins its thread: no change arrives after this */
@@ -442,6 +460,12 @@ void server_stop(struct server *srv)
 		uv_close((uv_handle_t *)&srv->sig_term, NULL);
 		uv_close((uv_handle_t *)&srv->sig_int, NULL);
 	}
+}
+
+/* A secondary zone saved a new version: load it like any zone change. */
+static void reload_cb(void *ctx)
+{
+	server_reload(ctx, NULL, false);
 }
 
 static void drained_cb(void *ctx)
@@ -658,6 +682,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
 	    tcp_start(&srv->view.rcu, conf, &srv->tcp) != 0 ||
 	    notifier_start(&srv->loop, &srv->notifier) != 0 ||
+	    !(srv->secondaries = secondaries_new(&srv->loop, srv->ops->events, reload_cb, srv)) ||
 	    udp_start(&srv->view.rcu, conf, &srv->udp) != 0 ||
 	    anycast_start(&srv->loop, conf, &ah, &srv->anycast) != 0 ||
 	    (conf->user && privdrop(conf->user, conf->control, conf->state_dir) != 0)) {
@@ -668,6 +693,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	signals_init(srv);
 	export_save(srv->snap);
 	server_notify(srv);
+	secondaries_sync(srv->secondaries, srv->snap);
 	log_info("vaned started, pid %d", (int)getpid());
 	notify_ready("serving");
 
@@ -681,6 +707,7 @@ out:
 	tcp_free(srv->tcp);      /* joins the TCP thread */
 	srv->tcp = NULL;
 	notifier_free(srv->notifier);
+	secondaries_free(srv->secondaries);
 	dnstap_set_current(NULL);
 	dnstap_close(dt);        /* after every tap stopped */
 	ctl_sock_free(srv->ctl);

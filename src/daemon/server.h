@@ -51,6 +51,7 @@ struct server {
 	struct http_server *http;        /* NULL: no http: section */
 	struct anycast_rt *anycast;      /* NULL: no anycast: addresses */
 	struct notifier *notifier;       /* NOTIFY out and the secondaries' serials */
+	struct secondaries *secondaries; /* zones with primary: (daemon/secondary.h) */
 
 	uv_signal_t sig_hup, sig_term, sig_int;
 	uv_timer_t fallback_timer;       /* rate-limited all-down log */

@@ -20,7 +20,7 @@
 
 const char *zone_load_status_name(enum zone_load_status st)
 {
-	static const char *const names[] = { "loaded", "unchanged", "failed" };
+	static const char *const names[] = { "loaded", "unchanged", "failed", "pending" };
 	return names[st];
 }
 
@@ -338,6 +338,15 @@ static struct zone *job_finish(struct zone_job *j, const struct snapshot_opts *o
 	const char *zname = log_name(cz->name, lname, sizeof(lname));
 	struct err_sink sink = { .zone = zname, .opts = opts };
 	int ret = j->ret;
+	if (j->open_err == VANE_ENOENT && cz->nprimary) {
+		/* A secondary before its first transfer: not an error of the
+		 * config; daemon/secondary.c transfers it and reloads. */
+		st->status = ZS_PENDING;
+		st->error = strdup("not transferred yet");
+		free(j->msgs);
+		j->msgs = NULL;
+		return j->prev;
+	}
 	if (j->open_err) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "cannot open zone file: %s", vane_strerror(j->open_err));
@@ -359,7 +368,8 @@ static struct zone *job_finish(struct zone_job *j, const struct snapshot_opts *o
 		j->z = NULL;
 		return j->prev;
 	}
-	if (ret == 0 && j->prev && opts && opts->guard &&
+	/* A secondary serves what its primary decided: no guard of its own. */
+	if (ret == 0 && j->prev && opts && opts->guard && !cz->nprimary &&
 	    refuse_deletion(st, j, opts->guard->now_ms, opts->force, zname)) {
 		free(sink.first);
 		zone_unref(j->z);

@@ -25,7 +25,8 @@
 #include "steer/latency_load.h"
 #include "zone/zonedb.h"
 
-enum zone_load_status { ZS_LOADED = 0, ZS_UNCHANGED, ZS_FAILED };
+/* ZS_PENDING: a secondary zone before its first transfer (not an error). */
+enum zone_load_status { ZS_LOADED = 0, ZS_UNCHANGED, ZS_FAILED, ZS_PENDING };
 
 /* Load state of one configured zone. */
 struct zone_state {

@@ -109,6 +109,40 @@ static int build_zone(struct vane_snapshot *snap, const struct vane_snapshot *ol
 	return build_journal(cz, oxz, xz);
 }
 
+/* Who may NOTIFY each secondary zone (serve/notify_in.c). */
+static int build_secondaries(struct xfr_set *set, const struct vane_conf *conf)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < conf->nzones; i++)
+		n += conf->zones[i].nprimary > 0;
+	if (n == 0)
+		return 0;
+	set->secondaries = calloc(n, sizeof(*set->secondaries));
+	if (!set->secondaries)
+		return VANE_ENOMEM;
+	for (unsigned i = 0; i < conf->nzones; i++) {
+		const struct conf_zone *cz = &conf->zones[i];
+		if (!cz->nprimary)
+			continue;
+		struct xfr_secondary *s = &set->secondaries[set->nsecondaries++];
+		if (dname_from_str(cz->name, NULL, s->apex) <= 0)
+			return VANE_EINVAL;
+		dname_lower(s->apex);
+		dname_to_str(s->apex, s->name, sizeof(s->name));
+		size_t nl = strlen(s->name);
+		if (nl > 1)
+			s->name[nl - 1] = 0;
+		s->key = cz->key_index;
+		s->primary = calloc(cz->nprimary, sizeof(*s->primary));
+		if (!s->primary)
+			return VANE_ENOMEM;
+		for (unsigned p = 0; p < cz->nprimary; p++)
+			s->primary[p] = cz->primary[p].addr;
+		s->nprimary = cz->nprimary;
+	}
+	return 0;
+}
+
 int snapshot_build_xfr(struct vane_snapshot *snap, const struct vane_snapshot *old)
 {
 	const struct vane_conf *conf = snap->conf;
@@ -127,12 +161,15 @@ int snapshot_build_xfr(struct vane_snapshot *snap, const struct vane_snapshot *o
 			return VANE_EINVAL;
 		set->nkeys++;
 	}
+	int ret = build_secondaries(set, conf);
+	if (ret != 0)
+		return ret;
 	for (unsigned i = 0; i < snap->nzones; i++) {
 		const struct conf_zone *cz = &conf->zones[i];
 		struct zone *z = snap->zones[i].zone;
 		if (!z || (!cz->nallow_transfer && !cz->nnotify))
 			continue;
-		int ret = build_zone(snap, old, cz, z, &set->zones[set->nzones]);
+		ret = build_zone(snap, old, cz, z, &set->zones[set->nzones]);
 		set->nzones++;
 		if (ret)
 			return ret;

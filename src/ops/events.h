@@ -23,6 +23,7 @@ enum event_kind {
 	EV_RELOAD, EV_RELOAD_FAILED,
 	EV_RECOVERY,     /* a recovery ramp started or stopped: health's doing, no operator's */
 	EV_ANYCAST,      /* announced or withdrawn */
+	EV_ZONE_EXPIRED, /* a secondary zone expired (SERVFAIL) or came back */
 	EV_KINDS
 };
 

@@ -70,6 +70,9 @@ void xfr_set_free(struct xfr_set *set)
 		return;
 	for (unsigned i = 0; i < set->nzones; i++)
 		xfr_zone_unref(set->zones[i]);
+	for (unsigned i = 0; i < set->nsecondaries; i++)
+		free(set->secondaries[i].primary);
+	free(set->secondaries);
 	free(set->zones);
 	free(set->keys);
 	free(set);
@@ -406,6 +409,8 @@ enum xfr_verdict xfr_request(const struct xfr_set *set, const struct sockaddr *p
 	char pstr[INET6_ADDRSTRLEN];
 	*stream = NULL;
 	*outlen = 0;
+	if (set && qlen >= DNS_HDRLEN && DNS_OPCODE(wire_get_u16(q + 2)) == DNS_OP_NOTIFY)
+		return xfr_notify_in(set, peer, q, qlen, now, out, cap, outlen);
 	if (!set || dns_query_parse(q, qlen, &dq) != DNS_V_OK)
 		return XFR_NONE;
 	bool xfr = (dq.qtype == DNS_AXFR || dq.qtype == DNS_IXFR) && dq.qclass == DNS_IN;

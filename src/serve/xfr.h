@@ -46,6 +46,15 @@ struct xfr_zone {
 	char name[DNAME_MAXSTR];       /* for the log, no final dot */
 };
 
+/* A zone vaned is a secondary for: who may NOTIFY it (serve/notify_in.c). */
+struct xfr_secondary {
+	uint8_t apex[DNAME_MAXLEN];    /* lower-cased */
+	char name[DNAME_MAXSTR];       /* for the log, no final dot */
+	struct sockaddr_storage *primary; /* owned; ports ignored */
+	unsigned nprimary;
+	int key;                       /* index into xfr_set.keys, or -1 */
+};
+
 /* The transfer settings of a view: keys and zones; owned by the daemon's
  * snapshot. */
 struct xfr_set {
@@ -54,6 +63,8 @@ struct xfr_set {
 	struct xfr_zone **zones;       /* references; an entry may be replaced while
 					* serving (release store; readers load once) */
 	unsigned nzones;
+	struct xfr_secondary *secondaries; /* owned */
+	unsigned nsecondaries;
 };
 
 /* The SOA and serial a transfer of `xz` sends. */
@@ -66,6 +77,15 @@ static inline uint32_t xfr_zone_serial(const struct xfr_zone *xz)
 {
 	return xz->soa.count ? xz->serial : xz->zone->serial;
 }
+
+/*
+ * Who hears of an accepted NOTIFY (the daemon's secondary zones): called
+ * on a query thread with the zone's apex, so it must only post the news
+ * (thread-safe, non-blocking).  Set once before the workers start.
+ */
+typedef void (*xfr_notify_fn)(void *ctx, const uint8_t *apex);
+void xfr_notify_hook(xfr_notify_fn fn, void *ctx);
+
 
 /* True when `sa` is inside the entry's prefix (the port is ignored). */
 bool xfr_acl_match(const struct xfr_acl *a, const struct sockaddr *sa);
@@ -91,6 +111,14 @@ enum xfr_verdict {
 	XFR_STREAM,      /* send what xfr_next writes until it returns 0 */
 	XFR_DROP,        /* send nothing */
 };
+
+/* A NOTIFY (RFC 1996) for a secondary zone, from `peer`: accepted from a
+ * primary (signed with the zone's key when it has one) and answered, or
+ * REFUSED and logged.  Returns XFR_REPLY with the answer in `out`, or
+ * XFR_DROP. */
+enum xfr_verdict xfr_notify_in(const struct xfr_set *set, const struct sockaddr *peer,
+			       const uint8_t *q, size_t qlen, uint64_t now, uint8_t *out,
+			       size_t cap, size_t *outlen);
 
 /*
  * A query the ordinary path flagged as a transfer or as signed.  `now` is

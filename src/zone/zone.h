@@ -84,6 +84,11 @@ struct zone {
 	 * healthy, see zone_serve_serial): malloc'd, soa->rdata points to it. */
 	uint8_t *soa_heap;
 	uint8_t *soa_file;          /* the file's SOA rdata, once overridden */
+	/* A secondary zone whose SOA expire time passed without a refresh
+	 * (RFC 1034 4.3.5): answered SERVFAIL.  Set and cleared by the
+	 * daemon's loop thread with a relaxed store, read the same way by
+	 * the workers; a fresh transfer loads a new zone with it clear. */
+	uint8_t expired;
 };
 
 /* Exact-match lookup of a lower-cased wire name whose dname_hash is known. */

@@ -209,6 +209,35 @@ static void test_errors(void **state)
 	       "zones[0].notify[0].port: unknown key");
 }
 
+/* A secondary zone: primaries, key, and its copy in state-dir. */
+static void test_secondary(void **state)
+{
+	struct vane_conf *c;
+	int ret = load("server:\n  state-dir: st\n"
+		       "keys:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: \"aGVsbG8=\"\n"
+		       "zones:\n  - name: Sec.Example.\n"
+		       "    primary: [ \"192.0.2.1@5300\", \"2001:db8::1\" ]\n    key: xfr-key\n",
+		       &c);
+	if (ret != 0)
+		print_error("%s", errs);
+	assert_int_equal(ret, 0);
+	assert_int_equal(c->zones[0].nprimary, 2);
+	assert_int_equal(c->zones[0].key_index, 0);
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&c->zones[0].primary[0].addr;
+	assert_int_equal(ntohs(in->sin_port), 5300);
+	char want[600];
+	snprintf(want, sizeof(want), "%s/st/secondary/sec.example.zone", tmpdir);
+	assert_string_equal(c->zones[0].file, want);
+	conf_free(c);
+
+	expect("zones:\n  - name: a.example\n", "zones[0].file: required (or primary:)");
+	expect("zones:\n  - name: a.example\n    file: z.zone\n    primary: [ \"192.0.2.1\" ]\n",
+	       "zones[0]: give either file or primary, not both");
+	expect("zones:\n  - name: a.example\n    primary: [ \"192.0.2.1\" ]\n    key: nope\n",
+	       "zones[0].key: unknown key \"nope\"");
+	expect(ZONE_HEAD "    key: xfr-key\n", "zones[0].key: only with primary:");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_notify_key),
 		cmocka_unit_test(test_catalog),
+		cmocka_unit_test(test_secondary),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
