@@ -4,6 +4,7 @@
  * endpoints and clients, drive the timeline for `duration` seconds of
  * real time, stop everything, and measure the series as the model does.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #define DEFAULT_CLIENTS 200
 #define DEFAULT_PORT 8080
+#define WARM_DEADLINE_MS 60000
 
 const char *lab_live_software(const struct lab_profile *p)
 {
@@ -118,11 +120,50 @@ static void on_tick(uv_timer_t *t)
 	uv_timer_start(&lv->tick, on_tick, next > now ? next - now : 1, 0);
 }
 
+/* Second 0 is steady state, as in the model: the operator has probed
+ * every endpoint `rise` times (each probe is a hit), so all are up. */
+static int wait_healthy(struct live *lv)
+{
+	uint64_t end = uv_now(&lv->loop) + WARM_DEADLINE_MS;
+	for (;;) {
+		bool all = true;
+		for (unsigned e = 0; e < lv->sc->svc.n_ep; e++)
+			all = all && lv->ep[e].hits >= lv->sc->rise + 1;
+		if (all)
+			return 0;
+		if (uv_now(&lv->loop) > end) {
+			snprintf(lv->err, lv->errlen, "the operator did not probe every endpoint "
+				 "%u times within %d s", lv->sc->rise + 1, WARM_DEADLINE_MS / 1000);
+			return VANE_ETIMEDOUT;
+		}
+		uv_run(&lv->loop, UV_RUN_NOWAIT);
+		usleep(5000);
+		uv_update_time(&lv->loop);
+	}
+}
+
 static void close_walk(uv_handle_t *h, void *arg)
 {
 	(void)arg;
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
+}
+
+/* The socket directory and the sockets the servers left in it. */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char p[512];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
 }
 
 static void more_files(unsigned want)
@@ -170,6 +211,13 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 		ret = VANE_ERANGE;
 		goto out;
 	}
+	snprintf(lv->sockdir, sizeof(lv->sockdir), "/tmp/vane-lab-XXXXXX");
+	if (!mkdtemp(lv->sockdir)) {
+		snprintf(err, errlen, "%s: %s", lv->sockdir, strerror(errno));
+		lv->sockdir[0] = 0;
+		ret = -errno;
+		goto out;
+	}
 	if ((ret = series_alloc(sc, &res->s)) < 0 || (ret = live_net_pick(lv)) < 0)
 		goto out;
 	for (unsigned r = 0; r < lv->n_res; r++) {
@@ -192,6 +240,8 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 		ret = live_ep_start(lv, e);
 	if (ret == 0)
 		ret = live_net_start(lv);
+	if (ret == 0)
+		ret = wait_healthy(lv);
 	if (ret == 0) {
 		uv_update_time(&lv->loop);
 		lv->t0_ms = uv_now(&lv->loop);
@@ -215,6 +265,8 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 		ret = lab_measure(sc, res);
 	}
 out:
+	if (lv->sockdir[0])
+		remove_dir(lv->sockdir);
 	free(lv->cli);
 	free(lv);
 	return ret;

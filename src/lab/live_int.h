@@ -56,6 +56,8 @@ struct live {
 	struct lab_series *s;
 	uv_loop_t loop;
 	char dir[4096];
+	char sockdir[64];          /* control sockets: a short path under /tmp,
+				    * as sun_path holds 108 bytes */
 	char pfx[16];              /* "127.X.Y" */
 	unsigned x, y;
 	uint16_t ep_port;

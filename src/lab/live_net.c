@@ -134,14 +134,14 @@ static int write_authority(struct live *lv, const char *role, unsigned h, const 
 		 "server:\n"
 		 "  listen: [ \"%s@53\" ]\n"
 		 "  udp-workers: 1\n"
-		 "  control: %s/run/vaned.sock\n"
+		 "  control: %s/%s.sock\n"
 		 "  state-dir: %s/state\n"
 		 "rrl:\n"
 		 "  exempt: [ 127.0.0.0/8 ]\n"
 		 "zones:\n"
 		 "  - name: \"%s\"\n"
 		 "    file: %s/zone\n%s",
-		 a, d, d, zone, d, extra ? extra : "");
+		 a, lv->sockdir, role, d, zone, d, extra ? extra : "");
 	snprintf(path, sizeof(path), "%s/vaned.yaml", d);
 	return write_text(path, text);
 }
@@ -280,13 +280,13 @@ static int write_resolver(struct live *lv, unsigned r)
 		 * the model's resolvers. */
 		snprintf(text, sizeof(text),
 			 "server:\n"
-			 "  listen: [ \"%s@53\" ]\n  udp-workers: 1\n  control: %s/run/resolver.sock\n"
+			 "  listen: [ \"%s@53\" ]\n  udp-workers: 1\n  control: %s/%s.sock\n"
 			 "resolver:\n"
 			 "  root-hints: %s/root.hints\n  cache-size: 16M\n"
 			 "  min-ttl: %us\n  max-ttl: %us\n  negative-max-ttl: %us\n"
 			 "  serve-stale: off\n  prefetch: off\n  ecs: on\n  ecs-prefix-v4: 24\n"
 			 "  allow: [ \"127.0.0.0/8\" ]\n",
-			 rs->addr, d, d, p->min_ttl, max_ttl, neg_max);
+			 rs->addr, lv->sockdir, name, d, p->min_ttl, max_ttl, neg_max);
 		snprintf(path, sizeof(path), "%s/resolver.yaml", d);
 	}
 	return write_text(path, text);

@@ -75,7 +75,7 @@ static void ctl_exit(uv_process_t *p, int64_t status, int sig)
 static int ctl_spawn(struct live *lv, char **args)
 {
 	char sock[4200];
-	snprintf(sock, sizeof(sock), "%s/operator/run/vaned.sock", lv->dir);
+	snprintf(sock, sizeof(sock), "%s/operator.sock", lv->sockdir);
 	char *argv[16] = { lv->vanectl, "-s", sock };
 	unsigned n = 3;
 	for (unsigned i = 0; args[i] && n < 15; i++)
