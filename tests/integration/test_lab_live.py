@@ -82,6 +82,11 @@ def test_live_evacuation_agrees_with_model(tmp_path):
     for name in ("evac-live-ttl5-live", "evac-live-ttl5-model"):
         html = (out / f"{name}.html").read_text()
         assert html.count("<svg") >= 4, name
+    # No sanitizer report from any server of the private internet.
+    for log in (out / "evac-live-ttl5-live.d").glob("*/stderr.log"):
+        text = log.read_text(errors="replace")
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+            assert marker not in text, f"{log}:\n{text[-4000:]}"
     # Every process of the private internet was stopped.
     leftovers = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", leftovers.stdout
