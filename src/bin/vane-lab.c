@@ -198,7 +198,7 @@ static int run_one(const char *arg, const struct overrides *o, struct lab_scenar
 /* Live mode: the scenario with real processes, then the model on it; both
  * reports side by side ("NAME-live" and "NAME-model"). */
 static int run_live(const char *arg, const struct overrides *o, struct lab_scenario *sc,
-		    struct lab_result *r, struct lab_result *model)
+		    struct lab_result *r, struct lab_scenario *msc, struct lab_result *model)
 {
 	char path[4096], err[1024] = "", dir[4096];
 	resolve(arg, path, sizeof(path));
@@ -217,6 +217,9 @@ static int run_live(const char *arg, const struct overrides *o, struct lab_scena
 		.workdir = dir, .bindir = o->bindir,
 		.clients = o->live_clients > 0 ? (uint32_t)o->live_clients : 0,
 	};
+	/* What the live run has: its clients, one resolver per kind and country. */
+	sc->clients = lo.clients ? lo.clients : sc->live_clients ? sc->live_clients : 200;
+	sc->resolvers = sc->n_profile * sc->n_country;
 	struct bar b = { sc->name, -1 };
 	int ret = lab_live_run(sc, &lo, r, o->quiet ? NULL : progress, &b, err, sizeof(err));
 	if (ret < 0) {
@@ -226,12 +229,10 @@ static int run_live(const char *arg, const struct overrides *o, struct lab_scena
 		return ret == VANE_EBUSY ? -2 : -1;
 	}
 	/* The model of the same run: as many clients as there were live. */
-	struct lab_scenario msc = *sc;
-	msc.svc.ep = msc.ep;
-	msc.clients = lo.clients ? lo.clients : sc->live_clients ? sc->live_clients : 200;
-	msc.resolvers = sc->n_profile * sc->n_country;
-	msc.live_layout = true;
-	ret = lab_run(&msc, model, NULL, NULL);
+	*msc = *sc;
+	msc->svc.ep = msc->ep;
+	msc->live_layout = true;
+	ret = lab_run(msc, model, NULL, NULL);
 	if (ret < 0) {
 		fprintf(stderr, "vane-lab: %s (model): %s\n", sc->name, vane_strerror(ret));
 		lab_result_free(r);
@@ -252,11 +253,11 @@ static int cmd_run_live(int n, char **args, const struct overrides *o)
 {
 	int status = 0;
 	for (int i = 0; i < n; i++) {
-		struct lab_scenario *sc = malloc(sizeof(*sc));
+		struct lab_scenario *sc = malloc(2 * sizeof(*sc)), *msc = sc + 1;
 		struct lab_result r, m;
 		if (!sc)
 			return 1;
-		int ret = run_live(args[i], o, sc, &r, &m);
+		int ret = run_live(args[i], o, sc, &r, msc, &m);
 		if (ret < 0) {
 			free(sc);
 			status = ret == -2 ? 77 : 1;
@@ -271,17 +272,16 @@ static int cmd_run_live(int n, char **args, const struct overrides *o)
 			status = 1;
 		else
 			printf("  report: %s\n  data: %s\n\n", html, json);
-		struct lab_scenario live_sc = *sc;
-		name_as(sc, base, "model");
-		lab_summary_detail(stdout, sc, &m);
-		if (write_file(o->out, sc->name, "json", sc, &m, json, sizeof(json)) < 0 ||
-		    write_file(o->out, sc->name, "html", sc, &m, html, sizeof(html)) < 0)
+		name_as(msc, base, "model");
+		lab_summary_detail(stdout, msc, &m);
+		if (write_file(o->out, msc->name, "json", msc, &m, json, sizeof(json)) < 0 ||
+		    write_file(o->out, msc->name, "html", msc, &m, html, sizeof(html)) < 0)
 			status = 1;
 		else
 			printf("  report: %s\n  data: %s\n\n", html, json);
 		lab_summary_header(stdout);
-		lab_summary_row(stdout, &live_sc, &r);
-		lab_summary_row(stdout, sc, &m);
+		lab_summary_row(stdout, sc, &r);
+		lab_summary_row(stdout, msc, &m);
 		lab_result_free(&r);
 		lab_result_free(&m);
 		free(sc);

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #include "lab/live_int.h"
 #include "lab/metrics.h"
@@ -149,6 +150,49 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* When the operator's health flipped for the measured endpoint, from
+ * `vanectl health` at the end of the run: the row's `since` against the
+ * reply's `now` (both the operator's clock) dates the flip on ours. */
+static double live_detect(struct live *lv)
+{
+	const struct lab_scenario *sc = lv->sc;
+	if (sc->measure < 0)
+		return -1;
+	const struct lab_event *m = &sc->event[sc->measure];
+	if ((m->kind != LAB_EV_DOWN && m->kind != LAB_EV_UP) || m->ep < 0)
+		return -1;
+	char cmd[8400];
+	snprintf(cmd, sizeof(cmd), "'%s' -s '%s/operator.sock' --json health 2>/dev/null",
+		 lv->vanectl, lv->sockdir);
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	json_error_t jerr;
+	json_t *res = json_loadf(f, 0, &jerr);
+	uint64_t got = uv_hrtime() / 1000000;
+	pclose(f);
+	double detect = -1;
+	json_t *row;
+	size_t i;
+	int64_t now = json_integer_value(json_object_get(res, "now"));
+	json_array_foreach(json_object_get(res, "endpoints"), i, row) {
+		const char *id = json_string_value(json_object_get(row, "endpoint"));
+		const char *state = json_string_value(json_object_get(row, "state"));
+		json_t *since = json_object_get(row, "since");
+		if (!id || !state || !json_is_integer(since) || strcmp(id, sc->ep[m->ep].id))
+			continue;
+		if (strcmp(state, m->kind == LAB_EV_DOWN ? "down" : "up"))
+			break;
+		double flip = (double)(got - lv->t0_ms) / 1000.0 -
+			      (double)(now - json_integer_value(since)) / 1000.0;
+		if (flip >= m->at)
+			detect = flip - m->at;
+		break;
+	}
+	json_decref(res);
+	return detect;
+}
+
 /* The socket directory and the sockets the servers left in it. */
 static void remove_dir(const char *dir)
 {
@@ -180,6 +224,7 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 		 size_t errlen)
 {
 	memset(res, 0, sizeof(*res));
+	res->detect = -1;
 	struct live *lv = calloc(1, sizeof(*lv));
 	if (!lv)
 		return VANE_ENOMEM;
@@ -252,6 +297,7 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 		lv->tick.data = lv;
 		uv_timer_start(&lv->tick, on_tick, 0, 0);
 		uv_run(&lv->loop, UV_RUN_DEFAULT);
+		res->detect = live_detect(lv);
 	}
 	lv->stopping = true;
 	uv_walk(&lv->loop, close_walk, NULL);
@@ -261,8 +307,9 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 	uv_loop_close(&lv->loop);
 	if (ret == 0) {
 		ramp_series(sc, &res->s);
-		res->detect = -1;
+		double detect = res->detect;
 		ret = lab_measure(sc, res);
+		res->detect = detect;
 	}
 out:
 	if (lv->sockdir[0])

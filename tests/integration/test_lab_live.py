@@ -71,6 +71,8 @@ def test_live_evacuation_agrees_with_model(tmp_path):
     assert live["auth_total"] > 0, live
     # Before the event, geo split the clients between the regions.
     assert 0.1 < live["share"]["us-east"] < 0.5, live["share"]
+    # The operator's health flip, read from vanectl health after the run.
+    assert 0 <= live["detect"] <= INTERVAL * FALL + TIMEOUT + 1, live["detect"]
     bound = TTL + INTERVAL * FALL + TIMEOUT + 2
     assert 0 <= live["rto100"] <= bound, (live["rto100"], bound)
     agree(live["rto95"], model["rto95"], "RTO 95")
