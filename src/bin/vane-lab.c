@@ -232,6 +232,7 @@ static int run_live(const char *arg, const struct overrides *o, struct lab_scena
 	*msc = *sc;
 	msc->svc.ep = msc->ep;
 	msc->live_layout = true;
+	sc->live = true;
 	ret = lab_run(msc, model, NULL, NULL);
 	if (ret < 0) {
 		fprintf(stderr, "vane-lab: %s (model): %s\n", sc->name, vane_strerror(ret));

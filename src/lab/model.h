@@ -85,6 +85,7 @@ struct lab_scenario {
 	double price;              /* per million authoritative queries */
 	uint32_t window;           /* seconds the herd peak is measured over */
 	uint32_t live_clients;     /* live mode's clients, 0 = 200 */
+	bool live;                 /* the result is a live run's (reports say so) */
 	bool live_layout;          /* resolvers as live mode runs them: one per kind
 				    * and country, each client picking a kind by
 				    * share (set by vane-lab run --live) */
