@@ -300,6 +300,7 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 		res->detect = live_detect(lv);
 	}
 	lv->stopping = true;
+	live_ep_close_all(lv);
 	uv_walk(&lv->loop, close_walk, NULL);
 	while (uv_run(&lv->loop, UV_RUN_NOWAIT))
 		;

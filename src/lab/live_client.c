@@ -307,14 +307,3 @@ int live_clients_start(struct live *lv)
 		schedule(&lv->cli[i], 1 + rnd(sc->conn_interval * 1000));
 	return 0;
 }
-
-void live_clients_stop(struct live *lv)
-{
-	for (unsigned i = 0; lv->cli && i < lv->n_cli; i++) {
-		struct live_client *c = &lv->cli[i];
-		uv_close((uv_handle_t *)&c->timer, NULL);
-		uv_close((uv_handle_t *)&c->udp, NULL);
-		if (uv_is_active((uv_handle_t *)&c->tcp) && !uv_is_closing((uv_handle_t *)&c->tcp))
-			uv_close((uv_handle_t *)&c->tcp, NULL);
-	}
-}

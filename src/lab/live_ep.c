@@ -12,6 +12,7 @@
 #include "lab/live_int.h"
 
 struct http_conn {
+	struct http_conn *next, **pprev;   /* lv->conns: closed at the end */
 	uv_tcp_t tcp;
 	uv_write_t wr;
 	struct live_ep *ep;
@@ -24,7 +25,11 @@ static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection:
 
 static void conn_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct http_conn *c = h->data;
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	free(c);
 }
 
 static void conn_close(struct http_conn *c)
@@ -78,6 +83,11 @@ static void on_conn(uv_stream_t *srv, int status)
 	if (!c)
 		return;
 	c->ep = ep;
+	c->next = ep->lv->conns;
+	c->pprev = (struct http_conn **)&ep->lv->conns;
+	if (c->next)
+		c->next->pprev = &c->next;
+	ep->lv->conns = c;
 	uv_tcp_init(&ep->lv->loop, &c->tcp);
 	c->tcp.data = c;
 	if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0 ||
@@ -118,4 +128,10 @@ void live_ep_stop(struct live *lv, unsigned e)
 		return;
 	ep->up = false;
 	uv_close((uv_handle_t *)&ep->listener, NULL);
+}
+
+void live_ep_close_all(struct live *lv)
+{
+	for (struct http_conn *c = lv->conns; c; c = c->next)
+		conn_close(c);
 }

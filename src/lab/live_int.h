@@ -67,6 +67,7 @@ struct live {
 	unsigned n_res;
 	struct live_res res[LIVE_MAX_RES];
 	struct live_ep ep[LAB_MAX_EP];
+	void *conns;               /* the endpoints' open connections (live_ep.c) */
 	unsigned n_cli;
 	struct live_client *cli;
 
@@ -103,10 +104,11 @@ int live_net_write_operator(struct live *lv);
 /* live_ep.c: the endpoints. */
 int live_ep_start(struct live *lv, unsigned e);
 void live_ep_stop(struct live *lv, unsigned e);
+/* Close the endpoints' open connections (at the end of a run). */
+void live_ep_close_all(struct live *lv);
 
 /* live_client.c: the clients. */
 int live_clients_start(struct live *lv);
-void live_clients_stop(struct live *lv);
 
 /* live_timeline.c: the events, through vanectl and reloads; the
  * operator's query counter once a second. */
