@@ -70,7 +70,10 @@ static int find_programs(struct live *lv)
 {
 	const char *bin = lv->o->bindir;
 	char self[PATH_MAX];
-	if (!bin) {
+	/* The servers start in their own directories: absolute paths. */
+	if (bin && realpath(bin, self))
+		bin = self;
+	else if (!bin) {
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n <= 0)
 			return VANE_ENOENT;
