@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -20,6 +21,21 @@
 #define DEFAULT_CLIENTS 200
 #define DEFAULT_PORT 8080
 #define WARM_DEADLINE_MS 60000
+
+/* Ctrl-C or a TERM ends the run early, and the servers with it: they
+ * must not outlive the lab. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+bool live_interrupted(void)
+{
+	return interrupted != 0;
+}
 
 const char *lab_live_software(const struct lab_profile *p)
 {
@@ -112,7 +128,7 @@ static void on_tick(uv_timer_t *t)
 	if (lv->progress)
 		lv->progress(lv->pctx, lv->now_s >= lv->sc->duration ? 1.0
 					: (double)lv->now_s / lv->sc->duration);
-	if (lv->now_s > lv->sc->duration) {
+	if (lv->now_s > lv->sc->duration || interrupted) {
 		lv->stopping = true;
 		uv_stop(&lv->loop);
 		return;
@@ -135,6 +151,10 @@ static int wait_healthy(struct live *lv)
 			all = all && lv->ep[e].hits >= lv->sc->rise + 1;
 		if (all)
 			return 0;
+		if (interrupted) {
+			snprintf(lv->err, lv->errlen, "interrupted");
+			return VANE_EAGAIN;
+		}
 		if (uv_now(&lv->loop) > end) {
 			snprintf(lv->err, lv->errlen, "the operator did not probe every endpoint "
 				 "%u times within %d s", lv->sc->rise + 1, WARM_DEADLINE_MS / 1000);
@@ -282,6 +302,11 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 		goto out;
 	}
 	more_files(lv->n_cli * 3 + 256);
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	uv_loop_init(&lv->loop);
 	/* Endpoints first: the operator's first probes find them up. */
 	for (unsigned e = 0; e < sc->svc.n_ep && ret == 0; e++)
@@ -309,6 +334,12 @@ int lab_live_run(const struct lab_scenario *sc, const struct lab_live_opts *o,
 		;
 	live_net_stop(lv);
 	uv_loop_close(&lv->loop);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (ret == 0 && interrupted) {
+		snprintf(err, errlen, "interrupted");
+		ret = VANE_EAGAIN;
+	}
 	if (ret == 0) {
 		ramp_series(sc, &res->s);
 		double detect = res->detect;

@@ -93,6 +93,9 @@ struct live {
 	size_t errlen;
 };
 
+/* live.c: a SIGINT or SIGTERM asked the run to end. */
+bool live_interrupted(void);
+
 /* live_net.c: configs, zones and the server processes. */
 int live_net_pick(struct live *lv);
 int live_net_write(struct live *lv);

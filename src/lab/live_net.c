@@ -413,6 +413,10 @@ static int wait_ready(struct live *lv, struct live_proc *p, const char *addr, co
 		}
 		if (probe(addr, qname, 6, rd, rd ? -1 : 0, 100))
 			return 0;
+		if (live_interrupted()) {
+			snprintf(lv->err, lv->errlen, "interrupted");
+			return VANE_EAGAIN;
+		}
 		pump(lv, 50);
 	}
 	snprintf(lv->err, lv->errlen, "%s did not answer within %d s", p->name,
