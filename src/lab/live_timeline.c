@@ -145,6 +145,7 @@ static bool event_args(struct live *lv, const struct lab_event *ev, char *key, c
 	case LAB_EV_TTL:
 	case LAB_EV_DELETE:
 	case LAB_EV_RESTORE:
+	case LAB_EV_RELOAD:
 		args[n++] = "reload";
 		/* A deliberate deletion: past the guard that refuses to
 		 * delete a name resolvers still ask for. */

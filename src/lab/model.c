@@ -562,6 +562,7 @@ static const char *const event_names[LAB_EV_COUNT] = {
 	[LAB_EV_DOWN] = "down", [LAB_EV_UP] = "up", [LAB_EV_DRAIN] = "drain",
 	[LAB_EV_UNDRAIN] = "undrain", [LAB_EV_WEIGHT] = "weight", [LAB_EV_RAMP] = "ramp",
 	[LAB_EV_DELETE] = "delete", [LAB_EV_RESTORE] = "restore", [LAB_EV_TTL] = "ttl",
+	[LAB_EV_RELOAD] = "reload",
 };
 
 const char *lab_event_name(unsigned kind)

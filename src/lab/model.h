@@ -61,6 +61,8 @@ enum lab_event_kind {
 	LAB_EV_DELETE,             /* the name is deleted: NXDOMAIN */
 	LAB_EV_RESTORE,
 	LAB_EV_TTL,                /* the service TTL changes */
+	LAB_EV_RELOAD,             /* the operator reloads; the model: no change, as
+				    * vaned keeps health and operator state */
 	LAB_EV_COUNT
 };
 
