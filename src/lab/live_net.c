@@ -109,6 +109,14 @@ static int sub(struct live *lv, const char *name, char *path, size_t len)
 	snprintf(run, sizeof(run), "%s/run", path);
 	if (mkdir(run, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	/* A run in the directory of an earlier one starts fresh: no saved
+	 * health or drains, a new log (not the rewrites during the run). */
+	static const char *const stale[] = { "state/state.json", "state/state.json.bak",
+					     "stderr.log" };
+	for (unsigned i = 0; i < 3 && lv->auth[2].pid == 0; i++) {
+		snprintf(run, sizeof(run), "%s/%s", path, stale[i]);
+		unlink(run);
+	}
 	return 0;
 }
 
