@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lab/live.h"
 #include "lab/model.h"
 #include "lab/report.h"
 #include "lab/scenario.h"
@@ -22,11 +23,14 @@
 static const char usage[] =
 	"usage: vane-lab run [options] SCENARIO...\n"
 	"       vane-lab list\n"
+	"       vane-lab run --live [options] SCENARIO...\n"
 	"       vane-lab plan --old-ttl SECONDS --new-ttl SECONDS [SCENARIO]\n"
 	"\n"
 	"Model mode: millions of clients behind a population of caching resolvers,\n"
-	"vaned's steering and health fold on a simulated clock.  SCENARIO is a\n"
-	"bundled name (vane-lab list) or a YAML file.\n"
+	"vaned's steering and health fold on a simulated clock.  Live mode (--live):\n"
+	"real vaned, vane-resolver and unbound processes on loopback, in real time\n"
+	"(needs root for port 53), then the model on the same scenario to compare.\n"
+	"SCENARIO is a bundled name (vane-lab list) or a YAML file.\n"
 	"\n"
 	"run options:\n"
 	"  -o, --out DIR        where reports go (default: lab-out)\n"
@@ -35,6 +39,10 @@ static const char usage[] =
 	"      --resolvers N    override the scenario's resolver count\n"
 	"      --duration S     override the simulated time, seconds\n"
 	"      --seed N         override the random seed\n"
+	"      --live           run with real processes (see LIVE MODE in vane-lab(1))\n"
+	"      --live-clients N override the scenario's live-clients\n"
+	"      --bindir DIR     where vaned, vane-resolver and vanectl are\n"
+	"                       (default: next to vane-lab)\n"
 	"  -q, --quiet          no progress bar\n"
 	"  -h, --help           this text\n"
 	"  -V, --version\n";
@@ -151,8 +159,9 @@ static int write_file(const char *dir, const char *name, const char *ext,
 struct overrides {
 	const char *out;
 	double price;
-	long clients, resolvers, duration, seed;
-	bool quiet;
+	long clients, resolvers, duration, seed, live_clients;
+	bool quiet, live;
+	const char *bindir;
 };
 
 static int run_one(const char *arg, const struct overrides *o, struct lab_scenario *sc,
@@ -186,6 +195,101 @@ static int run_one(const char *arg, const struct overrides *o, struct lab_scenar
 	return 0;
 }
 
+/* Live mode: the scenario with real processes, then the model on it; both
+ * reports side by side ("NAME-live" and "NAME-model"). */
+static int run_live(const char *arg, const struct overrides *o, struct lab_scenario *sc,
+		    struct lab_result *r, struct lab_scenario *msc, struct lab_result *model)
+{
+	char path[4096], err[1024] = "", dir[4096];
+	resolve(arg, path, sizeof(path));
+	if (lab_scenario_load(path, sc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vane-lab: %s\n", err);
+		return -1;
+	}
+	if (o->duration > 0)
+		sc->duration = (uint32_t)o->duration;
+	if (o->seed >= 0)
+		sc->seed = (uint64_t)o->seed;
+	if (o->price >= 0)
+		sc->price = o->price;
+	snprintf(dir, sizeof(dir), "%s/%s-live.d", o->out, sc->name);
+	struct lab_live_opts lo = {
+		.workdir = dir, .bindir = o->bindir,
+		.clients = o->live_clients > 0 ? (uint32_t)o->live_clients : 0,
+	};
+	/* What the live run has: its clients, one resolver per kind and country. */
+	sc->clients = lo.clients ? lo.clients : sc->live_clients ? sc->live_clients : 200;
+	sc->resolvers = sc->n_profile * sc->n_country;
+	struct bar b = { sc->name, -1 };
+	int ret = lab_live_run(sc, &lo, r, o->quiet ? NULL : progress, &b, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "vane-lab: %s (live): %s\n", sc->name,
+			err[0] ? err : vane_strerror(ret));
+		lab_result_free(r);
+		return ret == VANE_EBUSY ? -2 : -1;
+	}
+	/* The model of the same run: as many clients as there were live. */
+	*msc = *sc;
+	msc->svc.ep = msc->ep;
+	msc->live_layout = true;
+	sc->live = true;
+	ret = lab_run(msc, model, NULL, NULL);
+	if (ret < 0) {
+		fprintf(stderr, "vane-lab: %s (model): %s\n", sc->name, vane_strerror(ret));
+		lab_result_free(r);
+		lab_result_free(model);
+		return -1;
+	}
+	return 0;
+}
+
+static void name_as(struct lab_scenario *sc, const char *base, const char *suffix)
+{
+	char n[LAB_NAME_MAX];
+	snprintf(n, sizeof(n), "%.*s-%s", (int)(LAB_NAME_MAX - 8), base, suffix);
+	memcpy(sc->name, n, sizeof(n));
+}
+
+static int cmd_run_live(int n, char **args, const struct overrides *o)
+{
+	int status = 0;
+	for (int i = 0; i < n; i++) {
+		struct lab_scenario *sc = malloc(2 * sizeof(*sc)), *msc = sc + 1;
+		struct lab_result r, m;
+		if (!sc)
+			return 1;
+		int ret = run_live(args[i], o, sc, &r, msc, &m);
+		if (ret < 0) {
+			free(sc);
+			status = ret == -2 ? 77 : 1;
+			continue;
+		}
+		char base[LAB_NAME_MAX], html[4096], json[4096];
+		memcpy(base, sc->name, sizeof(base));
+		name_as(sc, base, "live");
+		lab_summary_detail(stdout, sc, &r);
+		if (write_file(o->out, sc->name, "json", sc, &r, json, sizeof(json)) < 0 ||
+		    write_file(o->out, sc->name, "html", sc, &r, html, sizeof(html)) < 0)
+			status = 1;
+		else
+			printf("  report: %s\n  data: %s\n\n", html, json);
+		name_as(msc, base, "model");
+		lab_summary_detail(stdout, msc, &m);
+		if (write_file(o->out, msc->name, "json", msc, &m, json, sizeof(json)) < 0 ||
+		    write_file(o->out, msc->name, "html", msc, &m, html, sizeof(html)) < 0)
+			status = 1;
+		else
+			printf("  report: %s\n  data: %s\n\n", html, json);
+		lab_summary_header(stdout);
+		lab_summary_row(stdout, sc, &r);
+		lab_summary_row(stdout, msc, &m);
+		lab_result_free(&r);
+		lab_result_free(&m);
+		free(sc);
+	}
+	return status;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -195,6 +299,9 @@ static int cmd_run(int argc, char **argv)
 		{ "resolvers", required_argument, NULL, 'r' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "live", no_argument, NULL, 'L' },
+		{ "live-clients", required_argument, NULL, 'C' },
+		{ "bindir", required_argument, NULL, 'B' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -209,6 +316,9 @@ static int cmd_run(int argc, char **argv)
 		case 'r': o.resolvers = strtol(optarg, NULL, 10); break;
 		case 'd': o.duration = strtol(optarg, NULL, 10); break;
 		case 's': o.seed = strtol(optarg, NULL, 10); break;
+		case 'L': o.live = true; break;
+		case 'C': o.live_clients = strtol(optarg, NULL, 10); break;
+		case 'B': o.bindir = optarg; break;
 		case 'q': o.quiet = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
@@ -222,6 +332,8 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "vane-lab: %s: %s\n", o.out, strerror(errno));
 		return 1;
 	}
+	if (o.live)
+		return cmd_run_live(argc - optind, argv + optind, &o);
 	int n = argc - optind;
 	struct lab_scenario *sc = calloc((size_t)n, sizeof(*sc));
 	struct lab_result *res = calloc((size_t)n, sizeof(*res));

@@ -436,6 +436,10 @@ static void show(const char *verb, const json_t *res)
 		show_explain(res);
 		return;
 	}
+	if (ok && strcmp(verb, "plan-change") == 0) {
+		fputs(str_or(res, "text", ""), stdout);
+		return;
+	}
 	if (ok && strncmp(verb, "latency", 7) == 0) {
 		printf("ok: %lld latency cells\n", (long long)json_integer_value(json_object_get(res, "cells")));
 		return;

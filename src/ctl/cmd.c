@@ -74,6 +74,17 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "Answer a query as from CLIENT and show the steering decision trace.",
 	  "rcode, scope, ttl, negative_ttl, soa, fallback, all_drained, answer, authority, "
 	  "service, endpoints, trace, trace_text" },
+	{ "plan-change", CMD_PLAN_CHANGE, false, "GET", "/api/v1/plan-change", NULL,
+	  { { "service", CA_NAME, NULL, false, false, NULL },
+	    { "new_ttl", CA_UINT, "--new-ttl", true, false, NULL },
+	    { "drain", CA_STR, "--drain", true, false, NULL } },
+	  "Predict a change before making it (vane-lab's model on the running config, the "
+	  "brief's resolver population): --new-ttl says when every cache holds the new TTL "
+	  "and the RTO of a failover then; --drain the share still on the endpoint after "
+	  "1, 5 and 30 minutes.",
+	  "service, event, endpoint, old_ttl, new_ttl, safe_after, detect_bound, kinds: "
+	  "[{name, share, min_ttl, old_held, new_held}], rto95, rto99, rto100, tail, left_1m, "
+	  "left_5m, left_30m, auth_qps, cost_month, clients, resolvers, text" },
 	{ "latency", CMD_LATENCY, true, "POST", "/api/v1/latency", NULL,
 	  { { "service", CA_NAME, NULL, false, false, NULL },
 	    { "endpoint", CA_STR, NULL, false, false, NULL },

@@ -12,6 +12,7 @@
 
 #include "ctl/encode.h"
 #include "ctl/metrics.h"
+#include "daemon/plan_cmd.h"
 #include "daemon/server.h"
 #include "lib/dname.h"
 #include "lib/rand.h"
@@ -463,4 +464,5 @@ void server_commands(struct server *srv)
 	fn[CMD_EVENTS] = cmd_events;
 	fn[CMD_METRICS] = cmd_metrics;
 	fn[CMD_ANYCAST] = cmd_anycast;
+	fn[CMD_PLAN_CHANGE] = cmd_plan_change;
 }

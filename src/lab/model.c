@@ -326,8 +326,8 @@ static int sim_alloc(struct sim *m, struct lab_series *s)
 	s->auth = calloc(n, sizeof(uint32_t));
 	s->ramp_pct = calloc(n, 1);
 	m->n_cli = sc->clients;
-	m->n_res = sc->resolvers;
-	uint32_t want = sc->clients / SUBNET_CLIENTS;
+	m->n_res = sc->live_layout ? sc->n_profile * sc->n_country : sc->resolvers;
+	uint32_t want = sc->live_layout ? sc->clients : sc->clients / SUBNET_CLIENTS;
 	m->n_sub = want < m->n_res ? m->n_res : want;
 	if (m->n_sub > MAX_SUBNETS)
 		m->n_sub = MAX_SUBNETS;
@@ -370,10 +370,15 @@ static void sim_populate(struct sim *m)
 	uint32_t n_by[LAB_MAX_COUNTRY] = { 0 };
 	for (uint32_t i = 0; i < m->n_res; i++) {
 		struct resolver *r = &m->res[i];
-		r->country = (uint8_t)pick_share(&m->rng, &sc->country[0].share, sc->n_country,
-						 sizeof(sc->country[0]));
-		r->prof = (uint8_t)pick_share(&m->rng, &sc->profile[0].share, sc->n_profile,
-					      sizeof(sc->profile[0]));
+		if (sc->live_layout) {
+			r->country = (uint8_t)(i % sc->n_country);
+			r->prof = (uint8_t)(i / sc->n_country);
+		} else {
+			r->country = (uint8_t)pick_share(&m->rng, &sc->country[0].share,
+							 sc->n_country, sizeof(sc->country[0]));
+			r->prof = (uint8_t)pick_share(&m->rng, &sc->profile[0].share, sc->n_profile,
+						      sizeof(sc->profile[0]));
+		}
 		/* 100.64.0.0/10, one /24 each: ramps admit resolvers one by one. */
 		r->addr[0] = 100;
 		r->addr[1] = (uint8_t)(64 + ((i >> 8) & 63));
@@ -394,7 +399,10 @@ static void sim_populate(struct sim *m)
 		sn->country = (uint8_t)pick_share(&m->rng, &sc->country[0].share, sc->n_country,
 						  sizeof(sc->country[0]));
 		uint8_t c = sn->country;
-		if (n_by[c] && by_country[c])
+		if (sc->live_layout)
+			sn->res = pick_share(&m->rng, &sc->profile[0].share, sc->n_profile,
+					     sizeof(sc->profile[0])) * sc->n_country + c;
+		else if (n_by[c] && by_country[c])
 			sn->res = by_country[c][rand_below(&m->rng, n_by[c])];
 		else
 			sn->res = (uint32_t)rand_below(&m->rng, m->n_res);
@@ -554,6 +562,7 @@ static const char *const event_names[LAB_EV_COUNT] = {
 	[LAB_EV_DOWN] = "down", [LAB_EV_UP] = "up", [LAB_EV_DRAIN] = "drain",
 	[LAB_EV_UNDRAIN] = "undrain", [LAB_EV_WEIGHT] = "weight", [LAB_EV_RAMP] = "ramp",
 	[LAB_EV_DELETE] = "delete", [LAB_EV_RESTORE] = "restore", [LAB_EV_TTL] = "ttl",
+	[LAB_EV_RELOAD] = "reload",
 };
 
 const char *lab_event_name(unsigned kind)

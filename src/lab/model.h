@@ -43,6 +43,7 @@ struct lab_profile {
 	uint32_t max_ttl;          /* 0 = 86400 */
 	uint32_t neg_max_ttl;      /* 0 = 3600 */
 	bool ecs;                  /* sends the client subnet (RFC 7871) */
+	char software[16];         /* live mode: vane-resolver or unbound, "" = by name */
 };
 
 struct lab_country {
@@ -60,6 +61,8 @@ enum lab_event_kind {
 	LAB_EV_DELETE,             /* the name is deleted: NXDOMAIN */
 	LAB_EV_RESTORE,
 	LAB_EV_TTL,                /* the service TTL changes */
+	LAB_EV_RELOAD,             /* the operator reloads; the model: no change, as
+				    * vaned keeps health and operator state */
 	LAB_EV_COUNT
 };
 
@@ -83,6 +86,11 @@ struct lab_scenario {
 	uint64_t seed;
 	double price;              /* per million authoritative queries */
 	uint32_t window;           /* seconds the herd peak is measured over */
+	uint32_t live_clients;     /* live mode's clients, 0 = 200 */
+	bool live;                 /* the result is a live run's (reports say so) */
+	bool live_layout;          /* resolvers as live mode runs them: one per kind
+				    * and country, each client picking a kind by
+				    * share (set by vane-lab run --live) */
 
 	unsigned n_country, n_profile, n_event;
 	struct lab_country country[LAB_MAX_COUNTRY];

@@ -50,8 +50,9 @@ void lab_summary_row(FILE *f, const struct lab_scenario *sc, const struct lab_re
 void lab_summary_detail(FILE *f, const struct lab_scenario *sc, const struct lab_result *r)
 {
 	char buf[64];
-	fprintf(f, "%s: %u clients, %u resolvers, %u s simulated, TTL %u\n", sc->name,
-		sc->clients, sc->resolvers, sc->duration, sc->svc.ttl);
+	fprintf(f, "%s: %u clients, %u resolvers, %u s %s, TTL %u\n", sc->name,
+		sc->clients, sc->resolvers, sc->duration, sc->live ? "live" : "simulated",
+		sc->svc.ttl);
 	fprintf(f, "  event: %s", event_text(sc, r, buf, sizeof(buf)));
 	if (r->detect >= 0 && (r->measure_kind == LAB_EV_UP))
 		fprintf(f, "; health flip after %.1f s (bound: interval %.0f s x rise %u)",
@@ -288,9 +289,15 @@ int lab_write_html(FILE *f, const struct lab_scenario *sc, const struct lab_resu
 	}
 	fputs("</pre>\n", f);
 	int ret = plots(f, sc, r, buf);
-	fputs("<p>Model: clients connect through one resolver each to the first address of "
-	      "the answer; resolvers cache with vane-resolver's TTL rules; answers come from "
-	      "vaned's steering code, health from its fold. See vane-lab(1).</p>\n</body></html>\n", f);
+	if (sc->live)
+		fputs("<p>Live: real vaned (root, TLD, operator), vane-resolver and unbound "
+		      "processes on loopback; clients ask their resolver and connect over HTTP to "
+		      "the first address. See LIVE MODE in vane-lab(1).</p>\n</body></html>\n", f);
+	else
+		fputs("<p>Model: clients connect through one resolver each to the first address of "
+		      "the answer; resolvers cache with vane-resolver's TTL rules; answers come from "
+		      "vaned's steering code, health from its fold. See vane-lab(1).</p>\n"
+		      "</body></html>\n", f);
 	free(buf);
 	return ret || ferror(f) ? -EIO : 0;
 }

@@ -147,7 +147,11 @@ static void profile_pair(struct yp *p, const char *key, yaml_node_t *v, void *ds
 		r->neg_max_ttl = (uint32_t)num(p, v, key, 0, 604800);
 	else if (!strcmp(key, "ecs"))
 		r->ecs = flag(p, v, key);
-	else
+	else if (!strcmp(key, "software")) {
+		text(p, v, key, r->software, sizeof(r->software));
+		if (strcmp(r->software, "vane-resolver") && strcmp(r->software, "unbound"))
+			fail(p, v, "%s: vane-resolver or unbound", key);
+	} else
 		fail(p, v, "population: unknown key %s", key);
 }
 
@@ -313,6 +317,8 @@ static void top_pair(struct yp *p, const char *key, yaml_node_t *v, void *dst)
 		sc->price = num(p, v, key, 0, 1e6);
 	else if (!strcmp(key, "window"))
 		sc->window = (uint32_t)num(p, v, key, 1, 86400);
+	else if (!strcmp(key, "live-clients"))
+		sc->live_clients = (uint32_t)num(p, v, key, 1, 100000);
 	else if (!strcmp(key, "measure"))
 		sc->measure = (int)num(p, v, key, 0, LAB_MAX_EVENT - 1);
 	else if (!strcmp(key, "service"))
