@@ -31,6 +31,7 @@ static const char *const kind_names[EV_KINDS] = {
 	[EV_FALLBACK] = "fallback", [EV_RELOAD] = "reload", [EV_RELOAD_FAILED] = "reload-failed",
 	[EV_RECOVERY] = "recovery",
 	[EV_ANYCAST] = "anycast",
+	[EV_PROVIDER] = "provider", [EV_DRIFT] = "drift",
 };
 
 const char *event_kind_name(enum event_kind k)

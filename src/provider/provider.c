@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The provider runtime: wanted state (loop thread) -> pushes and drift
+ * checks (one thread per provider).  See provider.h.
+ */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "lib/dname.h"
+#include "lib/pkt.h"
+#include "lib/rand.h"
+#include "ops/ops.h"
+#include "provider/dnsq.h"
+#include "provider/internal.h"
+#include "provider/pdns.h"
+#include "provider/provider.h"
+#include "provider/translate.h"
+#include "rt/clock.h"
+#include "rt/log.h"
+
+#define BACKOFF_MIN_MS 200
+#define BACKOFF_MAX_MS 30000
+#define API_TIMEOUT_MS 3000
+#define DNS_TIMEOUT_MS 1000
+
+/* ---- wanted state ---- */
+
+void prov_want_unref(struct prov_want *w)
+{
+	if (!w || --w->refs > 0)
+		return;
+	json_decref(w->zones);
+	free(w->names);
+	free(w->text);
+	free(w);
+}
+
+/* ---- loop side: translate ---- */
+
+static void fill_name(struct prov_name *pn, const struct conf_service *svc,
+		      const struct prov_ep_state *st, const struct prov_records *rec,
+		      const char *zone)
+{
+	uint32_t w[64];
+	prov_eligible(svc, st, w);
+	snprintf(pn->name, sizeof(pn->name), "%s", svc->name);
+	snprintf(pn->zone, sizeof(pn->zone), "%s", zone);
+	pn->geo = prov_policy_has(svc, "geo");
+	pn->has_v4 = rec->content[0] != NULL;
+	pn->naddr = 0;
+	for (unsigned e = 0; e < svc->nendpoints && e < 64; e++) {
+		const struct conf_endpoint *ep = &svc->endpoints[e];
+		for (unsigned a = 0; a < ep->naddress && pn->naddr < PROV_NAME_ADDRS; a++) {
+			struct prov_addr *pa = &pn->addr[pn->naddr++];
+			snprintf(pa->addr, sizeof(pa->addr), "%s", ep->address[a]);
+			snprintf(pa->endpoint, sizeof(pa->endpoint), "%s", ep->id);
+			snprintf(pa->continent, sizeof(pa->continent), "%s",
+				 ep->location.continent ? ep->location.continent : "");
+			pa->eligible = w[e] != 0;
+		}
+	}
+}
+
+/* The service's state from ops/: services and endpoints by name, since
+ * the layout is ordered as the config. */
+static bool service_state(const struct ops_rt *ops, const struct conf_service *svc,
+			  struct prov_ep_state *st)
+{
+	uint64_t now = rt_now_ms();
+	char name[DNAME_MAXSTR];
+	for (uint32_t s = 0; s < ops_services(ops); s++) {
+		struct ops_ep_view v;
+		if (ops_endpoints(ops, s) == 0)
+			continue;
+		ops_endpoint_view(ops, s, 0, now, &v);
+		snprintf(name, sizeof(name), "%s", v.service);
+		if (strcasecmp(name, svc->name) != 0)
+			continue;
+		for (unsigned e = 0; e < svc->nendpoints; e++) {
+			st[e] = (struct prov_ep_state){ .up = true, .weight = svc->endpoints[e].weight };
+			for (uint32_t k = 0; k < ops_endpoints(ops, s); k++) {
+				ops_endpoint_view(ops, s, k, now, &v);
+				if (strcmp(v.endpoint, svc->endpoints[e].id) != 0)
+					continue;
+				st[e].up = v.up;
+				st[e].drained = v.drained;
+				st[e].weight = v.weight;
+				st[e].ramping = v.ramp.active;
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+static json_t *rrset_json(const char *name, const struct prov_records *rec)
+{
+	json_t *records = json_array();
+	for (int f = 0; f < 2; f++)
+		if (rec->content[f])
+			json_array_append_new(records, json_pack("{s:s,s:b}", "content",
+								 rec->content[f], "disabled", 0));
+	return json_pack("{s:s,s:s,s:i,s:s,s:o}", "name", name, "type", "LUA", "ttl",
+			 (json_int_t)rec->ttl, "changetype", "REPLACE", "records", records);
+}
+
+/* The wanted state of provider `p`: per zone, the rrsets to PATCH (the
+ * LUA rrset of each steered name, and its plain A and AAAA deleted: LUA
+ * records answer for them). */
+static struct prov_want *want_build(const struct conf_provider *cp, const struct vane_conf *conf,
+				    const struct ops_rt *ops)
+{
+	struct prov_want *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->refs = 1;
+	w->zones = json_object();
+	w->names = calloc(conf->nservices ? conf->nservices : 1, sizeof(*w->names));
+	if (!w->zones || !w->names) {
+		prov_want_unref(w);
+		return NULL;
+	}
+	for (unsigned s = 0; s < conf->nservices; s++) {
+		const struct conf_service *svc = &conf->services[s];
+		const char *zone = prov_zone_of(cp->zones, cp->nzones, svc->name);
+		struct prov_ep_state st[64];
+		struct prov_records rec;
+		if (!zone || svc->nendpoints > 64 || !service_state(ops, svc, st) ||
+		    prov_translate(conf, svc, st, &rec) != 0)
+			continue;
+		json_t *rrsets = json_object_get(w->zones, zone);
+		if (!rrsets) {
+			rrsets = json_array();
+			json_object_set_new(w->zones, zone, rrsets);
+		}
+		json_array_append_new(rrsets, rrset_json(svc->name, &rec));
+		const char *plain[] = { "A", "AAAA" };
+		for (int f = 0; f < 2; f++)
+			json_array_append_new(rrsets, json_pack("{s:s,s:s,s:s}", "name", svc->name,
+								"type", plain[f], "changetype",
+								"DELETE"));
+		fill_name(&w->names[w->nnames++], svc, st, &rec, zone);
+		prov_records_free(&rec);
+	}
+	w->text = json_dumps(w->zones, JSON_COMPACT | JSON_SORT_KEYS);
+	return w;
+}
+
+void provider_update(struct provider_set *ps, const struct vane_conf *conf,
+		     const struct ops_rt *ops)
+{
+	for (unsigned i = 0; ps && i < ps->n; i++) {
+		struct prov *p = &ps->p[i];
+		struct prov_want *w = want_build(&p->conf, conf, ops);
+		if (!w || !w->text) {
+			log_error("provider %s: out of memory translating services", p->conf.name);
+			prov_want_unref(w);
+			continue;
+		}
+		pthread_mutex_lock(&p->lock);
+		bool same = p->want && !strcmp(p->want->text, w->text);
+		if (!same) {
+			prov_want_unref(p->want);
+			p->want = w;
+			p->want_gen++;
+			p->retry_at = 0;     /* a new state is pushed at once */
+			pthread_cond_signal(&p->cond);
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (same)
+			prov_want_unref(w);
+	}
+}
+
+/* ---- events to the loop ---- */
+
+void prov_post_event(struct prov *p, int kind, const char *fmt, ...)
+{
+	char text[EVENTS_TEXT_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* Locked by the caller. */
+	if (p->nev < PROV_EVQ) {
+		p->evq[p->nev].kind = kind;
+		snprintf(p->evq[p->nev].text, sizeof(p->evq[p->nev].text), "%.180s", text);
+		p->nev++;
+	}
+	uv_async_send(&p->set->async);
+}
+
+static void async_cb(uv_async_t *a)
+{
+	struct provider_set *ps = a->data;
+	for (unsigned i = 0; i < ps->n; i++) {
+		struct prov *p = &ps->p[i];
+		struct prov_event q[PROV_EVQ];
+		pthread_mutex_lock(&p->lock);
+		unsigned n = p->nev;
+		memcpy(q, p->evq, n * sizeof(q[0]));
+		p->nev = 0;
+		pthread_mutex_unlock(&p->lock);
+		for (unsigned k = 0; k < n; k++) {
+			events_add(ps->ops->events, (enum event_kind)q[k].kind, NULL, NULL,
+				   "provider %s: %s", p->conf.name, q[k].text);
+			if (q[k].kind == EV_DRIFT || strstr(q[k].text, "failed"))
+				log_warning("provider %s: %s", p->conf.name, q[k].text);
+			else
+				log_info("provider %s: %s", p->conf.name, q[k].text);
+		}
+	}
+}
+
+/* ---- the provider's thread: pushes ---- */
+
+static struct pdns_api api_of(const struct prov *p)
+{
+	return (struct pdns_api){ .base = p->conf.api, .server_id = p->conf.server_id,
+				  .key_file = p->conf.api_key_file, .timeout_ms = API_TIMEOUT_MS };
+}
+
+/* The API's serial of `zone` now (0 when unknown). */
+static uint32_t api_serial(const struct pdns_api *api, const char *zone, json_t **zone_out)
+{
+	char err[512];
+	json_t *z = NULL;
+	if (pdns_get_zone(api, zone, &z, err, sizeof(err)) != 0)
+		return 0;
+	uint32_t serial = (uint32_t)json_integer_value(json_object_get(z, "serial"));
+	if (zone_out)
+		*zone_out = z;
+	else
+		json_decref(z);
+	return serial;
+}
+
+static void push(struct prov *p, struct prov_want *w, uint64_t gen)
+{
+	struct pdns_api api = api_of(p);
+	char err[512] = "";
+	int ret = 0;
+	const char *zone;
+	json_t *rrsets;
+	uint32_t serials[PROV_MAX_ZONES] = { 0 };
+	unsigned nz = 0;
+	json_object_foreach(w->zones, zone, rrsets) {
+		ret = pdns_patch_rrsets(&api, zone, rrsets, err, sizeof(err));
+		if (ret != 0)
+			break;
+		if (nz < PROV_MAX_ZONES)
+			serials[nz++] = api_serial(&api, zone, NULL);
+	}
+	uint64_t now = rt_now_ms(), mono = rt_mono_ms();
+	pthread_mutex_lock(&p->lock);
+	p->last_push_ms = now;
+	if (ret == 0) {
+		p->pushes_ok++;
+		p->last_ok_ms = now;
+		p->pushed_gen = gen;
+		p->err[0] = '\0';
+		if (p->failing)
+			prov_post_event(p, EV_PROVIDER, "push succeeded again after %u attempts",
+					p->attempts);
+		p->failing = false;
+		p->attempts = 0;
+		p->retry_at = 0;
+		/* The serials the API reported just after our push: the SOA the
+		 * provider should serve, and the mark of an edit behind our back. */
+		nz = 0;
+		json_object_foreach(w->zones, zone, rrsets) {
+			struct prov_zone_st *zs = prov_zone_find(p, zone);
+			if (zs && nz < PROV_MAX_ZONES)
+				zs->serial_pushed = serials[nz];
+			nz++;
+		}
+		prov_want_unref(p->pushed);
+		p->pushed = w;
+		w->refs++;
+	} else {
+		p->pushes_failed++;
+		p->attempts++;
+		snprintf(p->err, sizeof(p->err), "%s", err);
+		unsigned shift = p->attempts < 8 ? p->attempts - 1 : 7;
+		uint64_t back = (uint64_t)BACKOFF_MIN_MS << shift;
+		if (back > BACKOFF_MAX_MS)
+			back = BACKOFF_MAX_MS;
+		p->retry_at = mono + back;
+		if (!p->failing)
+			prov_post_event(p, EV_PROVIDER, "push failed, retrying with backoff: %s",
+					err);
+		p->failing = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void *prov_thread(void *arg)
+{
+	struct prov *p = arg;
+	pthread_mutex_lock(&p->lock);
+	p->drift_at = rt_mono_ms() + p->conf.drift_interval_ms;
+	while (!p->stop) {
+		uint64_t now = rt_mono_ms();
+		if (p->want && p->want_gen != p->pushed_gen && now >= p->retry_at) {
+			struct prov_want *w = p->want;
+			uint64_t gen = p->want_gen;
+			w->refs++;
+			pthread_mutex_unlock(&p->lock);
+			push(p, w, gen);
+			pthread_mutex_lock(&p->lock);
+			prov_want_unref(w);
+			continue;
+		}
+		if (now >= p->drift_at) {
+			struct prov_want *w = p->pushed;
+			if (w)
+				w->refs++;
+			pthread_mutex_unlock(&p->lock);
+			prov_drift_check(p, w);
+			pthread_mutex_lock(&p->lock);
+			prov_want_unref(w);
+			p->drift_at = rt_mono_ms() + p->conf.drift_interval_ms;
+			continue;
+		}
+		uint64_t until = p->drift_at;
+		if (p->want && p->want_gen != p->pushed_gen && p->retry_at < until)
+			until = p->retry_at;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t wait = until > now ? until - now : 0;
+		ts.tv_sec += (time_t)(wait / 1000);
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* A private copy of the provider's settings: the thread outlives reloads. */
+static int copy_conf(struct conf_provider *d, const struct conf_provider *s)
+{
+	*d = *s;
+	d->name = dup_or_null(s->name);
+	d->type = dup_or_null(s->type);
+	d->api = dup_or_null(s->api);
+	d->api_key_file = dup_or_null(s->api_key_file);
+	d->server_id = dup_or_null(s->server_id);
+	d->dns.text = dup_or_null(s->dns.text);
+	d->zones = calloc(s->nzones ? s->nzones : 1, sizeof(char *));
+	d->drift_subnets = calloc(s->ndrift_subnets ? s->ndrift_subnets : 1, sizeof(char *));
+	if (!d->zones || !d->drift_subnets)
+		return VANE_ENOMEM;
+	for (unsigned i = 0; i < s->nzones; i++)
+		if (!(d->zones[i] = strdup(s->zones[i])))
+			return VANE_ENOMEM;
+	for (unsigned i = 0; i < s->ndrift_subnets; i++)
+		if (!(d->drift_subnets[i] = strdup(s->drift_subnets[i])))
+			return VANE_ENOMEM;
+	return d->name && d->api && d->api_key_file && d->server_id ? 0 : VANE_ENOMEM;
+}
+
+static void free_conf(struct conf_provider *c)
+{
+	free(c->name);
+	free(c->type);
+	free(c->api);
+	free(c->api_key_file);
+	free(c->server_id);
+	free(c->dns.text);
+	for (unsigned i = 0; c->zones && i < c->nzones; i++)
+		free(c->zones[i]);
+	for (unsigned i = 0; c->drift_subnets && i < c->ndrift_subnets; i++)
+		free(c->drift_subnets[i]);
+	free(c->zones);
+	free(c->drift_subnets);
+}
+
+/* Where vaned itself answers, for the ECS comparison: its first listen
+ * address, loopback for a wildcard. */
+static void self_addr(const struct vane_conf *conf, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	*len = 0;
+	if (conf->nlisten == 0)
+		return;
+	*ss = conf->listen[0].addr;
+	*len = conf->listen[0].addrlen;
+	if (ss->ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+		if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else if (ss->ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+			in6->sin6_addr = in6addr_loopback;
+	}
+}
+
+int provider_start(uv_loop_t *loop, const struct vane_conf *conf, struct ops_rt *ops,
+		   struct provider_set **out)
+{
+	*out = NULL;
+	if (conf->nproviders == 0)
+		return 0;
+	struct provider_set *ps = calloc(1, sizeof(*ps) + conf->nproviders * sizeof(struct prov));
+	if (!ps)
+		return VANE_ENOMEM;
+	ps->ops = ops;
+	if (uv_async_init(loop, &ps->async, async_cb) != 0) {
+		free(ps);
+		return VANE_ENOMEM;
+	}
+	ps->async.data = ps;
+	ps->async_on = true;
+	*out = ps;
+	for (unsigned i = 0; i < conf->nproviders; i++) {
+		struct prov *p = &ps->p[i];
+		p->set = ps;
+		pthread_mutex_init(&p->lock, NULL);
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&p->cond, &ca);
+		pthread_condattr_destroy(&ca);
+		ps->n++;
+		if (copy_conf(&p->conf, &conf->providers[i]) != 0)
+			return VANE_ENOMEM;
+		p->nzones = p->conf.nzones < PROV_MAX_ZONES ? p->conf.nzones : PROV_MAX_ZONES;
+		for (unsigned z = 0; z < p->nzones; z++)
+			snprintf(p->zones[z].name, sizeof(p->zones[z].name), "%s", p->conf.zones[z]);
+		self_addr(conf, &p->self, &p->self_len);
+		p->rng = rt_seed() ^ i;
+		if (pthread_create(&p->thread, NULL, prov_thread, p) != 0)
+			return VANE_ENOMEM;
+		p->started = true;
+		log_info("provider %s: %s at %s, %u zones", p->conf.name, p->conf.type, p->conf.api,
+			 p->conf.nzones);
+	}
+	provider_update(ps, conf, ops);
+	return 0;
+}
+
+void provider_close(struct provider_set *ps)
+{
+	if (!ps)
+		return;
+	for (unsigned i = 0; i < ps->n; i++) {
+		struct prov *p = &ps->p[i];
+		if (!p->started)
+			continue;
+		pthread_mutex_lock(&p->lock);
+		p->stop = true;
+		pthread_cond_signal(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->thread, NULL);
+		p->started = false;
+	}
+	if (ps->async_on)
+		uv_close((uv_handle_t *)&ps->async, NULL);
+	ps->async_on = false;
+}
+
+void provider_free(struct provider_set *ps)
+{
+	if (!ps)
+		return;
+	provider_close(ps);
+	for (unsigned i = 0; i < ps->n; i++) {
+		struct prov *p = &ps->p[i];
+		prov_want_unref(p->want);
+		prov_want_unref(p->pushed);
+		free_conf(&p->conf);
+		pthread_mutex_destroy(&p->lock);
+		pthread_cond_destroy(&p->cond);
+	}
+	free(ps);
+}
+
+struct prov_zone_st *prov_zone_find(struct prov *p, const char *zone)
+{
+	for (unsigned z = 0; z < p->nzones; z++)
+		if (!strcasecmp(p->zones[z].name, zone))
+			return &p->zones[z];
+	return NULL;
+}
