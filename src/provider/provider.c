@@ -69,18 +69,27 @@ static void fill_name(struct prov_name *pn, const struct conf_service *svc,
 
 /* The service's state from ops/: services and endpoints by name, since
  * the layout is ordered as the config. */
+/* Names equal but for case and a final dot. */
+static bool same_name(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 1 && a[la - 1] == '.')
+		la--;
+	if (lb > 1 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
 static bool service_state(const struct ops_rt *ops, const struct conf_service *svc,
 			  struct prov_ep_state *st)
 {
 	uint64_t now = rt_now_ms();
-	char name[DNAME_MAXSTR];
 	for (uint32_t s = 0; s < ops_services(ops); s++) {
 		struct ops_ep_view v;
 		if (ops_endpoints(ops, s) == 0)
 			continue;
 		ops_endpoint_view(ops, s, 0, now, &v);
-		snprintf(name, sizeof(name), "%s", v.service);
-		if (strcasecmp(name, svc->name) != 0)
+		if (!same_name(v.service, svc->name))
 			continue;
 		for (unsigned e = 0; e < svc->nendpoints; e++) {
 			st[e] = (struct prov_ep_state){ .up = true, .weight = svc->endpoints[e].weight };
@@ -210,7 +219,8 @@ static void async_cb(uv_async_t *a)
 		for (unsigned k = 0; k < n; k++) {
 			events_add(ps->ops->events, (enum event_kind)q[k].kind, NULL, NULL,
 				   "provider %s: %s", p->conf.name, q[k].text);
-			if (q[k].kind == EV_DRIFT || strstr(q[k].text, "failed"))
+			/* The alerts warn; their all-clear is news. */
+			if (strstr(q[k].text, "drift:") || strstr(q[k].text, "push failed"))
 				log_warning("provider %s: %s", p->conf.name, q[k].text);
 			else
 				log_info("provider %s: %s", p->conf.name, q[k].text);
