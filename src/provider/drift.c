@@ -163,6 +163,21 @@ static void check_ecs(struct prov *p, const struct prov_name *pn, struct round *
 				break;
 			}
 		}
+		if (pa && mine.naddrs > 1) {
+			/* vaned answered a set (answers 0, all-down open): the
+			 * provider's addresses must be in it. */
+			for (unsigned i = 0; i < theirs.naddrs; i++) {
+				bool in = false;
+				for (unsigned j = 0; j < mine.naddrs; j++)
+					in |= !strcmp(theirs.addrs[i], mine.addrs[j]);
+				if (!in) {
+					note(r, &r->ecs, "%s ecs %s: the provider answers %s, not in "
+					     "vaned's answer", pn->name, subnet, theirs.addrs[i]);
+					break;
+				}
+			}
+			continue;
+		}
 		const struct prov_addr *va = mine.naddrs ? addr_of(pn, mine.addrs[0]) : NULL;
 		if (pn->geo && pa && va && va->continent[0] && pa->continent[0] &&
 		    strcasecmp(pa->continent, va->continent) != 0)

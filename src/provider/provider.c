@@ -48,7 +48,8 @@ static void fill_name(struct prov_name *pn, const struct conf_service *svc,
 		      const char *zone)
 {
 	uint32_t w[64];
-	prov_eligible(svc, st, w);
+	bool all_down;
+	prov_eligible(svc, st, w, &all_down);
 	snprintf(pn->name, sizeof(pn->name), "%s", svc->name);
 	snprintf(pn->zone, sizeof(pn->zone), "%s", zone);
 	pn->geo = prov_policy_has(svc, "geo");

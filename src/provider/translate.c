@@ -113,11 +113,12 @@ static bool never(const struct conf_endpoint *ep)
  * vaned's steering drops down and drained endpoints, then weight-0
  * standbys unless nothing else is left, then (priority) all but the best
  * tier.  With nothing left, all-down open answers every endpoint that is
- * not drained.
+ * not drained, whatever the geo or the answers count (`*all_down`).
  */
 unsigned prov_eligible(const struct conf_service *svc, const struct prov_ep_state *st,
-		       uint32_t *w)
+		       uint32_t *w, bool *all_down)
 {
+	*all_down = false;
 	unsigned n = 0;
 	for (unsigned e = 0; e < svc->nendpoints; e++) {
 		w[e] = 0;
@@ -149,6 +150,7 @@ unsigned prov_eligible(const struct conf_service *svc, const struct prov_ep_stat
 		}
 	}
 	if (n == 0) {
+		*all_down = true;
 		for (unsigned e = 0; e < svc->nendpoints; e++) {
 			const struct conf_endpoint *ep = &svc->endpoints[e];
 			if (!ep->cname && !st[e].drained && !never(ep)) {
@@ -185,10 +187,12 @@ static const struct conf_check *shared_probe(const struct vane_conf *conf,
 
 /* `return <selection>` over the endpoints in `in`. */
 static void selection(struct sbuf *b, const struct vane_conf *conf,
-		      const struct conf_service *svc, const uint32_t *w, const bool *in, int family)
+		      const struct conf_service *svc, const uint32_t *w, const bool *in, int family,
+		      bool all_down)
 {
-	const struct conf_check *probe = svc->answers == 1 ? shared_probe(conf, svc, w, in) : NULL;
-	if (svc->answers != 1 || probe) {
+	const struct conf_check *probe = svc->answers == 1 && !all_down ?
+					 shared_probe(conf, svc, w, in) : NULL;
+	if (svc->answers != 1 || all_down || probe) {
 		/* Every address, or ifportup/ifurlup: equal weights, so the
 		 * provider's random pick among the live ones is the same share. */
 		if (!probe)
@@ -264,13 +268,13 @@ static void geo_branches(struct sbuf *b, const struct vane_conf *conf,
 		if (!has_family(svc, w, in, family))
 			continue;
 		sb_printf(b, "if %s('%s') then ", continent ? "continent" : "country", code);
-		selection(b, conf, svc, w, in, family);
+		selection(b, conf, svc, w, in, family, false);
 		sb_printf(b, " end ");
 	}
 }
 
 static char *family_record(const struct vane_conf *conf, const struct conf_service *svc,
-			   const uint32_t *w, int family, bool *oom)
+			   const uint32_t *w, bool all_down, int family, bool *oom)
 {
 	bool all[64];
 	for (unsigned e = 0; e < 64; e++)
@@ -279,11 +283,11 @@ static char *family_record(const struct vane_conf *conf, const struct conf_servi
 		return NULL;
 	struct sbuf b = { 0 };
 	sb_printf(&b, "%s \";", family == AF_INET ? "A" : "AAAA");
-	if (prov_policy_has(svc, "geo")) {
+	if (prov_policy_has(svc, "geo") && !all_down) {
 		geo_branches(&b, conf, svc, w, family, false);
 		geo_branches(&b, conf, svc, w, family, true);
 	}
-	selection(&b, conf, svc, w, all, family);
+	selection(&b, conf, svc, w, all, family, all_down);
 	sb_printf(&b, "\"");
 	if (b.fail) {
 		free(b.p);
@@ -300,13 +304,13 @@ int prov_translate(const struct vane_conf *conf, const struct conf_service *svc,
 	memset(out, 0, sizeof(*out));
 	if (svc->nendpoints > 64)
 		return VANE_EINVAL;
-	prov_eligible(svc, st, w);
-	bool degraded = false, oom = false;
+	bool all_down, degraded = false, oom = false;
+	prov_eligible(svc, st, w, &all_down);
 	for (unsigned e = 0; e < svc->nendpoints; e++)
 		degraded |= !st[e].up || st[e].drained || st[e].ramping;
 	out->ttl = degraded && svc->ttl_degraded ? svc->ttl_degraded : svc->ttl;
-	out->content[0] = family_record(conf, svc, w, AF_INET, &oom);
-	out->content[1] = family_record(conf, svc, w, AF_INET6, &oom);
+	out->content[0] = family_record(conf, svc, w, all_down, AF_INET, &oom);
+	out->content[1] = family_record(conf, svc, w, all_down, AF_INET6, &oom);
 	if (oom) {
 		prov_records_free(out);
 		return VANE_ENOMEM;

@@ -38,9 +38,11 @@ void prov_records_free(struct prov_records *r);
 
 /* The weight (0: not answered) each endpoint gets in the records of state
  * `st`: what prov_translate selects from.  `w` has one entry per endpoint
- * (at most 64).  Returns how many are answered. */
+ * (at most 64); `*all_down`: nothing was eligible, so every endpoint that
+ * is not drained is answered at once (all-down open).  Returns how many
+ * are answered. */
 unsigned prov_eligible(const struct conf_service *svc, const struct prov_ep_state *st,
-		       uint32_t *w);
+		       uint32_t *w, bool *all_down);
 
 enum prov_fidelity { PROV_EXACT = 0, PROV_APPROX, PROV_LOST };
 
