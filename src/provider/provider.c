@@ -162,12 +162,51 @@ static struct prov_want *want_build(const struct conf_provider *cp, const struct
 	return w;
 }
 
+/* Names the previous state steered and `w` does not (a service removed by
+ * a reload): their LUA rrsets are deleted in the same PATCH. */
+static void carry_deletes(struct prov_want *w, const struct prov_want *prev)
+{
+	for (unsigned i = 0; prev && i < prev->nnames; i++) {
+		const struct prov_name *pn = &prev->names[i];
+		bool kept = false;
+		for (unsigned k = 0; k < w->nnames && !kept; k++)
+			kept = !strcasecmp(w->names[k].name, pn->name);
+		json_t *rrsets = json_object_get(w->zones, pn->zone);
+		size_t j;
+		json_t *rr;
+		json_array_foreach(rrsets, j, rr) {
+			const char *n = json_string_value(json_object_get(rr, "name"));
+			const char *t = json_string_value(json_object_get(rr, "type"));
+			kept |= n && t && !strcasecmp(n, pn->name) && !strcmp(t, "LUA");
+		}
+		if (kept)
+			continue;
+		if (!rrsets) {
+			rrsets = json_array();
+			json_object_set_new(w->zones, pn->zone, rrsets);
+		}
+		json_array_append_new(rrsets, json_pack("{s:s,s:s,s:s}", "name", pn->name, "type",
+							"LUA", "changetype", "DELETE"));
+	}
+}
+
 void provider_update(struct provider_set *ps, const struct vane_conf *conf,
 		     const struct ops_rt *ops)
 {
 	for (unsigned i = 0; ps && i < ps->n; i++) {
 		struct prov *p = &ps->p[i];
 		struct prov_want *w = want_build(&p->conf, conf, ops);
+		if (w && w->text) {
+			pthread_mutex_lock(&p->lock);
+			/* From the newest wanted and the last pushed: a delete
+			 * still unpushed when this state replaces it is kept. */
+			carry_deletes(w, p->want);
+			if (p->pushed != p->want)
+				carry_deletes(w, p->pushed);
+			pthread_mutex_unlock(&p->lock);
+			free(w->text);
+			w->text = json_dumps(w->zones, JSON_COMPACT | JSON_SORT_KEYS);
+		}
 		if (!w || !w->text) {
 			log_error("provider %s: out of memory translating services", p->conf.name);
 			prov_want_unref(w);

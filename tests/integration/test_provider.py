@@ -232,3 +232,18 @@ def test_drift_behind_vaneds_back(tmp_path, steer_factory, health_servers, pdns_
     ev = urllib.request.urlopen("http://127.0.0.1:%d/api/v1/events" % v.http_port,
                                 timeout=5).read().decode()
     assert '"kind": "drift"' in ev or '"kind":"drift"' in ev, ev
+
+
+def test_reload_removes_a_service(tmp_path, steer_factory, health_servers, pdns_factory):
+    v, pd, hs = start_all(tmp_path, steer_factory, health_servers, pdns_factory)
+    wait_until(lambda: pushed(v, pd, EP), "the LUA records pushed", 15)
+    assert pd.rrset("example.com", WNAME, "LUA") is not None
+    steer = dict(v.steer)
+    steer["services"] = [s for s in steer["services"] if s["name"] != WNAME]
+    v.set_steer(steer)
+    p = v.ctl("reload")
+    assert p.returncode == 0, p.stdout + p.stderr
+    wait_until(lambda: pd.rrset("example.com", WNAME, "LUA") is None,
+               "the removed service's record deleted at the provider", 15)
+    assert pd.rrset("example.com", NAME, "LUA") is not None
+    assert provider(v)["steered"] == [NAME + "."]
