@@ -247,3 +247,25 @@ def test_reload_removes_a_service(tmp_path, steer_factory, health_servers, pdns_
                "the removed service's record deleted at the provider", 15)
     assert pd.rrset("example.com", NAME, "LUA") is not None
     assert provider(v)["steered"] == [NAME + "."]
+
+
+def test_push_retried_while_the_provider_is_away(tmp_path, steer_factory, health_servers,
+                                                 pdns_factory):
+    v, pd, hs = start_all(tmp_path, steer_factory, health_servers, pdns_factory)
+    wait_until(lambda: pushed(v, pd, EP), "the LUA records pushed", 15)
+    pd.stop()
+    p = v.ctl("drain", NAME + "/us")
+    assert p.returncode == 0, p.stderr
+    # The push fails and is retried with backoff; the change stays pending.
+    wait_until(lambda: provider(v)["attempts"] >= 2, "retries", 15)
+    st = provider(v)
+    assert st["last_result"] == "error" and st["pending"], st
+    assert st["error"], st
+    wait_until(lambda: log_has(v, "provider pdns", "push failed"), "failure logged", 5)
+    pd.start()
+    wait_until(lambda: pushed(v, pd, ("de", "jp"), absent=("us",)),
+               "the drain reaches the provider once it is back", 45)
+    st = provider(v)
+    assert st["attempts"] == 0 and st["error"] is None, st
+    wait_until(lambda: log_has(v, "provider pdns", "push succeeded again"),
+               "recovery logged", 5)
