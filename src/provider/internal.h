@@ -111,6 +111,12 @@ struct provider_set {
 	struct ops_rt *ops;
 	uv_async_t async;
 	bool async_on;
+	/* Ramp steps come from the clock, not from a publication: while an
+	 * endpoint ramps, a 1 s tick translates again (loop thread). */
+	uv_timer_t tick;
+	bool tick_on;
+	const struct vane_conf *conf;    /* of the last provider_update: the serving one */
+	bool ramping;
 	unsigned n;
 	struct prov p[];
 };

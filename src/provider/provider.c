@@ -124,7 +124,7 @@ static json_t *rrset_json(const char *name, const struct prov_records *rec)
  * LUA rrset of each steered name, and its plain A and AAAA deleted: LUA
  * records answer for them). */
 static struct prov_want *want_build(const struct conf_provider *cp, const struct vane_conf *conf,
-				    const struct ops_rt *ops)
+				    const struct ops_rt *ops, bool *ramping)
 {
 	struct prov_want *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -144,6 +144,8 @@ static struct prov_want *want_build(const struct conf_provider *cp, const struct
 		if (!zone || svc->nendpoints > 64 || !service_state(ops, svc, st) ||
 		    prov_translate(conf, svc, st, &rec) != 0)
 			continue;
+		for (unsigned e = 0; e < svc->nendpoints; e++)
+			*ramping |= st[e].ramping;
 		json_t *rrsets = json_object_get(w->zones, zone);
 		if (!rrsets) {
 			rrsets = json_array();
@@ -193,9 +195,13 @@ static void carry_deletes(struct prov_want *w, const struct prov_want *prev)
 void provider_update(struct provider_set *ps, const struct vane_conf *conf,
 		     const struct ops_rt *ops)
 {
-	for (unsigned i = 0; ps && i < ps->n; i++) {
+	if (!ps)
+		return;
+	ps->conf = conf;
+	ps->ramping = false;
+	for (unsigned i = 0; i < ps->n; i++) {
 		struct prov *p = &ps->p[i];
-		struct prov_want *w = want_build(&p->conf, conf, ops);
+		struct prov_want *w = want_build(&p->conf, conf, ops, &ps->ramping);
 		if (w && w->text) {
 			pthread_mutex_lock(&p->lock);
 			/* From the newest wanted and the last pushed: a delete
@@ -225,6 +231,13 @@ void provider_update(struct provider_set *ps, const struct vane_conf *conf,
 		if (same)
 			prov_want_unref(w);
 	}
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+	struct provider_set *ps = t->data;
+	if (ps->ramping && ps->conf)
+		provider_update(ps, ps->conf, ps->ops);
 }
 
 /* ---- events to the loop ---- */
@@ -479,6 +492,12 @@ int provider_start(uv_loop_t *loop, const struct vane_conf *conf, struct ops_rt 
 	}
 	ps->async.data = ps;
 	ps->async_on = true;
+	if (uv_timer_init(loop, &ps->tick) == 0) {
+		ps->tick.data = ps;
+		ps->tick_on = uv_timer_start(&ps->tick, tick_cb, 1000, 1000) == 0;
+		if (!ps->tick_on)
+			uv_close((uv_handle_t *)&ps->tick, NULL);
+	}
 	*out = ps;
 	for (unsigned i = 0; i < conf->nproviders; i++) {
 		struct prov *p = &ps->p[i];
@@ -525,6 +544,9 @@ void provider_close(struct provider_set *ps)
 	if (ps->async_on)
 		uv_close((uv_handle_t *)&ps->async, NULL);
 	ps->async_on = false;
+	if (ps->tick_on)
+		uv_close((uv_handle_t *)&ps->tick, NULL);
+	ps->tick_on = false;
 }
 
 void provider_free(struct provider_set *ps)

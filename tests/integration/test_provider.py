@@ -269,3 +269,24 @@ def test_push_retried_while_the_provider_is_away(tmp_path, steer_factory, health
     assert st["attempts"] == 0 and st["error"] is None, st
     wait_until(lambda: log_has(v, "provider pdns", "push succeeded again"),
                "recovery logged", 5)
+
+
+def test_ramp_steps_reach_the_provider(tmp_path, steer_factory, health_servers,
+                                       pdns_factory):
+    """A ramp moves by the clock, not by a publication: each step is still
+    a record update at the provider."""
+    v, pd, hs = start_all(tmp_path, steer_factory, health_servers, pdns_factory)
+    w = lambda: pd.rrset("example.com", WNAME, "LUA")["records"][0]["content"]  # noqa: E731
+    wait_until(lambda: pd.rrset("example.com", WNAME, "LUA") and
+               "{3,'192.0.2.2'}" in w(), "the weighted record", 15)
+    p = v.ctl("weight", WNAME + "/b", "300")
+    assert p.returncode == 0, p.stderr
+    wait_until(lambda: "{300,'192.0.2.2'}" in w(), "the weight pushed", 15)
+    p = v.ctl("ramp", WNAME + "/b", "--steps", "10,50,100", "--every", "2s")
+    assert p.returncode == 0, p.stderr
+    seen = set()
+    for want in ("{30,'192.0.2.2'}", "{150,'192.0.2.2'}", "{300,'192.0.2.2'}"):
+        wait_until(lambda: want in w(), "ramp step %s at the provider" % want, 15,
+                   step=0.05)
+        seen.add(want)
+    assert len(seen) == 3
