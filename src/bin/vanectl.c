@@ -408,12 +408,16 @@ static void show_providers(const json_t *res)
 		}
 		json_t *d = json_object_get(p, "drift");
 		const char *err = json_string_value(json_object_get(p, "error"));
-		printf("%s (%s) %s\n  last push: %s, %.1f s since the last success%s\n", name,
+		printf("%s (%s) %s\n  last push: %s", name,
 		       json_string_value(json_object_get(p, "type")),
 		       json_string_value(json_object_get(p, "api")),
-		       json_string_value(json_object_get(p, "last_result")),
-		       (double)json_integer_value(json_object_get(p, "since_ok_ms")) / 1000,
-		       json_is_true(json_object_get(p, "pending")) ? ", change pending" : "");
+		       json_string_value(json_object_get(p, "last_result")));
+		if (json_integer_value(json_object_get(p, "last_ok_ms")))
+			printf(", %.1f s since the last success",
+			       (double)json_integer_value(json_object_get(p, "since_ok_ms")) / 1000);
+		else
+			printf(", none succeeded yet");
+		printf("%s\n", json_is_true(json_object_get(p, "pending")) ? ", change pending" : "");
 		if (err)
 			printf("  error: %s\n", err);
 		json_array_foreach(json_object_get(p, "zones"), k, s) {

@@ -199,10 +199,16 @@ static void selection(struct sbuf *b, const struct vane_conf *conf,
 			sb_printf(b, "return {");
 		else if (!strcmp(probe->type, "tcp"))
 			sb_printf(b, "return ifportup(%u, {", probe->port);
-		else
-			sb_printf(b, "return ifurlup('http://%s:%u%s', {",
-				  probe->host ? probe->host : svc->name, probe->port ? probe->port : 80,
-				  probe->path ? probe->path : "/");
+		else {
+			/* The Host vaned's probe sends: the check's host, else the
+			 * service name without its final dot. */
+			const char *host = probe->host ? probe->host : svc->name;
+			size_t hl = strlen(host);
+			if (hl > 1 && host[hl - 1] == '.')
+				hl--;
+			sb_printf(b, "return ifurlup('http://%.*s:%u%s', {", (int)hl, host,
+				  probe->port ? probe->port : 80, probe->path ? probe->path : "/");
+		}
 		bool first = true;
 		for (unsigned e = 0; e < svc->nendpoints; e++) {
 			const struct conf_endpoint *ep = &svc->endpoints[e];

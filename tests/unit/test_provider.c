@@ -159,6 +159,34 @@ static void test_translate_weights(void **state)
 	conf_free(c);
 }
 
+static void test_translate_ifurlup(void **state)
+{
+	struct vane_conf *c;
+	assert_int_equal(load(HEAD "checks:\n  - { id: h, type: http, port: 8080, path: /health }\n"
+			      "services:\n  - name: www.example.com\n    endpoints:\n"
+			      "      - { id: a, address: 192.0.2.1, check: h }\n"
+			      "      - { id: b, address: 192.0.2.2, check: h }\n" PROVIDER, &c), 0);
+	struct prov_ep_state st[2];
+	struct prov_records r;
+	all_up(&c->services[0], st);
+	assert_int_equal(prov_translate(c, &c->services[0], st, &r), 0);
+	assert_string_equal(r.content[0], "A \";return ifurlup('http://www.example.com:8080/health', "
+			    "{'192.0.2.1','192.0.2.2'})\"");
+	prov_records_free(&r);
+	/* Drained: out of the record; the plan says ifurlup is exact. */
+	st[0].drained = true;
+	assert_int_equal(prov_translate(c, &c->services[0], st, &r), 0);
+	assert_null(strstr(r.content[0], "192.0.2.1"));
+	prov_records_free(&r);
+	struct prov_plan_item it[PROV_PLAN_MAX];
+	unsigned n = prov_plan(c, &c->services[0], it, PROV_PLAN_MAX);
+	assert_true(n > 0);
+	assert_string_equal(it[0].feature, "health");
+	assert_int_equal(it[0].fidelity, PROV_EXACT);
+	assert_non_null(strstr(it[0].text, "ifurlup"));
+	conf_free(c);
+}
+
 static const struct prov_plan_item *item(const struct prov_plan_item *it, unsigned n,
 					 const char *feature)
 {
@@ -203,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_conf_providers),
 		cmocka_unit_test(test_translate_geo),
 		cmocka_unit_test(test_translate_weights),
+		cmocka_unit_test(test_translate_ifurlup),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_zone_of),
 	};
