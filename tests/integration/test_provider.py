@@ -12,6 +12,7 @@ one MaxMind DB shared with vaned) then answers like vaned.
 """
 
 import ipaddress
+import json
 import random
 import urllib.request
 
@@ -214,7 +215,7 @@ def test_drift_behind_vaneds_back(tmp_path, steer_factory, health_servers, pdns_
         "records": [{"content": "A \"'192.0.2.99'\"", "disabled": False}]}])
     assert one_endpoint(pd.port, "10.70.1.0/24") == "192.0.2.99"
 
-    wait_until(lambda: provider(v)["drift"]["api_mismatches"] > 0, "drift seen", 15)
+    wait_until(lambda: provider(v)["drift"]["api_mismatches"] > 0, "drift seen", 30)
     wait_until(lambda: log_has(v, "provider pdns", "drift"), "drift logged", 10)
     d = provider(v)["drift"]
     assert NAME in d["last_mismatch"], d
@@ -226,12 +227,19 @@ def test_drift_behind_vaneds_back(tmp_path, steer_factory, health_servers, pdns_
     assert 'vane_provider_pushes_total{provider="pdns",result="ok"}' in metrics
 
     # vaned puts its records back, and the alert clears.
-    wait_until(lambda: pushed(v, pd, EP), "vaned's records back", 15)
+    wait_until(lambda: pushed(v, pd, EP), "vaned's records back", 30)
     assert one_endpoint(pd.port, "10.70.1.0/24") == "de"
-    wait_until(lambda: provider(v)["drift"]["state"] == "ok", "in step again", 15)
+    wait_until(lambda: provider(v)["drift"]["state"] == "ok", "in step again", 30)
     ev = urllib.request.urlopen("http://127.0.0.1:%d/api/v1/events" % v.http_port,
                                 timeout=5).read().decode()
     assert '"kind": "drift"' in ev or '"kind":"drift"' in ev, ev
+    # The same over HTTP: status and plan.
+    st = json.loads(urllib.request.urlopen(
+        "http://127.0.0.1:%d/api/v1/providers" % v.http_port, timeout=5).read())
+    assert st["providers"][0]["drift"]["api_mismatches"] > 0, st
+    plan = json.loads(urllib.request.urlopen(
+        "http://127.0.0.1:%d/api/v1/providers?view=plan" % v.http_port, timeout=5).read())
+    assert plan["providers"][0]["services"][0]["items"], plan
 
 
 def test_reload_removes_a_service(tmp_path, steer_factory, health_servers, pdns_factory):
@@ -241,7 +249,9 @@ def test_reload_removes_a_service(tmp_path, steer_factory, health_servers, pdns_
     steer = dict(v.steer)
     steer["services"] = [s for s in steer["services"] if s["name"] != WNAME]
     v.set_steer(steer)
-    p = v.ctl("reload")
+    # --force: the drift checks' own ECS samples count as queries for the
+    # deletion guard (server.deletion-guard), which would refuse this.
+    p = v.ctl("reload", "--force")
     assert p.returncode == 0, p.stdout + p.stderr
     wait_until(lambda: pd.rrset("example.com", WNAME, "LUA") is None,
                "the removed service's record deleted at the provider", 15)
