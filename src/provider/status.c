@@ -37,7 +37,7 @@ static json_t *one_status(struct prov *p, uint64_t now)
 	}
 	bool pending = p->want && p->want_gen != p->pushed_gen;
 	json_t *j = json_pack(
-		"{s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:o,s:s,s:I,s:I,s:o,s:{s:s,s:b,s:I,s:I,s:I,"
+		"{s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:o,s:{s:s,s:b,s:I,s:I,s:I,"
 		"s:I,s:I,s:I,s:I,s:s}}",
 		"name", p->conf.name, "type", p->conf.type, "api", p->conf.api,
 		"last_result", p->last_push_ms == 0 ? "none" : p->failing ? "error" : "ok",
@@ -47,7 +47,6 @@ static json_t *one_status(struct prov *p, uint64_t now)
 		"since_ok_ms", (json_int_t)(p->last_ok_ms ? now - p->last_ok_ms : 0),
 		"attempts", (json_int_t)p->attempts,
 		"error", p->err[0] ? json_string(p->err) : json_null(),
-		"steered", "",
 		"pushes_ok", (json_int_t)p->pushes_ok, "pushes_failed", (json_int_t)p->pushes_failed,
 		"zones", zones,
 		"drift",
