@@ -390,6 +390,8 @@ static void show_providers(const json_t *res)
 {
 	size_t i, k, n;
 	json_t *p, *s, *it;
+	if (json_array_size(json_object_get(res, "providers")) == 0)
+		printf("no providers configured (providers: in the config)\n");
 	json_array_foreach(json_object_get(res, "providers"), i, p) {
 		const char *name = json_string_value(json_object_get(p, "name"));
 		json_t *svcs = json_object_get(p, "services");
