@@ -300,3 +300,15 @@ def test_ramp_steps_reach_the_provider(tmp_path, steer_factory, health_servers,
                    step=0.05)
         seen.add(want)
     assert len(seen) == 3
+
+
+def test_no_providers(steer_factory):
+    v = steer_factory({})
+    p = v.ctl("providers")
+    assert p.returncode == 0 and "no providers configured" in p.stdout, p
+    _, obj = ctl_json(v, "providers")
+    assert obj["providers"] == [], obj
+    _, obj = ctl_json(v, "providers", "plan")
+    assert obj["providers"] == [], obj
+    p = v.ctl("providers", "nonsense")
+    assert p.returncode != 0 and "unknown view" in p.stderr, p
