@@ -13,7 +13,9 @@ one MaxMind DB shared with vaned) then answers like vaned.
 
 import ipaddress
 import json
+import os
 import random
+import subprocess
 import urllib.request
 
 import dns.rcode
@@ -225,6 +227,10 @@ def test_drift_behind_vaneds_back(tmp_path, steer_factory, health_servers, pdns_
              if ln.startswith('vane_provider_drift_mismatches_total{provider="pdns",kind="api"}')]
     assert lines and float(lines[0].split()[-1]) > 0, lines
     assert 'vane_provider_pushes_total{provider="pdns",result="ok"}' in metrics
+    if os.path.exists("/usr/bin/promtool"):
+        r = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=metrics,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
 
     # vaned puts its records back, and the alert clears.
     wait_until(lambda: pushed(v, pd, EP), "vaned's records back", 30)
