@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "geo/geo.h"
 #include "lib/pkt.h"
 #include "lib/rand.h"
 #include "provider/dnsq.h"
@@ -131,6 +132,49 @@ static void next_subnet(struct prov *p, char *buf, size_t size)
 	snprintf(buf, size, "%u.%u.%u.0/24", a >> 24, (a >> 16) & 255, (a >> 8) & 255);
 }
 
+/*
+ * Is the provider's endpoint `pa` one vaned's geo filter may pick for a
+ * client in `subnet`?  The client's country if an eligible endpoint is
+ * there, else its continent, else any (steer/chain.c).  `*region` names
+ * the level that decided; NULL when there is no database (or the address
+ * cannot be read): the caller then compares continents.
+ */
+static bool in_region(const struct geo_db *db, const struct prov_name *pn, const char *subnet,
+		      const struct prov_addr *pa, const char **region)
+{
+	static __thread char buf[16];
+	char addr[64];
+	uint8_t a[16];
+	struct geo_info gi;
+	*region = NULL;
+	size_t n = strcspn(subnet, "/");
+	if (!db || n >= sizeof(addr))
+		return true;
+	memcpy(addr, subnet, n);
+	addr[n] = '\0';
+	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, addr, a) != 1 || geo_lookup(db, NULL, family, a, &gi) != 0)
+		return true;
+	bool country = false, continent = false;
+	for (unsigned i = 0; i < pn->naddr; i++) {
+		const struct prov_addr *x = &pn->addr[i];
+		country |= x->eligible && gi.country[0] && !strcasecmp(x->country, gi.country);
+		continent |= x->eligible && gi.continent[0] && !strcasecmp(x->continent, gi.continent);
+	}
+	if (country) {
+		snprintf(buf, sizeof(buf), "country %s", gi.country);
+		*region = buf;
+		return !strcasecmp(pa->country, gi.country);
+	}
+	if (continent) {
+		snprintf(buf, sizeof(buf), "continent %s", gi.continent);
+		*region = buf;
+		return !strcasecmp(pa->continent, gi.continent);
+	}
+	*region = "no region with an endpoint";
+	return true;
+}
+
 static void check_ecs(struct prov *p, const struct prov_name *pn, struct round *r)
 {
 	if (!pn->has_v4 || !p->self_len)
@@ -178,6 +222,16 @@ static void check_ecs(struct prov *p, const struct prov_name *pn, struct round *
 			}
 			continue;
 		}
+		const char *region = NULL;
+		if (pn->geo && pa && !pn->all_down &&
+		    !in_region(p->set->geo, pn, subnet, pa, &region)) {
+			note(r, &r->ecs, "%s ecs %s: the client's region is %s, the provider "
+			     "answers %s (%s/%s)", pn->name, subnet, region, pa->endpoint,
+			     pa->continent, pa->country);
+			continue;
+		}
+		if (region)
+			continue;            /* decided by the geo database */
 		const struct prov_addr *va = mine.naddrs ? addr_of(pn, mine.addrs[0]) : NULL;
 		if (pn->geo && pa && va && va->continent[0] && pa->continent[0] &&
 		    strcasecmp(pa->continent, va->continent) != 0)

@@ -30,6 +30,7 @@ struct prov_addr {
 	char addr[46];
 	char endpoint[64];
 	char continent[3];
+	char country[3];
 	bool eligible;                   /* in the pushed records now */
 };
 
@@ -38,6 +39,7 @@ struct prov_name {
 	char name[DNAME_MAXSTR];
 	char zone[DNAME_MAXSTR];
 	bool geo, has_v4;
+	bool all_down;                   /* every eligible address answered at once */
 	unsigned naddr;
 	struct prov_addr addr[PROV_NAME_ADDRS];
 };
@@ -107,8 +109,13 @@ struct prov {
 	unsigned nev;
 };
 
+struct geo_db;
+
 struct provider_set {
 	struct ops_rt *ops;
+	/* vaned's geo database as it started, for the ECS drift checks: the
+	 * region each sampled subnet must get (NULL: continents compared). */
+	struct geo_db *geo;
 	uv_async_t async;
 	bool async_on;
 	/* Ramp steps come from the clock, not from a publication: while an

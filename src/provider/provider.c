@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "conf/conf.h"
+#include "geo/geo.h"
 #include "lib/dname.h"
 #include "lib/pkt.h"
 #include "lib/rand.h"
@@ -50,6 +51,7 @@ static void fill_name(struct prov_name *pn, const struct conf_service *svc,
 	uint32_t w[64];
 	bool all_down;
 	prov_eligible(svc, st, w, &all_down);
+	pn->all_down = all_down;
 	snprintf(pn->name, sizeof(pn->name), "%s", svc->name);
 	snprintf(pn->zone, sizeof(pn->zone), "%s", zone);
 	pn->geo = prov_policy_has(svc, "geo");
@@ -63,6 +65,8 @@ static void fill_name(struct prov_name *pn, const struct conf_service *svc,
 			snprintf(pa->endpoint, sizeof(pa->endpoint), "%s", ep->id);
 			snprintf(pa->continent, sizeof(pa->continent), "%s",
 				 ep->location.continent ? ep->location.continent : "");
+			snprintf(pa->country, sizeof(pa->country), "%s",
+				 ep->location.country ? ep->location.country : "");
 			pa->eligible = w[e] != 0;
 		}
 	}
@@ -476,6 +480,24 @@ static void self_addr(const struct vane_conf *conf, struct sockaddr_storage *ss,
 	}
 }
 
+/* A geo service under some provider's zones. */
+static bool uses_geo(const struct vane_conf *conf)
+{
+	for (unsigned s = 0; s < conf->nservices; s++)
+		for (unsigned i = 0; i < conf->nproviders; i++)
+			if (prov_policy_has(&conf->services[s], "geo") &&
+			    prov_zone_of(conf->providers[i].zones, conf->providers[i].nzones,
+					 conf->services[s].name))
+				return true;
+	return false;
+}
+
+static void geo_err(void *ctx, const char *file, unsigned long line, const char *msg)
+{
+	log_warning("providers: geo database %s: %s; drift checks compare continents", file,
+		    msg);
+}
+
 int provider_start(uv_loop_t *loop, const struct vane_conf *conf, struct ops_rt *ops,
 		   struct provider_set **out)
 {
@@ -486,6 +508,9 @@ int provider_start(uv_loop_t *loop, const struct vane_conf *conf, struct ops_rt 
 	if (!ps)
 		return VANE_ENOMEM;
 	ps->ops = ops;
+	if (uses_geo(conf) && geo_open(conf->geo_database, conf->geo_nets, &ps->geo, geo_err,
+				       NULL) != 0)
+		ps->geo = NULL;      /* the ECS checks compare continents instead */
 	if (uv_async_init(loop, &ps->async, async_cb) != 0) {
 		free(ps);
 		return VANE_ENOMEM;
@@ -562,6 +587,8 @@ void provider_free(struct provider_set *ps)
 		pthread_mutex_destroy(&p->lock);
 		pthread_cond_destroy(&p->cond);
 	}
+	if (ps->geo)
+		geo_close(ps->geo);
 	free(ps);
 }
 

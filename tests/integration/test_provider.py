@@ -66,11 +66,13 @@ def one_endpoint(port, subnet, name=NAME):
     return BY_ADDR.get(got[0], got[0])
 
 
-def start_all(tmp_path, steer_factory, health_servers, pdns_factory, extra=None):
+def start_all(tmp_path, steer_factory, health_servers, pdns_factory, extra=None,
+              pdns_nets=None):
     mmdb = make_geo_db(tmp_path / "geo.mmdb", NETS)
     port = free_port_on(list(EP.values()))
     hs = {e: health_servers(a, port) for e, a in EP.items()}
-    pd = pdns_factory(mmdb)
+    pd = pdns_factory(make_geo_db(tmp_path / "pdns-geo.mmdb", pdns_nets)
+                      if pdns_nets else mmdb)
     pd.create_zone("example.com")
     http_port = free_port()
     steer = {
@@ -318,3 +320,20 @@ def test_no_providers(steer_factory):
     assert obj["providers"] == [], obj
     p = v.ctl("providers", "nonsense")
     assert p.returncode != 0 and "unknown view" in p.stderr, p
+
+
+def test_drift_from_a_different_geo_database(tmp_path, steer_factory, health_servers,
+                                             pdns_factory):
+    """The provider's geoip database places Germany in Japan: its records
+    are vaned's, but its answers are not, and the ECS samples say so."""
+    stale = [(c, "JP", "AS") if cc == "DE" else (c, cc, ct) for c, cc, ct in NETS]
+    v, pd, hs = start_all(tmp_path, steer_factory, health_servers, pdns_factory,
+                          pdns_nets=stale)
+    wait_until(lambda: pushed(v, pd, EP), "the LUA records pushed", 15)
+    assert one_endpoint(pd.port, "10.70.1.0/24") == "jp"
+    assert one_endpoint(v.port, "10.70.1.0/24") == "de"
+    wait_until(lambda: provider(v)["drift"]["ecs_mismatches"] > 0, "ECS drift", 30)
+    d = provider(v)["drift"]
+    assert d["api_mismatches"] == 0, d
+    assert "10.70.1.0/24" in d["last_mismatch"] and "country DE" in d["last_mismatch"], d
+    assert d["alert"], d
