@@ -421,6 +421,63 @@ static bool is_admin_verb(const char *verb)
 	return false;
 }
 
+/* `providers plan`: one line per feature; `providers`: one block per
+ * provider. */
+static void show_providers(const json_t *res)
+{
+	size_t i, k, n;
+	json_t *p, *s, *it;
+	if (json_array_size(json_object_get(res, "providers")) == 0)
+		printf("no providers configured (providers: in the config)\n");
+	json_array_foreach(json_object_get(res, "providers"), i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+		json_t *svcs = json_object_get(p, "services");
+		if (svcs) {
+			json_array_foreach(svcs, k, s) {
+				printf("%s  %s  (%s)\n", name,
+				       json_string_value(json_object_get(s, "service")),
+				       json_string_value(json_object_get(s, "overall")));
+				json_array_foreach(json_object_get(s, "items"), n, it)
+					printf("  %-12s %-12s %s\n",
+					       json_string_value(json_object_get(it, "feature")),
+					       json_string_value(json_object_get(it, "fidelity")),
+					       json_string_value(json_object_get(it, "text")));
+			}
+			continue;
+		}
+		json_t *d = json_object_get(p, "drift");
+		const char *err = json_string_value(json_object_get(p, "error"));
+		printf("%s (%s) %s\n  last push: %s", name,
+		       json_string_value(json_object_get(p, "type")),
+		       json_string_value(json_object_get(p, "api")),
+		       json_string_value(json_object_get(p, "last_result")));
+		if (json_integer_value(json_object_get(p, "last_ok_ms")))
+			printf(", %.1f s since the last success",
+			       (double)json_integer_value(json_object_get(p, "since_ok_ms")) / 1000);
+		else
+			printf(", none succeeded yet");
+		printf("%s\n", json_is_true(json_object_get(p, "pending")) ? ", change pending" : "");
+		if (err)
+			printf("  error: %s\n", err);
+		json_array_foreach(json_object_get(p, "zones"), k, s) {
+			printf("  zone %s: serial ", json_string_value(json_object_get(s, "zone")));
+			print_value(json_object_get(s, "serial"));
+			printf(", lag ");
+			print_value(json_object_get(s, "serial_lag"));
+			printf("\n");
+		}
+		const char *last = json_string_value(json_object_get(d, "last_mismatch"));
+		printf("  drift: %s (%lld checks; mismatches: %lld api, %lld serial, %lld of %lld "
+		       "ECS samples)%s%s\n", json_string_value(json_object_get(d, "state")),
+		       (long long)json_integer_value(json_object_get(d, "checks")),
+		       (long long)json_integer_value(json_object_get(d, "api_mismatches")),
+		       (long long)json_integer_value(json_object_get(d, "serial_mismatches")),
+		       (long long)json_integer_value(json_object_get(d, "ecs_mismatches")),
+		       (long long)json_integer_value(json_object_get(d, "ecs_samples")),
+		       last && *last ? "\n  last mismatch: " : "", last && *last ? last : "");
+	}
+}
+
 static void show(const char *verb, const json_t *res)
 {
 	bool ok = json_is_true(json_object_get(res, "ok"));
@@ -438,6 +495,10 @@ static void show(const char *verb, const json_t *res)
 	}
 	if (ok && strcmp(verb, "plan-change") == 0) {
 		fputs(str_or(res, "text", ""), stdout);
+		return;
+	}
+	if (ok && strcmp(verb, "providers") == 0) {
+		show_providers(res);
 		return;
 	}
 	if (ok && strncmp(verb, "latency", 7) == 0) {

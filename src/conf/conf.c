@@ -873,7 +873,8 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 	 * sense once every value parsed. */
 	if (conf_check_services(conf, path, err ? err : stderr_err, ctx) +
 	    conf_check_xfr(conf, path, err ? err : stderr_err, ctx) +
-	    conf_check_catalog(conf, path, err ? err : stderr_err, ctx) > 0) {
+	    conf_check_catalog(conf, path, err ? err : stderr_err, ctx) +
+	    conf_check_providers(conf, path, err ? err : stderr_err, ctx) > 0) {
 		ret = VANE_ESYNTAX;
 		goto fail;
 	}

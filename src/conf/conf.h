@@ -138,6 +138,25 @@ struct conf_service {
 	unsigned line;
 };
 
+/* A second DNS provider that vaned keeps in step (`providers:`,
+ * conf/providers.c; docs/providers.md). */
+struct conf_provider {
+	char *name;                      /* unique; names it in vanectl and metrics */
+	char *type;                      /* powerdns */
+	char *api;                       /* HTTP API base URL, "http://127.0.0.1:8081" */
+	char *api_key_file;              /* resolved; holds the X-API-Key */
+	char *server_id;                 /* PowerDNS server id, default localhost */
+	char **zones;                    /* canonical names; each one of vaned's zones */
+	unsigned nzones;
+	struct conf_listen dns;          /* where it answers DNS; text NULL: no DNS checks */
+	unsigned drift_interval_ms;
+	char **drift_subnets;            /* ECS samples, "ADDR/LEN"; none: random /24s */
+	unsigned ndrift_subnets;
+	unsigned drift_samples;          /* ECS queries per steered name per round */
+	unsigned drift_threshold;        /* mismatching rounds before the alert */
+	unsigned line;
+};
+
 struct vane_conf {
 	char *path;                      /* the config file itself, absolute */
 	char *dir;                       /* its directory: base for relative paths */
@@ -235,6 +254,9 @@ struct vane_conf {
 	unsigned ncluster_etcd;
 	char *cluster_quorum;            /* "majority" or a number of vantages */
 	unsigned cluster_lease_ms;       /* TTL of the node's lease */
+
+	struct conf_provider *providers; /* second providers (conf/providers.c) */
+	unsigned nproviders;
 };
 
 /* What `file` says of a generated catalog zone (conf/catalog.c). */

@@ -975,6 +975,12 @@ static const struct conf_item root_items[] = {
 	{ .name = "cluster", .type = CONF_MAP, .children = cluster_items,
 	  .help = "A fleet of vaned nodes sharing operator state and health votes through "
 		  "etcd. Without it vaned runs on its own." },
+	{ .name = "providers", .type = CONF_LIST, .offset = S(providers),
+	  .count_off = S(nproviders), .elem = &conf_provider_elem,
+	  .elem_size = sizeof(struct conf_provider),
+	  .help = "Second DNS providers that vaned keeps in step with its own steering "
+		  "(PowerDNS LUA records through its HTTP API), a list of maps; "
+		  "docs/providers.md. `vanectl providers plan` says what translates." },
 	{ NULL },
 };
 

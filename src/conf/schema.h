@@ -130,3 +130,9 @@ unsigned conf_check_catalog(struct vane_conf *conf, const char *file, vane_repor
 /* `path` joined to `dir` when relative, with "." and ".." folded lexically.
  * Returns a malloc'd string or NULL (out of memory). */
 char *conf_path_join(const char *dir, const char *path);
+
+/* `providers:` (conf/providers.c): one entry of the list, and the
+ * cross-field checks run after the schema parsed (zones served here). */
+extern const struct conf_item conf_provider_elem;
+unsigned conf_check_providers(struct vane_conf *conf, const char *file, vane_report_fn err,
+			      void *ctx);

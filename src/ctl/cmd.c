@@ -109,6 +109,17 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "--local that wait for it.",
 	  "cluster, node, available, revision, config_digest, nodes: [{node, version, "
 	  "config_digest, revision, config_differs, self}], config_differs, local_changes" },
+	{ "providers", CMD_PROVIDERS, false, "GET", "/api/v1/providers", NULL,
+	  { { "view", CA_STR, NULL, true, false, NULL } },
+	  "Second providers (docs/providers.md): per provider, the last push and its "
+	  "result, pending changes, the SOA serial lag and drift. `providers plan`: per "
+	  "provider and service, what translates exactly, approximately, and what is lost.",
+	  "providers: [{name, type, api, last_result, pending, last_push_ms, last_ok_ms, "
+	  "since_ok_ms, attempts, error, steered, pushes_ok, pushes_failed, zones: [{zone, "
+	  "serial, serial_api, serial_pushed, serial_lag}], drift: {state, alert, checks, "
+	  "serial_lag, api_mismatches, serial_mismatches, ecs_mismatches, ecs_samples, "
+	  "last_mismatch}}]; plan: providers: [{name, type, services: [{service, zone, "
+	  "overall, items: [{feature, fidelity, text}]}]}]" },
 	{ "help", CMD_HELP, false, "GET", "/api/v1/commands", NULL, { { 0 } },
 	  "List the commands.", "commands: [{name, args, writes, method, route, help}]" },
 	{ NULL, CMD_SERVICES, false, "GET", "/api/v1/services", NULL, { { 0 } },

@@ -411,6 +411,40 @@ static void cmd_events(void *ctx, struct ctl_client *c, const struct ctl_args *a
 	ctl_reply(c, encode_events(srv->ops->events, a->v[0].set ? a->v[0].u : 0, 0));
 }
 
+/* The vane_provider_* lines after the rest (provider/status.c). */
+static char *with_provider_metrics(struct server *srv, char *text)
+{
+	if (!text || !srv->providers)
+		return text;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return text;
+	fputs(text, f);
+	provider_metrics(srv->providers, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return text;
+	}
+	free(text);
+	return buf;
+}
+
+static void cmd_providers(void *ctx, struct ctl_client *c, const struct ctl_args *a)
+{
+	struct server *srv = ctx;
+	const char *view = a->v[0].set ? a->v[0].str : NULL;
+	if (view && strcmp(view, "plan") != 0) {
+		ctl_fail(c, VANE_EINVAL, "providers: unknown view \"%s\" (plan or none)", view);
+		return;
+	}
+	if (view)
+		ctl_reply(c, provider_plan_json(srv->snap->conf));
+	else
+		ctl_reply(c, provider_status_json(srv->providers));
+}
+
 static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *a)
 {
 	struct server *srv = ctx;
@@ -432,7 +466,7 @@ static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *
 		.tcp = srv->tcp ? tcp_counters(srv->tcp) : NULL,
 		.tcp_buffer_bytes = tcp_buffer_bytes(srv->tcp),
 	};
-	ctl_reply_text(c, metrics_render(&in));
+	ctl_reply_text(c, with_provider_metrics(srv, metrics_render(&in)));
 	free(rows);
 	free(names);
 }
@@ -456,6 +490,7 @@ void server_commands(struct server *srv)
 	fn[CMD_DRAIN] = fn[CMD_UNDRAIN] = fn[CMD_WEIGHT] = fn[CMD_RAMP] = fn[CMD_LOAD] = cmd_endpoint;
 	fn[CMD_HEALTH] = cmd_health;
 	fn[CMD_CLUSTER] = cmd_cluster;
+	fn[CMD_PROVIDERS] = cmd_providers;
 	fn[CMD_EXPLAIN] = cmd_explain;
 	fn[CMD_LATENCY] = fn[CMD_LATENCY_LOAD] = cmd_latency;
 	fn[CMD_STOP] = cmd_stop;

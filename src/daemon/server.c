@@ -130,6 +130,9 @@ static void ops_publish(void *ctx, struct live_state *l)
 	struct server *srv = ctx;
 	if (view_publish(&srv->view, srv->snap, l) != 0)
 		log_error("steering state not published: out of memory");
+	/* Every published change (health, verbs, ramp steps, reloads) is one
+	 * for the second providers too: translated here, pushed off the loop. */
+	provider_update(srv->providers, srv->snap->conf, srv->ops);
 }
 
 /* Tell the notifier the serial and targets of every zone now serving; it
@@ -452,6 +455,7 @@ void server_stop(struct server *srv)
 	ctl_sock_close(srv->ctl);
 	http_close(srv->http);
 	fleet_close(srv->fleet);   /* joins its thread: no change arrives after this */
+	provider_close(srv->providers);
 	ops_close(srv->ops);
 	if (srv->signals_on) {
 		uv_close((uv_handle_t *)&srv->fallback_timer, NULL);
@@ -678,6 +682,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	    ops_start(&srv->loop, &srv->snap->layout, srv->snap->live0, srv->snap->conf->state_dir,
 		      &oh, &srv->ops) != 0 ||
 	    (conf->cluster_name && start_fleet(srv) != 0) ||
+	    provider_start(&srv->loop, conf, srv->ops, &srv->providers) != 0 ||
 	    ctl_sock_start(&srv->loop, conf->control, &srv->host, &srv->ctl) != 0 ||
 	    (conf->http_listen.text && http_start(&srv->loop, &hc, &srv->host, &srv->http) != 0) ||
 	    tcp_start(&srv->view.rcu, conf, &srv->tcp) != 0 ||
@@ -712,6 +717,7 @@ out:
 	dnstap_close(dt);        /* after every tap stopped */
 	ctl_sock_free(srv->ctl);
 	fleet_free(srv->fleet);
+	provider_free(srv->providers);
 	ops_free(srv->ops);
 	/* Views retired on the threadpool are freed by then: uv_run ended. */
 	view_root_free(&srv->view);

@@ -23,6 +23,7 @@
 #include "daemon/view.h"
 #include "fleet/fleet.h"
 #include "ops/ops.h"
+#include "provider/provider.h"
 
 struct udp_group;
 struct tcp_server;
@@ -43,6 +44,7 @@ struct server {
 	struct view_root view;           /* what the workers read */
 	struct ops_rt *ops;              /* health and operator state */
 	struct fleet *fleet;             /* NULL: no cluster: section */
+	struct provider_set *providers;  /* NULL: no providers: section */
 	struct ctl_host host;            /* the command handlers (commands.c) */
 
 	struct udp_group *udp;

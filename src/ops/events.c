@@ -32,6 +32,7 @@ static const char *const kind_names[EV_KINDS] = {
 	[EV_RECOVERY] = "recovery",
 	[EV_ANYCAST] = "anycast",
 	[EV_ZONE_EXPIRED] = "zone-expired",
+	[EV_PROVIDER] = "provider", [EV_DRIFT] = "drift",
 };
 
 const char *event_kind_name(enum event_kind k)

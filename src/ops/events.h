@@ -24,6 +24,8 @@ enum event_kind {
 	EV_RECOVERY,     /* a recovery ramp started or stopped: health's doing, no operator's */
 	EV_ANYCAST,      /* announced or withdrawn */
 	EV_ZONE_EXPIRED, /* a secondary zone expired (SERVFAIL) or came back */
+	EV_PROVIDER,     /* a push to a second provider failed or recovered (provider/) */
+	EV_DRIFT,        /* a provider's answers or serial drifted from vaned's, or came back */
 	EV_KINDS
 };
 
