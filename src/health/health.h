@@ -19,7 +19,10 @@
  * first probe of every target runs at once (spread over 100 ms + 1 ms per 5
  * checks, at most one interval, to avoid a burst).  At most 1024 probes
  * (and a quarter of RLIMIT_NOFILE) are in flight; the others wait in a FIFO
- * and start as probes finish.  Loop thread only.
+ * and start as probes finish.  Loop thread only: the http(s) probes' I/O
+ * runs on a probe thread of its own (http.c), which reports each result
+ * back to the loop thread, so targets and states are only ever touched
+ * there.
  */
 #pragma once
 
