@@ -147,6 +147,9 @@ void probe_cancel(struct health_target *t);
 int health_http_init(struct health_mon *mon) VANE_WUR;
 int probe_http_start(struct health_target *t) VANE_WUR;
 void probe_http_cancel(struct health_target *t);
+/* The loop thread's own limit for an http(s) probe: the probe thread
+ * applies the check's timeout (http.c). */
+uint32_t probe_http_backstop_ms(const struct probe_conf *pc);
 /* Free what http.c keeps for `t` between probes (its easy handle). */
 void probe_http_free(struct health_target *t);
 void health_http_close(struct health_mon *mon);

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <curl/curl.h>
@@ -39,9 +40,15 @@
 
 #define HTTP_BODY_MAX 65536   /* body kept for the substring check */
 
+/* A socket's poll handle.  Curl says "stop watching" (CURL_POLL_REMOVE)
+ * after every transfer, and a kept-alive connection's next probe watches
+ * it again: for the sockets curl opened through us (`kept`), the handle
+ * lives until curl closes the socket, so a probe costs no allocation, no
+ * FIONBIO and no epoll delete and add. */
 struct http_sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
+	bool kept;                    /* opened by open_cb: closed by close_cb */
 	struct http_shard *hh;
 	struct http_sock *prev, *next;
 };
@@ -90,11 +97,18 @@ struct health_http {
 	struct http_queue req, res;   /* under lock */
 	struct http_queue req_run, res_run; /* swapped out, read unlocked */
 	unsigned next;                /* shard of the next new target (main loop) */
+	struct http_sock **byfd;      /* probe thread: open sockets' handles by fd */
+	size_t nbyfd;
 	struct http_shard shard[HTTP_SHARDS];
 };
 
 struct probe_http {
 	struct health_target *t;      /* main loop only */
+	uv_timer_t timer;             /* probe thread: the check's timeout */
+	bool timer_on;                /* initialised on the probe thread */
+	uint32_t timeout_ms;
+	uint64_t deadline;            /* probe thread loop time */
+	bool stall_grace;
 	struct http_shard *shard;
 	CURL *easy;
 	struct curl_slist *connect_to;
@@ -169,6 +183,9 @@ static void sock_closed(uv_handle_t *h)
 static void sock_close(struct http_sock *s)
 {
 	struct http_shard *hh = s->hh;
+	struct health_http *all = hh->all;
+	if ((size_t)s->fd < all->nbyfd && all->byfd[s->fd] == s)
+		all->byfd[s->fd] = NULL;
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -185,6 +202,7 @@ static void http_finish(struct http_shard *hh, CURL *easy, CURLcode result)
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&p);
 	curl_multi_remove_handle(hh->multi, easy);
 	p->busy = false;
+	uv_timer_stop(&p->timer);
 	struct http_result r = { .p = p, .gen = p->run_gen };
 	if (result != CURLE_OK) {
 		snprintf(r.msg, sizeof(r.msg), "%s: %.140s", p->https ? "https" : "http",
@@ -231,30 +249,83 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 	check_done(hh);
 }
 
+static struct http_sock *sock_new(struct http_shard *hh, curl_socket_t fd, bool kept)
+{
+	struct health_http *all = hh->all;
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd >= all->nbyfd) {
+		size_t n = all->nbyfd ? all->nbyfd : 1024;
+		while (n <= (size_t)fd)
+			n *= 2;
+		struct http_sock **nb = realloc(all->byfd, n * sizeof(*nb));
+		if (nb == NULL)
+			return NULL;
+		memset(nb + all->nbyfd, 0, (n - all->nbyfd) * sizeof(*nb));
+		all->byfd = nb;
+		all->nbyfd = n;
+	}
+	struct http_sock *s = calloc(1, sizeof(*s));
+	if (s == NULL || uv_poll_init_socket(&all->loop, &s->poll, fd) < 0) {
+		free(s);
+		return NULL;
+	}
+	s->fd = fd;
+	s->kept = kept;
+	s->hh = hh;
+	s->poll.data = s;
+	s->next = hh->socks;
+	if (hh->socks)
+		hh->socks->prev = s;
+	hh->socks = s;
+	all->byfd[fd] = s;
+	return s;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the socket and its poll handle, made once
+ * per connection. */
+static curl_socket_t open_cb(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct http_shard *hh = userp;
+	curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd >= 0 && sock_new(hh, fd, true) == NULL) {
+		close(fd);
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the handle leaves epoll before the fd is
+ * closed (uv_poll's rule), so a new socket with the same number is new. */
+static int close_cb(void *userp, curl_socket_t fd)
+{
+	struct http_shard *hh = userp;
+	struct health_http *all = hh->all;
+	struct http_sock *s = (size_t)fd < all->nbyfd ? all->byfd[fd] : NULL;
+	if (s)
+		sock_close(s);
+	return close(fd);
+}
+
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	struct http_shard *hh = userp;
+	struct health_http *all = hh->all;
 	struct http_sock *s = socketp;
 	if (what == CURL_POLL_REMOVE) {
 		if (s) {
 			curl_multi_assign(hh->multi, fd, NULL);
-			sock_close(s);
+			if (s->kept)
+				uv_poll_stop(&s->poll);   /* until the next transfer */
+			else
+				sock_close(s);
 		}
 		return 0;
 	}
 	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL || uv_poll_init_socket(&hh->all->loop, &s->poll, fd) < 0) {
-			free(s);
+		s = (size_t)fd < all->nbyfd ? all->byfd[fd] : NULL;
+		if (s == NULL && (s = sock_new(hh, fd, false)) == NULL)
 			return -1;
-		}
-		s->fd = fd;
-		s->hh = hh;
-		s->poll.data = s;
-		s->next = hh->socks;
-		if (hh->socks)
-			hh->socks->prev = s;
-		hh->socks = s;
 		curl_multi_assign(hh->multi, fd, s);
 	}
 	int events = 0;
@@ -284,8 +355,44 @@ static int timer_fn(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+uint32_t probe_http_backstop_ms(const struct probe_conf *pc)
+{
+	return pc->timeout_ms * 4 + 60000;
+}
+
+/* As health.c's target_timeout, on this thread's loop: a timer that fires
+ * a second or more after it was due means this thread stood still (starved
+ * of CPU, stopped); answers that came meanwhile wait unread in their
+ * sockets, because timers run before the poll phase.  Such a probe gets one
+ * fresh timeout; one that really hangs fails then. */
+#define STALL_MS 1000
+
+static void probe_timeout(uv_timer_t *h)
+{
+	struct probe_http *p = h->data;
+	if (!p->busy)
+		return;
+	uint64_t now = uv_now(h->loop);
+	if (!p->stall_grace && now >= p->deadline + STALL_MS) {
+		p->stall_grace = true;
+		p->deadline = now + p->timeout_ms;
+		uv_timer_start(&p->timer, probe_timeout, p->timeout_ms, 0);
+		return;
+	}
+	curl_multi_remove_handle(p->shard->multi, p->easy);
+	p->busy = false;
+	struct http_result r = { .p = p, .gen = p->run_gen };
+	snprintf(r.msg, sizeof(r.msg), "timeout after %u ms", p->timeout_ms);
+	respond(p->shard->all, &r);
+}
+
 static void op_start(struct probe_http *p, uint32_t gen)
 {
+	if (!p->timer_on) {
+		uv_timer_init(&p->shard->all->loop, &p->timer);
+		p->timer.data = p;
+		p->timer_on = true;
+	}
 	p->run_gen = gen;
 	p->len = 0;
 	p->errbuf[0] = '\0';
@@ -300,16 +407,33 @@ static void op_start(struct probe_http *p, uint32_t gen)
 		return;
 	}
 	p->busy = true;
+	p->stall_grace = false;
+	p->deadline = uv_now(&p->shard->all->loop) + p->timeout_ms;
+	uv_timer_start(&p->timer, probe_timeout, p->timeout_ms, 0);
 }
 
 static void op_cancel(struct probe_http *p)
 {
+	if (p->timer_on)
+		uv_timer_stop(&p->timer);
 	if (p->busy)
 		curl_multi_remove_handle(p->shard->multi, p->easy);
 	p->busy = false;
 }
 
-/* The thread's last use of `p`: the main loop frees the rest. */
+static void freed(struct probe_http *p)
+{
+	struct http_result r = { .p = p, .freed = true };
+	respond(p->shard->all, &r);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	freed(h->data);
+}
+
+/* The thread's last use of `p` (once its timer has closed): the main loop
+ * frees the rest. */
 static void op_free(struct probe_http *p)
 {
 	op_cancel(p);
@@ -317,8 +441,10 @@ static void op_free(struct probe_http *p)
 	p->easy = NULL;
 	free(p->body);
 	p->body = NULL;
-	struct http_result r = { .p = p, .freed = true };
-	respond(p->shard->all, &r);
+	if (p->timer_on)
+		uv_close((uv_handle_t *)&p->timer, timer_closed);
+	else
+		freed(p);
 }
 
 static void shards_close(struct health_http *all)
@@ -404,6 +530,7 @@ static void all_free(struct health_http *all)
 	free(all->req_run.item);
 	free(all->res.item);
 	free(all->res_run.item);
+	free(all->byfd);
 	uv_mutex_destroy(&all->lock);
 	free(all);
 }
@@ -527,6 +654,10 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	if (p->connect_to)
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, p->connect_to);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, p->shard);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+	curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, p->shard);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");   /* never through an env proxy */
@@ -535,11 +666,11 @@ static int http_setup(struct probe_http *p, const struct probe_conf *pc)
 	 * table that it prunes by walking every entry: with 5,000 targets that
 	 * walk was most of the probes' CPU.  Keep no entries. */
 	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
-	/* The check's timeout is the target's timer (health.c), which knows a
-	 * stall of vaned from a slow backend; curl's own limit is only a
-	 * backstop, or a pause would fail every probe in flight from inside
-	 * curl before their answers are read. */
-	long backstop = (long)pc->timeout_ms * 4 + 60000;
+	/* The check's timeout is the probe's timer (probe_timeout), which
+	 * knows a stall of this thread from a slow backend; curl's own limit
+	 * is only a backstop, or a pause would fail every probe in flight from
+	 * inside curl before their answers are read. */
+	long backstop = (long)probe_http_backstop_ms(pc);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, backstop);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, backstop);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "vaned-health/1");
@@ -568,6 +699,7 @@ int probe_http_start(struct health_target *t)
 		p->shard = &all->shard[all->next++ % HTTP_SHARDS];
 		p->https = t->pc.type == PROBE_HTTPS;
 		p->expect = t->pc.expect;
+		p->timeout_ms = t->pc.timeout_ms;
 		memcpy(p->want, t->pc.body, sizeof(p->want));
 		p->easy = curl_easy_init();
 		int ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
