@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * http and https probes: libcurl multi handles driven by a libuv loop of
+ * http and https probes.  Plain http uses our own client (http_plain.c):
+ * libcurl's bookkeeping was most of a probe's CPU.  https uses
+ * libcurl multi handles driven by a libuv loop of
  * their own on one probe thread (CURLMOPT_SOCKETFUNCTION -> uv_poll per
  * socket, CURLMOPT_TIMERFUNCTION -> one uv_timer), as curl's multi-uv
  * example does.  A socket event costs one curl_multi_socket_action on that
@@ -36,6 +38,7 @@
 #include <curl/curl.h>
 
 #include "health/health.h"
+#include "health/http_plain.h"
 #include "rt/log.h"
 
 #define HTTP_BODY_MAX 65536   /* body kept for the substring check */
@@ -104,6 +107,7 @@ struct health_http {
 
 struct probe_http {
 	struct health_target *t;      /* main loop only */
+	struct plain_probe *plain;    /* plain http: our own client, no easy handle */
 	uv_timer_t timer;             /* probe thread: the check's timeout */
 	bool timer_on;                /* initialised on the probe thread */
 	uint32_t timeout_ms;
@@ -196,6 +200,18 @@ static void sock_close(struct http_sock *s)
 	uv_close((uv_handle_t *)&s->poll, sock_closed);
 }
 
+/* The check's verdict on a whole response (either client). */
+static void judge(const struct probe_http *p, struct http_result *r, long status,
+		  const char *body, size_t len)
+{
+	if (status != p->expect)
+		snprintf(r->msg, sizeof(r->msg), "http status %ld, expected %d", status, p->expect);
+	else if (p->want[0] && (!body || !memmem(body, len, p->want, strlen(p->want))))
+		snprintf(r->msg, sizeof(r->msg), "http body does not contain \"%.64s\"", p->want);
+	else
+		r->ok = true;
+}
+
 static void http_finish(struct http_shard *hh, CURL *easy, CURLcode result)
 {
 	struct probe_http *p = NULL;
@@ -210,17 +226,23 @@ static void http_finish(struct http_shard *hh, CURL *easy, CURLcode result)
 	} else {
 		long status = 0;
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-		if (status != p->expect)
-			snprintf(r.msg, sizeof(r.msg), "http status %ld, expected %d", status,
-				 p->expect);
-		else if (p->want[0] && (!p->body || !memmem(p->body, p->len, p->want,
-							     strlen(p->want))))
-			snprintf(r.msg, sizeof(r.msg), "http body does not contain \"%.64s\"",
-				 p->want);
-		else
-			r.ok = true;
+		judge(p, &r, status, p->body, p->len);
 	}
 	respond(hh->all, &r);
+}
+
+/* http_plain.c finished a probe (plain http). */
+static void plain_done(void *ctx, const char *err, long status, const char *body, size_t len)
+{
+	struct probe_http *p = ctx;
+	p->busy = false;
+	uv_timer_stop(&p->timer);
+	struct http_result r = { .p = p, .gen = p->run_gen };
+	if (err)
+		snprintf(r.msg, sizeof(r.msg), "%s", err);
+	else
+		judge(p, &r, status, body, len);
+	respond(p->shard->all, &r);
 }
 
 static void check_done(struct http_shard *hh)
@@ -379,7 +401,10 @@ static void probe_timeout(uv_timer_t *h)
 		uv_timer_start(&p->timer, probe_timeout, p->timeout_ms, 0);
 		return;
 	}
-	curl_multi_remove_handle(p->shard->multi, p->easy);
+	if (p->plain)
+		plain_cancel(p->plain);
+	else
+		curl_multi_remove_handle(p->shard->multi, p->easy);
 	p->busy = false;
 	struct http_result r = { .p = p, .gen = p->run_gen };
 	snprintf(r.msg, sizeof(r.msg), "timeout after %u ms", p->timeout_ms);
@@ -396,6 +421,17 @@ static void op_start(struct probe_http *p, uint32_t gen)
 	p->run_gen = gen;
 	p->len = 0;
 	p->errbuf[0] = '\0';
+	if (p->plain) {
+		if (p->busy)
+			plain_cancel(p->plain);
+		/* Armed first: the probe may end inside plain_start. */
+		p->busy = true;
+		p->stall_grace = false;
+		p->deadline = uv_now(&p->shard->all->loop) + p->timeout_ms;
+		uv_timer_start(&p->timer, probe_timeout, p->timeout_ms, 0);
+		plain_start(p->plain, &p->shard->all->loop);
+		return;
+	}
 	if (p->busy) {   /* not cancelled first: cannot happen, but never add twice */
 		curl_multi_remove_handle(p->shard->multi, p->easy);
 		p->busy = false;
@@ -416,7 +452,9 @@ static void op_cancel(struct probe_http *p)
 {
 	if (p->timer_on)
 		uv_timer_stop(&p->timer);
-	if (p->busy)
+	if (p->busy && p->plain)
+		plain_cancel(p->plain);
+	else if (p->busy)
 		curl_multi_remove_handle(p->shard->multi, p->easy);
 	p->busy = false;
 }
@@ -437,7 +475,10 @@ static void timer_closed(uv_handle_t *h)
 static void op_free(struct probe_http *p)
 {
 	op_cancel(p);
-	curl_easy_cleanup(p->easy);
+	if (p->plain)
+		plain_close(p->plain);   /* its memory goes with p, on the loop thread */
+	if (p->easy)
+		curl_easy_cleanup(p->easy);
 	p->easy = NULL;
 	free(p->body);
 	p->body = NULL;
@@ -496,6 +537,7 @@ static void http_free(struct probe_http *p)
 	if (p->easy)
 		curl_easy_cleanup(p->easy);
 	curl_slist_free_all(p->connect_to);
+	plain_destroy(p->plain);
 	free(p->body);
 	free(p);
 }
@@ -701,8 +743,14 @@ int probe_http_start(struct health_target *t)
 		p->expect = t->pc.expect;
 		p->timeout_ms = t->pc.timeout_ms;
 		memcpy(p->want, t->pc.body, sizeof(p->want));
-		p->easy = curl_easy_init();
-		int ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
+		int ret;
+		if (t->pc.type == PROBE_HTTP) {
+			p->plain = plain_new(&t->pc, plain_done, p);
+			ret = p->plain ? 0 : VANE_ENOMEM;
+		} else {
+			p->easy = curl_easy_init();
+			ret = p->easy ? http_setup(p, &t->pc) : VANE_ENOMEM;
+		}
 		if (ret != 0) {
 			http_free(p);
 			return ret;
