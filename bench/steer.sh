@@ -283,10 +283,12 @@ if [ "${STEER_SCALE:-1}" != 0 ]; then
 				done
 				msg "round $r: all $total endpoints probed and up after $(($(date +%s) - t0)) s"
 				# Idle window: probes only.
-				c0=$(cpu_ticks "$SERVER_PID"); h0=$(http_count)
+				# The per-thread reads spawn processes: outside the
+				# window of the probe count, which they would stretch.
 				m0=$(cpu_ticks "$SERVER_PID/task/$SERVER_PID")
-				p0=$(thread_ticks "$SERVER_PID" vane-probe); sleep "$IDLE"
-				c1=$(cpu_ticks "$SERVER_PID"); h1=$(http_count)
+				p0=$(thread_ticks "$SERVER_PID" vane-probe)
+				c0=$(cpu_ticks "$SERVER_PID"); h0=$(http_count); sleep "$IDLE"
+				h1=$(http_count); c1=$(cpu_ticks "$SERVER_PID")
 				m1=$(cpu_ticks "$SERVER_PID/task/$SERVER_PID")
 				p1=$(thread_ticks "$SERVER_PID" vane-probe)
 				echo "$(( (c1 - c0) * 1000 / hz / IDLE ))" >>"$WORK/cpu_idle"	# permille of one core

@@ -100,10 +100,17 @@ static uint64_t jittered(struct health_mon *mon, uint32_t interval)
 	return interval - rand_below(&mon->rng, interval / 10u + 1);
 }
 
+/* Probes start on 10 ms ticks: thousands of targets then share a few
+ * hundred loop wake-ups a second (and one hand-off to the probe thread
+ * each) instead of one each.  Rounded down, so no interval grows. */
+#define PROBE_TICK_MS 10
+
 static void schedule_next(struct health_target *t)
 {
 	uint64_t now = uv_now(t->mon->loop);
 	uint64_t at = t->started + jittered(t->mon, t->pc.interval_ms);
+	if (at - t->started > PROBE_TICK_MS)
+		at -= at % PROBE_TICK_MS;
 	uv_timer_start(&t->timer, target_fire, at > now ? at - now : 0, 0);
 }
 

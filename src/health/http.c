@@ -27,6 +27,7 @@
  * one service share a Host name, and curl matches cached connections (and
  * its shared DNS cache) by host name, but connect-to targets by address.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,17 @@ struct http_result {                  /* probe thread -> main loop */
 	char msg[HEALTH_ERR_MAX];
 };
 
+/* One uv_async_send per loop iteration, not one per message: 2,500 probes
+ * a second would otherwise wake the other thread 2,500 times each way.
+ * Messages queued in the timer phase go before the loop polls (prepare),
+ * those queued by I/O callbacks after it (check). */
+struct http_flush {
+	uv_prepare_t prep;
+	uv_check_t check;
+	uv_async_t *to;
+	bool due;
+};
+
 /* A queue that keeps its capacity (grown under the lock, never shrunk). */
 struct http_queue {
 	void *item;
@@ -96,6 +108,9 @@ struct health_http {
 	uv_loop_t loop;               /* the probe thread's */
 	uv_async_t wake;              /* probe thread: requests are waiting */
 	uv_async_t done;              /* main loop: results are waiting */
+	struct http_flush to_thread;  /* main loop's, sends `wake` */
+	struct http_flush to_main;    /* probe thread's, sends `done` */
+	unsigned main_open;           /* main loop handles not yet closed */
 	uv_mutex_t lock;              /* both queues and stop */
 	struct http_queue req, res;   /* under lock */
 	struct http_queue req_run, res_run; /* swapped out, read unlocked */
@@ -162,7 +177,7 @@ static int request(struct health_http *all, enum http_op op, struct probe_http *
 	int ret = queue_push(&all->req, &r);
 	uv_mutex_unlock(&all->lock);
 	if (ret == 0)
-		uv_async_send(&all->wake);
+		all->to_thread.due = true;
 	return ret;
 }
 
@@ -174,7 +189,44 @@ static void respond(struct health_http *all, const struct http_result *r)
 	int ret = queue_push(&all->res, r);
 	uv_mutex_unlock(&all->lock);
 	if (ret == 0)
-		uv_async_send(&all->done);
+		all->to_main.due = true;
+}
+
+static void flush_now(struct http_flush *f)
+{
+	if (f->due) {
+		f->due = false;
+		uv_async_send(f->to);
+	}
+}
+
+static void flush_prep(uv_prepare_t *h)
+{
+	flush_now(h->data);
+}
+
+static void flush_check(uv_check_t *h)
+{
+	flush_now(h->data);
+}
+
+/* Unreferenced: they never keep a loop running on their own. */
+static void flush_init(struct http_flush *f, uv_loop_t *loop, uv_async_t *to)
+{
+	f->to = to;
+	uv_prepare_init(loop, &f->prep);
+	uv_check_init(loop, &f->check);
+	f->prep.data = f->check.data = f;
+	uv_prepare_start(&f->prep, flush_prep);
+	uv_check_start(&f->check, flush_check);
+	uv_unref((uv_handle_t *)&f->prep);
+	uv_unref((uv_handle_t *)&f->check);
+}
+
+static void flush_close(struct http_flush *f, uv_close_cb cb)
+{
+	uv_close((uv_handle_t *)&f->prep, cb);
+	uv_close((uv_handle_t *)&f->check, cb);
 }
 
 /* ---- probe thread: libcurl on its own loop ---- */
@@ -499,6 +551,7 @@ static void shards_close(struct health_http *all)
 		uv_close((uv_handle_t *)&hh->timer, NULL);
 	}
 	uv_close((uv_handle_t *)&all->wake, NULL);
+	flush_close(&all->to_main, NULL);
 }
 
 static void wake_cb(uv_async_t *h)
@@ -577,9 +630,20 @@ static void all_free(struct health_http *all)
 	free(all);
 }
 
+static void main_closed(uv_handle_t *h)
+{
+	struct http_flush *f = h->data;
+	struct health_http *all = (struct health_http *)((char *)f -
+							  offsetof(struct health_http, to_thread));
+	if (--all->main_open == 0)
+		all_free(all);
+}
+
 static void done_closed(uv_handle_t *h)
 {
-	all_free(h->data);
+	struct health_http *all = h->data;
+	if (--all->main_open == 0)
+		all_free(all);
 }
 
 int health_http_init(struct health_mon *mon)
@@ -629,12 +693,14 @@ int health_http_init(struct health_mon *mon)
 	}
 	uv_async_init(&all->loop, &all->wake, wake_cb);
 	all->wake.data = all;
+	flush_init(&all->to_main, &all->loop, &all->done);
 	if (made < HTTP_SHARDS || uv_thread_create(&all->thread, probe_thread, all) != 0) {
 		for (unsigned i = 0; i < made; i++) {
 			curl_multi_cleanup(all->shard[i].multi);
 			uv_close((uv_handle_t *)&all->shard[i].timer, NULL);
 		}
 		uv_close((uv_handle_t *)&all->wake, NULL);
+		flush_close(&all->to_main, NULL);
 		uv_run(&all->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&all->loop);
 		all_free(all);
@@ -643,6 +709,8 @@ int health_http_init(struct health_mon *mon)
 	all->thread_on = true;
 	uv_async_init(mon->loop, &all->done, done_cb);
 	all->done.data = all;
+	flush_init(&all->to_thread, mon->loop, &all->wake);
+	all->main_open = 3;
 	mon->http = all;
 	return 0;
 }
@@ -809,4 +877,5 @@ void health_http_close(struct health_mon *mon)
 	/* The thread has answered every free: take those answers now. */
 	done_cb(&all->done);
 	uv_close((uv_handle_t *)&all->done, done_closed);
+	flush_close(&all->to_thread, main_closed);
 }
