@@ -446,12 +446,13 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		return;
 	}
 	if (c->connecting) {
+		/* libuv reports any POLLERR as UV_EBADF: the socket knows why. */
 		int err = 0;
 		socklen_t el = sizeof(err);
-		if (status < 0)
-			err = -status;
-		else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
 			err = errno;
+		else if (err == 0 && status < 0)
+			err = -status;
 		if (err) {
 			fail(pp, "http: connect: %s", strerror(err));
 			return;
