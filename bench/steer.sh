@@ -232,6 +232,15 @@ fi
 
 # ---- part 4: 5,000 health-checked endpoints ----
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# thread_ticks PID COMM: CPU ticks of the threads of PID named COMM.
+thread_ticks() {
+	local t n=0
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] &&
+			n=$((n + $(awk '{ print $14 + $15 }' "$t/stat")))
+	done
+	echo $n
+}
 http_count() {	# requests served by httpd so far (GET /count on its first port)
 	$PY - "${HTTP_PORTS%%,*}" <<-'EOP'
 	import sys, urllib.request
@@ -274,9 +283,17 @@ if [ "${STEER_SCALE:-1}" != 0 ]; then
 				done
 				msg "round $r: all $total endpoints probed and up after $(($(date +%s) - t0)) s"
 				# Idle window: probes only.
+				# The per-thread reads spawn processes: outside the
+				# window of the probe count, which they would stretch.
+				m0=$(cpu_ticks "$SERVER_PID/task/$SERVER_PID")
+				p0=$(thread_ticks "$SERVER_PID" vane-probe)
 				c0=$(cpu_ticks "$SERVER_PID"); h0=$(http_count); sleep "$IDLE"
-				c1=$(cpu_ticks "$SERVER_PID"); h1=$(http_count)
+				h1=$(http_count); c1=$(cpu_ticks "$SERVER_PID")
+				m1=$(cpu_ticks "$SERVER_PID/task/$SERVER_PID")
+				p1=$(thread_ticks "$SERVER_PID" vane-probe)
 				echo "$(( (c1 - c0) * 1000 / hz / IDLE ))" >>"$WORK/cpu_idle"	# permille of one core
+				echo "$(( (m1 - m0) * 1000 / hz / IDLE ))" >>"$WORK/cpu_main"
+				echo "$(( (p1 - p0) * 1000 / hz / IDLE ))" >>"$WORK/cpu_probe"
 				echo "$(( (h1 - h0) / IDLE ))" >>"$WORK/probes_idle"
 				grep -c 'up->down' "$WORK/$s.log" >>"$WORK/went_down" || true
 				c0=$(cpu_ticks "$SERVER_PID"); h0=$(http_count); t0=$(date +%s%N)
@@ -308,6 +325,9 @@ if [ "${STEER_SCALE:-1}" != 0 ]; then
 		"during dnsperf: $(tr '\n' ' ' <"$WORK/probes_load")"
 	out "vaned CPU, probes only ($IDLE s window, % of one core): $(awk \
 		'{ printf "%.1f ", $1 / 10 }' "$WORK/cpu_idle")"
+	out "  of which the main loop thread: $(awk '{ printf "%.1f ", $1 / 10 }' \
+		"$WORK/cpu_main")and the probe thread (vane-probe): $(awk \
+		'{ printf "%.1f ", $1 / 10 }' "$WORK/cpu_probe")"
 	out "vaned CPU while answering dnsperf, probes running or not: see the qps table"
 	out "health up->down transitions logged by the end of the idle window (first probes" \
 		"of all endpoints start at once): $(tr '\n' ' ' <"$WORK/went_down")"

@@ -22,13 +22,31 @@ void resp_init(struct resp *r, uint8_t *buf, size_t limit, const uint8_t *query,
 	r->tc = false;
 	r->ecs_scope = 0;
 	r->nc = 0;
+	r->q_pending = NULL;
 	wire_write(&r->w, query, qlen);
-	if (q->qname_len && !r->w.err) {
+	if (q->qname_len && q->qname_labels && !r->w.err) {
 		/* The question name sits uncompressed at offset 12: every suffix
-		 * of it (lower-cased copy from the parse) is a target. */
-		for (unsigned i = 0; i < q->qname_labels; i++)
-			ctab_add(r, q->qname + q->qname_offs[i],
-				 q->qname_len - q->qname_offs[i], DNS_HDRLEN + q->qname_offs[i]);
+		 * of it (lower-cased copy from the parse) is a target.  The whole
+		 * name is the first; the others are written by ctab_fill when
+		 * needed, but their slots are taken now, so marks and rewinds see
+		 * the same table either way. */
+		ctab_add(r, q->qname, q->qname_len, DNS_HDRLEN);
+		r->nc = q->qname_labels < RESP_CTAB ? q->qname_labels : RESP_CTAB;
+		if (r->nc > 1)
+			r->q_pending = q;
+	}
+}
+
+/* Write the question's suffixes into the slots resp_init kept for them. */
+static void ctab_fill(struct resp *r)
+{
+	const struct dns_query *q = r->q_pending;
+	unsigned n = q->qname_labels < RESP_CTAB ? q->qname_labels : RESP_CTAB;
+	r->q_pending = NULL;
+	for (unsigned i = 1; i < n; i++) {
+		r->ctab[i].name = q->qname + q->qname_offs[i];
+		r->ctab[i].off = (uint16_t)(DNS_HDRLEN + q->qname_offs[i]);
+		r->ctab[i].len = (uint8_t)(q->qname_len - q->qname_offs[i]);
 	}
 }
 
@@ -59,6 +77,8 @@ void resp_put_name(struct resp *r, const uint8_t *name)
 		wire_write_u16(&r->w, (uint16_t)(0xC000 | r->ctab[0].off));
 		return;
 	}
+	if (r->q_pending)
+		ctab_fill(r);
 	size_t len = dname_len(name);
 	const uint8_t *p = name;
 	size_t plen = len;

@@ -23,6 +23,10 @@ struct resp {
 	bool tc;                   /* something did not fit */
 	uint8_t ecs_scope;         /* SCOPE PREFIX-LENGTH to echo (RFC 7871 7.2.1) */
 	unsigned nc;
+	/* The question's suffixes hold slots 1..nc at the start but are
+	 * written there only when a name first misses the fast paths (most
+	 * answers never need them): the question until then, else NULL. */
+	const struct dns_query *q_pending;
 	struct {
 		const uint8_t *name;   /* uncompressed wire name, any case */
 		uint16_t off;          /* where it sits in the response */

@@ -100,10 +100,17 @@ static uint64_t jittered(struct health_mon *mon, uint32_t interval)
 	return interval - rand_below(&mon->rng, interval / 10u + 1);
 }
 
+/* Probes start on 10 ms ticks: thousands of targets then share a few
+ * hundred loop wake-ups a second (and one hand-off to the probe thread
+ * each) instead of one each.  Rounded down, so no interval grows. */
+#define PROBE_TICK_MS 10
+
 static void schedule_next(struct health_target *t)
 {
 	uint64_t now = uv_now(t->mon->loop);
 	uint64_t at = t->started + jittered(t->mon, t->pc.interval_ms);
+	if (at - t->started > PROBE_TICK_MS)
+		at -= at % PROBE_TICK_MS;
 	uv_timer_start(&t->timer, target_fire, at > now ? at - now : 0, 0);
 }
 
@@ -111,6 +118,17 @@ static void schedule_next(struct health_target *t)
  * stood still (vaned stopped by SIGSTOP, a debugger, a frozen VM): the
  * monotonic clock ran on while nothing was read. */
 #define STALL_MS 1000
+
+/* How long the loop waits for a probe.  http(s) probes time out on the
+ * probe thread, whose loop knows when it was itself held up (http.c): a
+ * probe thread starved of CPU while this loop runs must not fail every
+ * probe in flight from here, so this loop only keeps a backstop. */
+static uint32_t wait_ms(const struct health_target *t)
+{
+	if (t->pc.type == PROBE_HTTP || t->pc.type == PROBE_HTTPS)
+		return probe_http_backstop_ms(&t->pc);
+	return t->pc.timeout_ms;
+}
 
 static void target_timeout(uv_timer_t *timer)
 {
@@ -125,12 +143,12 @@ static void target_timeout(uv_timer_t *timer)
 	uint64_t now = uv_now(timer->loop);
 	if (!t->stall_grace && now >= t->deadline + STALL_MS) {
 		t->stall_grace = true;
-		t->deadline = now + t->pc.timeout_ms;
-		uv_timer_start(&t->timer, target_timeout, t->pc.timeout_ms, 0);
+		t->deadline = now + wait_ms(t);
+		uv_timer_start(&t->timer, target_timeout, wait_ms(t), 0);
 		return;
 	}
 	char msg[64];
-	snprintf(msg, sizeof(msg), "timeout after %u ms", t->pc.timeout_ms);
+	snprintf(msg, sizeof(msg), "timeout after %u ms", wait_ms(t));
 	probe_cancel(t);
 	health_probe_done(t, false, msg);
 }
@@ -233,8 +251,8 @@ static void probe_start(struct health_target *t)
 	}
 	if (t->running) {
 		t->stall_grace = false;
-		t->deadline = t->started + t->pc.timeout_ms;
-		uv_timer_start(&t->timer, target_timeout, t->pc.timeout_ms, 0);
+		t->deadline = t->started + wait_ms(t);
+		uv_timer_start(&t->timer, target_timeout, wait_ms(t), 0);
 	}
 }
 

@@ -19,7 +19,10 @@
  * first probe of every target runs at once (spread over 100 ms + 1 ms per 5
  * checks, at most one interval, to avoid a burst).  At most 1024 probes
  * (and a quarter of RLIMIT_NOFILE) are in flight; the others wait in a FIFO
- * and start as probes finish.  Loop thread only.
+ * and start as probes finish.  Loop thread only: the http(s) probes' I/O
+ * runs on a probe thread of its own (http.c), which reports each result
+ * back to the loop thread, so targets and states are only ever touched
+ * there.
  */
 #pragma once
 
@@ -144,6 +147,9 @@ void probe_cancel(struct health_target *t);
 int health_http_init(struct health_mon *mon) VANE_WUR;
 int probe_http_start(struct health_target *t) VANE_WUR;
 void probe_http_cancel(struct health_target *t);
+/* The loop thread's own limit for an http(s) probe: the probe thread
+ * applies the check's timeout (http.c). */
+uint32_t probe_http_backstop_ms(const struct probe_conf *pc);
 /* Free what http.c keeps for `t` between probes (its easy handle). */
 void probe_http_free(struct health_target *t);
 void health_http_close(struct health_mon *mon);
