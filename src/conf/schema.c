@@ -386,12 +386,13 @@ static const struct conf_item key_elem = {
 	.line_off = K(line),
 };
 
-/* file: required, but for a catalog that vaned generates (no file at all). */
+/* file: required, but for a catalog that vaned generates (no file at all)
+ * and a secondary zone (primary:; conf/xfr.c checks it has no file). */
 static bool check_zone_file(void *base, const struct conf_item *item, char *msg, size_t msgsize)
 {
 	const struct conf_zone *cz = base;
 	bool generated = cz->catalog_role && strcmp(cz->catalog_role, "generate") == 0;
-	if (!generated && !cz->file)
+	if (!generated && !cz->file && !cz->nprimary)
 		snprintf(msg, msgsize, ".file: missing required key");
 	else if (generated && cz->file)
 		snprintf(msg, msgsize, ".file: a generated catalog (catalog-role: generate) has "

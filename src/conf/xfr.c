@@ -132,8 +132,6 @@ static void check_secondary(struct report *v, struct vane_conf *conf, struct con
 		return;
 	}
 	if (!cz->nprimary) {
-		if (!cz->file)
-			report_error(v, cz->line, "zones[%u].file: required (or primary:)", z);
 		if (cz->key)
 			report_error(v, cz->line, "zones[%u].key: only with primary:", z);
 		return;

@@ -423,11 +423,10 @@ static void test_all_errors_reported(void **state)
 		"zones:\n"
 		"  - name: example.com\n"
 		"  - file: x.zone\n";
-	/* A zone without file: (nor primary:) is a rule across keys, checked
-	 * once the schema parsed (test_conf_xfr.c). */
-	expect_error(text, 4, 2, "server.udp-workers: expected an integer");
+	expect_error(text, 5, 2, "server.udp-workers: expected an integer");
 	assert_non_null(strstr(errs, ":3: server.tcp-max-clients: expected an integer 1..100000"));
 	assert_non_null(strstr(errs, ":4: server.bogus: unknown key"));
+	assert_non_null(strstr(errs, ":6: zones[0].file: missing required key"));
 	assert_non_null(strstr(errs, ":7: zones[1].name: missing required key"));
 }
 

@@ -230,7 +230,7 @@ static void test_secondary(void **state)
 	assert_string_equal(c->zones[0].file, want);
 	conf_free(c);
 
-	expect("zones:\n  - name: a.example\n", "zones[0].file: required (or primary:)");
+	expect("zones:\n  - name: a.example\n", "zones[0].file: missing required key");
 	expect("zones:\n  - name: a.example\n    file: z.zone\n    primary: [ \"192.0.2.1\" ]\n",
 	       "zones[0]: give either file or primary, not both");
 	expect("zones:\n  - name: a.example\n    primary: [ \"192.0.2.1\" ]\n    key: nope\n",
