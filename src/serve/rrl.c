@@ -143,7 +143,7 @@ void rrl_free(struct rrl *r)
 	free(r);
 }
 
-enum rrl_class rrl_classify(const struct auth_result *res)
+static inline enum rrl_class classify(const struct auth_result *res)
 {
 	if (res->rcode == DNS_NXDOMAIN)
 		return res->wildcard ? RRL_WILDCARD : RRL_NXDOMAIN;
@@ -163,6 +163,11 @@ enum rrl_class rrl_classify(const struct auth_result *res)
 	default:
 		return RRL_POSITIVE;
 	}
+}
+
+enum rrl_class rrl_classify(const struct auth_result *res)
+{
+	return classify(res);
 }
 
 /* The client's address as a family and two big-endian words; IPv4-mapped
@@ -305,23 +310,85 @@ static uint64_t prefix_key(const struct rrl *r, uint8_t family, uint64_t w0, uin
 	return mix64(w0 ^ r->seed ^ w1 * 0x9e3779b97f4a7c15ull ^ family);
 }
 
-/* Over the limit: count the debt, slip or drop, maybe log. */
-static __attribute__((noinline)) enum rrl_action
-limited(struct rrl *r, struct rrl_slot *s, uint64_t next, uint64_t now, enum rrl_class cls,
-	uint64_t pkey, uint64_t now_ms, struct rrl_stats *st, bool *log_it)
+/* Where an answer is accounted. */
+struct rrl_where {
+	struct rrl_slot *slot;       /* NULL: pass unchecked */
+	enum rrl_class cls;
+	uint8_t family;
+	uint64_t w0, w1;             /* the client's prefix */
+	uint64_t now;                /* in ticks */
+};
+
+/* Find the bucket of an answer, or say it passes unchecked: no address,
+ * an exempt prefix, or a valid server cookie (RFC 7873 1: it proves the
+ * address is not spoofed, so the answer cannot be reflected). */
+static inline void locate(struct rrl *r, const struct sockaddr *src,
+			  const struct auth_result *res, uint64_t now_ms, struct rrl_stats *st,
+			  struct rrl_where *w)
 {
-	uint64_t cap = now + r->debt_cap;
-	atomic_store_explicit(&s->tat, next < cap ? next : cap, memory_order_relaxed);
-	uint32_t n = atomic_fetch_add_explicit(&s->limited, 1, memory_order_relaxed) + 1;
+	w->slot = NULL;
+	if (!client_words(src, &w->family, &w->w0, &w->w1))
+		return;
+	if (res->cookie == COOKIE_VALID)
+		goto exempt;
+	if (r->nexempt) {
+		uint8_t addr[16];
+		words_bytes(w->w0, w->w1, addr);
+		if (is_exempt(r, w->family, addr))
+			goto exempt;
+	}
+	mask_words(w->family == AF_INET ? r->v4_prefix : r->v6_prefix, &w->w0, &w->w1);
+	w->cls = classify(res);
+	/* Hashed once: the class and family go in the low bits, which the
+	 * prefix mask cleared (IPv4 keeps 32 of 64 bits, IPv6 at most 60 of
+	 * the first word by the schema's default of /56). */
+	uint64_t key = mix64(w->w0 ^ r->seed ^ w->w1 * 0x9e3779b97f4a7c15ull ^
+			     ((uint64_t)w->cls << 1 | (w->family == AF_INET6))) | 1;
+	w->now = now_ms * r->rate;
+	w->slot = bucket(r, key, w->now, st);
+	return;
+exempt:
+	if (st)
+		st->exempt++;
+}
+
+/* The next tat if this answer is taken; it passes when within a second. */
+static inline uint64_t next_tat(struct rrl_slot *s, uint64_t now)
+{
+	uint64_t tat = atomic_load_explicit(&s->tat, memory_order_relaxed);
+	/* Workers read the clock once per batch, so another may have stored
+	 * a slightly later time: max() never moves tat backwards. */
+	return (tat > now ? tat : now) + RRL_TICKS;
+}
+
+/* Over the limit (rrl_check's fast path found it so): count the debt,
+ * slip or drop, maybe log.  Locates the bucket again rather than taking
+ * it as arguments, so the fast path keeps nothing live across the call. */
+static __attribute__((noinline)) enum rrl_action
+rrl_check_limited(struct rrl *r, const struct sockaddr *src, const struct auth_result *res,
+		  uint64_t now_ms, struct rrl_stats *st, bool *log_it)
+{
+	struct rrl_where w;
+	locate(r, src, res, now_ms, NULL, &w);
+	if (!w.slot)
+		return RRL_PASS;   /* cannot happen: the fast path found one */
+	uint64_t next = next_tat(w.slot, w.now);
+	if (next - w.now <= r->burst) {   /* another worker's refill won the race */
+		atomic_store_explicit(&w.slot->tat, next, memory_order_relaxed);
+		return RRL_PASS;
+	}
+	uint64_t cap = w.now + r->debt_cap;
+	atomic_store_explicit(&w.slot->tat, next < cap ? next : cap, memory_order_relaxed);
+	uint32_t n = atomic_fetch_add_explicit(&w.slot->limited, 1, memory_order_relaxed) + 1;
 	enum rrl_action a = (r->slip && n % r->slip == 0) ? RRL_SLIP : RRL_DROP;
 	if (st) {
-		st->limited[cls]++;
+		st->limited[w.cls]++;
 		if (a == RRL_SLIP)
-			st->slipped[cls]++;
+			st->slipped[w.cls]++;
 		else
-			st->dropped[cls]++;
+			st->dropped[w.cls]++;
 	}
-	*log_it = log_due(r, pkey, now_ms);
+	*log_it = log_due(r, prefix_key(r, w.family, w.w0, w.w1), now_ms);
 	return a;
 }
 
@@ -329,45 +396,20 @@ enum rrl_action rrl_check(struct rrl *r, const struct sockaddr *src,
 			  const struct auth_result *res, uint64_t now_ms,
 			  struct rrl_stats *st, bool *log_it)
 {
-	uint8_t family;
-	uint64_t w0, w1;
+	struct rrl_where w;
 
 	*log_it = false;
-	if (!r || !client_words(src, &family, &w0, &w1))
+	if (!r)
 		return RRL_PASS;
-	/* RFC 7873 1: a valid server cookie proves the address is not
-	 * spoofed, so the answer cannot be reflected to a victim. */
-	if (res->cookie == COOKIE_VALID)
-		goto exempt;
-	if (r->nexempt) {
-		uint8_t addr[16];
-		words_bytes(w0, w1, addr);
-		if (is_exempt(r, family, addr))
-			goto exempt;
-	}
-	mask_words(family == AF_INET ? r->v4_prefix : r->v6_prefix, &w0, &w1);
-	enum rrl_class cls = rrl_classify(res);
-	/* Hashed once: the class and family go in the low bits, which the
-	 * prefix mask cleared (IPv4 keeps 32 of 64 bits, IPv6 at most 60 of
-	 * the first word by the schema's default of /56). */
-	uint64_t key = mix64(w0 ^ r->seed ^ w1 * 0x9e3779b97f4a7c15ull ^
-			     ((uint64_t)cls << 1 | (family == AF_INET6))) | 1;
-	uint64_t now = now_ms * r->rate;
-
-	struct rrl_slot *s = bucket(r, key, now, st);
-	uint64_t tat = atomic_load_explicit(&s->tat, memory_order_relaxed);
-	/* Workers read the clock once per batch, so another may have stored
-	 * a slightly later time: max() never moves tat backwards. */
-	uint64_t next = (tat > now ? tat : now) + RRL_TICKS;
-	if (next - now <= r->burst) {
-		atomic_store_explicit(&s->tat, next, memory_order_relaxed);
+	locate(r, src, res, now_ms, st, &w);
+	if (!w.slot)
+		return RRL_PASS;
+	uint64_t next = next_tat(w.slot, w.now);
+	if (__builtin_expect(next - w.now <= r->burst, 1)) {
+		atomic_store_explicit(&w.slot->tat, next, memory_order_relaxed);
 		return RRL_PASS;
 	}
-	return limited(r, s, next, now, cls, prefix_key(r, family, w0, w1), now_ms, st, log_it);
-exempt:
-	if (st)
-		st->exempt++;
-	return RRL_PASS;
+	return rrl_check_limited(r, src, res, now_ms, st, log_it);
 }
 
 size_t rrl_slip(uint8_t *pkt, size_t len, const struct auth_result *res)
