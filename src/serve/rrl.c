@@ -55,6 +55,7 @@ struct rrl {
 	uint64_t burst;              /* one second, in ticks: the bucket size */
 	uint64_t debt_cap;           /* burst + RRL_DEBT_MS, in ticks */
 	uint64_t seed;
+	uint64_t v4_mask, v6_mask0, v6_mask1;   /* the prefixes as word masks */
 	size_t set_mask;
 	struct rrl_slot *slots;
 	/* When each prefix was last reported: (32-bit prefix tag << 32) |
@@ -87,6 +88,17 @@ static void mask_bits(uint8_t *addr, unsigned nbytes, unsigned len)
 	}
 }
 
+/* Keep the first `bits` of the 128-bit value w0:w1. */
+static inline void mask_words(unsigned bits, uint64_t *w0, uint64_t *w1)
+{
+	if (bits < 64) {
+		*w0 = bits ? *w0 & ~(UINT64_MAX >> bits) : 0;
+		*w1 = 0;
+	} else if (bits < 128) {
+		*w1 = bits > 64 ? *w1 & ~(UINT64_MAX >> (bits - 64)) : 0;
+	}
+}
+
 static size_t pow2_at_least(size_t n)
 {
 	size_t p = 1;
@@ -113,6 +125,11 @@ int rrl_new(const struct rrl_conf *conf, struct rrl **out)
 	r->burst = (uint64_t)conf->rate * 1000u;
 	r->debt_cap = r->burst + (uint64_t)conf->rate * RRL_DEBT_MS;
 	r->seed = conf->seed;
+	uint64_t ones = UINT64_MAX, zero = 0;
+	mask_words(r->v4_prefix, &ones, &zero);
+	r->v4_mask = ones;
+	r->v6_mask0 = r->v6_mask1 = UINT64_MAX;
+	mask_words(r->v6_prefix, &r->v6_mask0, &r->v6_mask1);
 	size_t nslots = pow2_at_least(conf->table_size < RRL_WAYS ? RRL_WAYS : conf->table_size);
 	r->set_mask = nslots / RRL_WAYS - 1;
 	size_t nlog = pow2_at_least(nslots / 8 < 64 ? 64 : nslots / 8);
@@ -145,6 +162,15 @@ void rrl_free(struct rrl *r)
 
 static inline enum rrl_class classify(const struct auth_result *res)
 {
+	/* NOERROR without a wildcard, the common case, by table. */
+	static const uint8_t by_kind[] = {
+		[AUTH_ANSWER] = RRL_POSITIVE, [AUTH_NODATA] = RRL_NODATA,
+		[AUTH_NXDOMAIN] = RRL_POSITIVE, [AUTH_REFERRAL] = RRL_REFERRAL,
+		[AUTH_ERROR] = RRL_ERROR,
+	};
+	if (__builtin_expect(res->rcode == DNS_NOERROR && !res->wildcard &&
+			     res->kind < sizeof(by_kind), 1))
+		return (enum rrl_class)by_kind[res->kind];
 	if (res->rcode == DNS_NXDOMAIN)
 		return res->wildcard ? RRL_WILDCARD : RRL_NXDOMAIN;
 	if (res->rcode != DNS_NOERROR)
@@ -153,16 +179,7 @@ static inline enum rrl_class classify(const struct auth_result *res)
 	 * random names under one wildcard share a bucket. */
 	if (res->wildcard)
 		return RRL_WILDCARD;
-	switch (res->kind) {
-	case AUTH_REFERRAL:
-		return RRL_REFERRAL;
-	case AUTH_NODATA:
-		return RRL_NODATA;
-	case AUTH_ERROR:
-		return RRL_ERROR;
-	default:
-		return RRL_POSITIVE;
-	}
+	return RRL_POSITIVE;
 }
 
 enum rrl_class rrl_classify(const struct auth_result *res)
@@ -204,17 +221,6 @@ static inline bool client_words(const struct sockaddr *sa, uint8_t *family, uint
 		*family = AF_INET6;
 	}
 	return true;
-}
-
-/* Keep the first `bits` of the 128-bit value w0:w1. */
-static inline void mask_words(unsigned bits, uint64_t *w0, uint64_t *w1)
-{
-	if (bits < 64) {
-		*w0 = bits ? *w0 & ~(UINT64_MAX >> bits) : 0;
-		*w1 = 0;
-	} else if (bits < 128) {
-		*w1 = bits > 64 ? *w1 & ~(UINT64_MAX >> (bits - 64)) : 0;
-	}
 }
 
 static void words_bytes(uint64_t w0, uint64_t w1, uint8_t out[16])
@@ -337,7 +343,12 @@ static inline void locate(struct rrl *r, const struct sockaddr *src,
 		if (is_exempt(r, w->family, addr))
 			goto exempt;
 	}
-	mask_words(w->family == AF_INET ? r->v4_prefix : r->v6_prefix, &w->w0, &w->w1);
+	if (w->family == AF_INET) {
+		w->w0 &= r->v4_mask;
+	} else {
+		w->w0 &= r->v6_mask0;
+		w->w1 &= r->v6_mask1;
+	}
 	w->cls = classify(res);
 	/* Hashed once: the class and family go in the low bits, which the
 	 * prefix mask cleared (IPv4 keeps 32 of 64 bits, IPv6 at most 60 of
