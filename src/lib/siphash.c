@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <endian.h>
 #include <string.h>
 
 #include "lib/siphash.h"
@@ -8,18 +9,19 @@ static inline uint64_t rotl64(uint64_t x, unsigned b)
 	return (x << b) | (x >> (64 - b));
 }
 
+/* memcpy and a byte-order conversion compile to one move on little-endian
+ * machines; the hash is defined on little-endian words everywhere. */
 static inline uint64_t load_le64(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
 }
 
 static inline void store_le64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (uint8_t)v;
+	v = htole64(v);
+	memcpy(p, &v, 8);
 }
 
 struct sip_state {
@@ -52,8 +54,11 @@ static inline void sip_compress(struct sip_state *s, uint64_t m)
 /* Initialisation and compression of every message word, the last one
  * carrying the length in its top byte; `wide` selects the 128-bit variant,
  * which differs from the start (v1 ^= 0xee). */
-static void sip_absorb(struct sip_state *s, const uint8_t key[SIPHASH_KEY_LEN],
-		       const uint8_t *msg, size_t len, int wide)
+/* Inlined so the four words stay in registers. */
+#define SIP_INLINE static inline __attribute__((always_inline))
+
+SIP_INLINE void sip_absorb(struct sip_state *s, const uint8_t key[SIPHASH_KEY_LEN],
+			   const uint8_t *msg, size_t len, int wide)
 {
 	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
 	s->v0 = k0 ^ 0x736f6d6570736575ull;   /* "somepseu" */
@@ -65,14 +70,25 @@ static void sip_absorb(struct sip_state *s, const uint8_t key[SIPHASH_KEY_LEN],
 	size_t whole = len & ~(size_t)7;
 	for (size_t i = 0; i < whole; i += 8)
 		sip_compress(s, load_le64(msg + i));
-	uint8_t last[8] = { 0 };
-	memcpy(last, msg + whole, len - whole);
-	last[7] = (uint8_t)len;   /* the length mod 256 */
-	sip_compress(s, load_le64(last));
+	/* The last word: the 0..7 bytes left, little-endian, and the length
+	 * mod 256 in the top byte.  Shifts, not a memcpy of variable size. */
+	uint64_t last = (uint64_t)len << 56;
+	const uint8_t *tail = msg + whole;
+	switch (len & 7) {
+	case 7: last |= (uint64_t)tail[6] << 48; /* fall through */
+	case 6: last |= (uint64_t)tail[5] << 40; /* fall through */
+	case 5: last |= (uint64_t)tail[4] << 32; /* fall through */
+	case 4: last |= (uint64_t)tail[3] << 24; /* fall through */
+	case 3: last |= (uint64_t)tail[2] << 16; /* fall through */
+	case 2: last |= (uint64_t)tail[1] << 8;  /* fall through */
+	case 1: last |= tail[0];                 /* fall through */
+	default: break;
+	}
+	sip_compress(s, last);
 }
 
 /* Four rounds (d = 4) and the output word. */
-static uint64_t sip_squeeze(struct sip_state *s)
+SIP_INLINE uint64_t sip_squeeze(struct sip_state *s)
 {
 	for (int i = 0; i < 4; i++)   /* d = 4 */
 		sip_round(s);
