@@ -17,7 +17,8 @@ CPU 0 while the attacker runs on CPU 1.
             queries and never read.  Reported: RSS after, minus RSS idle.
   ctl       Control latency: median of `vanectl status` (`knotc status`)
             idle, then while the 1,000 non-readers sit and 4 clients pipeline
-            queries over TCP as fast as they can.  nsd has no control
+            queries over TCP as fast as they can; for vaned also the control
+            socket's own round trip, without starting a process.  nsd has no control
             socket enabled here (and its nsd-control is TLS), so it is '-'.
 
 Usage: VANED=build/vaned bench/attack/attack.py [reflect|noread|ctl|all]
@@ -26,6 +27,7 @@ Needs root for SO_RCVBUFFORCE (or a large net.core.rmem_max), taskset, and
 enough file descriptors (it raises its own limit to 20,000).
 """
 
+import multiprocessing
 import os
 import resource
 import selectors
@@ -311,6 +313,24 @@ def ctl_latency(argv, n=20):
     return statistics.median(times)
 
 
+def ctl_raw_latency(path, n=20):
+    """vaned only: the control socket's own round trip for `status` (one
+    line in, JSON until EOF out), without starting a process."""
+    times = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(30)
+        c.connect(str(path))
+        c.sendall(b"status\n")
+        while c.recv(65536):
+            pass
+        c.close()
+        times.append(time.monotonic() - t0)
+        time.sleep(0.05)
+    return statistics.median(times)
+
+
 def pipeliner(port, stop):
     w = dns.message.make_query("www." + ZONE_NAME, "A").to_wire()
     frame = (struct.pack("!H", len(w)) + w) * 200
@@ -335,24 +355,32 @@ def ctl(name, d):
     if argv is None:
         s.kill()
         return None
+    raw = (lambda: ctl_raw_latency(s.socket_path)) if name == "vaned" else (lambda: None)
     try:
         idle = ctl_latency(argv)
+        idle_raw = raw()
         socks = non_readers(s.port)
-        stop = threading.Event()
-        ts = [threading.Thread(target=pipeliner, args=(s.port, stop)) for _ in range(4)]
+        # Processes, not threads: the latency measurement must not wait
+        # for the flooders' interpreter lock.
+        stop = multiprocessing.Event()
+        ts = [multiprocessing.Process(target=pipeliner, args=(s.port, stop))
+              for _ in range(4)]
         for t in ts:
             t.start()
         try:
             busy = ctl_latency(argv)
+            busy_raw = raw()
         finally:
             stop.set()
             for t in ts:
                 t.join(5)
+                if t.is_alive():
+                    t.kill()
             for k in socks:
                 k.close()
     finally:
         s.kill()
-    return idle, busy
+    return idle, busy, idle_raw, busy_raw
 
 
 def main():
@@ -387,6 +415,10 @@ def main():
                     print("%-6s ctl: status median idle %.1f ms, under TCP flood %.1f ms "
                           "(%.2fx)" % (name, r[0] * 1000, r[1] * 1000, r[1] / r[0]),
                           flush=True)
+                    if r[2] is not None:
+                        print("%-6s ctl: socket round trip median idle %.2f ms, under "
+                              "TCP flood %.2f ms (%.2fx)" % (name, r[2] * 1000, r[3] * 1000,
+                                                             r[3] / r[2]), flush=True)
 
 
 if __name__ == "__main__":
