@@ -14,6 +14,7 @@ python3-dnspython python3-pytest valgrind iproute2 procps bird2
 libfstrm-dev libprotobuf-c-dev protobuf-c-compiler dnstap-ldns fstrm-bin
 prometheus chromium nodejs
 etcd-server etcd-client
+zonemaster-cli
 "
 
 # The browser test's npm packages (playwright-core, pinned by
