@@ -19,7 +19,19 @@
 /* Stop reading a client whose answers wait for their write callbacks;
  * past TCP_OUT_MAX not taken by the kernel the client is dropped anyway. */
 #define TCP_WQUEUE_MAX (256 * 1024)
+/* Queries are read only while the answers the kernel has not taken stay
+ * under this: a client that pipelines and never reads then parks its
+ * queries in its own socket buffers, not answers in our memory (each
+ * answer waits with a uv_write_t, several times its size).  A client that
+ * reads never gets near it: the kernel takes its answers at once. */
+#define TCP_READ_PAUSE (4 * 1024)
 #define TCP_ADDR_BUCKETS 1024   /* per-address counts; chains stay short */
+/* The kernel's send buffer per connection (Linux doubles it).  Bounded so
+ * that a client that never reads fills it and then TCP_OUT_MAX, and is
+ * dropped, instead of parking megabytes in an autotuned loopback buffer
+ * while it holds a slot of the table; 256 KiB in flight still carries a
+ * transfer at 2.5 MB/s over a 100 ms round trip. */
+#define TCP_SNDBUF (128 * 1024)
 
 /* Connections open from one client address (tcp-max-per-address). */
 struct tcp_addr {
@@ -374,8 +386,10 @@ static bool conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len, bool p
 	}
 	c->wqueued += w->len;
 	/* What the kernel would not take is what the client has not read:
-	 * a client that sends and never reads is dropped, not buffered. */
-	if (!paced && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > TCP_OUT_MAX) {
+	 * a client that sends and never reads is dropped, not buffered.  The
+	 * kernel holds TCP_SNDBUF (doubled by Linux) before it refuses, so
+	 * anything left in our queue means over TCP_OUT_MAX unread already. */
+	if (!paced && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > TCP_READ_PAUSE) {
 		ts->cnt.dropped_output++;
 		conn_close(c);
 		return false;
@@ -515,7 +529,7 @@ static void conn_process(struct tcp_conn *c)
 	size_t off = 0;
 	const struct serve_view *view = view_enter(c->ts);
 	/* A transfer in progress goes out whole before the next query. */
-	while (c->len - off >= 2 && c->wqueued < TCP_WQUEUE_MAX && !c->closing && !c->xfr) {
+	while (c->len - off >= 2 && c->wqueued < TCP_READ_PAUSE && !c->closing && !c->xfr) {
 		size_t flen = (size_t)c->buf[off] << 8 | c->buf[off + 1];
 		if (c->len - off < 2 + flen)
 			break;
@@ -536,7 +550,7 @@ static void conn_process(struct tcp_conn *c)
 		return;
 	}
 
-	bool want_read = !c->eof && c->wqueued < TCP_WQUEUE_MAX && !c->xfr;
+	bool want_read = !c->eof && c->wqueued < TCP_READ_PAUSE && !c->xfr;
 	if (want_read && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->h, alloc_cb, read_cb) == 0)
 			c->reading = true;
@@ -647,6 +661,8 @@ static void accept_cb(uv_stream_t *server, int status)
 	}
 	ts->cnt.accepted++;
 	uv_tcp_nodelay(&c->h, 1);
+	int sndbuf = TCP_SNDBUF;
+	(void)uv_send_buffer_size((uv_handle_t *)&c->h, &sndbuf);
 	timer_arm(ts);
 	conn_process(c);
 }
