@@ -26,12 +26,14 @@
  * reads never gets near it: the kernel takes its answers at once. */
 #define TCP_READ_PAUSE (4 * 1024)
 #define TCP_ADDR_BUCKETS 1024   /* per-address counts; chains stay short */
-/* The kernel's send buffer per connection (Linux doubles it).  Bounded so
- * that a client that never reads fills it and then TCP_OUT_MAX, and is
- * dropped, instead of parking megabytes in an autotuned loopback buffer
- * while it holds a slot of the table; 256 KiB in flight still carries a
- * transfer at 2.5 MB/s over a 100 ms round trip. */
-#define TCP_SNDBUF (128 * 1024)
+/* The kernel's send buffer per connection (Linux doubles it: 64 KiB, the
+ * TCP_OUT_MAX of unread answers).  Bounded so that a client that never
+ * reads fills it soon and is dropped (conn_stalled), instead of parking
+ * hundreds of KiB of answers in an autotuned buffer while it holds a slot
+ * of the table.  A transfer gets TCP_SNDBUF_XFR when it starts, so that a
+ * secondary far away is not held to 64 KiB per round trip. */
+#define TCP_SNDBUF (32 * 1024)
+#define TCP_SNDBUF_XFR (1024 * 1024)
 
 /* Connections open from one client address (tcp-max-per-address). */
 struct tcp_addr {
@@ -54,6 +56,8 @@ struct tcp_conn {
 	uint8_t *buf;                /* received bytes not yet answered */
 	size_t len, cap;
 	size_t wqueued;              /* bytes of responses not yet written */
+	uint64_t stalled_since;      /* uv_now() when the kernel last refused
+				      * answers and has not taken all since; 0 */
 	struct sockaddr_storage peer; /* the client, read once at accept */
 	struct xfr_stream *xfr;      /* a transfer being sent, or NULL */
 	bool v6;
@@ -317,6 +321,30 @@ static void sweep_cb(uv_timer_t *timer)
 static void conn_process(struct tcp_conn *c);
 static void conn_pump(struct tcp_conn *c);
 
+/* A client whose answers the kernel keeps refusing for longer than the
+ * first-query deadline is not reading them, even if it takes a few bytes
+ * now and then: each trickle would otherwise count as activity and keep it
+ * past the idle timeout, holding a slot of the table.  True: closed. */
+static bool conn_stalled(struct tcp_conn *c)
+{
+	if (c->xfr)
+		return false;   /* a transfer paces itself on the queue */
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0) {
+		c->stalled_since = 0;
+		return false;
+	}
+	uint64_t now = uv_now(&c->ts->loop);
+	if (c->stalled_since == 0) {
+		c->stalled_since = now;
+		return false;
+	}
+	if (now - c->stalled_since < c->ts->lim.first_ms)
+		return false;
+	c->ts->cnt.dropped_output++;
+	conn_close(c);
+	return true;
+}
+
 static void write_cb(uv_write_t *req, int status)
 {
 	struct tcp_write *w = (struct tcp_write *)req;
@@ -330,6 +358,8 @@ static void write_cb(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	if (conn_stalled(c))
+		return;
 	conn_touch(c, false);
 	conn_pump(c);
 	/* Resume a client we stopped reading while its answers piled up. */
@@ -385,6 +415,8 @@ static bool conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len, bool p
 		return false;
 	}
 	c->wqueued += w->len;
+	if (!paced && conn_stalled(c))
+		return false;
 	/* What the kernel would not take is what the client has not read:
 	 * a client that sends and never reads is dropped, not buffered.  The
 	 * kernel holds TCP_SNDBUF (doubled by Linux) before it refuses, so
@@ -439,6 +471,8 @@ static size_t conn_xfr(struct tcp_conn *c, const struct serve_view *view,
 	free(buf);
 	if (v == XFR_STREAM) {
 		c->xfr = s;
+		int sndbuf = TCP_SNDBUF_XFR;
+		(void)uv_send_buffer_size((uv_handle_t *)&c->h, &sndbuf);
 		conn_pump(c);
 		return 0;
 	}
