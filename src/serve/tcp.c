@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "geo/geo.h"
@@ -721,9 +724,15 @@ static void stop_cb(uv_async_t *a)
 	close_all(a->data);
 }
 
+/* Under a TCP flood that saturates the CPU, the control socket, the HTTP
+ * API, health probes and UDP must still get it: the TCP loop yields to
+ * them (a nice of its own; Linux applies it per thread). */
+#define TCP_THREAD_NICE 5
+
 static void tcp_thread(void *arg)
 {
 	struct tcp_server *ts = arg;
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), TCP_THREAD_NICE);
 	rcu_register_thread();
 	rcu_thread_offline();
 	uv_run(&ts->loop, UV_RUN_DEFAULT);
