@@ -51,12 +51,12 @@ static inline void sip_compress(struct sip_state *s, uint64_t m)
 	s->v0 ^= m;
 }
 
-/* Initialisation and compression of every message word, the last one
- * carrying the length in its top byte; `wide` selects the 128-bit variant,
- * which differs from the start (v1 ^= 0xee). */
 /* Inlined so the four words stay in registers. */
 #define SIP_INLINE static inline __attribute__((always_inline))
 
+/* Initialisation and compression of every message word, the last one
+ * carrying the length in its top byte; `wide` selects the 128-bit variant,
+ * which differs from the start (v1 ^= 0xee). */
 SIP_INLINE void sip_absorb(struct sip_state *s, const uint8_t key[SIPHASH_KEY_LEN],
 			   const uint8_t *msg, size_t len, int wide)
 {
