@@ -15,6 +15,10 @@
   dnsq.py send PORT FILE N A.B      ... each with an EDNS Client Subnet option
                                     (RFC 7871, family 1, /24) for A.B.X.0/24, X
                                     cycling 0..255 (a different /24 per query)
+  DNSQ_COOKIE=client|server dnsq.py send PORT FILE N
+                                    ... with a DNS cookie: the client cookie only,
+                                    or with the server cookie of the first answer
+                                    (not with ECS)
 """
 import os
 import socket
@@ -56,6 +60,19 @@ def query(qid, name, qtype, ecs=None, rd=False):
         opt = struct.pack("!HH", 8, len(opt)) + opt
         q += b"\0" + struct.pack("!HHIH", 41, 1232, 0, len(opt)) + opt
     return q
+
+
+def with_cookie(q, cookie):
+    """q (no OPT yet) with an OPT record carrying a COOKIE option (RFC 7873)."""
+    opt = struct.pack("!HH", 10, len(cookie)) + cookie
+    q = q[:10] + struct.pack("!H", 1) + q[12:]
+    return q + b"\0" + struct.pack("!HHIH", 41, 1232, 0, len(opt)) + opt
+
+
+def server_cookie(r):
+    """The 16-byte server cookie at the end of answer r (its OPT is last), or None."""
+    tail = r[-28:]
+    return tail[12:] if len(r) > 40 and tail[:4] == struct.pack("!HH", 10, 24) else None
 
 
 def exchange(sock, port, pkt, timeout):
@@ -105,13 +122,23 @@ def send(port, path, n, ecsnet=None):
     qs = [line.split() for line in open(path) if line.strip()]
     ab = bytes(int(x) for x in ecsnet.split(".")[:2]) if ecsnet else None
     rd = os.environ.get("DNSQ_RD") == "1"
+    # DNSQ_COOKIE=client: every query has a client cookie (the server makes
+    # a server cookie for each); =server: it also has the server cookie
+    # learned from the first answer (the server checks and echoes it).
+    mode = os.environ.get("DNSQ_COOKIE", "")
+    cookie = bytes(range(1, 9)) if mode else None
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     got = 0
     for i in range(n):
         name, qtype = qs[i % len(qs)]
         try:
             ecs = ab + bytes([i & 255]) if ab else None
-            r = exchange(s, port, query(i & 0xffff, name, qtype, ecs, rd), 5)
+            q = query(i & 0xffff, name, qtype, ecs, rd)
+            r = exchange(s, port, with_cookie(q, cookie) if cookie else q, 5)
+            if mode == "server" and len(cookie) == 8:
+                cookie += server_cookie(r) or b""
+                if len(cookie) != 24:
+                    raise SystemExit("no server cookie in the answer")
             # With ECS, only NOERROR counts: a FORMERR means a bad option.
             got += 1 if ecs is None or r[3] & 15 == 0 else 0
         except socket.timeout:

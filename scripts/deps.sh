@@ -15,6 +15,7 @@ libfstrm-dev libprotobuf-c-dev protobuf-c-compiler dnstap-ldns fstrm-bin
 prometheus chromium nodejs
 etcd-server etcd-client
 pdns-server pdns-backend-sqlite3 pdns-backend-geoip sqlite3
+zonemaster-cli
 "
 
 # The browser test's npm packages (playwright-core, pinned by

@@ -278,6 +278,8 @@ static const struct conf_item rrl_items[] = {
 		  "facing the internet cannot be used to amplify a spoofed flood: 200/s is "
 		  "far above what one resolver network asks one authoritative server for, "
 		  "while a flood from one prefix gets at most 200 answers a second per class. "
+		  "Limited answers count too, up to one second of debt (as in BIND and NSD), "
+		  "so a flood that stays above the rate gets slipped answers only. "
 		  "TCP is never limited." },
 	{ .name = "slip", .type = CONF_UINT, .flags = CONF_RESTART, .offset = S(rrl_slip), .min = 0, .max = 100,
 	  .def = "2",

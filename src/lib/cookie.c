@@ -4,21 +4,17 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "lib/cookie.h"
+#include "lib/siphash.h"
 #include "lib/wire.h"
 
+/* Per-thread state: only the derived secrets of the last epoch used, so a
+ * query costs no derivation except once per epoch.  (The MAC itself is
+ * lib/siphash, stateless.) */
 struct cookie_mac {
-	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx8;      /* SipHash-2-4, 64-bit output: the cookie hash */
-	EVP_MAC_CTX *ctx16;     /* 128-bit output: secret derivation */
-	/* Derived secrets of `epoch` and `epoch - 1` for `master`, so a
-	 * query costs no derivation except once per epoch. */
 	bool cached;
 	uint64_t epoch;
 	uint8_t master[COOKIE_SECRET_LEN];
@@ -64,62 +60,17 @@ int cookie_addr_from_sa(const void *sockaddr, struct cookie_addr *a)
 	return VANE_EINVAL;
 }
 
-static EVP_MAC_CTX *siphash_ctx(EVP_MAC *mac, size_t outlen)
-{
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &outlen),
-		OSSL_PARAM_construct_end(),
-	};
-	/* The output size must be set before the key (SipHash folds it into
-	 * the initial state). */
-	if (ctx && !EVP_MAC_CTX_set_params(ctx, params)) {
-		EVP_MAC_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
 struct cookie_mac *cookie_mac_new(void)
 {
-	struct cookie_mac *m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
-	if (!m->mac)
-		goto fail;
-	m->ctx8 = siphash_ctx(m->mac, 8);
-	m->ctx16 = siphash_ctx(m->mac, 16);
-	if (!m->ctx8 || !m->ctx16)
-		goto fail;
-	return m;
-fail:
-	cookie_mac_free(m);
-	return NULL;
+	return calloc(1, sizeof(struct cookie_mac));
 }
 
 void cookie_mac_free(struct cookie_mac *m)
 {
 	if (!m)
 		return;
-	EVP_MAC_CTX_free(m->ctx8);
-	EVP_MAC_CTX_free(m->ctx16);
-	EVP_MAC_free(m->mac);
 	OPENSSL_cleanse(m, sizeof(*m));
 	free(m);
-}
-
-/* One MAC over `len` bytes.  EVP_MAC_init with a key re-keys the existing
- * context, so nothing is allocated per call. */
-static int siphash(EVP_MAC_CTX *ctx, const uint8_t key[COOKIE_SECRET_LEN],
-		   const uint8_t *msg, size_t len, uint8_t *out, size_t outlen)
-{
-	size_t got = 0;
-	if (!EVP_MAC_init(ctx, key, COOKIE_SECRET_LEN, NULL) ||
-	    !EVP_MAC_update(ctx, msg, len) ||
-	    !EVP_MAC_final(ctx, out, &got, outlen) || got != outlen)
-		return VANE_ENOMEM;
-	return 0;
 }
 
 int cookie_server_make(struct cookie_mac *m, const uint8_t secret[COOKIE_SECRET_LEN],
@@ -134,7 +85,9 @@ int cookie_server_make(struct cookie_mac *m, const uint8_t secret[COOKIE_SECRET_
 	wire_put_u32(out + 4, ts);
 	memcpy(msg + COOKIE_CLIENT_LEN, out, 8);
 	memcpy(msg + COOKIE_CLIENT_LEN + 8, addr->addr, addr->len);
-	return siphash(m->ctx8, secret, msg, COOKIE_CLIENT_LEN + 8u + addr->len, out + 8, 8);
+	(void)m;
+	siphash24_64(secret, msg, COOKIE_CLIENT_LEN + 8u + addr->len, out + 8);
+	return 0;
 }
 
 int cookie_secret_derive(struct cookie_mac *m, const uint8_t master[COOKIE_SECRET_LEN],
@@ -145,7 +98,9 @@ int cookie_secret_derive(struct cookie_mac *m, const uint8_t master[COOKIE_SECRE
 	uint8_t msg[16] = "vane-cookie\0";
 	wire_put_u32(msg + 8, (uint32_t)(epoch >> 32));
 	wire_put_u32(msg + 12, (uint32_t)epoch);
-	return siphash(m->ctx16, master, msg, sizeof(msg), out, COOKIE_SECRET_LEN);
+	(void)m;
+	siphash24_128(master, msg, sizeof(msg), out);
+	return 0;
 }
 
 /* Point `cur` and `prev` at the secrets of the epoch of `now_s`. */

@@ -70,19 +70,20 @@ struct cookie_addr {
  * VANE_EINVAL for other families (no cookie can be made for them). */
 int cookie_addr_from_sa(const void *sockaddr, struct cookie_addr *a) VANE_WUR;
 
-/* Per-thread MAC state (an OpenSSL EVP_MAC_CTX and the derived secrets of
- * the last epoch used).  Not thread-safe: one per worker. */
+/* Per-thread state: the derived secrets of the last epoch used.  Not
+ * thread-safe: one per worker.  The MAC is lib/siphash (native SipHash-2-4,
+ * checked against OpenSSL's in the unit test). */
 struct cookie_mac;
 
-/* Returns NULL when OpenSSL has no SipHash (out of memory, FIPS-only). */
+/* Returns NULL when out of memory. */
 struct cookie_mac *cookie_mac_new(void);
 void cookie_mac_free(struct cookie_mac *m);
 
 /*
  * RFC 9018 4.2: the 16-byte version 1 server cookie for `client` at `addr`,
  * timestamp `ts` and reserved bytes `reserved` (zero when we make one),
- * keyed with `secret` itself (no derivation).  Returns 0 or VANE_ENOMEM
- * (OpenSSL failed).
+ * keyed with `secret` itself (no derivation).  Returns 0 (the int is kept
+ * for callers written when the MAC was OpenSSL's and could fail).
  */
 int cookie_server_make(struct cookie_mac *m, const uint8_t secret[COOKIE_SECRET_LEN],
 		       const uint8_t client[COOKIE_CLIENT_LEN], const struct cookie_addr *addr,

@@ -50,20 +50,6 @@ int protect_cookie_conf(const struct vane_conf *conf, const uint8_t *prev,
 	return cookie_secret_random(auth->cookie_secret);
 }
 
-size_t protect_udp(struct rrl *r, const struct sockaddr *src, const struct auth_result *res,
-		   uint64_t now_ms, uint8_t *pkt, size_t len, struct rrl_stats *st,
-		   bool *log_it)
-{
-	switch (rrl_check(r, src, res, now_ms, st, log_it)) {
-	case RRL_PASS:
-		return len;
-	case RRL_SLIP:
-		return rrl_slip(pkt, len, res);
-	default:
-		return 0;
-	}
-}
-
 void protect_stats_add(struct rrl_stats *sum, const volatile struct rrl_stats *st)
 {
 	for (int c = 0; c < RRL_NCLASS; c++) {

@@ -39,9 +39,20 @@ int protect_cookie_conf(const struct vane_conf *conf, const uint8_t *prev,
  * with `res`: returns the length to send, cut to a slip answer in place
  * when slipped, or 0 when the answer is dropped.  `*log_it` as rrl_check.
  */
-size_t protect_udp(struct rrl *r, const struct sockaddr *src, const struct auth_result *res,
-		   uint64_t now_ms, uint8_t *pkt, size_t len, struct rrl_stats *st,
-		   bool *log_it);
+static inline size_t protect_udp(struct rrl *r, const struct sockaddr *src,
+				 const struct auth_result *res, uint64_t now_ms, uint8_t *pkt,
+				 size_t len, struct rrl_stats *st, bool *log_it)
+{
+	/* Inline: it runs for every UDP answer. */
+	switch (rrl_check(r, src, res, now_ms, st, log_it)) {
+	case RRL_PASS:
+		return len;
+	case RRL_SLIP:
+		return rrl_slip(pkt, len, res);
+	default:
+		return 0;
+	}
+}
 
 /* Add one worker's counters (read while it runs: torn reads of single
  * counters are acceptable for metrics) into `sum`. */

@@ -7,11 +7,13 @@
  * real client behind a spoofed flood retries over TCP, where RRL does not
  * apply.  The bound: a spoofed flood of any size from one prefix draws at
  * most `rate` full answers per second and per class, plus slipped answers
- * about the size of the queries.
+ * about the size of the queries; limited answers count too (up to a second
+ * of debt, as in BIND and NSD), so a flood that stays above the rate draws
+ * no full answers at all.
  *
  * Pure: no threads, no clock reads; `now` is passed in.  The bucket table is
  * one fixed array, allocated once by rrl_new(), shared by all UDP workers
- * and updated lock-free (one 64-bit compare-and-swap per answer).  Shared
+ * and updated lock-free (one 64-bit load and store per answer).  Shared
  * rather than per worker because SO_REUSEPORT spreads a spoofed flood (random
  * source ports) over every worker: per-worker buckets would let N workers
  * answer N times the rate.  Counters are per worker (struct rrl_stats),

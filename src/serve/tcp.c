@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "geo/geo.h"
@@ -19,7 +22,21 @@
 /* Stop reading a client whose answers wait for their write callbacks;
  * past TCP_OUT_MAX not taken by the kernel the client is dropped anyway. */
 #define TCP_WQUEUE_MAX (256 * 1024)
+/* Queries are read only while the answers the kernel has not taken stay
+ * under this: a client that pipelines and never reads then parks its
+ * queries in its own socket buffers, not answers in our memory (each
+ * answer waits with a uv_write_t, several times its size).  A client that
+ * reads never gets near it: the kernel takes its answers at once. */
+#define TCP_READ_PAUSE (4 * 1024)
 #define TCP_ADDR_BUCKETS 1024   /* per-address counts; chains stay short */
+/* The kernel's send buffer per connection (Linux doubles it: 64 KiB, the
+ * TCP_OUT_MAX of unread answers).  Bounded so that a client that never
+ * reads fills it soon and is dropped (conn_stalled), instead of parking
+ * hundreds of KiB of answers in an autotuned buffer while it holds a slot
+ * of the table.  A transfer gets TCP_SNDBUF_XFR when it starts, so that a
+ * secondary far away is not held to 64 KiB per round trip. */
+#define TCP_SNDBUF (32 * 1024)
+#define TCP_SNDBUF_XFR (1024 * 1024)
 
 /* Connections open from one client address (tcp-max-per-address). */
 struct tcp_addr {
@@ -42,6 +59,8 @@ struct tcp_conn {
 	uint8_t *buf;                /* received bytes not yet answered */
 	size_t len, cap;
 	size_t wqueued;              /* bytes of responses not yet written */
+	uint64_t stalled_since;      /* uv_now() when the kernel last refused
+				      * answers and has not taken all since; 0 */
 	struct sockaddr_storage peer; /* the client, read once at accept */
 	struct xfr_stream *xfr;      /* a transfer being sent, or NULL */
 	bool v6;
@@ -305,6 +324,30 @@ static void sweep_cb(uv_timer_t *timer)
 static void conn_process(struct tcp_conn *c);
 static void conn_pump(struct tcp_conn *c);
 
+/* A client whose answers the kernel keeps refusing for longer than the
+ * first-query deadline is not reading them, even if it takes a few bytes
+ * now and then: each trickle would otherwise count as activity and keep it
+ * past the idle timeout, holding a slot of the table.  True: closed. */
+static bool conn_stalled(struct tcp_conn *c)
+{
+	if (c->xfr)
+		return false;   /* a transfer paces itself on the queue */
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0) {
+		c->stalled_since = 0;
+		return false;
+	}
+	uint64_t now = uv_now(&c->ts->loop);
+	if (c->stalled_since == 0) {
+		c->stalled_since = now;
+		return false;
+	}
+	if (now - c->stalled_since < c->ts->lim.first_ms)
+		return false;
+	c->ts->cnt.dropped_output++;
+	conn_close(c);
+	return true;
+}
+
 static void write_cb(uv_write_t *req, int status)
 {
 	struct tcp_write *w = (struct tcp_write *)req;
@@ -318,6 +361,8 @@ static void write_cb(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	if (conn_stalled(c))
+		return;
 	conn_touch(c, false);
 	conn_pump(c);
 	/* Resume a client we stopped reading while its answers piled up. */
@@ -373,9 +418,13 @@ static bool conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len, bool p
 		return false;
 	}
 	c->wqueued += w->len;
+	if (!paced && conn_stalled(c))
+		return false;
 	/* What the kernel would not take is what the client has not read:
-	 * a client that sends and never reads is dropped, not buffered. */
-	if (!paced && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > TCP_OUT_MAX) {
+	 * a client that sends and never reads is dropped, not buffered.  The
+	 * kernel holds TCP_SNDBUF (doubled by Linux) before it refuses, so
+	 * anything left in our queue means over TCP_OUT_MAX unread already. */
+	if (!paced && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > TCP_READ_PAUSE) {
 		ts->cnt.dropped_output++;
 		conn_close(c);
 		return false;
@@ -425,6 +474,8 @@ static size_t conn_xfr(struct tcp_conn *c, const struct serve_view *view,
 	free(buf);
 	if (v == XFR_STREAM) {
 		c->xfr = s;
+		int sndbuf = TCP_SNDBUF_XFR;
+		(void)uv_send_buffer_size((uv_handle_t *)&c->h, &sndbuf);
 		conn_pump(c);
 		return 0;
 	}
@@ -515,7 +566,7 @@ static void conn_process(struct tcp_conn *c)
 	size_t off = 0;
 	const struct serve_view *view = view_enter(c->ts);
 	/* A transfer in progress goes out whole before the next query. */
-	while (c->len - off >= 2 && c->wqueued < TCP_WQUEUE_MAX && !c->closing && !c->xfr) {
+	while (c->len - off >= 2 && c->wqueued < TCP_READ_PAUSE && !c->closing && !c->xfr) {
 		size_t flen = (size_t)c->buf[off] << 8 | c->buf[off + 1];
 		if (c->len - off < 2 + flen)
 			break;
@@ -536,7 +587,7 @@ static void conn_process(struct tcp_conn *c)
 		return;
 	}
 
-	bool want_read = !c->eof && c->wqueued < TCP_WQUEUE_MAX && !c->xfr;
+	bool want_read = !c->eof && c->wqueued < TCP_READ_PAUSE && !c->xfr;
 	if (want_read && !c->reading) {
 		if (uv_read_start((uv_stream_t *)&c->h, alloc_cb, read_cb) == 0)
 			c->reading = true;
@@ -647,6 +698,8 @@ static void accept_cb(uv_stream_t *server, int status)
 	}
 	ts->cnt.accepted++;
 	uv_tcp_nodelay(&c->h, 1);
+	int sndbuf = TCP_SNDBUF;
+	(void)uv_send_buffer_size((uv_handle_t *)&c->h, &sndbuf);
 	timer_arm(ts);
 	conn_process(c);
 }
@@ -671,9 +724,15 @@ static void stop_cb(uv_async_t *a)
 	close_all(a->data);
 }
 
+/* Under a TCP flood that saturates the CPU, the control socket, the HTTP
+ * API, health probes and UDP must still get it: the TCP loop yields to
+ * them (a nice of its own; Linux applies it per thread). */
+#define TCP_THREAD_NICE 5
+
 static void tcp_thread(void *arg)
 {
 	struct tcp_server *ts = arg;
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), TCP_THREAD_NICE);
 	rcu_register_thread();
 	rcu_thread_offline();
 	uv_run(&ts->loop, UV_RUN_DEFAULT);
