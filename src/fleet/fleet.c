@@ -8,74 +8,13 @@
 
 #include <openssl/evp.h>
 
-#include "fleet/etcd.h"
-#include "fleet/fleet.h"
+#include "fleet/internal.h"
 #include "rt/clock.h"
 #include "rt/log.h"
 
 #define POLL_MS 200
 #define NODES_EVERY_MS 1000
-#define WRITE_TIMEOUT_MS 1000
-#define WRITE_TRIES 5
-#define PREFIX_MAX 256
-#define KEY_MAX (LIVE_KEY_MAX + PREFIX_MAX + 16)
-
-struct local_change {
-	char key[LIVE_KEY_MAX];          /* "service/endpoint" */
-	char *value;                     /* JSON as it would be in etcd */
-	int64_t base_rev;                /* the key's mod_revision when last seen */
-};
-
-/* This node's vote on one probe target ("CHECK@ADDRESS"), for the thread
- * to publish under the lease. */
-struct my_vote {
-	char target[192];
-	bool up, dirty;
-};
-
-struct fleet {
-	uv_loop_t *loop;
-	struct ops_rt *ops;
-	char *name, *node, *version;
-	char prefix[PREFIX_MAX];         /* "/vane/NAME/" */
-	unsigned lease_ms;
-	struct etcd *w;                  /* the loop's client, for writes */
-	struct etcd *r;                  /* the thread's client */
-
-	uv_thread_t thread, watch_thread;
-	bool thread_on, watch_on;
-	struct etcd *wr;                 /* the watch thread's client (reads after events) */
-	struct etcd *ws;                 /* the watch stream's */
-	uv_async_t async;
-	uv_mutex_t lock;
-	uv_cond_t wake;
-
-	/* Under lock: the thread's findings and the loop's answers. */
-	bool stop;
-	bool have_admin;                 /* admin holds a range not yet taken */
-	struct etcd_range admin;
-	int64_t admin_mark;              /* of the newest range handed over */
-	bool available, avail_known;
-	json_t *nodes;                   /* object: node -> record */
-	char digest[65];
-	int64_t applied;                 /* admin revision applied by the loop */
-	struct my_vote *mine;            /* this node's votes */
-	unsigned nmine;
-	bool have_votes;
-	struct etcd_range votes;         /* every node's votes, not yet taken */
-	unsigned quorum;                 /* 0 = majority */
-
-	/* Loop thread only. */
-	bool loop_available, loop_avail_known, applied_once;
-	struct etcd_range seen;          /* the admin range last applied */
-	int64_t seen_rev;                /* its highest mod_revision */
-	int64_t wrote_rev;               /* store revision of this node's last write */
-	struct local_change *locals;
-	unsigned nlocals;
-	struct etcd_range vote_seen;     /* the votes last folded */
-	uint64_t isolated_since;         /* monotonic ms etcd went away; 0: reachable */
-	bool own_probes;                 /* isolated past the lease: own probes decide */
-};
+#define CALL_TIMEOUT_MS 1000
 
 /* ---- config digest ---- */
 
@@ -110,7 +49,7 @@ static unsigned quorum_of(const struct vane_conf *conf)
 /* What etcd holds of an endpoint: the operator's intent only.  Recovery
  * ramps and aborted ramps follow this node's own health, so they stay
  * local. */
-static char *admin_value(const struct steer_admin_ep *a)
+char *fleet_admin_value(const struct steer_admin_ep *a)
 {
 	struct steer_admin_ep c = *a;
 	memset(&c.aborted, 0, sizeof(c.aborted));
@@ -125,7 +64,7 @@ static char *admin_value(const struct steer_admin_ep *a)
 	return s;
 }
 
-static void admin_parse(const char *value, struct steer_admin_ep *a)
+void fleet_admin_parse(const char *value, struct steer_admin_ep *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (value == NULL || value[0] == '\0')
@@ -138,7 +77,7 @@ static void admin_parse(const char *value, struct steer_admin_ep *a)
 
 /* The cluster's intent `c` over the working entry `dst`, keeping what is
  * this node's own (recovery and aborted ramps). */
-static void admin_merge(struct steer_admin_ep *dst, const struct steer_admin_ep *c)
+void fleet_admin_merge(struct steer_admin_ep *dst, const struct steer_admin_ep *c)
 {
 	dst->drained = c->drained;
 	dst->weight_set = c->weight_set;
@@ -150,18 +89,18 @@ static void admin_merge(struct steer_admin_ep *dst, const struct steer_admin_ep 
 		memset(&dst->ramp, 0, sizeof(dst->ramp));
 }
 
-static struct steer_admin_ep *work_ep(struct fleet *f, uint32_t s, uint32_t e)
+struct steer_admin_ep *fleet_work_ep(struct fleet *f, uint32_t s, uint32_t e)
 {
 	return &f->ops->work->adm_ep[live_ep_base(f->ops->lay->set, s) + e];
 }
 
-static void etcd_key(const struct fleet *f, const char *what, const char *key, char *buf,
+void fleet_etcd_key(const struct fleet *f, const char *what, const char *key, char *buf,
 		     size_t size)
 {
 	snprintf(buf, size, "%s%s/%s", f->prefix, what, key);
 }
 
-static const struct etcd_kv *find_kv(const struct etcd_range *r, const char *key)
+const struct etcd_kv *fleet_find_kv(const struct etcd_range *r, const char *key)
 {
 	for (unsigned i = 0; i < r->n; i++)
 		if (strcmp(r->kv[i].key, key) == 0)
@@ -169,26 +108,12 @@ static const struct etcd_kv *find_kv(const struct etcd_range *r, const char *key
 	return NULL;
 }
 
-static struct local_change *find_local(const struct fleet *f, const char *key)
-{
-	for (unsigned i = 0; i < f->nlocals; i++)
-		if (strcmp(f->locals[i].key, key) == 0)
-			return &f->locals[i];
-	return NULL;
-}
-
-static void drop_local(struct fleet *f, struct local_change *l)
-{
-	free(l->value);
-	*l = f->locals[--f->nlocals];
-}
-
 /* ---- the polling thread ---- */
 
 static int put_node(struct fleet *f, int64_t lease)
 {
 	char key[KEY_MAX];
-	etcd_key(f, "nodes", f->node, key, sizeof(key));
+	fleet_etcd_key(f, "nodes", f->node, key, sizeof(key));
 	uv_mutex_lock(&f->lock);
 	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:i}", "node", f->node, "version", f->version,
 				"config_digest", f->digest, "revision", (json_int_t)f->applied,
@@ -253,7 +178,11 @@ static void put_votes(struct fleet *f, int64_t lease, bool all)
 			continue;
 		char key[KEY_MAX];
 		snprintf(key, sizeof(key), "%shealth/%s/%s", f->prefix, target, f->node);
-		if (etcd_put(f->r, key, up ? "up" : "down", lease) != 0) {
+		int ret = etcd_put(f->r, key, up ? "up" : "down", lease);
+		uv_mutex_lock(&f->lock);
+		f->vote_writes += ret == 0;
+		uv_mutex_unlock(&f->lock);
+		if (ret != 0) {
 			uv_mutex_lock(&f->lock);
 			if (i < f->nmine)
 				f->mine[i].dirty = true;   /* again on the next round */
@@ -296,6 +225,9 @@ static bool read_admin(struct fleet *f, struct etcd *e)
 	int64_t mark = range_mark(&r);
 	bool send = false;
 	uv_mutex_lock(&f->lock);
+	if (r.revision > f->store_rev)
+		f->store_rev = r.revision;
+	f->last_ok_ms = rt_now_ms();
 	/* Each thread may read an older state than the other handed over. */
 	if (mark != f->admin_mark && r.revision >= f->admin.revision) {
 		etcd_range_free(&f->admin);
@@ -399,8 +331,9 @@ static void poll_thread(void *arg)
 			json_decref(f->nodes);
 			f->nodes = nodes;
 		}
-		/* While cut off, the loop keeps checking how long for. */
-		if (!f->avail_known || f->available != avail || !avail) {
+		/* While cut off, the loop keeps checking how long for; while
+		 * --local changes wait, it keeps trying to reconcile them. */
+		if (!f->avail_known || f->available != avail || !avail || f->has_locals) {
 			f->available = avail;
 			f->avail_known = true;
 			notify = true;
@@ -419,31 +352,6 @@ static void poll_thread(void *arg)
 
 /* ---- the loop side ---- */
 
-/* Push local changes made without quorum, unless the cluster moved on. */
-static void reconcile(struct fleet *f)
-{
-	for (unsigned i = 0; i < f->nlocals;) {
-		struct local_change *l = &f->locals[i];
-		char key[KEY_MAX], *cur = NULL;
-		int64_t rev = 0;
-		bool ok = false;
-		etcd_key(f, "admin", l->key, key, sizeof(key));
-		if (etcd_get(f->w, key, &cur, &rev) != 0)
-			return;
-		free(cur);
-		if (rev != l->base_rev) {
-			log_warning("[%s] cluster: the local change is superseded by a cluster change "
-				    "made meanwhile; taking the cluster's", l->key);
-		} else if (etcd_put_if(f->w, key, l->value, rev, 0, &ok, &f->wrote_rev) != 0) {
-			return;
-		} else {
-			log_info("[%s] cluster: local change %s", l->key,
-				 ok ? "reconciled (now the cluster's)" : "lost a race; taking the cluster's");
-		}
-		drop_local(f, l);
-	}
-}
-
 /* Make the working state follow etcd's admin range `r`. */
 static void apply(struct fleet *f, const struct etcd_range *r)
 {
@@ -453,15 +361,15 @@ static void apply(struct fleet *f, const struct etcd_range *r)
 		for (uint32_t e = 0; e < set->svc[s].n_ep; e++) {
 			char lkey[LIVE_KEY_MAX], key[KEY_MAX];
 			live_key(set, s, e, lkey, sizeof(lkey));
-			if (find_local(f, lkey))
+			if (fleet_find_local(f, lkey))
 				continue;   /* marked: this node's emergency change wins here */
-			etcd_key(f, "admin", lkey, key, sizeof(key));
-			const struct etcd_kv *kv = find_kv(r, key);
-			struct steer_admin_ep c, *a = work_ep(f, s, e), before = *a;
-			admin_parse(kv ? kv->value : NULL, &c);
-			admin_merge(a, &c);
+			fleet_etcd_key(f, "admin", lkey, key, sizeof(key));
+			const struct etcd_kv *kv = fleet_find_kv(r, key);
+			struct steer_admin_ep c, *a = fleet_work_ep(f, s, e), before = *a;
+			fleet_admin_parse(kv ? kv->value : NULL, &c);
+			fleet_admin_merge(a, &c);
 			if (memcmp(&before, a, sizeof(before)) != 0) {
-				char *v = admin_value(a);
+				char *v = fleet_admin_value(a);
 				log_info("[%s] cluster: %s", lkey, v ? v : "changed");
 				free(v);
 				nchanged++;
@@ -478,6 +386,12 @@ static void apply(struct fleet *f, const struct etcd_range *r)
 	uv_mutex_lock(&f->lock);
 	f->applied = f->seen_rev;
 	uv_mutex_unlock(&f->lock);
+}
+
+void fleet_apply_seen(struct fleet *f)
+{
+	if (f->applied_once)
+		apply(f, &f->seen);
 }
 
 static void fold_votes(struct fleet *f);
@@ -619,7 +533,7 @@ static void on_async(uv_async_t *h)
 		f->loop_avail_known = true;
 	}
 	if (avail && f->nlocals)
-		reconcile(f);
+		fleet_reconcile(f);
 	/* A poll that started before this node's own write would undo it for
 	 * a moment: wait for one that read after it. */
 	if (have && (r.revision < f->wrote_rev || r.revision < f->seen.revision)) {
@@ -654,13 +568,14 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	f->name = strdup(conf->name);
 	f->node = strdup(conf->node);
 	f->version = strdup(conf->version);
+	f->state_dir = strdup(conf->state_dir ? conf->state_dir : ".");
 	snprintf(f->prefix, sizeof(f->prefix), "/vane/%s/", conf->name);
-	f->w = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	f->r = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	f->wr = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	f->ws = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
+	f->w = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS);
+	f->r = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS);
+	f->wr = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS);
+	f->ws = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS);
 	f->admin_mark = -1;
-	if (!f->wr || !f->ws || !f->name || !f->node || !f->version || !f->w || !f->r) {
+	if (!f->wr || !f->ws || !f->name || !f->node || !f->version || !f->state_dir || !f->w || !f->r) {
 		fleet_free(f);
 		return VANE_ENOMEM;
 	}
@@ -668,8 +583,20 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	f->quorum = quorum_of(conf->conf);
 	uv_mutex_init(&f->lock);
 	uv_cond_init(&f->wake);
+	uv_cond_init(&f->wjob);
 	uv_async_init(loop, &f->async, on_async);
 	f->async.data = f;
+	f->todo_tail = &f->todo;
+	f->done_tail = &f->done;
+	/* --local changes from before a restart stay marked, and win over
+	 * etcd here until they are reconciled. */
+	fleet_locals_load(f);
+	if (fleet_writer_start(f) != 0) {
+		log_error("cluster: cannot start the etcd writer thread");
+		fleet_close(f);
+		*out = f;
+		return VANE_ENOMEM;
+	}
 	if (ops_votes_enable(ops, on_own_vote, f) != 0) {
 		fleet_close(f);
 		*out = f;
@@ -708,6 +635,7 @@ void fleet_close(struct fleet *f)
 		uv_thread_join(&f->watch_thread);
 		f->watch_on = false;
 	}
+	fleet_writer_stop(f);
 	if (!uv_is_closing((uv_handle_t *)&f->async))
 		uv_close((uv_handle_t *)&f->async, NULL);
 }
@@ -719,6 +647,7 @@ void fleet_free(struct fleet *f)
 	if (f->async.loop) {
 		uv_mutex_destroy(&f->lock);
 		uv_cond_destroy(&f->wake);
+		uv_cond_destroy(&f->wjob);
 	}
 	etcd_range_free(&f->admin);
 	etcd_range_free(&f->seen);
@@ -736,6 +665,7 @@ void fleet_free(struct fleet *f)
 	free(f->name);
 	free(f->node);
 	free(f->version);
+	free(f->state_dir);
 	free(f);
 }
 
@@ -747,97 +677,6 @@ void fleet_config_changed(struct fleet *f, const struct vane_conf *conf)
 	uv_mutex_lock(&f->lock);
 	memcpy(f->digest, d, sizeof(d));
 	uv_mutex_unlock(&f->lock);
-}
-
-/* The change only here, marked until etcd is back. */
-static int change_local(struct fleet *f, const char *lkey, const char *key,
-			struct steer_admin_ep *a, fleet_verb_fn verb, void *arg, bool *changed,
-			char *err, size_t errsize)
-{
-	int ret = verb(arg, changed, err, errsize);
-	if (ret != 0)
-		return ret;
-	struct local_change *l = find_local(f, lkey);
-	if (l == NULL) {
-		struct local_change *n = realloc(f->locals, (f->nlocals + 1) * sizeof(*n));
-		if (n == NULL)
-			return VANE_ENOMEM;
-		f->locals = n;
-		l = &f->locals[f->nlocals++];
-		memset(l, 0, sizeof(*l));
-		snprintf(l->key, sizeof(l->key), "%s", lkey);
-		const struct etcd_kv *kv = find_kv(&f->seen, key);
-		l->base_rev = kv ? kv->mod_revision : 0;
-	}
-	free(l->value);
-	l->value = admin_value(a);
-	log_warning("[%s] cluster: changed on this node only (--local), until etcd is back", lkey);
-	return 0;
-}
-
-int fleet_change(struct fleet *f, uint32_t s, uint32_t e, bool local, fleet_verb_fn verb,
-		 void *arg, bool *changed, bool *was_local, char *err, size_t errsize)
-{
-	char lkey[LIVE_KEY_MAX], key[KEY_MAX];
-	live_key(f->ops->lay->set, s, e, lkey, sizeof(lkey));
-	etcd_key(f, "admin", lkey, key, sizeof(key));
-	struct steer_admin_ep *a = work_ep(f, s, e);
-	*was_local = false;
-	int ret = 0;
-	for (unsigned attempt = 0; attempt < WRITE_TRIES; attempt++) {
-		char *cur = NULL;
-		int64_t rev = 0;
-		ret = etcd_get(f->w, key, &cur, &rev);
-		if (ret != 0)
-			break;
-		/* The verb runs on what etcd holds, so that another node's
-		 * change this node has not seen yet is kept. */
-		struct steer_admin_ep saved = *a, c;
-		admin_parse(cur, &c);
-		free(cur);
-		admin_merge(a, &c);
-		ret = verb(arg, changed, err, errsize);
-		if (ret != 0) {
-			*a = saved;
-			return ret;
-		}
-		char *value = admin_value(a);
-		bool ok = false;
-		int64_t wrote = 0;
-		ret = value ? etcd_put_if(f->w, key, value, rev, 0, &ok, &wrote) : VANE_ENOMEM;
-		free(value);
-		if (ret == 0 && ok) {
-			f->wrote_rev = wrote;
-			/* A --local mark on this key is settled by the operator now. */
-			struct local_change *l = find_local(f, lkey);
-			if (l)
-				drop_local(f, l);
-			return 0;
-		}
-		*a = saved;
-		if (ret != 0)
-			break;
-		log_info("[%s] cluster: concurrent change, reading again", lkey);
-		ret = VANE_EBUSY;
-	}
-	if (ret == VANE_EBUSY) {
-		snprintf(err, errsize, "conflict: %s kept changing under this write; try again", lkey);
-		return ret;
-	}
-	if (local) {
-		*was_local = true;
-		return change_local(f, lkey, key, a, verb, arg, changed, err, errsize);
-	}
-	snprintf(err, errsize, "cluster unavailable: change not applied (--local applies it on "
-		 "this node only)");
-	return VANE_EAGAIN;
-}
-
-bool fleet_is_local(const struct fleet *f, uint32_t s, uint32_t e)
-{
-	char lkey[LIVE_KEY_MAX];
-	live_key(f->ops->lay->set, s, e, lkey, sizeof(lkey));
-	return find_local(f, lkey) != NULL;
 }
 
 json_t *fleet_status_json(struct fleet *f)

@@ -7,8 +7,12 @@ three-member etcd cluster, all on loopback, started here.
 - concurrent changes on two nodes, to different endpoints and to the same
   one, are all applied;
 - with two etcd members stopped the nodes keep serving their last state,
-  writes are refused (unavailable) unless --local, which applies on one
-  node and is shown until etcd is back; then the state converges;
+  writes are refused (unavailable) unless --local, and the node answers its
+  control socket while a refused write waits for etcd (writes are off the
+  loop); a --local change applies on one node, is shown, survives a restart
+  of that node (state directory), and when etcd is back the first node to
+  reconcile wins (its change is pushed), the other takes the cluster's
+  value, and all converge;
 - `vanectl cluster` lists the nodes, flags a differing config digest, and
   a node killed with -9 leaves the list when its lease expires.
 """
@@ -25,7 +29,7 @@ import pytest
 
 from conftest import finish_started, free_port
 from steer_helpers import (SteerVaned, UdpClient, addrs, ctl, ctl_json, endpoint,
-                           health_row, log_has, service, wait_until)
+                           health_row, log_has, row_drained, service, wait_until)
 
 ETCD = shutil.which("etcd")
 pytestmark = pytest.mark.skipif(
@@ -231,7 +235,25 @@ def test_fleet(fleet):
     wait_until(lambda: all(log_has(v, "etcd unreachable") for v in nodes),
                "nodes noticing etcd without quorum", 10)
     assert everywhere(clients, every - {ADDR["a"]})
-    p, obj = ctl_json(nodes[1], "drain", SVC + "/b")
+    # The refused write waits for etcd's timeout off the loop: the node
+    # answers its control socket meanwhile.
+    refused = []
+    writer = threading.Thread(target=lambda: refused.append(
+        ctl_json(nodes[1], "drain", SVC + "/b")))
+    t_write = time.monotonic()
+    writer.start()
+    answered = []
+    while writer.is_alive():
+        t0 = time.monotonic()
+        ok(nodes[1], "status")
+        if writer.is_alive():
+            answered.append(time.monotonic() - t0)
+    writer.join()
+    t_write = time.monotonic() - t_write
+    print("fleet: refused write took %.2f s; %d status commands answered meanwhile, "
+          "slowest %.0f ms" % (t_write, len(answered), max(answered or [0]) * 1000))
+    assert len(answered) >= 3 and max(answered) < t_write / 2, (answered, t_write)
+    p, obj = refused[0]
     assert p.returncode == 3, (p.stdout, p.stderr)
     assert obj.get("code") == "unavailable", obj
     assert "cluster unavailable: change not applied" in obj.get("error", ""), obj
@@ -243,13 +265,43 @@ def test_fleet(fleet):
     info = cluster_info(nodes[1])
     assert info["available"] is False
     assert [l["key"] for l in info["local_changes"]] == [SVC + "/b"]
+    # Node 2 changes the same endpoint its own way, also --local.
+    p, obj = ctl_json(nodes[2], "weight", SVC + "/b", "3", "--local")
+    assert p.returncode == 0 and obj.get("local") is True, (p.stdout, p.stderr)
 
-    # ... and comes back: the local change is reconciled, all converge.
+    # The mark survives a restart (kept in the state directory) and the
+    # node serves its local change, not etcd's last value.
+    kept = json.loads((nodes[1].state_dir / "cluster-local.json").read_text())
+    assert [c["key"] for c in kept["changes"]] == [SVC + "/b"], kept
+    assert nodes[1].stop() == 0
+    nodes[1].start()
+    assert log_has(nodes[1], "--local change from before the restart")
+    assert [l["key"] for l in cluster_info(nodes[1])["local_changes"]] == [SVC + "/b"]
+    assert served(clients[1]) == {ADDR["c"]}
+
+    # ... and comes back: the first node to reach etcd pushes its change
+    # (nobody changed the key meanwhile: the local change wins), the other
+    # finds the key changed and takes the cluster's value; all converge.
     members[1].start()
     members[2].start()
-    wait_until(lambda: everywhere(clients, {ADDR["c"]}), "state converging after quorum", 20)
-    wait_until(lambda: cluster_info(nodes[1])["local_changes"] == [],
-               "local change reconciled", 5)
+    wait_until(lambda: all(cluster_info(v)["local_changes"] == [] for v in nodes[1:]),
+               "local changes reconciled", 20)
+    wins = [v for v in nodes[1:] if log_has(v, "the --local change wins")]
+    loses = [v for v in nodes[1:] if log_has(v, "the cluster's value wins")]
+    assert len(wins) == 1 and len(loses) == 1 and wins != loses, \
+        [v.stderr_text()[-3000:] for v in nodes[1:]]
+
+    def b_state(v):
+        r = health_row(v, SVC, "b")
+        return row_drained(r), r["weight_override"]
+    want_b = (True, 9) if wins[0] is nodes[1] else (False, 3)
+    wait_until(lambda: all(b_state(v) == want_b for v in nodes),
+               "every node on the winner's state of b", 10)
+    print("fleet: after the outage, %s's --local change won" % wins[0].dir.name)
+    # One state again for the rest: b back in service, weight 9.
+    ok(nodes[0], "undrain", SVC + "/b")
+    ok(nodes[0], "weight", SVC + "/b", "9")
+    wait_until(lambda: all(b_state(v) == (False, 9) for v in nodes), "b reset", 10)
 
     # 5. `cluster`: every node, the odd config flagged; a node killed -9
     # leaves with its lease.
