@@ -66,9 +66,11 @@ const struct ctl_cmd ctl_cmds[] = {
 	    { "type", CA_TYPE, NULL, false, false, "A" },
 	    { "client", CA_ADDR, "--client", false, false, "@peer" },
 	    { "ecs", CA_PREFIX, "--ecs", true, false, NULL } },
-	  "Answer a query as from CLIENT and show the steering decision trace.",
+	  "Answer a query as from CLIENT and show the steering decision trace; in a cluster, "
+	  "also each endpoint's health votes per vantage and the quorum rule that decided.",
 	  "rcode, scope, ttl, negative_ttl, soa, fallback, all_drained, answer, authority, "
-	  "service, endpoints, trace, trace_text" },
+	  "service, endpoints (in a cluster with votes: {rule, needed, live, down, vantages: "
+	  "[{node, verdict, age_s, self}]}), trace, trace_text" },
 	{ "latency", CMD_LATENCY, true, "POST", "/api/v1/latency", NULL,
 	  { { "service", CA_NAME, NULL, false, false, NULL },
 	    { "endpoint", CA_STR, NULL, false, false, NULL },
@@ -89,10 +91,13 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "then stop.", "ok" },
 	{ "cluster", CMD_CLUSTER, false, "GET", "/api/v1/cluster", NULL, { { 0 } },
 	  "The fleet as etcd sees it: every node's version, config digest (a differing one is "
-	  "flagged) and applied state revision; whether etcd is reachable; changes made with "
-	  "--local that wait for it.",
+	  "flagged), applied state revision, how long ago it renewed its lease and where its "
+	  "state comes from; whether etcd is reachable; changes made with --local that wait "
+	  "for it; operator writes waiting for etcd.",
 	  "cluster, node, available, revision, config_digest, nodes: [{node, version, "
-	  "config_digest, revision, config_differs, self}], config_differs, local_changes" },
+	  "config_digest, revision, lease, lease_ttl_s, last_seen_s, local_changes, "
+	  "state_source, config_differs, self}], config_differs, local_changes: [{key, state, "
+	  "base_revision, age_s}], writes_pending" },
 	{ "help", CMD_HELP, false, "GET", "/api/v1/commands", NULL, { { 0 } },
 	  "List the commands.", "commands: [{name, args, writes, method, route, help}]" },
 	{ NULL, CMD_SERVICES, false, "GET", "/api/v1/services", NULL, { { 0 } },

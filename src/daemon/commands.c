@@ -396,6 +396,7 @@ static void explain_reply(struct server *srv, struct ctl_client *c, const struct
 	/* ~80 KB: on the heap, not the loop thread's stack. */
 	struct ops_ep_view *rows = calloc(STEER_MAX_ENDPOINTS, sizeof(*rows));
 	unsigned n = 0;
+	uint32_t svc = 0;
 	uint64_t now = rt_now_ms();
 	if (rows == NULL) {
 		ctl_fail(c, VANE_ENOMEM, "out of memory");
@@ -408,8 +409,13 @@ static void explain_reply(struct server *srv, struct ctl_client *c, const struct
 			continue;
 		for (uint32_t e = 0; e < ops_endpoints(srv->ops, s) && n < STEER_MAX_ENDPOINTS; e++)
 			ops_endpoint_view(srv->ops, s, e, now, &rows[n++]);
+		svc = s;
 	}
-	ctl_reply(c, encode_explain(x, rows, n, now));
+	json_t *reply = encode_explain(x, rows, n, now);
+	/* In a fleet, the votes behind each endpoint's health. */
+	if (reply && srv->fleet && n > 0)
+		fleet_explain(srv->fleet, svc, reply);
+	ctl_reply(c, reply);
 	free(rows);
 }
 
@@ -521,7 +527,8 @@ static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *
 		.tcp = srv->tcp ? tcp_counters(srv->tcp) : NULL,
 		.tcp_buffer_bytes = tcp_buffer_bytes(srv->tcp),
 	};
-	ctl_reply_text(c, metrics_render(&in));
+	char *text = metrics_render(&in);
+	ctl_reply_text(c, srv->fleet ? fleet_metrics_append(srv->fleet, text) : text);
 	free(rows);
 	free(names);
 }

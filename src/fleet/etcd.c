@@ -310,6 +310,24 @@ int etcd_lease_keepalive(struct etcd *e, int64_t id)
 	return ret;
 }
 
+int etcd_lease_ttl(struct etcd *e, int64_t id, int64_t *ttl, int64_t *granted)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "%" PRId64, id);
+	json_t *req = json_pack("{s:s}", "ID", s);
+	if (req == NULL)
+		return VANE_ENOMEM;
+	json_t *resp;
+	int ret = call(e, "/v3/lease/timetolive", req, &resp);
+	if (ret != 0)
+		return ret;
+	/* An expired lease says TTL -1 (a number or a string, by version). */
+	*ttl = i64_of(resp, "TTL");
+	*granted = i64_of(resp, "grantedTTL");
+	json_decref(resp);
+	return 0;
+}
+
 struct watch {
 	struct buf line;
 	void (*on_event)(void *ctx);

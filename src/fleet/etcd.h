@@ -72,6 +72,10 @@ int etcd_lease_grant(struct etcd *e, unsigned ttl_s, int64_t *id) VANE_WUR;
 /* Renew lease `id` once; VANE_ENOENT when it has expired. */
 int etcd_lease_keepalive(struct etcd *e, int64_t id) VANE_WUR;
 
+/* Lease `id`'s remaining and granted TTL in seconds (`*ttl` -1 when it
+ * has expired): how long ago its holder last renewed it. */
+int etcd_lease_ttl(struct etcd *e, int64_t id, int64_t *ttl, int64_t *granted) VANE_WUR;
+
 /* Base64 (RFC 4648 with padding), malloc'd; NULL without memory or on bad
  * input. */
 char *etcd_b64_encode(const void *data, size_t len);

@@ -112,12 +112,15 @@ const struct etcd_kv *fleet_find_kv(const struct etcd_range *r, const char *key)
 
 static int put_node(struct fleet *f, int64_t lease)
 {
-	char key[KEY_MAX];
+	char key[KEY_MAX], id[32];
 	fleet_etcd_key(f, "nodes", f->node, key, sizeof(key));
+	snprintf(id, sizeof(id), "%" PRId64, lease);
 	uv_mutex_lock(&f->lock);
-	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:i}", "node", f->node, "version", f->version,
-				"config_digest", f->digest, "revision", (json_int_t)f->applied,
-				"pid", (int)getpid());
+	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:i,s:s,s:i,s:i}", "node", f->node,
+				"version", f->version, "config_digest", f->digest,
+				"revision", (json_int_t)f->applied, "pid", (int)getpid(),
+				"lease", id, "lease_ttl_s", (int)((f->lease_ms + 999) / 1000),
+				"local_changes", (int)f->nlocal_marks);
 	uv_mutex_unlock(&f->lock);
 	char *text = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(rec);
@@ -128,8 +131,22 @@ static int put_node(struct fleet *f, int64_t lease)
 	return ret;
 }
 
+/* How long ago a node renewed its lease (etcd counts in seconds): asked
+ * only while someone reads `cluster`, as it costs a call per node. */
+static void add_last_seen(struct fleet *f, json_t *rec)
+{
+	const char *id = json_string_value(json_object_get(rec, "lease"));
+	int64_t ttl, granted;
+	if (id == NULL || etcd_lease_ttl(f->r, strtoll(id, NULL, 10), &ttl, &granted) != 0)
+		return;
+	if (ttl < 0)
+		json_object_set_new(rec, "lease_expired", json_true());
+	else
+		json_object_set_new(rec, "last_seen_s", json_integer(granted > ttl ? granted - ttl : 0));
+}
+
 /* Node records by name; NULL when etcd did not answer. */
-static json_t *read_nodes(struct fleet *f)
+static json_t *read_nodes(struct fleet *f, bool last_seen)
 {
 	char prefix[KEY_MAX];
 	struct etcd_range r;
@@ -139,10 +156,13 @@ static json_t *read_nodes(struct fleet *f)
 	json_t *out = json_object();
 	for (unsigned i = 0; out && i < r.n; i++) {
 		json_t *rec = json_loads(r.kv[i].value, 0, NULL);
-		if (json_is_object(rec))
+		if (json_is_object(rec)) {
+			if (last_seen)
+				add_last_seen(f, rec);
 			json_object_set_new(out, r.kv[i].key + strlen(prefix), rec);
-		else
+		} else {
 			json_decref(rec);
+		}
 	}
 	etcd_range_free(&r);
 	return out;
@@ -164,6 +184,7 @@ static void put_votes(struct fleet *f, int64_t lease, bool all)
 	for (unsigned i = 0;; i++) {
 		char target[192];
 		bool up;
+		uint64_t since;
 		uv_mutex_lock(&f->lock);
 		if (i >= f->nmine) {
 			uv_mutex_unlock(&f->lock);
@@ -173,12 +194,16 @@ static void put_votes(struct fleet *f, int64_t lease, bool all)
 		f->mine[i].dirty = false;
 		memcpy(target, f->mine[i].target, sizeof(target));
 		up = f->mine[i].up;
+		since = f->mine[i].since;
 		uv_mutex_unlock(&f->lock);
 		if (!todo)
 			continue;
+		/* "down@MS": the verdict, and since when (wall ms) for explain. */
+		char value[48];
+		snprintf(value, sizeof(value), "%s@%" PRIu64, up ? "up" : "down", since);
 		char key[KEY_MAX];
 		snprintf(key, sizeof(key), "%shealth/%s/%s", f->prefix, target, f->node);
-		int ret = etcd_put(f->r, key, up ? "up" : "down", lease);
+		int ret = etcd_put(f->r, key, value, lease);
 		uv_mutex_lock(&f->lock);
 		f->vote_writes += ret == 0;
 		uv_mutex_unlock(&f->lock);
@@ -227,6 +252,8 @@ static bool read_admin(struct fleet *f, struct etcd *e)
 	uv_mutex_lock(&f->lock);
 	if (r.revision > f->store_rev)
 		f->store_rev = r.revision;
+	if (mark / 4096 > f->latest_admin_rev)
+		f->latest_admin_rev = mark / 4096;
 	f->last_ok_ms = rt_now_ms();
 	/* Each thread may read an older state than the other handed over. */
 	if (mark != f->admin_mark && r.revision >= f->admin.revision) {
@@ -282,6 +309,7 @@ static void poll_thread(void *arg)
 	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1;
 	uint64_t keepalive_at = 0, nodes_at = 0;
 	char node_digest[65] = "";
+	unsigned node_locals = 0;
 	unsigned ttl_s = (f->lease_ms + 999) / 1000;
 
 	uv_mutex_lock(&f->lock);
@@ -306,7 +334,10 @@ static void poll_thread(void *arg)
 			}
 		}
 		uv_mutex_lock(&f->lock);
-		bool dirty = f->applied != node_rev || strcmp(f->digest, node_digest) != 0;
+		bool dirty = f->applied != node_rev || strcmp(f->digest, node_digest) != 0 ||
+			     f->nlocal_marks != node_locals;
+		unsigned locals = f->nlocal_marks;
+		bool last_seen = f->want_last_seen_until > t0;
 		int64_t applied = f->applied;
 		char digest[65];
 		memcpy(digest, f->digest, sizeof(digest));
@@ -318,11 +349,12 @@ static void poll_thread(void *arg)
 			notify = true;
 		if (avail && lease && dirty && put_node(f, lease) == 0) {
 			node_rev = applied;
+			node_locals = locals;
 			memcpy(node_digest, digest, sizeof(node_digest));
 		}
 		json_t *nodes = NULL;
 		if (avail && t0 >= nodes_at) {
-			nodes = read_nodes(f);
+			nodes = read_nodes(f, last_seen);
 			nodes_at = t0 + NODES_EVERY_MS;
 		}
 
@@ -422,6 +454,7 @@ static void on_own_vote(void *ctx, uint32_t h, bool up)
 	if (v && v->up != up) {
 		v->up = up;
 		v->dirty = true;
+		v->since = rt_now_ms();
 	}
 	uv_mutex_unlock(&f->lock);
 	/* Count again now with this node's new vote: the fleet's verdict must
@@ -456,7 +489,7 @@ static void fold_votes(struct fleet *f)
 			    strcmp(kv->key + pl + tl, f->node) == 0)
 				continue;
 			live++;
-			down += strcmp(kv->value, "down") == 0;
+			down += strncmp(kv->value, "down", 4) == 0;
 		}
 		unsigned q = f->quorum ? f->quorum : live / 2 + 1;
 		v.vantages = (uint8_t)(live > 255 ? 255 : live);
@@ -679,35 +712,3 @@ void fleet_config_changed(struct fleet *f, const struct vane_conf *conf)
 	uv_mutex_unlock(&f->lock);
 }
 
-json_t *fleet_status_json(struct fleet *f)
-{
-	json_t *nodes = json_array(), *locals = json_array();
-	uv_mutex_lock(&f->lock);
-	json_t *recs = json_deep_copy(f->nodes);
-	char digest[65];
-	memcpy(digest, f->digest, sizeof(digest));
-	bool avail = f->available;
-	int64_t applied = f->applied;
-	uv_mutex_unlock(&f->lock);
-	const char *name;
-	json_t *rec;
-	unsigned differ = 0;
-	json_object_foreach(recs, name, rec) {
-		const char *d = json_string_value(json_object_get(rec, "config_digest"));
-		bool same = d && strcmp(d, digest) == 0;
-		json_object_set_new(rec, "config_differs", json_boolean(!same));
-		json_object_set_new(rec, "self", json_boolean(strcmp(name, f->node) == 0));
-		differ += !same;
-		json_array_append(nodes, rec);
-	}
-	json_decref(recs);
-	for (unsigned i = 0; i < f->nlocals; i++) {
-		json_t *v = json_loads(f->locals[i].value ? f->locals[i].value : "{}", 0, NULL);
-		json_array_append_new(locals, json_pack("{s:s,s:o}", "key", f->locals[i].key,
-							"state", v ? v : json_object()));
-	}
-	return json_pack("{s:s,s:s,s:b,s:I,s:s,s:o,s:i,s:o}", "cluster", f->name, "node", f->node,
-			 "available", avail, "revision", (json_int_t)applied, "config_digest",
-			 digest, "nodes", nodes, "config_differs", (int)differ, "local_changes",
-			 locals);
-}

@@ -100,5 +100,15 @@ int fleet_change(struct fleet *f, const char *key, bool local, fleet_verb_fn ver
  * record (a differing config digest flagged), local changes. */
 json_t *fleet_status_json(struct fleet *f);
 
+/* Add to an explain reply, on each endpoint of service `s` under a
+ * fleet's vote, the verdict of every live vantage (node, up or down, for
+ * how long) and the quorum rule that decided, in "votes" and as lines of
+ * "trace_text". */
+void fleet_explain(struct fleet *f, uint32_t s, json_t *reply);
+
+/* `text` (a metrics exposition, malloc'd) with the vane_fleet_* metrics
+ * appended; `text` as it was when out of memory. */
+char *fleet_metrics_append(struct fleet *f, char *text);
+
 /* True while a local change to this endpoint waits for etcd. */
 bool fleet_is_local(const struct fleet *f, uint32_t s, uint32_t e);

@@ -27,6 +27,7 @@ struct local_change {
 struct my_vote {
 	char target[192];
 	bool up, dirty;
+	uint64_t since;                  /* wall ms of the verdict */
 };
 
 enum job_op { JOB_GET, JOB_PUT };
@@ -87,6 +88,9 @@ struct fleet {
 	struct etcd_range votes;         /* every node's votes, not yet taken */
 	unsigned quorum;                 /* 0 = majority */
 	bool has_locals;                 /* the poll keeps ringing while true */
+	unsigned nlocal_marks;           /* copy of nlocals, for the node record */
+	uint64_t want_last_seen_until;   /* monotonic ms: someone reads `cluster` */
+	int64_t latest_admin_rev;        /* newest admin mod_revision read by a thread */
 	struct fleet_job *todo, **todo_tail;   /* for the writer thread */
 	struct fleet_job *done, **done_tail;   /* back to the loop */
 	uint64_t vote_writes;            /* votes written to etcd */

@@ -133,5 +133,6 @@ void fleet_locals_load(struct fleet *f)
 			    "reconciled: kept here until etcd is back", key);
 	}
 	f->has_locals = f->nlocals > 0;
+	f->nlocal_marks = f->nlocals;
 	json_decref(doc);
 }

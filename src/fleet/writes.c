@@ -83,6 +83,7 @@ static void locals_changed(struct fleet *f)
 {
 	uv_mutex_lock(&f->lock);
 	f->has_locals = f->nlocals > 0;
+	f->nlocal_marks = f->nlocals;
 	uv_mutex_unlock(&f->lock);
 	int ret = fleet_locals_save(f);
 	if (ret != 0)
@@ -125,6 +126,7 @@ static int change_local(struct fleet *f, const char *lkey, const char *key, uint
 	ret = fleet_locals_save(f);
 	uv_mutex_lock(&f->lock);
 	f->has_locals = true;
+	f->nlocal_marks = f->nlocals;
 	uv_mutex_unlock(&f->lock);
 	if (ret != 0)
 		snprintf(err, errsize, "applied on this node, but not kept in %s/%s: %s",
