@@ -215,6 +215,8 @@ struct vane_conf {
 	unsigned ncluster_etcd;
 	char *cluster_quorum;            /* "majority" or a number of vantages */
 	unsigned cluster_lease_ms;       /* TTL of the node's lease */
+	char *cluster_cert, *cluster_key;   /* TLS client certificate to etcd; NULL = none */
+	char *cluster_ca;                /* CA bundle that signed etcd's; NULL = the system's */
 };
 
 /* The key with this id, or -1. */

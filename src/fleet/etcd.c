@@ -12,6 +12,7 @@ struct etcd {
 	char **urls;
 	unsigned n, cur;                 /* cur: the member that answered last */
 	long timeout_ms;
+	char *cert, *key, *ca;
 	CURL *h;
 };
 
@@ -43,7 +44,14 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms)
+static bool dup_or_null(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src == NULL || *dst != NULL;
+}
+
+struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms,
+		      const struct etcd_tls *tls)
 {
 	struct etcd *e = calloc(1, sizeof(*e));
 	if (e == NULL)
@@ -63,6 +71,9 @@ struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms)
 		e->n++;
 	}
 	e->timeout_ms = timeout_ms;
+	if (tls && (!dup_or_null(&e->cert, tls->cert) || !dup_or_null(&e->key, tls->key) ||
+		    !dup_or_null(&e->ca, tls->ca)))
+		goto fail;
 	return e;
 fail:
 	etcd_free(e);
@@ -76,9 +87,31 @@ void etcd_free(struct etcd *e)
 	for (unsigned i = 0; i < e->n; i++)
 		free(e->urls[i]);
 	free(e->urls);
+	free(e->cert);
+	free(e->key);
+	free(e->ca);
 	if (e->h)
 		curl_easy_cleanup(e->h);
 	free(e);
+}
+
+/* The options every request shares: the body, threads, TLS. */
+static void setup(struct etcd *e, const char *url, const char *body)
+{
+	curl_easy_reset(e->h);
+	curl_easy_setopt(e->h, CURLOPT_URL, url);
+	curl_easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e->h, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
+	/* Threads: no SIGALRM for timeouts. */
+	curl_easy_setopt(e->h, CURLOPT_NOSIGNAL, 1L);
+	/* libcurl verifies the peer and its name by default; these only say
+	 * with what, and who this node is. */
+	if (e->cert) {
+		curl_easy_setopt(e->h, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(e->h, CURLOPT_SSLKEY, e->key);
+	}
+	if (e->ca)
+		curl_easy_setopt(e->h, CURLOPT_CAINFO, e->ca);
 }
 
 /* POST `req` to `path` on one member after another until one answers
@@ -97,15 +130,10 @@ static int call(struct etcd *e, const char *path, json_t *req, json_t **resp)
 		char url[512];
 		snprintf(url, sizeof(url), "%s%s", e->urls[m], path);
 		struct buf b = { 0 };
-		curl_easy_reset(e->h);
-		curl_easy_setopt(e->h, CURLOPT_URL, url);
-		curl_easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
+		setup(e, url, body);
 		curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, on_data);
 		curl_easy_setopt(e->h, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(e->h, CURLOPT_TIMEOUT_MS, e->timeout_ms);
-		curl_easy_setopt(e->h, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
-		/* Threads: no SIGALRM for timeouts. */
-		curl_easy_setopt(e->h, CURLOPT_NOSIGNAL, 1L);
 		long status = 0;
 		if (curl_easy_perform(e->h) == CURLE_OK)
 			curl_easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, &status);
@@ -382,16 +410,12 @@ int etcd_watch(struct etcd *e, const char *prefix, void (*on_event)(void *ctx),
 	char url[512];
 	snprintf(url, sizeof(url), "%s/v3/watch", e->urls[m]);
 	e->cur = (e->cur + 1) % (e->n ? e->n : 1);   /* the next attempt tries another member */
-	curl_easy_reset(e->h);
-	curl_easy_setopt(e->h, CURLOPT_URL, url);
-	curl_easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
+	setup(e, url, body);
 	curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, on_watch_data);
 	curl_easy_setopt(e->h, CURLOPT_WRITEDATA, &w);
-	curl_easy_setopt(e->h, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
 	curl_easy_setopt(e->h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e->h, CURLOPT_XFERINFOFUNCTION, on_watch_progress);
 	curl_easy_setopt(e->h, CURLOPT_XFERINFODATA, &w);
-	curl_easy_setopt(e->h, CURLOPT_NOSIGNAL, 1L);
 	CURLcode rc = curl_easy_perform(e->h);
 	free(body);
 	free(w.line.p);

@@ -22,8 +22,15 @@
 
 struct etcd;
 
-/* `urls` are copied.  NULL without memory. */
-struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms);
+/* TLS to https:// members: PEM files, each NULL when not used (`ca` NULL:
+ * the system's CAs).  Peers are verified, host names included. */
+struct etcd_tls {
+	const char *cert, *key, *ca;
+};
+
+/* `urls` and `tls` (may be NULL) are copied.  NULL without memory. */
+struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms,
+		      const struct etcd_tls *tls);
 void etcd_free(struct etcd *e);
 
 /* One key-value pair as read (strings decoded, NUL-terminated). */

@@ -603,10 +603,11 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	f->version = strdup(conf->version);
 	f->state_dir = strdup(conf->state_dir ? conf->state_dir : ".");
 	snprintf(f->prefix, sizeof(f->prefix), "/vane/%s/", conf->name);
-	f->w = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS);
-	f->r = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS);
-	f->wr = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS);
-	f->ws = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS);
+	const struct etcd_tls tls = { .cert = conf->cert, .key = conf->key, .ca = conf->ca };
+	f->w = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->r = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->wr = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->ws = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
 	f->admin_mark = -1;
 	if (!f->wr || !f->ws || !f->name || !f->node || !f->version || !f->state_dir || !f->w || !f->r) {
 		fleet_free(f);

@@ -58,6 +58,7 @@ struct fleet_conf {
 	const struct vane_conf *conf;    /* its shared settings make the config digest */
 	const char *version;
 	const char *state_dir;           /* where --local changes are kept */
+	const char *cert, *key, *ca;     /* TLS to etcd (NULL: none) */
 };
 
 /* Start on the loop (the thread starts polling at once).  `ops` must
