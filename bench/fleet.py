@@ -343,8 +343,14 @@ def run(nodes=20, endpoints=200, changes=50, interval="5s", lease="5s", vaned=No
         for n in fleet:
             n.start()
         both = {PROBE_A, PROBE_B}
-        wait_for(lambda: all(n.ask(timeout=0.2) == both for n in fleet), "every node serving",
-                 120, 0.1)
+
+        def serving():
+            for n in fleet:
+                if n.proc.poll() is not None:
+                    raise RuntimeError("%s exited with %s:\n%s" % (
+                        n.name, n.proc.returncode, n.log()[-3000:]))
+            return all(n.ask(timeout=0.2) == both for n in fleet)
+        wait_for(serving, "every node serving", 120, 0.1)
         wait_for(lambda: all("cluster: applied state revision" in n.log() for n in fleet),
                  "every node in the cluster", 60, 0.1)
         res["start_s"] = time.monotonic() - t0

@@ -242,6 +242,20 @@ int etcd_get_prefix(struct etcd *e, const char *prefix, struct etcd_range *out)
 	return range(e, prefix, true, out);
 }
 
+int etcd_revision(struct etcd *e, const char *key, int64_t *revision)
+{
+	json_t *req = json_pack("{s:o,s:b}", "key", b64_json(key), "count_only", 1);
+	if (req == NULL)
+		return VANE_ENOMEM;
+	json_t *resp;
+	int ret = call(e, "/v3/kv/range", req, &resp);
+	if (ret != 0)
+		return ret;
+	*revision = i64_of(json_object_get(resp, "header"), "revision");
+	json_decref(resp);
+	return 0;
+}
+
 int etcd_get(struct etcd *e, const char *key, char **value, int64_t *mod_rev)
 {
 	struct etcd_range r;
@@ -302,6 +316,26 @@ int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease)
 		return VANE_ENOMEM;
 	json_t *resp;
 	int ret = call(e, "/v3/kv/put", req, &resp);
+	json_decref(resp);
+	return ret;
+}
+
+int etcd_put_many(struct etcd *e, const char *const *keys, const char *const *values, unsigned n,
+		  int64_t lease)
+{
+	json_t *ops = json_array();
+	for (unsigned i = 0; ops && i < n; i++) {
+		json_t *put = put_req(keys[i], values[i], lease);
+		if (put == NULL || json_array_append_new(ops, json_pack("{s:o}", "request_put", put))) {
+			json_decref(ops);
+			ops = NULL;
+		}
+	}
+	json_t *req = ops ? json_pack("{s:o}", "success", ops) : NULL;
+	if (req == NULL)
+		return VANE_ENOMEM;
+	json_t *resp;
+	int ret = call(e, "/v3/kv/txn", req, &resp);
 	json_decref(resp);
 	return ret;
 }

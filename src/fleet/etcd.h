@@ -52,6 +52,11 @@ void etcd_range_free(struct etcd_range *r);
  * etcd refused the request itself (4xx). */
 int etcd_get_prefix(struct etcd *e, const char *prefix, struct etcd_range *out) VANE_WUR;
 
+/* The store's revision, by a linearizable count of `key` (no values
+ * read): cheap enough to ask every poll, to skip reading ranges that
+ * cannot have changed. */
+int etcd_revision(struct etcd *e, const char *key, int64_t *revision) VANE_WUR;
+
 /* One key: `*value` malloc'd or NULL when absent, `*mod_rev` 0 when absent. */
 int etcd_get(struct etcd *e, const char *key, char **value, int64_t *mod_rev) VANE_WUR;
 
@@ -60,6 +65,12 @@ int etcd_get(struct etcd *e, const char *key, char **value, int64_t *mod_rev) VA
  * 0 = none.  `*revision` (may be NULL): the store's revision after it. */
 int etcd_put_if(struct etcd *e, const char *key, const char *value, int64_t mod_rev,
 		int64_t lease, bool *ok, int64_t *revision) VANE_WUR;
+
+/* Unconditional puts of `n` keys in one txn, all or none (`lease` 0 =
+ * none).  etcd takes at most 128 operations per txn by default
+ * (--max-txn-ops): keep `n` below that. */
+int etcd_put_many(struct etcd *e, const char *const *keys, const char *const *values, unsigned n,
+		  int64_t lease) VANE_WUR;
 
 /* Unconditional put (`lease` 0 = none). */
 int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease) VANE_WUR;

@@ -178,55 +178,71 @@ static int64_t range_mark(const struct etcd_range *r)
 	return m * 4096 + r->n;
 }
 
-/* Publish this node's changed votes (all of them: a new lease). */
-static void put_votes(struct fleet *f, int64_t lease, bool all)
+/* Votes per txn: well under etcd's default --max-txn-ops (128). */
+#define VOTES_PER_TXN 64
+
+/* Publish this node's changed votes (all of them: a new lease), a batch
+ * per txn: one call per target would keep this thread from renewing the
+ * lease when a node has hundreds of them. */
+static bool put_votes(struct fleet *f, int64_t lease, bool all)
 {
-	for (unsigned i = 0;; i++) {
-		char target[192];
-		bool up;
-		uint64_t since;
-		uv_mutex_lock(&f->lock);
-		if (i >= f->nmine) {
-			uv_mutex_unlock(&f->lock);
-			return;
-		}
-		bool todo = all || f->mine[i].dirty;
-		f->mine[i].dirty = false;
-		memcpy(target, f->mine[i].target, sizeof(target));
-		up = f->mine[i].up;
-		since = f->mine[i].since;
-		uv_mutex_unlock(&f->lock);
-		if (!todo)
-			continue;
-		/* "down@MS": the verdict, and since when (wall ms) for explain. */
-		char value[48];
-		snprintf(value, sizeof(value), "%s@%" PRIu64, up ? "up" : "down", since);
-		char key[KEY_MAX];
-		snprintf(key, sizeof(key), "%shealth/%s/%s", f->prefix, target, f->node);
-		int ret = etcd_put(f->r, key, value, lease);
-		uv_mutex_lock(&f->lock);
-		f->vote_writes += ret == 0;
-		uv_mutex_unlock(&f->lock);
-		if (ret != 0) {
-			uv_mutex_lock(&f->lock);
-			if (i < f->nmine)
-				f->mine[i].dirty = true;   /* again on the next round */
-			uv_mutex_unlock(&f->lock);
-		}
+	static const size_t vsize = 48;
+	char *keys[VOTES_PER_TXN], *values[VOTES_PER_TXN];
+	unsigned idx[VOTES_PER_TXN];
+	for (unsigned i = 0; i < VOTES_PER_TXN; i++) {
+		keys[i] = malloc(KEY_MAX);
+		values[i] = malloc(vsize);
 	}
+	unsigned next = 0;
+	bool ok = true;
+	for (bool more = true; more && ok;) {
+		unsigned n = 0;
+		uv_mutex_lock(&f->lock);
+		for (; next < f->nmine && n < VOTES_PER_TXN; next++) {
+			struct my_vote *v = &f->mine[next];
+			if (!(all || v->dirty) || keys[n] == NULL || values[n] == NULL)
+				continue;
+			v->dirty = false;
+			snprintf(keys[n], KEY_MAX, "%shealth/%s/%s", f->prefix, v->target, f->node);
+			/* "down@MS": the verdict, and since when (wall ms) for explain. */
+			snprintf(values[n], vsize, "%s@%" PRIu64, v->up ? "up" : "down", v->since);
+			idx[n++] = next;
+		}
+		more = next < f->nmine;
+		uv_mutex_unlock(&f->lock);
+		if (n == 0)
+			continue;
+		int ret = etcd_put_many(f->r, (const char *const *)keys, (const char *const *)values,
+					n, lease);
+		uv_mutex_lock(&f->lock);
+		if (ret == 0)
+			f->vote_writes += n;
+		else
+			for (unsigned k = 0; k < n; k++)
+				if (idx[k] < f->nmine)
+					f->mine[idx[k]].dirty = true;   /* again on the next round */
+		uv_mutex_unlock(&f->lock);
+		ok = ret == 0;
+	}
+	for (unsigned i = 0; i < VOTES_PER_TXN; i++) {
+		free(keys[i]);
+		free(values[i]);
+	}
+	return ok;
 }
 
-/* Every node's votes; true when they changed since `*mark`. */
-static bool read_votes(struct fleet *f, int64_t *mark)
+/* Every node's votes: 1 when they changed since `*mark`, 0 when not, -1
+ * when etcd did not answer. */
+static int read_votes(struct fleet *f, int64_t *mark)
 {
 	char prefix[KEY_MAX];
 	struct etcd_range r;
 	snprintf(prefix, sizeof(prefix), "%shealth/", f->prefix);
 	if (etcd_get_prefix(f->r, prefix, &r) != 0)
-		return false;
+		return -1;
 	if (range_mark(&r) == *mark) {
 		etcd_range_free(&r);
-		return false;
+		return 0;
 	}
 	*mark = range_mark(&r);
 	uv_mutex_lock(&f->lock);
@@ -234,7 +250,17 @@ static bool read_votes(struct fleet *f, int64_t *mark)
 	f->votes = r;
 	f->have_votes = true;
 	uv_mutex_unlock(&f->lock);
-	return true;
+	return 1;
+}
+
+/* etcd answered at store revision `rev`. */
+static void note_answer(struct fleet *f, int64_t rev)
+{
+	uv_mutex_lock(&f->lock);
+	if (rev > f->store_rev)
+		f->store_rev = rev;
+	f->last_ok_ms = rt_now_ms();
+	uv_mutex_unlock(&f->lock);
 }
 
 /* Read the admin keys with `e` and hand them to the loop if they changed
@@ -306,7 +332,8 @@ static void watch_thread(void *arg)
 static void poll_thread(void *arg)
 {
 	struct fleet *f = arg;
-	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1;
+	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1, read_rev = -1;
+	bool nodes_read = false;
 	uint64_t keepalive_at = 0, nodes_at = 0;
 	char node_digest[65] = "";
 	unsigned node_locals = 0;
@@ -318,7 +345,18 @@ static void poll_thread(void *arg)
 		uint64_t t0 = rt_mono_ms();
 		bool notify = false;
 
-		bool avail = read_admin(f, f->r);
+		/* The quorum probe: a linearizable count.  Unless the store moved
+		 * on, the ranges below read what they read last time: with many
+		 * nodes and targets the votes are megabytes, not worth re-reading
+		 * five times a second for nothing (the watch stream still brings
+		 * admin changes at once). */
+		int64_t rev = 0;
+		bool avail = etcd_revision(f->r, f->prefix, &rev) == 0;
+		bool moved = avail && rev != read_rev;
+		if (moved)
+			avail = read_admin(f, f->r);
+		else if (avail)
+			note_answer(f, rev);
 
 		/* The node's record lives under its lease: it vanishes with the node. */
 		if (avail && lease == 0 && etcd_lease_grant(f->r, ttl_s, &lease) == 0) {
@@ -342,18 +380,22 @@ static void poll_thread(void *arg)
 		char digest[65];
 		memcpy(digest, f->digest, sizeof(digest));
 		uv_mutex_unlock(&f->lock);
-		if (avail && lease)
-			put_votes(f, lease, vote_node_rev != lease);
-		vote_node_rev = lease;
-		if (avail && read_votes(f, &votes_mark))
-			notify = true;
+		/* Every vote again under a new lease, until one pass got through. */
+		if (avail && lease && put_votes(f, lease, vote_node_rev != lease))
+			vote_node_rev = lease;
+		int votes = moved ? read_votes(f, &votes_mark) : 0;
+		notify |= votes > 0;
+		/* Only once both ranges were read at `rev` (or later). */
+		if (moved && avail && votes >= 0)
+			read_rev = rev;
 		if (avail && lease && dirty && put_node(f, lease) == 0) {
 			node_rev = applied;
 			node_locals = locals;
 			memcpy(node_digest, digest, sizeof(node_digest));
 		}
 		json_t *nodes = NULL;
-		if (avail && t0 >= nodes_at) {
+		if (avail && t0 >= nodes_at && (moved || last_seen || !nodes_read)) {
+			nodes_read = true;
 			nodes = read_nodes(f, last_seen);
 			nodes_at = t0 + NODES_EVERY_MS;
 		}

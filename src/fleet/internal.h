@@ -48,7 +48,7 @@ struct fleet_job {
 	bool local, changed;
 	unsigned attempt;
 	uint64_t queued_ms;
-	struct steer_admin_ep after;     /* the working entry the write makes */
+	struct steer_admin_ep before, after;   /* the working entry around the verb */
 	fleet_verb_fn verb;
 	fleet_done_fn done;
 	void *arg;

@@ -168,6 +168,7 @@ static void after_get(struct fleet *f, struct fleet_job *j, uint32_t s, uint32_t
 	fleet_admin_parse(j->value, &c);
 	fleet_admin_merge(a, &c);
 	j->changed = false;
+	j->before = *a;
 	int ret = j->verb(j->arg, s, e, &j->changed, err, sizeof(err));
 	j->after = *a;
 	char *value = ret == 0 ? fleet_admin_value(a) : NULL;
@@ -199,7 +200,14 @@ static void after_put(struct fleet *f, struct fleet_job *j, uint32_t s, uint32_t
 		queue(f, j, JOB_GET);
 		return;
 	}
-	*fleet_work_ep(f, s, e) = j->after;
+	/* What etcd now holds, over the entry as it is now: health may have
+	 * started or ended a recovery ramp meanwhile, which stays.  The
+	 * aborted ramp is local too, but the verb may have ended it. */
+	struct steer_admin_ep *a = fleet_work_ep(f, s, e), c;
+	fleet_admin_parse(j->value, &c);
+	fleet_admin_merge(a, &c);
+	if (memcmp(&j->before.aborted, &j->after.aborted, sizeof(j->after.aborted)) != 0)
+		a->aborted = j->after.aborted;
 	if (j->wrote > f->wrote_rev)
 		f->wrote_rev = j->wrote;
 	ops_changed(f->ops, true);
