@@ -14,6 +14,9 @@
 
 #define POLL_MS 200
 #define NODES_EVERY_MS 1000
+/* The votes are the big range (nodes x targets): health moves in seconds,
+ * so once a second at most is soon enough. */
+#define VOTES_EVERY_MS 1000
 #define CALL_TIMEOUT_MS 1000
 
 /* ---- config digest ---- */
@@ -334,7 +337,7 @@ static void poll_thread(void *arg)
 	struct fleet *f = arg;
 	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1, read_rev = -1;
 	bool nodes_read = false;
-	uint64_t keepalive_at = 0, nodes_at = 0;
+	uint64_t keepalive_at = 0, nodes_at = 0, votes_at = 0;
 	char node_digest[65] = "";
 	unsigned node_locals = 0;
 	unsigned ttl_s = (f->lease_ms + 999) / 1000;
@@ -383,10 +386,13 @@ static void poll_thread(void *arg)
 		/* Every vote again under a new lease, until one pass got through. */
 		if (avail && lease && put_votes(f, lease, vote_node_rev != lease))
 			vote_node_rev = lease;
-		int votes = moved ? read_votes(f, &votes_mark) : 0;
+		bool votes_due = moved && t0 >= votes_at;
+		int votes = votes_due ? read_votes(f, &votes_mark) : 0;
 		notify |= votes > 0;
+		if (votes_due && votes >= 0)
+			votes_at = t0 + VOTES_EVERY_MS;
 		/* Only once both ranges were read at `rev` (or later). */
-		if (moved && avail && votes >= 0)
+		if (moved && avail && votes_due && votes >= 0)
 			read_rev = rev;
 		if (avail && lease && dirty && put_node(f, lease) == 0) {
 			node_rev = applied;

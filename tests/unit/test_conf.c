@@ -1010,8 +1010,8 @@ static void test_restart_changes(void **state)
 		n++;
 	/* listen, udp-workers, control, log, user, http x2, dnstap, rrl x6, the
 	 * 13 anycast keys (read once when the anycast runtime starts), and
-	 * cluster name, node, etcd, lease. */
-	assert_int_equal(n, 31);
+	 * cluster name, node, etcd, lease, cert, key, ca. */
+	assert_int_equal(n, 34);
 	free(doc);
 }
 
