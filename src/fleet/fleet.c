@@ -332,12 +332,36 @@ static void watch_thread(void *arg)
 	}
 }
 
+/* Renew the lease every third of its TTL, on a thread of its own: the
+ * poll's big reads and batched writes must never make it late (a late
+ * renewal re-registers the node, which rewrites all its votes, which
+ * loads etcd further). */
+static void keepalive_thread(void *arg)
+{
+	struct fleet *f = arg;
+	uv_mutex_lock(&f->lock);
+	while (!f->stop) {
+		int64_t lease = f->lease;
+		uv_mutex_unlock(&f->lock);
+		int k = lease ? etcd_lease_keepalive(f->k, lease) : 0;
+		uv_mutex_lock(&f->lock);
+		if (k == VANE_ENOENT && f->lease == lease)
+			f->lease = 0;
+		/* A new lease wakes this thread (broadcast on `wake`). */
+		if (!f->stop)
+			(void)uv_cond_timedwait(&f->wake, &f->lock,
+						(uint64_t)(lease && k == 0 ? f->lease_ms / 3 : 200) *
+						1000000ull);
+	}
+	uv_mutex_unlock(&f->lock);
+}
+
 static void poll_thread(void *arg)
 {
 	struct fleet *f = arg;
 	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1, read_rev = -1;
 	bool nodes_read = false;
-	uint64_t keepalive_at = 0, nodes_at = 0, votes_at = 0;
+	uint64_t nodes_at = 0, votes_at = 0;
 	char node_digest[65] = "";
 	unsigned node_locals = 0;
 	unsigned ttl_s = (f->lease_ms + 999) / 1000;
@@ -361,18 +385,20 @@ static void poll_thread(void *arg)
 		else if (avail)
 			note_answer(f, rev);
 
-		/* The node's record lives under its lease: it vanishes with the node. */
+		/* The node's record lives under its lease: it vanishes with the
+		 * node.  The keepalive thread renews it, and drops it when etcd
+		 * says it expired. */
+		uv_mutex_lock(&f->lock);
+		if (lease && f->lease == 0)
+			log_warning("cluster: lease expired, registering again");
+		lease = f->lease;
+		uv_mutex_unlock(&f->lock);
 		if (avail && lease == 0 && etcd_lease_grant(f->r, ttl_s, &lease) == 0) {
-			keepalive_at = t0 + f->lease_ms / 3;
 			node_rev = -1;
-		} else if (avail && lease && t0 >= keepalive_at) {
-			int k = etcd_lease_keepalive(f->r, lease);
-			if (k == VANE_ENOENT) {
-				log_warning("cluster: lease expired, registering again");
-				lease = 0;
-			} else if (k == 0) {
-				keepalive_at = t0 + f->lease_ms / 3;
-			}
+			uv_mutex_lock(&f->lock);
+			f->lease = lease;
+			uv_cond_broadcast(&f->wake);
+			uv_mutex_unlock(&f->lock);
 		}
 		uv_mutex_lock(&f->lock);
 		bool dirty = f->applied != node_rev || strcmp(f->digest, node_digest) != 0 ||
@@ -656,8 +682,9 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	f->r = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
 	f->wr = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
 	f->ws = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->k = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
 	f->admin_mark = -1;
-	if (!f->wr || !f->ws || !f->name || !f->node || !f->version || !f->state_dir || !f->w || !f->r) {
+	if (!f->wr || !f->ws || !f->k || !f->name || !f->node || !f->version || !f->state_dir || !f->w || !f->r) {
 		fleet_free(f);
 		return VANE_ENOMEM;
 	}
@@ -691,6 +718,10 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 		return VANE_ENOMEM;
 	}
 	f->thread_on = true;
+	if (uv_thread_create(&f->keepalive, keepalive_thread, f) == 0)
+		f->keepalive_on = true;
+	else
+		log_warning("cluster: no keepalive thread; the lease will expire");
 	if (uv_thread_create(&f->watch_thread, watch_thread, f) == 0)
 		f->watch_on = true;
 	else
@@ -716,6 +747,10 @@ void fleet_close(struct fleet *f)
 	if (f->watch_on) {
 		uv_thread_join(&f->watch_thread);
 		f->watch_on = false;
+	}
+	if (f->keepalive_on) {
+		uv_thread_join(&f->keepalive);
+		f->keepalive_on = false;
 	}
 	fleet_writer_stop(f);
 	if (!uv_is_closing((uv_handle_t *)&f->async))
@@ -744,6 +779,7 @@ void fleet_free(struct fleet *f)
 	etcd_free(f->r);
 	etcd_free(f->wr);
 	etcd_free(f->ws);
+	etcd_free(f->k);
 	free(f->name);
 	free(f->node);
 	free(f->version);

@@ -63,8 +63,9 @@ struct fleet {
 	struct etcd *w;                  /* the writer thread's client */
 	struct etcd *r;                  /* the poll thread's client */
 
-	uv_thread_t thread, watch_thread, writer;
-	bool thread_on, watch_on, writer_on;
+	uv_thread_t thread, watch_thread, writer, keepalive;
+	bool thread_on, watch_on, writer_on, keepalive_on;
+	struct etcd *k;                  /* the keepalive thread's client */
 	struct etcd *wr;                 /* the watch thread's client (reads after events) */
 	struct etcd *ws;                 /* the watch stream's */
 	uv_async_t async, wasync;
@@ -73,6 +74,7 @@ struct fleet {
 
 	/* Under lock: the threads' findings and the loop's answers. */
 	bool stop;
+	int64_t lease;                   /* this node's, 0 = none (yet, or expired) */
 	bool have_admin;                 /* admin holds a range not yet taken */
 	struct etcd_range admin;
 	int64_t admin_mark;              /* of the newest range handed over */
