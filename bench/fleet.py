@@ -361,11 +361,11 @@ def run(nodes=20, endpoints=200, changes=50, interval="5s", lease="5s", vaned=No
 
         def votes():
             r = members[0].rpc("/v3/kv/range", dict(prefix_range("/vane/bench/health/"),
-                                                    count_only=True), timeout=5)
+                                                    count_only=True), timeout=15)
             return int(r.get("count", 0))
 
         def downs():
-            r = members[0].rpc("/v3/kv/range", prefix_range("/vane/bench/health/"), timeout=5)
+            r = members[0].rpc("/v3/kv/range", prefix_range("/vane/bench/health/"), timeout=15)
             return sum(1 for kv in r.get("kvs", [])
                        if base64.b64decode(kv["value"]).startswith(b"down"))
 

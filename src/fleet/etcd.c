@@ -242,6 +242,31 @@ int etcd_get_prefix(struct etcd *e, const char *prefix, struct etcd_range *out)
 	return range(e, prefix, true, out);
 }
 
+int etcd_changed_since(struct etcd *e, const char *prefix, int64_t since, unsigned *changed,
+		       int64_t *count)
+{
+	char end[512];
+	size_t l = strlen(prefix);
+	if (l == 0 || l >= sizeof(end))
+		return VANE_EINVAL;
+	memcpy(end, prefix, l + 1);
+	end[l - 1]++;
+	char min[32];
+	snprintf(min, sizeof(min), "%" PRId64, since + 1);
+	json_t *req = json_pack("{s:o,s:o,s:b,s:s}", "key", b64_json(prefix), "range_end",
+				b64_json(end), "keys_only", 1, "min_mod_revision", min);
+	if (req == NULL)
+		return VANE_ENOMEM;
+	json_t *resp;
+	int ret = call(e, "/v3/kv/range", req, &resp);
+	if (ret != 0)
+		return ret;
+	*changed = (unsigned)json_array_size(json_object_get(resp, "kvs"));
+	*count = i64_of(resp, "count");
+	json_decref(resp);
+	return 0;
+}
+
 int etcd_revision(struct etcd *e, const char *key, int64_t *revision)
 {
 	json_t *req = json_pack("{s:o,s:b}", "key", b64_json(key), "count_only", 1);

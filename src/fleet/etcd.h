@@ -57,6 +57,12 @@ int etcd_get_prefix(struct etcd *e, const char *prefix, struct etcd_range *out) 
  * cannot have changed. */
 int etcd_revision(struct etcd *e, const char *key, int64_t *revision) VANE_WUR;
 
+/* How many keys under `prefix` were modified after revision `since`
+ * (their keys only are read) into `*changed`, and etcd's count of the
+ * keys under it into `*count`: a deletion shows there. */
+int etcd_changed_since(struct etcd *e, const char *prefix, int64_t since, unsigned *changed,
+		       int64_t *count) VANE_WUR;
+
 /* One key: `*value` malloc'd or NULL when absent, `*mod_rev` 0 when absent. */
 int etcd_get(struct etcd *e, const char *key, char **value, int64_t *mod_rev) VANE_WUR;
 

@@ -241,8 +241,19 @@ static int read_votes(struct fleet *f, int64_t *mark)
 	char prefix[KEY_MAX];
 	struct etcd_range r;
 	snprintf(prefix, sizeof(prefix), "%shealth/", f->prefix);
+	/* The votes are nodes x targets, megabytes at scale, and mostly
+	 * unchanged: ask what changed (keys only) and how many there are
+	 * (deletions by an expired lease), and read them all only then. */
+	unsigned changed;
+	int64_t count;
+	if (etcd_changed_since(f->r, prefix, f->votes_rev, &changed, &count) != 0)
+		return -1;
+	if (changed == 0 && count == f->votes_count && *mark != -1)
+		return 0;
 	if (etcd_get_prefix(f->r, prefix, &r) != 0)
 		return -1;
+	f->votes_rev = r.revision;
+	f->votes_count = r.n;
 	if (range_mark(&r) == *mark) {
 		etcd_range_free(&r);
 		return 0;

@@ -9,14 +9,18 @@
  *                           step from the clock)
  *   nodes/NODE              a node's record under its lease: version,
  *                           config digest, applied state revision
+ *   health/CHECK@ADDR/NODE  a node's verdict under its lease ("down@MS")
  *
  * Reads: a watch stream on the admin prefix (a thread of its own, blocking
  * libcurl) is the doorbell: each event triggers a fresh linearizable range
  * of the prefix, handed to the loop with uv_async.  A second thread polls
- * the same range every 200 ms as the fallback (a broken stream, missed
- * events after compaction) and as the quorum probe (etcd answers no
- * linearizable read without quorum); it also keeps the lease, the node
- * record and the health votes.  Threads rather than the loop's curl multi:
+ * every 200 ms as the fallback (a broken stream, missed events after
+ * compaction) and as the quorum probe (etcd answers no linearizable read
+ * without quorum): a count for the store revision, and the admin and vote
+ * ranges only when it moved (votes once a second at most); it also writes
+ * the node record and this node's changed votes (batched txns).  A third
+ * renews the lease, so that nothing else can make it late.  Threads rather
+ * than the loop's curl multi:
  * every call here blocks for up to the timeout when etcd has no quorum,
  * and the loop must keep answering meanwhile.
  *

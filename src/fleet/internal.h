@@ -96,6 +96,7 @@ struct fleet {
 	struct fleet_job *todo, **todo_tail;   /* for the writer thread */
 	struct fleet_job *done, **done_tail;   /* back to the loop */
 	uint64_t vote_writes;            /* votes written to etcd */
+	int64_t votes_rev, votes_count;  /* the poll thread's: of the last full vote read */
 
 	/* Loop thread only. */
 	bool loop_available, loop_avail_known, applied_once;
