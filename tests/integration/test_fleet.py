@@ -256,6 +256,10 @@ def test_fleet(fleet):
     assert metrics["vane_fleet_revision_lag"] == "0", metrics
     assert int(metrics['vane_fleet_votes{verdict="up"}']) >= 4, metrics
     assert int(metrics["vane_fleet_vote_writes_total"]) >= 3, metrics
+    if shutil.which("promtool"):
+        r = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+                           capture_output=True)
+        assert "vane_fleet" not in r.stdout + r.stderr, r.stdout + r.stderr
     (nodes[1].dir / "down-v1").touch()
     wait_until(lambda: all(state(v, "v1") == "down" for v in nodes),
                "v1 down for the fleet (2 of 3)", 5)
