@@ -29,7 +29,7 @@ import urllib.request
 import pytest
 
 from conftest import finish_started, free_port
-from http_helpers import HttpVaned, get
+from http_helpers import HttpVaned, get, post
 from steer_helpers import (SteerVaned, UdpClient, addrs, ctl, ctl_json, endpoint,
                            health_row, log_has, row_drained, service, wait_until)
 
@@ -223,6 +223,14 @@ def test_fleet(fleet):
         return True
     wait_until(converged, "both concurrent changes on every node", 5)
 
+    # The HTTP API takes the same path (its reply waits for etcd).
+    st, res, _ = post(nodes[0], "/api/v1/drain", {"service": SVC, "endpoint": "c"})
+    assert st == 200 and res.get("changed") is True, (st, res)
+    wait_until(lambda: everywhere(clients, every - {ADDR["c"]}), "HTTP drain everywhere", 5)
+    st, res, _ = post(nodes[0], "/api/v1/endpoints/%s/c/undrain" % SVC)
+    assert st == 200, (st, res)
+    wait_until(lambda: everywhere(clients, every), "HTTP undrain everywhere", 5)
+
     # 3. Health votes: one node alone seeing v1 down keeps it in service
     # (and says so); two of three take it out everywhere.
     def votes(v, ep):
@@ -298,6 +306,8 @@ def test_fleet(fleet):
     print("fleet: refused write took %.2f s; answered `cluster` %d times meanwhile "
           "(slowest %.0f ms)" % (t_write, len(pending), max(pending or [0]) * 1000))
     assert len(pending) >= 1, (pending, t_write)
+    st, res, _ = post(nodes[0], "/api/v1/drain", {"service": SVC, "endpoint": "b"})
+    assert st == 503 and "cluster unavailable" in res.get("error", ""), (st, res)
     p, obj = refused[0]
     assert p.returncode == 3, (p.stdout, p.stderr)
     assert obj.get("code") == "unavailable", obj
