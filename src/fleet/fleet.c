@@ -372,7 +372,7 @@ static void poll_thread(void *arg)
 	struct fleet *f = arg;
 	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1, read_rev = -1;
 	bool nodes_read = false;
-	uint64_t nodes_at = 0, votes_at = 0;
+	uint64_t nodes_at = 0, votes_at = 0, node_put_at = 0;
 	char node_digest[65] = "";
 	unsigned node_locals = 0;
 	unsigned ttl_s = (f->lease_ms + 999) / 1000;
@@ -431,7 +431,12 @@ static void poll_thread(void *arg)
 		/* Only once both ranges were read at `rev` (or later). */
 		if (moved && avail && votes_due && votes >= 0)
 			read_rev = rev;
-		if (avail && lease && dirty && put_node(f, lease) == 0) {
+		/* At most once a second: each operator change moves every node's
+		 * applied revision, and N records rewritten at once are N writes
+		 * that every node then notices. */
+		if (avail && lease && dirty && (node_rev == -1 || t0 >= node_put_at) &&
+		    put_node(f, lease) == 0) {
+			node_put_at = t0 + NODES_EVERY_MS;
 			node_rev = applied;
 			node_locals = locals;
 			memcpy(node_digest, digest, sizeof(node_digest));
