@@ -478,6 +478,47 @@ static void show_providers(const json_t *res)
 	}
 }
 
+/* `cluster`: one row per node, then what waits for etcd. */
+static void show_cluster(const json_t *res)
+{
+	if (!json_is_string(json_object_get(res, "cluster"))) {
+		printf("not in a cluster (no cluster: section)\n");
+		return;
+	}
+	printf("cluster %s, node %s: etcd %s, state revision %lld%s\n",
+	       str_or(res, "cluster", "?"), str_or(res, "node", "?"),
+	       json_is_true(json_object_get(res, "available")) ? "reachable"
+							       : "UNREACHABLE (serving the last state)",
+	       (long long)json_integer_value(json_object_get(res, "revision")),
+	       json_integer_value(json_object_get(res, "config_differs"))
+	       ? "; ALERT: a node's config differs" : "");
+	printf("%-16s %-10s %-9s %-6s %-8s %-12s %s\n", "NODE", "LAST SEEN", "LEASE", "REV",
+	       "VERSION", "CONFIG", "STATE SOURCE");
+	size_t i;
+	json_t *n;
+	json_array_foreach(json_object_get(res, "nodes"), i, n) {
+		char seen[32] = "-", lease[32] = "-", node[80];
+		json_t *ls = json_object_get(n, "last_seen_s");
+		if (json_is_true(json_object_get(n, "self")))
+			snprintf(seen, sizeof(seen), "(self)");
+		else if (json_is_integer(ls))
+			snprintf(seen, sizeof(seen), "%llds ago", (long long)json_integer_value(ls));
+		if (json_is_integer(json_object_get(n, "lease_ttl_s")))
+			snprintf(lease, sizeof(lease), "%llds",
+				 (long long)json_integer_value(json_object_get(n, "lease_ttl_s")));
+		snprintf(node, sizeof(node), "%s", str_or(n, "node", "?"));
+		printf("%-16s %-10s %-9s %-6lld %-8s %-12.12s %s\n", node, seen, lease,
+		       (long long)json_integer_value(json_object_get(n, "revision")),
+		       str_or(n, "version", "?"),
+		       json_is_true(json_object_get(n, "config_differs")) ? "DIFFERS"
+									   : str_or(n, "config_digest", "?"),
+		       str_or(n, "state_source", "?"));
+	}
+	json_array_foreach(json_object_get(res, "local_changes"), i, n)
+		printf("--local, not yet reconciled: %s (for %llds)\n", str_or(n, "key", "?"),
+		       (long long)json_integer_value(json_object_get(n, "age_s")));
+}
+
 static void show(const char *verb, const json_t *res)
 {
 	bool ok = json_is_true(json_object_get(res, "ok"));
@@ -499,6 +540,10 @@ static void show(const char *verb, const json_t *res)
 	}
 	if (ok && strcmp(verb, "providers") == 0) {
 		show_providers(res);
+		return;
+	}
+	if (ok && strcmp(verb, "cluster") == 0) {
+		show_cluster(res);
 		return;
 	}
 	if (ok && strncmp(verb, "latency", 7) == 0) {

@@ -888,6 +888,11 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 		ret = VANE_ESYNTAX;
 		goto fail;
 	}
+	if (!conf->cluster_cert != !conf->cluster_key) {
+		(err ? err : stderr_err)(ctx, path, 0, "cluster: cert and key go together");
+		ret = VANE_ESYNTAX;
+		goto fail;
+	}
 	*out = conf;
 	return 0;
 fail:

@@ -257,6 +257,8 @@ struct vane_conf {
 
 	struct conf_provider *providers; /* second providers (conf/providers.c) */
 	unsigned nproviders;
+	char *cluster_cert, *cluster_key;   /* TLS client certificate to etcd; NULL = none */
+	char *cluster_ca;                /* CA bundle that signed etcd's; NULL = the system's */
 };
 
 /* What `file` says of a generated catalog zone (conf/catalog.c). */

@@ -939,6 +939,17 @@ static const struct conf_item cluster_items[] = {
 	  .max = 600000, .def = "5s", .flags = CONF_RESTART,
 	  .help = "TTL of the node's etcd lease: its node record and health votes vanish "
 		  "this long after it stops." },
+	{ .name = "cert", .type = CONF_PATH, .offset = S(cluster_cert),
+	  .flags = CONF_RESTART | CONF_NODE,
+	  .help = "PEM client certificate for etcd (https:// members started with "
+		  "--client-cert-auth); needs key." },
+	{ .name = "key", .type = CONF_PATH, .offset = S(cluster_key),
+	  .flags = CONF_RESTART | CONF_NODE,
+	  .help = "PEM private key of cert." },
+	{ .name = "ca", .type = CONF_PATH, .offset = S(cluster_ca),
+	  .flags = CONF_RESTART | CONF_NODE,
+	  .help = "PEM CA bundle that etcd's server certificates are checked against "
+		  "(https:// members); the system's CAs when not set." },
 	{ NULL },
 };
 

@@ -71,9 +71,11 @@ const struct ctl_cmd ctl_cmds[] = {
 	    { "type", CA_TYPE, NULL, false, false, "A" },
 	    { "client", CA_ADDR, "--client", false, false, "@peer" },
 	    { "ecs", CA_PREFIX, "--ecs", true, false, NULL } },
-	  "Answer a query as from CLIENT and show the steering decision trace.",
+	  "Answer a query as from CLIENT and show the steering decision trace; in a cluster, "
+	  "also each endpoint's health votes per vantage and the quorum rule that decided.",
 	  "rcode, scope, ttl, negative_ttl, soa, fallback, all_drained, answer, authority, "
-	  "service, endpoints, trace, trace_text" },
+	  "service, endpoints (in a cluster with votes: {rule, needed, live, down, vantages: "
+	  "[{node, verdict, age_s, self}]}), trace, trace_text" },
 	{ "plan-change", CMD_PLAN_CHANGE, false, "GET", "/api/v1/plan-change", NULL,
 	  { { "service", CA_NAME, NULL, false, false, NULL },
 	    { "new_ttl", CA_UINT, "--new-ttl", true, false, NULL },
@@ -105,10 +107,13 @@ const struct ctl_cmd ctl_cmds[] = {
 	  "then stop.", "ok" },
 	{ "cluster", CMD_CLUSTER, false, "GET", "/api/v1/cluster", NULL, { { 0 } },
 	  "The fleet as etcd sees it: every node's version, config digest (a differing one is "
-	  "flagged) and applied state revision; whether etcd is reachable; changes made with "
-	  "--local that wait for it.",
+	  "flagged), applied state revision, how long ago it renewed its lease and where its "
+	  "state comes from; whether etcd is reachable; changes made with --local that wait "
+	  "for it; operator writes waiting for etcd.",
 	  "cluster, node, available, revision, config_digest, nodes: [{node, version, "
-	  "config_digest, revision, config_differs, self}], config_differs, local_changes" },
+	  "config_digest, revision, lease, lease_ttl_s, last_seen_s, local_changes, "
+	  "state_source, config_differs, self}], config_differs, local_changes: [{key, state, "
+	  "base_revision, age_s}], writes_pending" },
 	{ "providers", CMD_PROVIDERS, false, "GET", "/api/v1/providers", NULL,
 	  { { "view", CA_STR, NULL, true, false, NULL } },
 	  "Second providers (docs/providers.md): per provider, the last push and its "

@@ -17,6 +17,7 @@
 #include "lib/dname.h"
 #include "lib/rand.h"
 #include "rt/clock.h"
+#include "rt/log.h"
 #include "serve/tcp.h"
 #include "serve/udp.h"
 #include "vane_version.h"
@@ -178,16 +179,15 @@ static int ramp(struct server *srv, const struct ctl_args *a, uint32_t s, uint32
 struct verb_call {
 	struct server *srv;
 	const struct ctl_args *a;
-	uint32_t s, e;
 };
 
 /* The verb of `cmd_endpoint` on the working state (fleet_verb_fn). */
-static int endpoint_verb(void *arg, bool *changed, char *err, size_t errsize)
+static int endpoint_verb(void *arg, uint32_t s, uint32_t e, bool *changed, char *err,
+			 size_t errsize)
 {
 	struct verb_call *v = arg;
 	struct server *srv = v->srv;
 	const struct ctl_args *a = v->a;
-	uint32_t s = v->s, e = v->e;
 	int ret;
 	switch (a->cmd->id) {
 	case CMD_DRAIN: return ops_drain(srv->ops, s, e, true, changed);
@@ -220,27 +220,117 @@ static bool local_flag(const struct ctl_args *a)
 	return false;
 }
 
+/* Persist, then reply (the last step of a verb, alone or in a fleet). */
+static void endpoint_reply(struct server *srv, struct ctl_client *c, const char *key, int ret,
+			   bool changed, const char *why)
+{
+	char err[OPS_ERR_MAX] = "";
+	uint32_t s, e;
+	char canon[LIVE_KEY_MAX];
+	snprintf(err, sizeof(err), "%s", why ? why : "");
+	/* Durable before acknowledged: kill -9 after the reply keeps it. */
+	if (ret == 0 && changed)
+		ret = ops_persist_now(srv->ops, err, sizeof(err));
+	if (ret == 0 && ops_find(srv->ops, key, &s, &e, canon) != 0)
+		ret = VANE_ENOENT;
+	if (ret != 0)
+		ctl_fail(c, ret, "%s", err[0] ? err : vane_strerror(ret));
+	else
+		reply_ep(srv, c, s, e, canon, changed);
+}
+
+/* A verb waiting for etcd: its arguments outlive the command's argv. */
+struct endpoint_write {
+	struct server *srv;
+	struct ctl_client *c;            /* NULL once the client went away */
+	struct ctl_args a;
+	struct verb_call call;
+	char key[LIVE_KEY_MAX];
+};
+
+static void endpoint_write_free(struct endpoint_write *w)
+{
+	for (int i = 0; i < CTL_ARGS_MAX; i++)
+		free((char *)w->a.v[i].str);
+	free(w);
+}
+
+static void endpoint_write_gone(struct ctl_client *c)
+{
+	struct endpoint_write *w = c->pending;
+	w->c = NULL;
+}
+
+static int endpoint_write_verb(void *arg, uint32_t s, uint32_t e, bool *changed, char *err,
+			       size_t errsize)
+{
+	struct endpoint_write *w = arg;
+	return endpoint_verb(&w->call, s, e, changed, err, errsize);
+}
+
+static void endpoint_written(void *arg, int ret, bool changed, bool was_local, const char *err)
+{
+	struct endpoint_write *w = arg;
+	struct server *srv = w->srv;
+	if (w->c) {
+		w->c->on_gone = NULL;
+		w->c->pending = NULL;
+		/* Stopping: the sockets are closing under their clients. */
+		if (!srv->stopping)
+			endpoint_reply(srv, w->c, w->key, ret, changed, err);
+	} else if (ret == 0 && changed) {
+		char perr[OPS_ERR_MAX];
+		if (ops_persist_now(srv->ops, perr, sizeof(perr)) != 0)
+			log_error("state: %s", perr);
+	}
+	endpoint_write_free(w);
+}
+
+/* In a fleet: the change goes through etcd first, off the loop. */
+static void endpoint_via_fleet(struct server *srv, struct ctl_client *c,
+			       const struct ctl_args *a, const char *key)
+{
+	struct endpoint_write *w = calloc(1, sizeof(*w));
+	bool nomem = w == NULL;
+	if (w) {
+		w->srv = srv;
+		w->c = c;
+		w->a = *a;
+		for (int i = 0; i < CTL_ARGS_MAX; i++) {
+			w->a.v[i].rest = NULL;
+			w->a.v[i].nrest = 0;
+			if (a->v[i].str && (w->a.v[i].str = strdup(a->v[i].str)) == NULL)
+				nomem = true;
+		}
+		w->call = (struct verb_call){ .srv = srv, .a = &w->a };
+		snprintf(w->key, sizeof(w->key), "%s", key);
+	}
+	if (nomem || fleet_change(srv->fleet, key, local_flag(a), endpoint_write_verb,
+				  endpoint_written, w) != 0) {
+		if (w)
+			endpoint_write_free(w);
+		ctl_fail(c, VANE_ENOMEM, "out of memory");
+		return;
+	}
+	c->pending = w;
+	c->on_gone = endpoint_write_gone;
+}
+
 static void cmd_endpoint(void *ctx, struct ctl_client *c, const struct ctl_args *a)
 {
 	struct server *srv = ctx;
 	char key[LIVE_KEY_MAX], err[OPS_ERR_MAX] = "";
 	uint32_t s, e;
-	bool changed = false, was_local = false;
+	bool changed = false;
 	if (!find_ep(srv, c, a, &s, &e, key))
 		return;
-	struct verb_call call = { .srv = srv, .a = a, .s = s, .e = e };
-	/* In a fleet the change goes through etcd first; alone, or with
-	 * --local and no quorum, it applies here only. */
-	int ret = srv->fleet ? fleet_change(srv->fleet, s, e, local_flag(a), endpoint_verb, &call,
-					    &changed, &was_local, err, sizeof(err))
-			     : endpoint_verb(&call, &changed, err, sizeof(err));
-	/* Durable before acknowledged: kill -9 after the reply keeps it. */
-	if (ret == 0 && changed)
-		ret = ops_persist_now(srv->ops, err, sizeof(err));
-	if (ret != 0)
-		ctl_fail(c, ret, "%s", err[0] ? err : vane_strerror(ret));
-	else
-		reply_ep(srv, c, s, e, key, changed);
+	if (srv->fleet) {
+		endpoint_via_fleet(srv, c, a, key);
+		return;
+	}
+	struct verb_call call = { .srv = srv, .a = a };
+	int ret = endpoint_verb(&call, s, e, &changed, err, sizeof(err));
+	endpoint_reply(srv, c, key, ret, changed, err);
 }
 
 static void cmd_cluster(void *ctx, struct ctl_client *c, const struct ctl_args *a)
@@ -307,6 +397,7 @@ static void explain_reply(struct server *srv, struct ctl_client *c, const struct
 	/* ~80 KB: on the heap, not the loop thread's stack. */
 	struct ops_ep_view *rows = calloc(STEER_MAX_ENDPOINTS, sizeof(*rows));
 	unsigned n = 0;
+	uint32_t svc = 0;
 	uint64_t now = rt_now_ms();
 	if (rows == NULL) {
 		ctl_fail(c, VANE_ENOMEM, "out of memory");
@@ -319,8 +410,13 @@ static void explain_reply(struct server *srv, struct ctl_client *c, const struct
 			continue;
 		for (uint32_t e = 0; e < ops_endpoints(srv->ops, s) && n < STEER_MAX_ENDPOINTS; e++)
 			ops_endpoint_view(srv->ops, s, e, now, &rows[n++]);
+		svc = s;
 	}
-	ctl_reply(c, encode_explain(x, rows, n, now));
+	json_t *reply = encode_explain(x, rows, n, now);
+	/* In a fleet, the votes behind each endpoint's health. */
+	if (reply && srv->fleet && n > 0)
+		fleet_explain(srv->fleet, svc, reply);
+	ctl_reply(c, reply);
 	free(rows);
 }
 
@@ -466,7 +562,10 @@ static void cmd_metrics(void *ctx, struct ctl_client *c, const struct ctl_args *
 		.tcp = srv->tcp ? tcp_counters(srv->tcp) : NULL,
 		.tcp_buffer_bytes = tcp_buffer_bytes(srv->tcp),
 	};
-	ctl_reply_text(c, with_provider_metrics(srv, metrics_render(&in)));
+	char *text = metrics_render(&in);
+	if (srv->fleet)
+		text = fleet_metrics_append(srv->fleet, text);
+	ctl_reply_text(c, with_provider_metrics(srv, text));
 	free(rows);
 	free(names);
 }

@@ -637,7 +637,8 @@ static int start_fleet(struct server *srv)
 	struct fleet_conf fc = {
 		.name = conf->cluster_name, .node = conf->cluster_node, .etcd = conf->cluster_etcd,
 		.netcd = conf->ncluster_etcd, .lease_ms = conf->cluster_lease_ms,
-		.conf = srv->snap->conf, .version = VANE_VERSION,
+		.conf = srv->snap->conf, .version = VANE_VERSION, .state_dir = conf->state_dir,
+		.cert = conf->cluster_cert, .key = conf->cluster_key, .ca = conf->cluster_ca,
 	};
 	return fleet_start(&srv->loop, &fc, srv->ops, &srv->fleet);
 }

@@ -12,6 +12,7 @@ struct etcd {
 	char **urls;
 	unsigned n, cur;                 /* cur: the member that answered last */
 	long timeout_ms;
+	char *cert, *key, *ca;
 	CURL *h;
 };
 
@@ -43,7 +44,14 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms)
+static bool dup_or_null(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src == NULL || *dst != NULL;
+}
+
+struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms,
+		      const struct etcd_tls *tls)
 {
 	struct etcd *e = calloc(1, sizeof(*e));
 	if (e == NULL)
@@ -63,6 +71,9 @@ struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms)
 		e->n++;
 	}
 	e->timeout_ms = timeout_ms;
+	if (tls && (!dup_or_null(&e->cert, tls->cert) || !dup_or_null(&e->key, tls->key) ||
+		    !dup_or_null(&e->ca, tls->ca)))
+		goto fail;
 	return e;
 fail:
 	etcd_free(e);
@@ -76,9 +87,31 @@ void etcd_free(struct etcd *e)
 	for (unsigned i = 0; i < e->n; i++)
 		free(e->urls[i]);
 	free(e->urls);
+	free(e->cert);
+	free(e->key);
+	free(e->ca);
 	if (e->h)
 		curl_easy_cleanup(e->h);
 	free(e);
+}
+
+/* The options every request shares: the body, threads, TLS. */
+static void setup(struct etcd *e, const char *url, const char *body)
+{
+	curl_easy_reset(e->h);
+	curl_easy_setopt(e->h, CURLOPT_URL, url);
+	curl_easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e->h, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
+	/* Threads: no SIGALRM for timeouts. */
+	curl_easy_setopt(e->h, CURLOPT_NOSIGNAL, 1L);
+	/* libcurl verifies the peer and its name by default; these only say
+	 * with what, and who this node is. */
+	if (e->cert) {
+		curl_easy_setopt(e->h, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(e->h, CURLOPT_SSLKEY, e->key);
+	}
+	if (e->ca)
+		curl_easy_setopt(e->h, CURLOPT_CAINFO, e->ca);
 }
 
 /* POST `req` to `path` on one member after another until one answers
@@ -97,15 +130,10 @@ static int call(struct etcd *e, const char *path, json_t *req, json_t **resp)
 		char url[512];
 		snprintf(url, sizeof(url), "%s%s", e->urls[m], path);
 		struct buf b = { 0 };
-		curl_easy_reset(e->h);
-		curl_easy_setopt(e->h, CURLOPT_URL, url);
-		curl_easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
+		setup(e, url, body);
 		curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, on_data);
 		curl_easy_setopt(e->h, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(e->h, CURLOPT_TIMEOUT_MS, e->timeout_ms);
-		curl_easy_setopt(e->h, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
-		/* Threads: no SIGALRM for timeouts. */
-		curl_easy_setopt(e->h, CURLOPT_NOSIGNAL, 1L);
 		long status = 0;
 		if (curl_easy_perform(e->h) == CURLE_OK)
 			curl_easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, &status);
@@ -214,6 +242,45 @@ int etcd_get_prefix(struct etcd *e, const char *prefix, struct etcd_range *out)
 	return range(e, prefix, true, out);
 }
 
+int etcd_changed_since(struct etcd *e, const char *prefix, int64_t since, unsigned *changed,
+		       int64_t *count)
+{
+	char end[512];
+	size_t l = strlen(prefix);
+	if (l == 0 || l >= sizeof(end))
+		return VANE_EINVAL;
+	memcpy(end, prefix, l + 1);
+	end[l - 1]++;
+	char min[32];
+	snprintf(min, sizeof(min), "%" PRId64, since + 1);
+	json_t *req = json_pack("{s:o,s:o,s:b,s:s}", "key", b64_json(prefix), "range_end",
+				b64_json(end), "keys_only", 1, "min_mod_revision", min);
+	if (req == NULL)
+		return VANE_ENOMEM;
+	json_t *resp;
+	int ret = call(e, "/v3/kv/range", req, &resp);
+	if (ret != 0)
+		return ret;
+	*changed = (unsigned)json_array_size(json_object_get(resp, "kvs"));
+	*count = i64_of(resp, "count");
+	json_decref(resp);
+	return 0;
+}
+
+int etcd_revision(struct etcd *e, const char *key, int64_t *revision)
+{
+	json_t *req = json_pack("{s:o,s:b}", "key", b64_json(key), "count_only", 1);
+	if (req == NULL)
+		return VANE_ENOMEM;
+	json_t *resp;
+	int ret = call(e, "/v3/kv/range", req, &resp);
+	if (ret != 0)
+		return ret;
+	*revision = i64_of(json_object_get(resp, "header"), "revision");
+	json_decref(resp);
+	return 0;
+}
+
 int etcd_get(struct etcd *e, const char *key, char **value, int64_t *mod_rev)
 {
 	struct etcd_range r;
@@ -278,6 +345,26 @@ int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease)
 	return ret;
 }
 
+int etcd_put_many(struct etcd *e, const char *const *keys, const char *const *values, unsigned n,
+		  int64_t lease)
+{
+	json_t *ops = json_array();
+	for (unsigned i = 0; ops && i < n; i++) {
+		json_t *put = put_req(keys[i], values[i], lease);
+		if (put == NULL || json_array_append_new(ops, json_pack("{s:o}", "request_put", put))) {
+			json_decref(ops);
+			ops = NULL;
+		}
+	}
+	json_t *req = ops ? json_pack("{s:o}", "success", ops) : NULL;
+	if (req == NULL)
+		return VANE_ENOMEM;
+	json_t *resp;
+	int ret = call(e, "/v3/kv/txn", req, &resp);
+	json_decref(resp);
+	return ret;
+}
+
 int etcd_lease_grant(struct etcd *e, unsigned ttl_s, int64_t *id)
 {
 	json_t *req = json_pack("{s:i}", "TTL", (int)ttl_s);
@@ -308,6 +395,24 @@ int etcd_lease_keepalive(struct etcd *e, int64_t id)
 	ret = i64_of(r ? r : resp, "TTL") > 0 ? 0 : VANE_ENOENT;
 	json_decref(resp);
 	return ret;
+}
+
+int etcd_lease_ttl(struct etcd *e, int64_t id, int64_t *ttl, int64_t *granted)
+{
+	char s[32];
+	snprintf(s, sizeof(s), "%" PRId64, id);
+	json_t *req = json_pack("{s:s}", "ID", s);
+	if (req == NULL)
+		return VANE_ENOMEM;
+	json_t *resp;
+	int ret = call(e, "/v3/lease/timetolive", req, &resp);
+	if (ret != 0)
+		return ret;
+	/* An expired lease says TTL -1 (a number or a string, by version). */
+	*ttl = i64_of(resp, "TTL");
+	*granted = i64_of(resp, "grantedTTL");
+	json_decref(resp);
+	return 0;
 }
 
 struct watch {
@@ -364,16 +469,12 @@ int etcd_watch(struct etcd *e, const char *prefix, void (*on_event)(void *ctx),
 	char url[512];
 	snprintf(url, sizeof(url), "%s/v3/watch", e->urls[m]);
 	e->cur = (e->cur + 1) % (e->n ? e->n : 1);   /* the next attempt tries another member */
-	curl_easy_reset(e->h);
-	curl_easy_setopt(e->h, CURLOPT_URL, url);
-	curl_easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
+	setup(e, url, body);
 	curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, on_watch_data);
 	curl_easy_setopt(e->h, CURLOPT_WRITEDATA, &w);
-	curl_easy_setopt(e->h, CURLOPT_CONNECTTIMEOUT_MS, e->timeout_ms);
 	curl_easy_setopt(e->h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e->h, CURLOPT_XFERINFOFUNCTION, on_watch_progress);
 	curl_easy_setopt(e->h, CURLOPT_XFERINFODATA, &w);
-	curl_easy_setopt(e->h, CURLOPT_NOSIGNAL, 1L);
 	CURLcode rc = curl_easy_perform(e->h);
 	free(body);
 	free(w.line.p);

@@ -22,8 +22,15 @@
 
 struct etcd;
 
-/* `urls` are copied.  NULL without memory. */
-struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms);
+/* TLS to https:// members: PEM files, each NULL when not used (`ca` NULL:
+ * the system's CAs).  Peers are verified, host names included. */
+struct etcd_tls {
+	const char *cert, *key, *ca;
+};
+
+/* `urls` and `tls` (may be NULL) are copied.  NULL without memory. */
+struct etcd *etcd_new(char *const *urls, unsigned n, long timeout_ms,
+		      const struct etcd_tls *tls);
 void etcd_free(struct etcd *e);
 
 /* One key-value pair as read (strings decoded, NUL-terminated). */
@@ -45,6 +52,17 @@ void etcd_range_free(struct etcd_range *r);
  * etcd refused the request itself (4xx). */
 int etcd_get_prefix(struct etcd *e, const char *prefix, struct etcd_range *out) VANE_WUR;
 
+/* The store's revision, by a linearizable count of `key` (no values
+ * read): cheap enough to ask every poll, to skip reading ranges that
+ * cannot have changed. */
+int etcd_revision(struct etcd *e, const char *key, int64_t *revision) VANE_WUR;
+
+/* How many keys under `prefix` were modified after revision `since`
+ * (their keys only are read) into `*changed`, and etcd's count of the
+ * keys under it into `*count`: a deletion shows there. */
+int etcd_changed_since(struct etcd *e, const char *prefix, int64_t since, unsigned *changed,
+		       int64_t *count) VANE_WUR;
+
 /* One key: `*value` malloc'd or NULL when absent, `*mod_rev` 0 when absent. */
 int etcd_get(struct etcd *e, const char *key, char **value, int64_t *mod_rev) VANE_WUR;
 
@@ -53,6 +71,12 @@ int etcd_get(struct etcd *e, const char *key, char **value, int64_t *mod_rev) VA
  * 0 = none.  `*revision` (may be NULL): the store's revision after it. */
 int etcd_put_if(struct etcd *e, const char *key, const char *value, int64_t mod_rev,
 		int64_t lease, bool *ok, int64_t *revision) VANE_WUR;
+
+/* Unconditional puts of `n` keys in one txn, all or none (`lease` 0 =
+ * none).  etcd takes at most 128 operations per txn by default
+ * (--max-txn-ops): keep `n` below that. */
+int etcd_put_many(struct etcd *e, const char *const *keys, const char *const *values, unsigned n,
+		  int64_t lease) VANE_WUR;
 
 /* Unconditional put (`lease` 0 = none). */
 int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease) VANE_WUR;
@@ -71,6 +95,10 @@ int etcd_lease_grant(struct etcd *e, unsigned ttl_s, int64_t *id) VANE_WUR;
 
 /* Renew lease `id` once; VANE_ENOENT when it has expired. */
 int etcd_lease_keepalive(struct etcd *e, int64_t id) VANE_WUR;
+
+/* Lease `id`'s remaining and granted TTL in seconds (`*ttl` -1 when it
+ * has expired): how long ago its holder last renewed it. */
+int etcd_lease_ttl(struct etcd *e, int64_t id, int64_t *ttl, int64_t *granted) VANE_WUR;
 
 /* Base64 (RFC 4648 with padding), malloc'd; NULL without memory or on bad
  * input. */

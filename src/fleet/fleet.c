@@ -8,77 +8,20 @@
 
 #include <openssl/evp.h>
 
-#include "fleet/etcd.h"
-#include "fleet/fleet.h"
+#include "fleet/internal.h"
 #include "rt/clock.h"
 #include "rt/log.h"
 
 #define POLL_MS 200
 #define NODES_EVERY_MS 1000
-#define WRITE_TIMEOUT_MS 1000
-#define WRITE_TRIES 5
-#define PREFIX_MAX 256
-#define KEY_MAX (LIVE_KEY_MAX + PREFIX_MAX + 16)
-
-struct local_change {
-	char key[LIVE_KEY_MAX];          /* "service/endpoint" */
-	char *value;                     /* JSON as it would be in etcd */
-	int64_t base_rev;                /* the key's mod_revision when last seen */
-};
-
-/* This node's vote on one probe target ("CHECK@ADDRESS"), for the thread
- * to publish under the lease. */
-struct my_vote {
-	char target[192];
-	bool up, dirty;
-};
-
-struct fleet {
-	uv_loop_t *loop;
-	struct ops_rt *ops;
-	char *name, *node, *version;
-	char prefix[PREFIX_MAX];         /* "/vane/NAME/" */
-	unsigned lease_ms;
-	struct etcd *w;                  /* the loop's client, for writes */
-	struct etcd *r;                  /* the thread's client */
-
-	uv_thread_t thread, watch_thread;
-	bool thread_on, watch_on;
-	struct etcd *wr;                 /* the watch thread's client (reads after events) */
-	struct etcd *ws;                 /* the watch stream's */
-	struct etcd *peers;              /* anycast's peer reads (a worker thread) */
-	uv_mutex_t peers_lock;
-	uv_async_t async;
-	uv_mutex_t lock;
-	uv_cond_t wake;
-
-	/* Under lock: the thread's findings and the loop's answers. */
-	bool stop;
-	bool have_admin;                 /* admin holds a range not yet taken */
-	struct etcd_range admin;
-	int64_t admin_mark;              /* of the newest range handed over */
-	bool available, avail_known;
-	json_t *nodes;                   /* object: node -> record */
-	char digest[65];
-	int anycast;                     /* ANYCAST_* bits; -1: no anycast state told */
-	int64_t applied;                 /* admin revision applied by the loop */
-	struct my_vote *mine;            /* this node's votes */
-	unsigned nmine;
-	bool have_votes;
-	struct etcd_range votes;         /* every node's votes, not yet taken */
-	unsigned quorum;                 /* 0 = majority */
-
-	/* Loop thread only. */
-	bool loop_available, loop_avail_known, applied_once;
-	struct etcd_range seen;          /* the admin range last applied */
-	int64_t seen_rev;                /* its highest mod_revision */
-	int64_t wrote_rev;               /* store revision of this node's last write */
-	struct local_change *locals;
-	unsigned nlocals;
-	struct etcd_range vote_seen;     /* the votes last folded */
-	uint64_t isolated_since;         /* monotonic ms etcd went away; 0: reachable */
-	bool own_probes;                 /* isolated past the lease: own probes decide */
-};
+/* The votes are the big range (nodes x targets): health moves in seconds,
+ * so once a second at most is soon enough. */
+#define VOTES_EVERY_MS 1000
+#define CALL_TIMEOUT_MS 1000
+/* As long as anycast waits for a peer's HTTP API. */
+#define PEERS_TIMEOUT_MS 500
+#define ANYCAST_ANNOUNCED 1
+#define ANYCAST_HEALTHY 2
 
 /* As long as anycast waits for a peer's HTTP API. */
 #define PEERS_TIMEOUT_MS 500
@@ -118,7 +61,7 @@ static unsigned quorum_of(const struct vane_conf *conf)
 /* What etcd holds of an endpoint: the operator's intent only.  Recovery
  * ramps and aborted ramps follow this node's own health, so they stay
  * local. */
-static char *admin_value(const struct steer_admin_ep *a)
+char *fleet_admin_value(const struct steer_admin_ep *a)
 {
 	struct steer_admin_ep c = *a;
 	memset(&c.aborted, 0, sizeof(c.aborted));
@@ -133,7 +76,7 @@ static char *admin_value(const struct steer_admin_ep *a)
 	return s;
 }
 
-static void admin_parse(const char *value, struct steer_admin_ep *a)
+void fleet_admin_parse(const char *value, struct steer_admin_ep *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (value == NULL || value[0] == '\0')
@@ -146,7 +89,7 @@ static void admin_parse(const char *value, struct steer_admin_ep *a)
 
 /* The cluster's intent `c` over the working entry `dst`, keeping what is
  * this node's own (recovery and aborted ramps). */
-static void admin_merge(struct steer_admin_ep *dst, const struct steer_admin_ep *c)
+void fleet_admin_merge(struct steer_admin_ep *dst, const struct steer_admin_ep *c)
 {
 	dst->drained = c->drained;
 	dst->weight_set = c->weight_set;
@@ -158,18 +101,18 @@ static void admin_merge(struct steer_admin_ep *dst, const struct steer_admin_ep 
 		memset(&dst->ramp, 0, sizeof(dst->ramp));
 }
 
-static struct steer_admin_ep *work_ep(struct fleet *f, uint32_t s, uint32_t e)
+struct steer_admin_ep *fleet_work_ep(struct fleet *f, uint32_t s, uint32_t e)
 {
 	return &f->ops->work->adm_ep[live_ep_base(f->ops->lay->set, s) + e];
 }
 
-static void etcd_key(const struct fleet *f, const char *what, const char *key, char *buf,
+void fleet_etcd_key(const struct fleet *f, const char *what, const char *key, char *buf,
 		     size_t size)
 {
 	snprintf(buf, size, "%s%s/%s", f->prefix, what, key);
 }
 
-static const struct etcd_kv *find_kv(const struct etcd_range *r, const char *key)
+const struct etcd_kv *fleet_find_kv(const struct etcd_range *r, const char *key)
 {
 	for (unsigned i = 0; i < r->n; i++)
 		if (strcmp(r->kv[i].key, key) == 0)
@@ -177,30 +120,19 @@ static const struct etcd_kv *find_kv(const struct etcd_range *r, const char *key
 	return NULL;
 }
 
-static struct local_change *find_local(const struct fleet *f, const char *key)
-{
-	for (unsigned i = 0; i < f->nlocals; i++)
-		if (strcmp(f->locals[i].key, key) == 0)
-			return &f->locals[i];
-	return NULL;
-}
-
-static void drop_local(struct fleet *f, struct local_change *l)
-{
-	free(l->value);
-	*l = f->locals[--f->nlocals];
-}
-
 /* ---- the polling thread ---- */
 
 static int put_node(struct fleet *f, int64_t lease)
 {
-	char key[KEY_MAX];
-	etcd_key(f, "nodes", f->node, key, sizeof(key));
+	char key[KEY_MAX], id[32];
+	fleet_etcd_key(f, "nodes", f->node, key, sizeof(key));
+	snprintf(id, sizeof(id), "%" PRId64, lease);
 	uv_mutex_lock(&f->lock);
-	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:i}", "node", f->node, "version", f->version,
-				"config_digest", f->digest, "revision", (json_int_t)f->applied,
-				"pid", (int)getpid());
+	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:i,s:s,s:i,s:i}", "node", f->node,
+				"version", f->version, "config_digest", f->digest,
+				"revision", (json_int_t)f->applied, "pid", (int)getpid(),
+				"lease", id, "lease_ttl_s", (int)((f->lease_ms + 999) / 1000),
+				"local_changes", (int)f->nlocal_marks);
 	if (rec && f->anycast >= 0)
 		json_object_set_new(rec, "anycast",
 				    json_pack("{s:b,s:b}", "announced", f->anycast & ANYCAST_ANNOUNCED,
@@ -215,8 +147,22 @@ static int put_node(struct fleet *f, int64_t lease)
 	return ret;
 }
 
+/* How long ago a node renewed its lease (etcd counts in seconds): asked
+ * only while someone reads `cluster`, as it costs a call per node. */
+static void add_last_seen(struct fleet *f, json_t *rec)
+{
+	const char *id = json_string_value(json_object_get(rec, "lease"));
+	int64_t ttl, granted;
+	if (id == NULL || etcd_lease_ttl(f->r, strtoll(id, NULL, 10), &ttl, &granted) != 0)
+		return;
+	if (ttl < 0)
+		json_object_set_new(rec, "lease_expired", json_true());
+	else
+		json_object_set_new(rec, "last_seen_s", json_integer(granted > ttl ? granted - ttl : 0));
+}
+
 /* Node records by name; NULL when etcd did not answer. */
-static json_t *read_nodes(struct fleet *f)
+static json_t *read_nodes(struct fleet *f, bool last_seen)
 {
 	char prefix[KEY_MAX];
 	struct etcd_range r;
@@ -226,10 +172,13 @@ static json_t *read_nodes(struct fleet *f)
 	json_t *out = json_object();
 	for (unsigned i = 0; out && i < r.n; i++) {
 		json_t *rec = json_loads(r.kv[i].value, 0, NULL);
-		if (json_is_object(rec))
+		if (json_is_object(rec)) {
+			if (last_seen)
+				add_last_seen(f, rec);
 			json_object_set_new(out, r.kv[i].key + strlen(prefix), rec);
-		else
+		} else {
 			json_decref(rec);
+		}
 	}
 	etcd_range_free(&r);
 	return out;
@@ -245,46 +194,82 @@ static int64_t range_mark(const struct etcd_range *r)
 	return m * 4096 + r->n;
 }
 
-/* Publish this node's changed votes (all of them: a new lease). */
-static void put_votes(struct fleet *f, int64_t lease, bool all)
+/* Votes per txn: well under etcd's default --max-txn-ops (128). */
+#define VOTES_PER_TXN 64
+
+/* Publish this node's changed votes (all of them: a new lease), a batch
+ * per txn: one call per target would keep this thread from renewing the
+ * lease when a node has hundreds of them. */
+static bool put_votes(struct fleet *f, int64_t lease, bool all)
 {
-	for (unsigned i = 0;; i++) {
-		char target[192];
-		bool up;
-		uv_mutex_lock(&f->lock);
-		if (i >= f->nmine) {
-			uv_mutex_unlock(&f->lock);
-			return;
-		}
-		bool todo = all || f->mine[i].dirty;
-		f->mine[i].dirty = false;
-		memcpy(target, f->mine[i].target, sizeof(target));
-		up = f->mine[i].up;
-		uv_mutex_unlock(&f->lock);
-		if (!todo)
-			continue;
-		char key[KEY_MAX];
-		snprintf(key, sizeof(key), "%shealth/%s/%s", f->prefix, target, f->node);
-		if (etcd_put(f->r, key, up ? "up" : "down", lease) != 0) {
-			uv_mutex_lock(&f->lock);
-			if (i < f->nmine)
-				f->mine[i].dirty = true;   /* again on the next round */
-			uv_mutex_unlock(&f->lock);
-		}
+	static const size_t vsize = 48;
+	char *keys[VOTES_PER_TXN], *values[VOTES_PER_TXN];
+	unsigned idx[VOTES_PER_TXN];
+	for (unsigned i = 0; i < VOTES_PER_TXN; i++) {
+		keys[i] = malloc(KEY_MAX);
+		values[i] = malloc(vsize);
 	}
+	unsigned next = 0;
+	bool ok = true;
+	for (bool more = true; more && ok;) {
+		unsigned n = 0;
+		uv_mutex_lock(&f->lock);
+		for (; next < f->nmine && n < VOTES_PER_TXN; next++) {
+			struct my_vote *v = &f->mine[next];
+			if (!(all || v->dirty) || keys[n] == NULL || values[n] == NULL)
+				continue;
+			v->dirty = false;
+			snprintf(keys[n], KEY_MAX, "%shealth/%s/%s", f->prefix, v->target, f->node);
+			/* "down@MS": the verdict, and since when (wall ms) for explain. */
+			snprintf(values[n], vsize, "%s@%" PRIu64, v->up ? "up" : "down", v->since);
+			idx[n++] = next;
+		}
+		more = next < f->nmine;
+		uv_mutex_unlock(&f->lock);
+		if (n == 0)
+			continue;
+		int ret = etcd_put_many(f->r, (const char *const *)keys, (const char *const *)values,
+					n, lease);
+		uv_mutex_lock(&f->lock);
+		if (ret == 0)
+			f->vote_writes += n;
+		else
+			for (unsigned k = 0; k < n; k++)
+				if (idx[k] < f->nmine)
+					f->mine[idx[k]].dirty = true;   /* again on the next round */
+		uv_mutex_unlock(&f->lock);
+		ok = ret == 0;
+	}
+	for (unsigned i = 0; i < VOTES_PER_TXN; i++) {
+		free(keys[i]);
+		free(values[i]);
+	}
+	return ok;
 }
 
-/* Every node's votes; true when they changed since `*mark`. */
-static bool read_votes(struct fleet *f, int64_t *mark)
+/* Every node's votes: 1 when they changed since `*mark`, 0 when not, -1
+ * when etcd did not answer. */
+static int read_votes(struct fleet *f, int64_t *mark)
 {
 	char prefix[KEY_MAX];
 	struct etcd_range r;
 	snprintf(prefix, sizeof(prefix), "%shealth/", f->prefix);
+	/* The votes are nodes x targets, megabytes at scale, and mostly
+	 * unchanged: ask what changed (keys only) and how many there are
+	 * (deletions by an expired lease), and read them all only then. */
+	unsigned changed;
+	int64_t count;
+	if (etcd_changed_since(f->r, prefix, f->votes_rev, &changed, &count) != 0)
+		return -1;
+	if (changed == 0 && count == f->votes_count && *mark != -1)
+		return 0;
 	if (etcd_get_prefix(f->r, prefix, &r) != 0)
-		return false;
+		return -1;
+	f->votes_rev = r.revision;
+	f->votes_count = r.n;
 	if (range_mark(&r) == *mark) {
 		etcd_range_free(&r);
-		return false;
+		return 0;
 	}
 	*mark = range_mark(&r);
 	uv_mutex_lock(&f->lock);
@@ -292,7 +277,17 @@ static bool read_votes(struct fleet *f, int64_t *mark)
 	f->votes = r;
 	f->have_votes = true;
 	uv_mutex_unlock(&f->lock);
-	return true;
+	return 1;
+}
+
+/* etcd answered at store revision `rev`. */
+static void note_answer(struct fleet *f, int64_t rev)
+{
+	uv_mutex_lock(&f->lock);
+	if (rev > f->store_rev)
+		f->store_rev = rev;
+	f->last_ok_ms = rt_now_ms();
+	uv_mutex_unlock(&f->lock);
 }
 
 /* Read the admin keys with `e` and hand them to the loop if they changed
@@ -308,6 +303,11 @@ static bool read_admin(struct fleet *f, struct etcd *e)
 	int64_t mark = range_mark(&r);
 	bool send = false;
 	uv_mutex_lock(&f->lock);
+	if (r.revision > f->store_rev)
+		f->store_rev = r.revision;
+	if (mark / 4096 > f->latest_admin_rev)
+		f->latest_admin_rev = mark / 4096;
+	f->last_ok_ms = rt_now_ms();
 	/* Each thread may read an older state than the other handed over. */
 	if (mark != f->admin_mark && r.revision >= f->admin.revision) {
 		etcd_range_free(&f->admin);
@@ -356,13 +356,39 @@ static void watch_thread(void *arg)
 	}
 }
 
+/* Renew the lease every third of its TTL, on a thread of its own: the
+ * poll's big reads and batched writes must never make it late (a late
+ * renewal re-registers the node, which rewrites all its votes, which
+ * loads etcd further). */
+static void keepalive_thread(void *arg)
+{
+	struct fleet *f = arg;
+	uv_mutex_lock(&f->lock);
+	while (!f->stop) {
+		int64_t lease = f->lease;
+		uv_mutex_unlock(&f->lock);
+		int k = lease ? etcd_lease_keepalive(f->k, lease) : 0;
+		uv_mutex_lock(&f->lock);
+		if (k == VANE_ENOENT && f->lease == lease)
+			f->lease = 0;
+		/* A new lease wakes this thread (broadcast on `wake`). */
+		if (!f->stop)
+			(void)uv_cond_timedwait(&f->wake, &f->lock,
+						(uint64_t)(lease && k == 0 ? f->lease_ms / 3 : 200) *
+						1000000ull);
+	}
+	uv_mutex_unlock(&f->lock);
+}
+
 static void poll_thread(void *arg)
 {
 	struct fleet *f = arg;
-	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1;
+	int64_t lease = 0, node_rev = -1, vote_node_rev = 0, votes_mark = -1, read_rev = -1;
+	bool nodes_read = false;
+	uint64_t nodes_at = 0, votes_at = 0, node_put_at = 0;
 	int node_anycast = -1;
-	uint64_t keepalive_at = 0, nodes_at = 0;
 	char node_digest[65] = "";
+	unsigned node_locals = 0;
 	unsigned ttl_s = (f->lease_ms + 999) / 1000;
 
 	uv_mutex_lock(&f->lock);
@@ -371,42 +397,74 @@ static void poll_thread(void *arg)
 		uint64_t t0 = rt_mono_ms();
 		bool notify = false;
 
-		bool avail = read_admin(f, f->r);
+		/* The quorum probe: a linearizable count.  Unless the store moved
+		 * on, the ranges below read what they read last time: with many
+		 * nodes and targets the votes are megabytes, not worth re-reading
+		 * five times a second for nothing (the watch stream still brings
+		 * admin changes at once). */
+		int64_t rev = 0;
+		bool avail = etcd_revision(f->r, f->prefix, &rev) == 0;
+		bool moved = avail && rev != read_rev;
+		if (moved)
+			avail = read_admin(f, f->r);
+		else if (avail)
+			note_answer(f, rev);
 
-		/* The node's record lives under its lease: it vanishes with the node. */
+		/* The node's record lives under its lease: it vanishes with the
+		 * node.  The keepalive thread renews it, and drops it when etcd
+		 * says it expired. */
+		uv_mutex_lock(&f->lock);
+		if (lease && f->lease == 0)
+			log_warning("cluster: lease expired, registering again");
+		lease = f->lease;
+		uv_mutex_unlock(&f->lock);
 		if (avail && lease == 0 && etcd_lease_grant(f->r, ttl_s, &lease) == 0) {
-			keepalive_at = t0 + f->lease_ms / 3;
 			node_rev = -1;
-		} else if (avail && lease && t0 >= keepalive_at) {
-			int k = etcd_lease_keepalive(f->r, lease);
-			if (k == VANE_ENOENT) {
-				log_warning("cluster: lease expired, registering again");
-				lease = 0;
-			} else if (k == 0) {
-				keepalive_at = t0 + f->lease_ms / 3;
-			}
+			uv_mutex_lock(&f->lock);
+			f->lease = lease;
+			uv_cond_broadcast(&f->wake);
+			uv_mutex_unlock(&f->lock);
 		}
 		uv_mutex_lock(&f->lock);
 		bool dirty = f->applied != node_rev || strcmp(f->digest, node_digest) != 0 ||
+			     f->nlocal_marks != node_locals ||
 			     f->anycast != node_anycast;
+		unsigned locals = f->nlocal_marks;
+		bool last_seen = f->want_last_seen_until > t0;
 		int64_t applied = f->applied;
 		int anycast = f->anycast;
 		char digest[65];
 		memcpy(digest, f->digest, sizeof(digest));
 		uv_mutex_unlock(&f->lock);
-		if (avail && lease)
-			put_votes(f, lease, vote_node_rev != lease);
-		vote_node_rev = lease;
-		if (avail && read_votes(f, &votes_mark))
-			notify = true;
-		if (avail && lease && dirty && put_node(f, lease) == 0) {
+		/* Every vote again under a new lease, until one pass got through. */
+		if (avail && lease && put_votes(f, lease, vote_node_rev != lease))
+			vote_node_rev = lease;
+		bool votes_due = moved && t0 >= votes_at;
+		int votes = votes_due ? read_votes(f, &votes_mark) : 0;
+		notify |= votes > 0;
+		if (votes_due && votes >= 0)
+			votes_at = t0 + VOTES_EVERY_MS;
+		/* Only once both ranges were read at `rev` (or later). */
+		if (moved && avail && votes_due && votes >= 0)
+			read_rev = rev;
+		/* At most once a second: each operator change moves every node's
+		 * applied revision, and N records rewritten at once are N writes
+		 * that every node then notices. */
+		/* A new anycast state goes at once: a peer may be deciding a
+		 * handover on it. */
+		if (avail && lease && dirty &&
+		    (node_rev == -1 || t0 >= node_put_at || anycast != node_anycast) &&
+		    put_node(f, lease) == 0) {
+			node_put_at = t0 + NODES_EVERY_MS;
 			node_rev = applied;
 			node_anycast = anycast;
+			node_locals = locals;
 			memcpy(node_digest, digest, sizeof(node_digest));
 		}
 		json_t *nodes = NULL;
-		if (avail && t0 >= nodes_at) {
-			nodes = read_nodes(f);
+		if (avail && t0 >= nodes_at && (moved || last_seen || !nodes_read)) {
+			nodes_read = true;
+			nodes = read_nodes(f, last_seen);
 			nodes_at = t0 + NODES_EVERY_MS;
 		}
 
@@ -415,8 +473,9 @@ static void poll_thread(void *arg)
 			json_decref(f->nodes);
 			f->nodes = nodes;
 		}
-		/* While cut off, the loop keeps checking how long for. */
-		if (!f->avail_known || f->available != avail || !avail) {
+		/* While cut off, the loop keeps checking how long for; while
+		 * --local changes wait, it keeps trying to reconcile them. */
+		if (!f->avail_known || f->available != avail || !avail || f->has_locals) {
 			f->available = avail;
 			f->avail_known = true;
 			notify = true;
@@ -435,31 +494,6 @@ static void poll_thread(void *arg)
 
 /* ---- the loop side ---- */
 
-/* Push local changes made without quorum, unless the cluster moved on. */
-static void reconcile(struct fleet *f)
-{
-	for (unsigned i = 0; i < f->nlocals;) {
-		struct local_change *l = &f->locals[i];
-		char key[KEY_MAX], *cur = NULL;
-		int64_t rev = 0;
-		bool ok = false;
-		etcd_key(f, "admin", l->key, key, sizeof(key));
-		if (etcd_get(f->w, key, &cur, &rev) != 0)
-			return;
-		free(cur);
-		if (rev != l->base_rev) {
-			log_warning("[%s] cluster: the local change is superseded by a cluster change "
-				    "made meanwhile; taking the cluster's", l->key);
-		} else if (etcd_put_if(f->w, key, l->value, rev, 0, &ok, &f->wrote_rev) != 0) {
-			return;
-		} else {
-			log_info("[%s] cluster: local change %s", l->key,
-				 ok ? "reconciled (now the cluster's)" : "lost a race; taking the cluster's");
-		}
-		drop_local(f, l);
-	}
-}
-
 /* Make the working state follow etcd's admin range `r`. */
 static void apply(struct fleet *f, const struct etcd_range *r)
 {
@@ -469,15 +503,15 @@ static void apply(struct fleet *f, const struct etcd_range *r)
 		for (uint32_t e = 0; e < set->svc[s].n_ep; e++) {
 			char lkey[LIVE_KEY_MAX], key[KEY_MAX];
 			live_key(set, s, e, lkey, sizeof(lkey));
-			if (find_local(f, lkey))
+			if (fleet_find_local(f, lkey))
 				continue;   /* marked: this node's emergency change wins here */
-			etcd_key(f, "admin", lkey, key, sizeof(key));
-			const struct etcd_kv *kv = find_kv(r, key);
-			struct steer_admin_ep c, *a = work_ep(f, s, e), before = *a;
-			admin_parse(kv ? kv->value : NULL, &c);
-			admin_merge(a, &c);
+			fleet_etcd_key(f, "admin", lkey, key, sizeof(key));
+			const struct etcd_kv *kv = fleet_find_kv(r, key);
+			struct steer_admin_ep c, *a = fleet_work_ep(f, s, e), before = *a;
+			fleet_admin_parse(kv ? kv->value : NULL, &c);
+			fleet_admin_merge(a, &c);
 			if (memcmp(&before, a, sizeof(before)) != 0) {
-				char *v = admin_value(a);
+				char *v = fleet_admin_value(a);
 				log_info("[%s] cluster: %s", lkey, v ? v : "changed");
 				free(v);
 				nchanged++;
@@ -494,6 +528,12 @@ static void apply(struct fleet *f, const struct etcd_range *r)
 	uv_mutex_lock(&f->lock);
 	f->applied = f->seen_rev;
 	uv_mutex_unlock(&f->lock);
+}
+
+void fleet_apply_seen(struct fleet *f)
+{
+	if (f->applied_once)
+		apply(f, &f->seen);
 }
 
 static void fold_votes(struct fleet *f);
@@ -524,6 +564,7 @@ static void on_own_vote(void *ctx, uint32_t h, bool up)
 	if (v && v->up != up) {
 		v->up = up;
 		v->dirty = true;
+		v->since = rt_now_ms();
 	}
 	uv_mutex_unlock(&f->lock);
 	/* Count again now with this node's new vote: the fleet's verdict must
@@ -558,7 +599,7 @@ static void fold_votes(struct fleet *f)
 			    strcmp(kv->key + pl + tl, f->node) == 0)
 				continue;
 			live++;
-			down += strcmp(kv->value, "down") == 0;
+			down += strncmp(kv->value, "down", 4) == 0;
 		}
 		unsigned q = f->quorum ? f->quorum : live / 2 + 1;
 		v.vantages = (uint8_t)(live > 255 ? 255 : live);
@@ -635,7 +676,7 @@ static void on_async(uv_async_t *h)
 		f->loop_avail_known = true;
 	}
 	if (avail && f->nlocals)
-		reconcile(f);
+		fleet_reconcile(f);
 	/* A poll that started before this node's own write would undo it for
 	 * a moment: wait for one that read after it. */
 	if (have && (r.revision < f->wrote_rev || r.revision < f->seen.revision)) {
@@ -671,15 +712,17 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	f->node = strdup(conf->node);
 	f->anycast = -1;
 	f->version = strdup(conf->version);
+	f->state_dir = strdup(conf->state_dir ? conf->state_dir : ".");
 	snprintf(f->prefix, sizeof(f->prefix), "/vane/%s/", conf->name);
-	f->w = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	f->r = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	f->wr = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	f->ws = etcd_new(conf->etcd, conf->netcd, WRITE_TIMEOUT_MS);
-	f->peers = etcd_new(conf->etcd, conf->netcd, PEERS_TIMEOUT_MS);
+	const struct etcd_tls tls = { .cert = conf->cert, .key = conf->key, .ca = conf->ca };
+	f->w = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->r = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->wr = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->ws = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->k = etcd_new(conf->etcd, conf->netcd, CALL_TIMEOUT_MS, &tls);
+	f->peers = etcd_new(conf->etcd, conf->netcd, PEERS_TIMEOUT_MS, &tls);
 	f->admin_mark = -1;
-	if (!f->wr || !f->ws || !f->peers || !f->name || !f->node || !f->version || !f->w ||
-	    !f->r) {
+	if (!f->wr || !f->ws || !f->k || !f->peers || !f->name || !f->node || !f->version || !f->state_dir || !f->w || !f->r) {
 		fleet_free(f);
 		return VANE_ENOMEM;
 	}
@@ -688,8 +731,20 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 	uv_mutex_init(&f->lock);
 	uv_mutex_init(&f->peers_lock);
 	uv_cond_init(&f->wake);
+	uv_cond_init(&f->wjob);
 	uv_async_init(loop, &f->async, on_async);
 	f->async.data = f;
+	f->todo_tail = &f->todo;
+	f->done_tail = &f->done;
+	/* --local changes from before a restart stay marked, and win over
+	 * etcd here until they are reconciled. */
+	fleet_locals_load(f);
+	if (fleet_writer_start(f) != 0) {
+		log_error("cluster: cannot start the etcd writer thread");
+		fleet_close(f);
+		*out = f;
+		return VANE_ENOMEM;
+	}
 	if (ops_votes_enable(ops, on_own_vote, f) != 0) {
 		fleet_close(f);
 		*out = f;
@@ -702,6 +757,10 @@ int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *o
 		return VANE_ENOMEM;
 	}
 	f->thread_on = true;
+	if (uv_thread_create(&f->keepalive, keepalive_thread, f) == 0)
+		f->keepalive_on = true;
+	else
+		log_warning("cluster: no keepalive thread; the lease will expire");
 	if (uv_thread_create(&f->watch_thread, watch_thread, f) == 0)
 		f->watch_on = true;
 	else
@@ -728,6 +787,11 @@ void fleet_close(struct fleet *f)
 		uv_thread_join(&f->watch_thread);
 		f->watch_on = false;
 	}
+	if (f->keepalive_on) {
+		uv_thread_join(&f->keepalive);
+		f->keepalive_on = false;
+	}
+	fleet_writer_stop(f);
 	if (!uv_is_closing((uv_handle_t *)&f->async))
 		uv_close((uv_handle_t *)&f->async, NULL);
 }
@@ -740,6 +804,7 @@ void fleet_free(struct fleet *f)
 		uv_mutex_destroy(&f->lock);
 		uv_mutex_destroy(&f->peers_lock);
 		uv_cond_destroy(&f->wake);
+		uv_cond_destroy(&f->wjob);
 	}
 	etcd_range_free(&f->admin);
 	etcd_range_free(&f->seen);
@@ -755,9 +820,11 @@ void fleet_free(struct fleet *f)
 	etcd_free(f->wr);
 	etcd_free(f->ws);
 	etcd_free(f->peers);
+	etcd_free(f->k);
 	free(f->name);
 	free(f->node);
 	free(f->version);
+	free(f->state_dir);
 	free(f);
 }
 
@@ -769,130 +836,6 @@ void fleet_config_changed(struct fleet *f, const struct vane_conf *conf)
 	uv_mutex_lock(&f->lock);
 	memcpy(f->digest, d, sizeof(d));
 	uv_mutex_unlock(&f->lock);
-}
-
-/* The change only here, marked until etcd is back. */
-static int change_local(struct fleet *f, const char *lkey, const char *key,
-			struct steer_admin_ep *a, fleet_verb_fn verb, void *arg, bool *changed,
-			char *err, size_t errsize)
-{
-	int ret = verb(arg, changed, err, errsize);
-	if (ret != 0)
-		return ret;
-	struct local_change *l = find_local(f, lkey);
-	if (l == NULL) {
-		struct local_change *n = realloc(f->locals, (f->nlocals + 1) * sizeof(*n));
-		if (n == NULL)
-			return VANE_ENOMEM;
-		f->locals = n;
-		l = &f->locals[f->nlocals++];
-		memset(l, 0, sizeof(*l));
-		snprintf(l->key, sizeof(l->key), "%s", lkey);
-		const struct etcd_kv *kv = find_kv(&f->seen, key);
-		l->base_rev = kv ? kv->mod_revision : 0;
-	}
-	free(l->value);
-	l->value = admin_value(a);
-	log_warning("[%s] cluster: changed on this node only (--local), until etcd is back", lkey);
-	return 0;
-}
-
-int fleet_change(struct fleet *f, uint32_t s, uint32_t e, bool local, fleet_verb_fn verb,
-		 void *arg, bool *changed, bool *was_local, char *err, size_t errsize)
-{
-	char lkey[LIVE_KEY_MAX], key[KEY_MAX];
-	live_key(f->ops->lay->set, s, e, lkey, sizeof(lkey));
-	etcd_key(f, "admin", lkey, key, sizeof(key));
-	struct steer_admin_ep *a = work_ep(f, s, e);
-	*was_local = false;
-	int ret = 0;
-	for (unsigned attempt = 0; attempt < WRITE_TRIES; attempt++) {
-		char *cur = NULL;
-		int64_t rev = 0;
-		ret = etcd_get(f->w, key, &cur, &rev);
-		if (ret != 0)
-			break;
-		/* The verb runs on what etcd holds, so that another node's
-		 * change this node has not seen yet is kept. */
-		struct steer_admin_ep saved = *a, c;
-		admin_parse(cur, &c);
-		free(cur);
-		admin_merge(a, &c);
-		ret = verb(arg, changed, err, errsize);
-		if (ret != 0) {
-			*a = saved;
-			return ret;
-		}
-		char *value = admin_value(a);
-		bool ok = false;
-		int64_t wrote = 0;
-		ret = value ? etcd_put_if(f->w, key, value, rev, 0, &ok, &wrote) : VANE_ENOMEM;
-		free(value);
-		if (ret == 0 && ok) {
-			f->wrote_rev = wrote;
-			/* A --local mark on this key is settled by the operator now. */
-			struct local_change *l = find_local(f, lkey);
-			if (l)
-				drop_local(f, l);
-			return 0;
-		}
-		*a = saved;
-		if (ret != 0)
-			break;
-		log_info("[%s] cluster: concurrent change, reading again", lkey);
-		ret = VANE_EBUSY;
-	}
-	if (ret == VANE_EBUSY) {
-		snprintf(err, errsize, "conflict: %s kept changing under this write; try again", lkey);
-		return ret;
-	}
-	if (local) {
-		*was_local = true;
-		return change_local(f, lkey, key, a, verb, arg, changed, err, errsize);
-	}
-	snprintf(err, errsize, "cluster unavailable: change not applied (--local applies it on "
-		 "this node only)");
-	return VANE_EAGAIN;
-}
-
-bool fleet_is_local(const struct fleet *f, uint32_t s, uint32_t e)
-{
-	char lkey[LIVE_KEY_MAX];
-	live_key(f->ops->lay->set, s, e, lkey, sizeof(lkey));
-	return find_local(f, lkey) != NULL;
-}
-
-json_t *fleet_status_json(struct fleet *f)
-{
-	json_t *nodes = json_array(), *locals = json_array();
-	uv_mutex_lock(&f->lock);
-	json_t *recs = json_deep_copy(f->nodes);
-	char digest[65];
-	memcpy(digest, f->digest, sizeof(digest));
-	bool avail = f->available;
-	int64_t applied = f->applied;
-	uv_mutex_unlock(&f->lock);
-	const char *name;
-	json_t *rec;
-	unsigned differ = 0;
-	json_object_foreach(recs, name, rec) {
-		const char *d = json_string_value(json_object_get(rec, "config_digest"));
-		bool same = d && strcmp(d, digest) == 0;
-		json_object_set_new(rec, "config_differs", json_boolean(!same));
-		json_object_set_new(rec, "self", json_boolean(strcmp(name, f->node) == 0));
-		differ += !same;
-		json_array_append(nodes, rec);
-	}
-	json_decref(recs);
-	for (unsigned i = 0; i < f->nlocals; i++) {
-		json_t *v = json_loads(f->locals[i].value ? f->locals[i].value : "{}", 0, NULL);
-		json_array_append_new(locals, json_pack("{s:s,s:o}", "key", f->locals[i].key,
-							"state", v ? v : json_object()));
-	}
-	return json_pack("{s:s,s:s,s:b,s:I,s:s,s:o,s:i,s:o}", "cluster", f->name, "node", f->node,
-			 "available", avail, "revision", (json_int_t)applied, "config_digest",
-			 digest, "nodes", nodes, "config_differs", (int)differ, "local_changes",
-			 locals);
 }
 
 void fleet_set_anycast(struct fleet *f, bool announced, bool healthy)

@@ -10,26 +10,32 @@
  *   nodes/NODE              a node's record under its lease: version,
  *                           config digest, applied state revision, and
  *                           its anycast state (the peers of anycast:)
+ *   health/CHECK@ADDR/NODE  a node's verdict under its lease ("down@MS")
  *
  * Reads: a watch stream on the admin prefix (a thread of its own, blocking
  * libcurl) is the doorbell: each event triggers a fresh linearizable range
  * of the prefix, handed to the loop with uv_async.  A second thread polls
- * the same range every 200 ms as the fallback (a broken stream, missed
- * events after compaction) and as the quorum probe (etcd answers no
- * linearizable read without quorum); it also keeps the lease, the node
- * record and the health votes.  Threads rather than the loop's curl multi:
+ * every 200 ms as the fallback (a broken stream, missed events after
+ * compaction) and as the quorum probe (etcd answers no linearizable read
+ * without quorum): a count for the store revision, and the admin and vote
+ * ranges only when it moved (votes once a second at most); it also writes
+ * the node record and this node's changed votes (batched txns).  A third
+ * renews the lease, so that nothing else can make it late.  Threads rather
+ * than the loop's curl multi:
  * every call here blocks for up to the timeout when etcd has no quorum,
  * and the loop must keep answering meanwhile.
  *
- * Writes (operator verbs, loop thread): read the key, apply the verb to
- * what etcd holds, put it back in a txn on the key's mod_revision, retry
- * on conflict, so two operators never lose each other's change.  They
- * block the loop for one round trip (a few ms; up to the 1 s timeout when
- * etcd has no quorum), like the synchronous state.json write beside them.
- * Without quorum a write is refused (VANE_EAGAIN) unless local: then it
- * applies on this node only and stays marked until etcd is back, when it
- * is pushed if nobody changed the key meanwhile, else dropped for the
- * cluster's value (and logged).
+ * Writes (operator verbs) never block the loop: a writer thread with a
+ * queue makes the etcd calls, and the loop takes each result through
+ * uv_async.  A write reads the key, the loop applies the verb to what etcd
+ * holds, the thread puts it back in a txn on the key's mod_revision, and a
+ * conflict starts over, so two operators never lose each other's change.
+ * The working state changes only once etcd has taken the write.  Without
+ * quorum a write is refused (VANE_EAGAIN) unless local: then it applies on
+ * this node only, is kept in STATE_DIR/cluster-local.json and stays
+ * marked until etcd is back.  Then it is pushed if nobody changed the key
+ * in etcd meanwhile (the local change wins), else dropped for the
+ * cluster's value (the cluster wins); either way it is logged.
  *
  * The loop applies etcd's state to the working state of ops/, which
  * persists it in state.json as usual: a node that starts without etcd
@@ -56,6 +62,8 @@ struct fleet_conf {
 	unsigned lease_ms;
 	const struct vane_conf *conf;    /* its shared settings make the config digest */
 	const char *version;
+	const char *state_dir;           /* where --local changes are kept */
+	const char *cert, *key, *ca;     /* TLS to etcd (NULL: none) */
 };
 
 /* Start on the loop (the thread starts polling at once).  `ops` must
@@ -63,7 +71,8 @@ struct fleet_conf {
 int fleet_start(uv_loop_t *loop, const struct fleet_conf *conf, struct ops_rt *ops,
 		struct fleet **out) VANE_WUR;
 
-/* Stop the thread (joins it) and close the loop handle. */
+/* Stop the threads (joins them; unfinished writes are told VANE_EAGAIN)
+ * and close the loop handles. */
 void fleet_close(struct fleet *f);
 /* After the loop ended. */
 void fleet_free(struct fleet *f);
@@ -73,20 +82,39 @@ void fleet_config_changed(struct fleet *f, const struct vane_conf *conf);
 
 /* A verb on endpoint `s`/`e`, run against the working state of ops/ (it
  * returns 0 or a VANE_E* code with a message, and sets `*changed`). */
-typedef int (*fleet_verb_fn)(void *arg, bool *changed, char *err, size_t errsize);
+typedef int (*fleet_verb_fn)(void *arg, uint32_t s, uint32_t e, bool *changed, char *err,
+			     size_t errsize);
+
+/* The end of a change (loop thread): 0 or a VANE_E* code with `err`;
+ * `was_local`: applied on this node only. */
+typedef void (*fleet_done_fn)(void *arg, int ret, bool changed, bool was_local,
+			      const char *err);
 
 /*
- * Apply `verb` to endpoint `s`/`e` through etcd (see above).  `local`: if
- * etcd is unavailable, apply on this node only (`*was_local` true).
+ * Apply `verb` to endpoint `key` ("service/endpoint") through etcd (see
+ * above); `done` is called later, once, on the loop.  `local`: if etcd is
+ * unavailable, apply on this node only.  Errors given to `done`:
  * VANE_EAGAIN "cluster unavailable: change not applied"; VANE_EBUSY when
- * concurrent writers kept winning; the verb's own errors.
+ * concurrent writers kept winning; VANE_ENOENT when a reload removed the
+ * endpoint meanwhile; the verb's own.  Returns VANE_ENOMEM (and `done` is
+ * not called) or 0.
  */
-int fleet_change(struct fleet *f, uint32_t s, uint32_t e, bool local, fleet_verb_fn verb,
-		 void *arg, bool *changed, bool *was_local, char *err, size_t errsize) VANE_WUR;
+int fleet_change(struct fleet *f, const char *key, bool local, fleet_verb_fn verb,
+		 fleet_done_fn done, void *arg) VANE_WUR;
 
 /* The reply of `cluster`: this node, etcd's availability, every node's
  * record (a differing config digest flagged), local changes. */
 json_t *fleet_status_json(struct fleet *f);
+
+/* Add to an explain reply, on each endpoint of service `s` under a
+ * fleet's vote, the verdict of every live vantage (node, up or down, for
+ * how long) and the quorum rule that decided, in "votes" and as lines of
+ * "trace_text". */
+void fleet_explain(struct fleet *f, uint32_t s, json_t *reply);
+
+/* `text` (a metrics exposition, malloc'd) with the vane_fleet_* metrics
+ * appended; `text` as it was when out of memory. */
+char *fleet_metrics_append(struct fleet *f, char *text);
 
 /* True while a local change to this endpoint waits for etcd. */
 bool fleet_is_local(const struct fleet *f, uint32_t s, uint32_t e);

@@ -1010,9 +1010,9 @@ static void test_restart_changes(void **state)
 		n++;
 	/* listen, udp-workers, control, log, user, http x2, dnstap, rrl x6, the
 	 * 13 anycast keys (read once when the anycast runtime starts), and
-	 * cluster name, node, etcd, lease, and the 11 keys of a provider (its
-	 * thread holds a copy from the start). */
-	assert_int_equal(n, 42);
+	 * cluster name, node, etcd, lease, cert, key, ca, and the 11 keys of a
+	 * provider (its thread holds a copy from the start). */
+	assert_int_equal(n, 45);
 	free(doc);
 }
 
