@@ -203,9 +203,22 @@ async function main() {
 		const t0 = Date.now();
 		await waitHealth(EP_C, 'down', 30000);
 		log(`ok: ${EP_C.id} shown down ${Date.now() - t0} ms after its health server died`);
-		const colour = await row(EP_C).locator('[data-testid="health"] .dot').evaluate((el) => getComputedStyle(el).backgroundColor);
-		const [r, g, b] = colour.match(/\d+/g).map(Number);
-		if (!(r > 150 && g < 100 && b < 100)) throw new Error(`down dot is not red: ${colour}`);
+		// The row may be re-rendered (or its colour still in transition) just
+		// as it turns down: read the dot until it is red, or fail with it.
+		const dotColour = () => row(EP_C).locator('[data-testid="health"] .dot')
+			.evaluate((el) => getComputedStyle(el).backgroundColor).catch(() => '');
+		const isRed = (c) => {
+			const m = (c || '').match(/\d+/g);
+			if (!m || m.length < 3) return false;
+			const [r, g, b] = m.map(Number);
+			return r > 150 && g < 100 && b < 100;
+		};
+		let colour = '';
+		try {
+			await waitFor('a red down dot', async () => isRed(colour = await dotColour()), 5000);
+		} catch (e) {
+			throw new Error(`down dot is not red: ${colour}`);
+		}
 		log(`ok: down dot colour ${colour}`);
 		await waitFor(`a health-down event for ${EP_C.id}`, () => page.locator(
 			`[data-testid="event"]:has-text("${SERVICE}/${EP_C.id}")`).filter({ hasText: 'down' }).count(), 10000);
