@@ -188,6 +188,7 @@ struct vane_conf {
 	/* http: http_listen.text NULL = no HTTP API. */
 	struct conf_listen http_listen;
 	char *http_token_file;           /* resolved; NULL = writes refused */
+	char *http_lab_reports;          /* resolved; vane-lab's reports; NULL = not served */
 
 	/* dnstap: dnstap_socket NULL = off. */
 	char *dnstap_socket;

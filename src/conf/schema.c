@@ -178,6 +178,13 @@ static const struct conf_item http_items[] = {
 	  .help = "File holding the bearer token that POST requests must send "
 		  "(Authorization: Bearer TOKEN). Without it every write is refused. "
 		  "Read at start." },
+	{ .name = "lab-reports", .type = CONF_PATH, .offset = S(http_lab_reports),
+	  .flags = CONF_RESTART | CONF_NODE,
+	  .help = "Directory where vane-lab writes its reports (vane-lab run --out DIR). "
+		  "The dashboard then lists the newest at GET /api/v1/lab-reports and "
+		  "serves their HTML and JSON read-only under /lab-reports/; nothing "
+		  "outside the directory, no symlinks and no other file types. Not "
+		  "served when not set." },
 	{ NULL },
 };
 

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "ctl/http.h"
+#include "ctl/lab_reports.h"
 #include "rt/log.h"
 
 #define BODY_MAX (64 * 1024)
@@ -29,6 +30,7 @@ struct http_server {
 	struct http_req *head, *tail;
 	bool closing;
 	char *token;                     /* NULL: writes refused */
+	char *lab_reports;               /* vane-lab's report directory; NULL: none */
 };
 
 /* One request; lives from MHD's first call to its completion callback. */
@@ -213,6 +215,63 @@ static enum MHD_Result respond_405(struct MHD_Connection *conn, const char *allo
 	return ret;
 }
 
+/* A report file of vane-lab, read-only.  The reports are HTML that anyone
+ * who can run vane-lab writes: no script of theirs runs on the dashboard's
+ * origin, where the bearer token lives (the reports need none). */
+static enum MHD_Result serve_lab_file(struct http_server *hs, struct MHD_Connection *conn,
+				      const char *rel)
+{
+	int fd;
+	struct stat st;
+	const char *type;
+	int ret = lab_reports_open(hs->lab_reports, rel, &fd, &st, &type);
+	if (ret == VANE_EINVAL)
+		return respond_error(conn, MHD_HTTP_BAD_REQUEST, "not a report file name");
+	if (ret != 0)
+		return respond_error(conn, MHD_HTTP_NOT_FOUND, "no such report file");
+	/* MHD owns the descriptor from here, also on failure. */
+	struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	if (r == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+				"frame-ancestors 'self'");
+	enum MHD_Result res = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return res;
+}
+
+/* GET /api/v1/lab-reports and /lab-reports/FILE: outside the command table,
+ * since they read files, not server state, and run here on the HTTP thread. */
+static enum MHD_Result serve_lab(struct http_server *hs, struct MHD_Connection *conn,
+				 const char *url, bool get)
+{
+	if (!get)
+		return respond_405(conn, "GET");
+	if (hs->lab_reports == NULL)
+		return respond_error(conn, MHD_HTTP_NOT_FOUND, "no http.lab-reports configured");
+	if (strncmp(url, "/lab-reports/", 13) == 0)
+		return serve_lab_file(hs, conn, url + 13);
+	const char *lim = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+	unsigned limit = LAB_REPORTS_DEFAULT;
+	if (lim) {
+		char *end;
+		unsigned long v = strtoul(lim, &end, 10);
+		if (*lim < '0' || *lim > '9' || *end || v == 0 || v > LAB_REPORTS_MAX)
+			return respond_error(conn, MHD_HTTP_BAD_REQUEST, "limit: want 1 to 200");
+		limit = (unsigned)v;
+	}
+	json_t *res = lab_reports_list(hs->lab_reports, limit);
+	if (res == NULL)
+		return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	return respond_json(conn, MHD_HTTP_OK, res);
+}
+
 static enum MHD_Result dispatch(struct http_req *r, const char *url, const char *method)
 {
 	struct http_server *hs = r->hs;
@@ -222,6 +281,8 @@ static enum MHD_Result dispatch(struct http_req *r, const char *url, const char 
 	if (get && (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
 		    strncmp(url, "/assets/", 8) == 0 || strcmp(url, "/favicon.ico") == 0))
 		return serve_asset(conn, url);
+	if (strcmp(url, "/api/v1/lab-reports") == 0 || strncmp(url, "/lab-reports/", 13) == 0)
+		return serve_lab(hs, conn, url, get);
 	unsigned st;
 	const char *allow = NULL;
 	const struct ctl_cmd *cmd = http_find(method, url, &st, &allow);
@@ -354,6 +415,8 @@ int http_start(uv_loop_t *loop, const struct http_conf *conf, const struct ctl_h
 	hs->host = host;
 	pthread_mutex_init(&hs->mu, NULL);
 	*out = hs;
+	if (conf->lab_reports && (hs->lab_reports = strdup(conf->lab_reports)) == NULL)
+		return VANE_ENOMEM;
 	if (conf->token_file) {
 		int ret = read_token(conf->token_file, &hs->token);
 		if (ret != 0) {
@@ -424,5 +487,6 @@ void http_free(struct http_server *hs)
 	}
 	pthread_mutex_destroy(&hs->mu);
 	free(hs->token);
+	free(hs->lab_reports);
 	free(hs);
 }

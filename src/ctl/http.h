@@ -37,6 +37,7 @@ struct http_conf {
 	const struct sockaddr_storage *addr;   /* where to listen */
 	const char *text;                      /* the same, for logs */
 	const char *token_file;                /* NULL: every write is refused */
+	const char *lab_reports;               /* vane-lab's reports; NULL: not served */
 };
 
 /* Start the HTTP server; calls run on `loop` through `host`.  Reads the

@@ -675,7 +675,8 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 		goto out;
 	dnstap_set_current(dt);
 	struct http_conf hc = { .addr = &conf->http_listen.addr, .text = conf->http_listen.text,
-				.token_file = conf->http_token_file };
+				.token_file = conf->http_token_file,
+				.lab_reports = conf->http_lab_reports };
 	/* Probes start now (first probe at once); the first view is published
 	 * before any worker starts.  The privileges go once every socket is
 	 * bound (server.user). */

@@ -95,6 +95,7 @@ static void json_num(FILE *f, const char *key, double v, bool comma)
 int lab_write_json(FILE *f, const struct lab_scenario *sc, const struct lab_result *r)
 {
 	fprintf(f, "{\"scenario\": \"%s\", ", sc->name);
+	fprintf(f, "\"mode\": \"%s\", ", sc->live ? "live" : "model");
 	json_num(f, "ttl", sc->svc.ttl, true);
 	json_num(f, "clients", sc->clients, true);
 	json_num(f, "resolvers", sc->resolvers, true);
