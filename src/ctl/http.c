@@ -253,9 +253,14 @@ static enum MHD_Result serve_lab(struct http_server *hs, struct MHD_Connection *
 {
 	if (!get)
 		return respond_405(conn, "GET");
-	if (hs->lab_reports == NULL)
+	bool file = strncmp(url, "/lab-reports/", 13) == 0;
+	if (hs->lab_reports == NULL && file)
 		return respond_error(conn, MHD_HTTP_NOT_FOUND, "no http.lab-reports configured");
-	if (strncmp(url, "/lab-reports/", 13) == 0)
+	/* Not a 404: the dashboard asks on every server and hides its panel. */
+	if (hs->lab_reports == NULL)
+		return respond_json(conn, MHD_HTTP_OK, json_pack("{s:b,s:b,s:[]}", "ok", 1,
+								 "enabled", 0, "reports"));
+	if (file)
 		return serve_lab_file(hs, conn, url + 13);
 	const char *lim = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
 	unsigned limit = LAB_REPORTS_DEFAULT;
@@ -267,8 +272,11 @@ static enum MHD_Result serve_lab(struct http_server *hs, struct MHD_Connection *
 		limit = (unsigned)v;
 	}
 	json_t *res = lab_reports_list(hs->lab_reports, limit);
-	if (res == NULL)
+	if (res == NULL || json_object_set_new(res, "ok", json_true()) != 0 ||
+	    json_object_set_new(res, "enabled", json_true()) != 0) {
+		json_decref(res);
 		return respond_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
 	return respond_json(conn, MHD_HTTP_OK, res);
 }
 

@@ -103,7 +103,7 @@ def test_lab_report_in_browser(steer_factory, tmp_path):  # noqa: F811
                "the HTTP API", timeout=30, step=0.05)
 
     st, _, body = http_get(base + "/api/v1/lab-reports")
-    assert st == 200, (st, body)
+    assert st == 200 and json.loads(body)["enabled"] is True, (st, body)
     rows = json.loads(body)["reports"]
     # Symlinked and hidden reports are not listed.
     assert [r["name"] for r in rows] == [SCENARIO, "herd-ramp"], rows
@@ -144,6 +144,18 @@ def test_lab_report_in_browser(steer_factory, tmp_path):  # noqa: F811
         assert st == want and b"SECRET-OUTSIDE" not in body, (path, st, body[:200])
     st, _ = raw_get(http_port, "/api/v1/lab-reports", method="POST")
     assert st == 405
+
+    # Without the key: no reports and no files, and no 404 for the
+    # dashboard, which asks every server.
+    bare_port = free_port()
+    steer_factory({"http": {"listen": "127.0.0.1@%d" % bare_port}}, name="bare")
+    bare = "http://127.0.0.1:%d" % bare_port
+    wait_until(lambda: http_get(bare + "/api/v1/status")[0] == 200,
+               "the second HTTP API", timeout=30, step=0.05)
+    st, _, body = http_get(bare + "/api/v1/lab-reports")
+    assert st == 200 and json.loads(body) == {"ok": True, "enabled": False,
+                                              "reports": []}, (st, body)
+    assert http_get(bare + "/lab-reports/%s.html" % SCENARIO)[0] == 404
 
     out_dir = BROWSER_DIR / "out"
     out_dir.mkdir(exist_ok=True)

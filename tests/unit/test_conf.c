@@ -1008,11 +1008,11 @@ static void test_restart_changes(void **state)
 	unsigned n = 0;
 	for (const char *p = doc; (p = strstr(p, "Restart-only")); p++)
 		n++;
-	/* listen, udp-workers, control, log, user, http x2, dnstap, rrl x6, the
+	/* listen, udp-workers, control, log, user, http x3, dnstap, rrl x6, the
 	 * 13 anycast keys (read once when the anycast runtime starts), and
 	 * cluster name, node, etcd, lease, cert, key, ca, and the 11 keys of a
 	 * provider (its thread holds a copy from the start). */
-	assert_int_equal(n, 45);
+	assert_int_equal(n, 46);
 	free(doc);
 }
 
