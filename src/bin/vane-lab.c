@@ -156,6 +156,17 @@ static int write_file(const char *dir, const char *name, const char *ext,
 	return 0;
 }
 
+/* The measures read the series from each event on: an event at or past the
+ * end (a short --duration, or the scenario's own) has no series to read. */
+static int events_in_run(const struct lab_scenario *sc)
+{
+	if (sc->n_event == 0 || sc->event[sc->n_event - 1].at < sc->duration)
+		return 0;
+	fprintf(stderr, "vane-lab: %s: the run ends at %u s, not after its last event at %u s "
+		"(--duration)\n", sc->name, sc->duration, sc->event[sc->n_event - 1].at);
+	return -1;
+}
+
 struct overrides {
 	const char *out;
 	double price;
@@ -183,6 +194,8 @@ static int run_one(const char *arg, const struct overrides *o, struct lab_scenar
 		sc->duration = (uint32_t)o->duration;
 	if (o->seed >= 0)
 		sc->seed = (uint64_t)o->seed;
+	if (events_in_run(sc) < 0)
+		return -1;
 	struct bar b = { sc->name, -1 };
 	double t0 = now_s();
 	int ret = lab_run(sc, r, o->quiet ? NULL : progress, &b);
@@ -212,6 +225,8 @@ static int run_live(const char *arg, const struct overrides *o, struct lab_scena
 		sc->seed = (uint64_t)o->seed;
 	if (o->price >= 0)
 		sc->price = o->price;
+	if (events_in_run(sc) < 0)
+		return -1;
 	snprintf(dir, sizeof(dir), "%s/%s-live.d", o->out, sc->name);
 	struct lab_live_opts lo = {
 		.workdir = dir, .bindir = o->bindir,
