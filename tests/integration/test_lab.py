@@ -224,3 +224,18 @@ def test_plan_waits_for_the_old_ttl_and_the_floors():
     assert p.returncode == 0, p.stderr
     assert "T + 3600 s" in p.stdout
     assert "rogue-isp" in p.stdout and "300 s" in p.stdout
+
+
+def test_run_ending_before_its_event_is_refused(tmp_path):
+    """A --duration that ends before the event has nothing to measure: an
+    error naming both times, not a crash, and no report."""
+    path = scenario(tmp_path, "short", duration=1200)
+    out = tmp_path / "out"
+    p = subprocess.run([LAB, "run", "-q", "-o", str(out), "--clients", "2000",
+                        "--duration", "300", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "ends at 300 s" in p.stderr and "event at 300 s" in p.stderr, p.stderr
+    assert not (out / "short.html").exists()
+    run(tmp_path, path, "--duration", 301, clients=2000)
+    assert result(tmp_path, "short")["mode"] == "model"
