@@ -51,9 +51,13 @@ static json_t *summary_of(int dfd, const char *name)
 		close(fd);
 		return NULL;
 	}
-	json_error_t err;
-	json_t *j = json_loadfd(fd, JSON_DISABLE_EOF_CHECK, &err);
+	/* One read: jansson's json_loadfd reads a byte per call. */
+	char *buf = malloc((size_t)st.st_size + 1);
+	ssize_t got = buf ? read(fd, buf, (size_t)st.st_size) : -1;
 	close(fd);
+	json_error_t err;
+	json_t *j = got > 0 ? json_loadb(buf, (size_t)got, 0, &err) : NULL;
+	free(buf);
 	if (j && !json_is_object(j)) {
 		json_decref(j);
 		j = NULL;
