@@ -131,6 +131,10 @@ unsigned conf_check_catalog(struct vane_conf *conf, const char *file, vane_repor
  * Returns a malloc'd string or NULL (out of memory). */
 char *conf_path_join(const char *dir, const char *path);
 
+/* One entry of `zones:` and of `keys:` (conf/schema_zones.c). */
+extern const struct conf_item conf_zone_elem;
+extern const struct conf_item conf_key_elem;
+
 /* `providers:` (conf/providers.c): one entry of the list, and the
  * cross-field checks run after the schema parsed (zones served here). */
 extern const struct conf_item conf_provider_elem;
