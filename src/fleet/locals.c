@@ -16,51 +16,8 @@
 #include <unistd.h>
 
 #include "fleet/internal.h"
+#include "rt/file.h"
 #include "rt/log.h"
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Temporary file, fsync, rename, fsync of the directory: a crash leaves
- * the old file or the new one, never a torn one. */
-static int write_atomic(const char *dir, const char *path, const char *text)
-{
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	int ret = write_all(fd, text, strlen(text));
-	if (ret == 0 && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && ret == 0)
-		ret = -errno;
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret != 0) {
-		unlink(tmp);
-		return ret;
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		ret = -errno;
-	if (dfd >= 0)
-		close(dfd);
-	return ret;
-}
 
 int fleet_locals_save(struct fleet *f)
 {
@@ -85,7 +42,7 @@ int fleet_locals_save(struct fleet *f)
 	json_decref(doc);
 	if (text == NULL)
 		return VANE_ENOMEM;
-	int ret = write_atomic(f->state_dir, path, text);
+	int ret = rt_write_atomic(f->state_dir, LOCALS_FILE, text);
 	free(text);
 	return ret;
 }

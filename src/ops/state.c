@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rt/file.h"
 #include "rt/log.h"
 #include "ops/state.h"
 
@@ -207,57 +208,15 @@ void state_admin_to_json(json_t *obj, const struct steer_admin_ep *a)
 	}
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int state_write(const char *dir, const char *text)
 {
-	char path[4096], tmp[4200];
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	int ret = write_all(fd, text, strlen(text));
-	if (ret == 0 && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && ret == 0)
-		ret = -errno;
 	/* The previous state stays as state.json.bak (a hard link, so the
-	 * rename below still replaces state.json atomically): a bad change
-	 * can be undone by hand. */
-	if (ret == 0) {
-		char bak[4200];
-		snprintf(bak, sizeof(bak), "%s.bak", path);
-		if ((unlink(bak) < 0 && errno != ENOENT) || (link(path, bak) < 0 && errno != ENOENT))
-			log_warning("%s: cannot keep the previous state: %s", bak, strerror(errno));
-	}
-	/* rename is atomic; fsync of the directory makes it durable. */
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret != 0) {
-		unlink(tmp);
-		return ret;
-	}
-	/* The new file is in place; only its durability across a crash is in
-	 * doubt, so say so and carry on. */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		ret = -errno;
-	if (dfd >= 0)
-		close(dfd);
-	return ret;
+	 * rename of the new file still replaces state.json atomically): a bad
+	 * change can be undone by hand. */
+	char path[4096], bak[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	snprintf(bak, sizeof(bak), "%s.bak", path);
+	if ((unlink(bak) < 0 && errno != ENOENT) || (link(path, bak) < 0 && errno != ENOENT))
+		log_warning("%s: cannot keep the previous state: %s", bak, strerror(errno));
+	return rt_write_atomic(dir, STATE_FILE, text);
 }
