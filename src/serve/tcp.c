@@ -313,8 +313,15 @@ static void sweep_cb(uv_timer_t *timer)
 		conn_close(ts->fresh.head);
 	}
 	while (ts->live.head && conn_deadline(ts, ts->live.head) <= now) {
-		ts->cnt.closed_idle++;
-		conn_close(ts->live.head);
+		struct tcp_conn *c = ts->live.head;
+		/* Answers still unsent at its deadline: with its reads paused,
+		 * no write completes to find it stalled, so it is the same
+		 * client that does not read its answers. */
+		if (!c->xfr && uv_stream_get_write_queue_size((uv_stream_t *)&c->h) > 0)
+			ts->cnt.dropped_output++;
+		else
+			ts->cnt.closed_idle++;
+		conn_close(c);
 	}
 	timer_arm(ts);
 }
