@@ -221,7 +221,7 @@ def _check(tmp_path, body):
      11, "stub zone a.example. is also a forward zone"),
     ("  stub:\n    - zone: b.example\n      to: [ \"not-an-address\" ]\n",
      7, "expected an address"),
-    ("  forward:\n    - zone: b.example\n", 6, "to"),
+    ("  forward:\n    - zone: b.example\n", 6, "to: missing required key"),
     ("  max-ttl: 600\n  zones-ttl:\n    - zone: b.example\n"
      "      min-ttl: 900\n", 7, "min-ttl is above max-ttl"),
     ("  upstream-port: 0\n", 5, "upstream-port"),
