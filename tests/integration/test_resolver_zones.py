@@ -229,3 +229,18 @@ def _check(tmp_path, body):
 def test_config_errors_name_file_and_line(tmp_path, body, line, text):
     err = _check(tmp_path, body)
     assert ("bad.yaml:%d:" % line) in err and text in err, err
+
+
+def test_every_key_is_documented_with_its_default():
+    """Each key of the schema table (src/conf/resolver_schema.c) appears in
+    vane-resolver(8) and in etc/vane-resolver.conf."""
+    import re
+    from conftest import REPO
+    src = (REPO / "src/conf/resolver_schema.c").read_text()
+    keys = set(re.findall(r'\.name = "([a-z0-9-]+)"', src))
+    man = (REPO / "docs/vane-resolver.8").read_text().replace("\\-", "-")
+    sample = (REPO / "etc/vane-resolver.conf").read_text()
+    for k in sorted(keys):
+        assert re.search(r"\b%s\b" % re.escape(k), man), "%s not in the man page" % k
+        assert re.search(r"^\s*#?\s*-?\s*%s:" % re.escape(k), sample, re.M), \
+            "%s not in etc/vane-resolver.conf" % k
