@@ -81,6 +81,12 @@ int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 		       struct resolver_conf **out) VANE_WUR;
 void resolver_conf_free(struct resolver_conf *conf);
 
+/* Call `fn` with the dotted key of each restart-only setting (forward:,
+ * stub:, zones-ttl:, upstream-port:) that differs between `a` and `b`. */
+void resolver_conf_restart_changes(const struct resolver_conf *a,
+				   const struct resolver_conf *b,
+				   void (*fn)(void *ctx, const char *key), void *ctx);
+
 /* Parse "10.0.0.0/8", "::1/128" or a bare address.  Returns 0 or VANE_EINVAL. */
 int rconf_parse_net(const char *s, struct rconf_net *out);
 /* Parse "64M", "1G", "512k", "1000000".  Returns 0 or VANE_EINVAL/ERANGE. */

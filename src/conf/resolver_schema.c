@@ -229,21 +229,22 @@ static const struct conf_item resolver_items[] = {
 	  .min = 10, .max = 10000, .def = "800ms",
 	  .help = "Wait for an authority's answer before trying another (real time, also "
 		  "under fake-time)." },
-	{ .name = "upstream-port", .type = CONF_UINT, .offset = R(upstream_port),
+	{ .name = "upstream-port", .type = CONF_UINT, .flags = CONF_RESTART,
+	  .offset = R(upstream_port),
 	  .min = 1, .max = 65535, .def = "53",
 	  .help = "Port of the authorities found by iteration (root hints, referrals); "
 		  "tests run private internets on another port. forward: and stub: "
 		  "servers carry their own." },
-	{ .name = "forward", .type = CONF_LIST, .offset = R(forward), .count_off = R(nforward),
+	{ .name = "forward", .type = CONF_LIST, .flags = CONF_RESTART, .offset = R(forward), .count_off = R(nforward),
 	  .elem = &forward_elem, .elem_size = sizeof(struct rconf_zone),
 	  .help = "Forward zones: queries at or below `zone` go with RD=1 to the "
 		  "resolvers in `to`, without iteration. Default: none." },
-	{ .name = "stub", .type = CONF_LIST, .offset = R(stub), .count_off = R(nstub),
+	{ .name = "stub", .type = CONF_LIST, .flags = CONF_RESTART, .offset = R(stub), .count_off = R(nstub),
 	  .elem = &stub_elem, .elem_size = sizeof(struct rconf_zone),
 	  .help = "Stub zones: names at or below `zone` are iterated (RD=0) starting "
 		  "from the authorities in `to` instead of the root. The longest "
 		  "matching forward: or stub: zone wins. Default: none." },
-	{ .name = "zones-ttl", .type = CONF_LIST, .offset = R(zones_ttl),
+	{ .name = "zones-ttl", .type = CONF_LIST, .flags = CONF_RESTART, .offset = R(zones_ttl),
 	  .count_off = R(nzones_ttl), .elem = &zone_ttl_elem,
 	  .elem_size = sizeof(struct rconf_zone_ttl),
 	  .help = "Per-zone min-ttl: `{ zone: example.com, min-ttl: 300 }` floors "
@@ -364,6 +365,13 @@ int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 fail:
 	resolver_conf_free(c);
 	return ret;
+}
+
+void resolver_conf_restart_changes(const struct resolver_conf *a,
+				   const struct resolver_conf *b,
+				   void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	conf_restart_changes(&resolver_root, a, b, fn, ctx);
 }
 
 void resolver_conf_free(struct resolver_conf *c)

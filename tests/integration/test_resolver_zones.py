@@ -185,6 +185,22 @@ def test_zone_min_ttl_raises_only_under_its_zone(tmp_path, corp, resolvers):
     assert corp.queries() == before       # still a cache hit
 
 
+def test_reload_keeps_zones_and_says_restart(tmp_path, corp, relay, resolvers):
+    res = _start(resolvers, tmp_path / "r", _dead_hints(tmp_path),
+                 stub=[{"zone": "corp.example",
+                        "to": ["127.0.0.1@%d" % relay.port]}])
+    text = res.conf_path.read_text()
+    res.conf_path.write_text(text.replace("@%d" % relay.port,
+                                          "@%d" % corp.port))
+    reply = res.ctl_json("reload")
+    assert reply["restart_needed"] == ["resolver.stub"], reply
+    assert "resolver.stub changed; restart" in res.stderr_text()
+    # Still the stub loaded at start: through the relay.
+    r = ask(res.port, "www.corp.example", "A")
+    assert r is not None and addrs(r) == ["192.0.2.51"]
+    assert ("www.corp.example.", False) in relay.seen
+
+
 def test_upstream_port_reaches_a_root_off_port_53(tmp_path, resolvers):
     root = Authority(tmp_path / "root", "127.0.0.1", [(".", "flat-root.zone")],
                      {}, port=free_port())
