@@ -125,12 +125,30 @@ def test_forward_zone_goes_with_rd_to_the_forwarder(tmp_path, corp, relay,
     assert ("www.corp.example.", True) in relay.seen, relay.seen
     assert all(rd for _, rd in relay.seen), relay.seen
     assert corp.queries() > before
+    # A negative answer comes back through the forwarder with its SOA.
+    r = ask(res.port, "nothere.corp.example", "A")
+    assert r is not None and r.rcode() == dns.rcode.NXDOMAIN
+    assert [rr.name.to_text() for rr in r.authority] == ["corp.example."]
     # A name outside the zone iterates from the (dead) root: SERVFAIL,
     # and the forwarder never sees it.
     n = len(relay.seen)
     r = ask(res.port, "www.elsewhere.test", "A", timeout=10)
     assert r is not None and r.rcode() == dns.rcode.SERVFAIL
     assert len(relay.seen) == n
+
+
+def test_forwarder_that_does_not_answer_is_skipped(tmp_path, corp, relay,
+                                                   resolvers):
+    dead = free_port()      # nothing listens there
+    res = _start(resolvers, tmp_path / "r", _dead_hints(tmp_path),
+                 forward=[{"zone": "corp.example",
+                           "to": ["127.0.0.1@%d" % dead,
+                                  "127.0.0.1@%d" % relay.port]}])
+    r = ask(res.port, "www.corp.example", "A", timeout=10)
+    assert r is not None and addrs(r) == ["192.0.2.51"], r
+    assert relay.seen == [("www.corp.example.", True)]
+    # The first one listed was tried first and timed out.
+    assert res.stats()["upstream_timeouts"] >= 1
 
 
 def test_stub_zone_iterates_from_the_stub_address(tmp_path, corp, relay,
