@@ -664,8 +664,8 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 	 * answers (as glue holders do) has answered. */
 	int ref = find_referral(q, m, sname);
 	if (ref >= 0 && !answers_name(m, sname)) {
-		/* A forwarder that refers instead of recursing did not do what
-		 * it is for: ask the next one (Unbound treats it as lame too). */
+		/* A forwarder that refers instead of recursing did not do
+		 * what it is for: ask the next one. */
 		if (is_forward(q)) {
 			q->tries[ns_i][addr_i] = MAX_TRIES;
 			itq_step(q);
