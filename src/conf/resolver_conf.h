@@ -19,6 +19,22 @@ struct rconf_net {
 	unsigned prefix;
 };
 
+/* A `forward:` or `stub:` entry: where queries at or below `zone` go. */
+#define RCONF_ZONE_MAXTO 13              /* as many servers as a cut keeps */
+struct rconf_zone {
+	char *zone;                      /* presentation: lower case, final dot */
+	struct conf_listen *to;          /* "ADDR@PORT" or "ADDR" (port 53) */
+	unsigned nto;
+	unsigned line;                   /* of the entry, for cross-checks */
+};
+
+/* A `zones-ttl:` entry: a min-ttl for names at or below `zone`. */
+struct rconf_zone_ttl {
+	char *zone;
+	unsigned min_ttl_ms;
+	unsigned line;
+};
+
 struct resolver_conf {
 	char *path;                      /* absolute */
 	char *dir;
@@ -48,6 +64,13 @@ struct resolver_conf {
 	bool fake_time;
 	unsigned max_upstream;           /* work limit per client query */
 	unsigned upstream_timeout_ms;
+	unsigned upstream_port;          /* of authorities found by iteration */
+	struct rconf_zone *forward;      /* RD=1 to resolvers, no iteration */
+	unsigned nforward;
+	struct rconf_zone *stub;         /* iterate from these authorities */
+	unsigned nstub;
+	struct rconf_zone_ttl *zones_ttl;
+	unsigned nzones_ttl;
 };
 
 /* Where the shipped IANA hints are installed. */
@@ -57,6 +80,12 @@ struct resolver_conf {
 int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 		       struct resolver_conf **out) VANE_WUR;
 void resolver_conf_free(struct resolver_conf *conf);
+
+/* Call `fn` with the dotted key of each restart-only setting (forward:,
+ * stub:, zones-ttl:, upstream-port:) that differs between `a` and `b`. */
+void resolver_conf_restart_changes(const struct resolver_conf *a,
+				   const struct resolver_conf *b,
+				   void (*fn)(void *ctx, const char *key), void *ctx);
 
 /* Parse "10.0.0.0/8", "::1/128" or a bare address.  Returns 0 or VANE_EINVAL. */
 int rconf_parse_net(const char *s, struct rconf_net *out);

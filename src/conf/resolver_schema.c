@@ -136,6 +136,51 @@ static const struct conf_item server_items[] = {
 	{ NULL },
 };
 
+/* ---- forward:, stub:, zones-ttl: ---- */
+
+#define RZ(field) offsetof(struct rconf_zone, field)
+#define RT(field) offsetof(struct rconf_zone_ttl, field)
+
+static const struct conf_item zone_to_elem = {
+	.name = "to", .type = CONF_LISTEN,
+};
+
+static const struct conf_item forward_items[] = {
+	{ .name = "zone", .type = CONF_DNAME, .flags = CONF_REQUIRED | CONF_UNIQUE,
+	  .offset = RZ(zone),
+	  .help = "Names at or below this zone are sent to `to`." },
+	{ .name = "to", .type = CONF_LIST, .flags = CONF_REQUIRED, .offset = RZ(to),
+	  .count_off = RZ(nto), .elem = &zone_to_elem,
+	  .elem_size = sizeof(struct conf_listen), .min = 1, .max = RCONF_ZONE_MAXTO,
+	  .help = "Servers, each \"ADDR@PORT\" or \"ADDR\" (port 53), fastest first." },
+	{ NULL },
+};
+
+static const struct conf_item forward_elem = {
+	.name = "forward", .type = CONF_MAP, .flags = CONF_LINE, .children = forward_items,
+	.line_off = RZ(line),
+};
+
+static const struct conf_item stub_elem = {
+	.name = "stub", .type = CONF_MAP, .flags = CONF_LINE, .children = forward_items,
+	.line_off = RZ(line),
+};
+
+static const struct conf_item zone_ttl_items[] = {
+	{ .name = "zone", .type = CONF_DNAME, .flags = CONF_REQUIRED | CONF_UNIQUE,
+	  .offset = RT(zone),
+	  .help = "Names at or below this zone get this entry's min-ttl." },
+	{ .name = "min-ttl", .type = CONF_DURATION, .flags = CONF_REQUIRED,
+	  .offset = RT(min_ttl_ms), .min = 0, .max = 86400 * 1000u,
+	  .help = "Floor for their cached positive TTLs, instead of resolver.min-ttl." },
+	{ NULL },
+};
+
+static const struct conf_item zone_ttl_elem = {
+	.name = "zones-ttl", .type = CONF_MAP, .flags = CONF_LINE, .children = zone_ttl_items,
+	.line_off = RT(line),
+};
+
 static const struct conf_item resolver_items[] = {
 	{ .name = "root-hints", .type = CONF_PATH, .offset = R(root_hints),
 	  .def = RCONF_DEFAULT_HINTS,
@@ -184,6 +229,27 @@ static const struct conf_item resolver_items[] = {
 	  .min = 10, .max = 10000, .def = "800ms",
 	  .help = "Wait for an authority's answer before trying another (real time, also "
 		  "under fake-time)." },
+	{ .name = "upstream-port", .type = CONF_UINT, .flags = CONF_RESTART,
+	  .offset = R(upstream_port),
+	  .min = 1, .max = 65535, .def = "53",
+	  .help = "Port of the authorities found by iteration (root hints, referrals); "
+		  "tests run private internets on another port. forward: and stub: "
+		  "servers carry their own." },
+	{ .name = "forward", .type = CONF_LIST, .flags = CONF_RESTART, .offset = R(forward), .count_off = R(nforward),
+	  .elem = &forward_elem, .elem_size = sizeof(struct rconf_zone),
+	  .help = "Forward zones: queries at or below `zone` go with RD=1 to the "
+		  "resolvers in `to`, without iteration. Default: none." },
+	{ .name = "stub", .type = CONF_LIST, .flags = CONF_RESTART, .offset = R(stub), .count_off = R(nstub),
+	  .elem = &stub_elem, .elem_size = sizeof(struct rconf_zone),
+	  .help = "Stub zones: names at or below `zone` are iterated (RD=0) starting "
+		  "from the authorities in `to` instead of the root. The longest "
+		  "matching forward: or stub: zone wins. Default: none." },
+	{ .name = "zones-ttl", .type = CONF_LIST, .flags = CONF_RESTART, .offset = R(zones_ttl),
+	  .count_off = R(nzones_ttl), .elem = &zone_ttl_elem,
+	  .elem_size = sizeof(struct rconf_zone_ttl),
+	  .help = "Per-zone min-ttl: `{ zone: example.com, min-ttl: 300 }` floors "
+		  "positive TTLs of names at or below the zone (the longest match wins) "
+		  "instead of min-ttl. Default: none." },
 	{ .name = "fake-time", .type = CONF_BOOL, .offset = R(fake_time), .def = "false",
 	  .help = "Tests only: the clock moves only with `vanectl time +SECONDS`." },
 	{ NULL },
@@ -225,6 +291,36 @@ static int parse_nets(struct resolver_conf *c)
 	return 0;
 }
 
+static void err_at(vane_report_fn err, void *ctx, const char *file, unsigned line,
+		   const char *fmt, const char *zone)
+{
+	char msg[512];
+	snprintf(msg, sizeof(msg), fmt, zone);
+	err(ctx, file, line, msg);
+}
+
+/* Cross-field checks of forward:, stub: and zones-ttl: (each list's own
+ * duplicates are caught by CONF_UNIQUE).  Returns the number of errors. */
+static unsigned check_zones(const struct resolver_conf *c, const char *file,
+			    vane_report_fn err, void *ctx)
+{
+	unsigned errors = 0;
+	for (unsigned i = 0; i < c->nstub; i++)
+		for (unsigned j = 0; j < c->nforward; j++)
+			if (!strcmp(c->stub[i].zone, c->forward[j].zone)) {
+				err_at(err, ctx, file, c->stub[i].line,
+				       "stub zone %s is also a forward zone", c->stub[i].zone);
+				errors++;
+			}
+	for (unsigned i = 0; i < c->nzones_ttl; i++)
+		if (c->zones_ttl[i].min_ttl_ms > c->max_ttl_ms) {
+			err_at(err, ctx, file, c->zones_ttl[i].line,
+			       "zones-ttl %s: min-ttl is above max-ttl", c->zones_ttl[i].zone);
+			errors++;
+		}
+	return errors;
+}
+
 int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 		       struct resolver_conf **out)
 {
@@ -257,6 +353,10 @@ int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 		ret = VANE_ESYNTAX;
 		goto fail;
 	}
+	if (check_zones(c, path, err, ctx) != 0) {
+		ret = VANE_ESYNTAX;
+		goto fail;
+	}
 	ret = parse_nets(c);
 	if (ret != 0)
 		goto fail;
@@ -265,6 +365,13 @@ int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 fail:
 	resolver_conf_free(c);
 	return ret;
+}
+
+void resolver_conf_restart_changes(const struct resolver_conf *a,
+				   const struct resolver_conf *b,
+				   void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	conf_restart_changes(&resolver_root, a, b, fn, ctx);
 }
 
 void resolver_conf_free(struct resolver_conf *c)

@@ -466,13 +466,15 @@ static void limits_of(struct cache *c, uint32_t h, struct cache_limits *lim)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int cache_put(struct cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-	      const struct cache_net *scope, const uint8_t *msg, size_t len,
-	      uint64_t now)
+static int put_with(struct cache *c, const uint8_t *qname, uint16_t qtype,
+		    uint16_t qclass, const struct cache_net *scope, const uint8_t *msg,
+		    size_t len, uint64_t now, int64_t min_ttl)
 {
 	uint32_t h = key_hash(c, qname, dname_len(qname));
 	struct cache_limits lim;
 	limits_of(c, h, &lim);
+	if (min_ttl >= 0)
+		lim.min_ttl = (uint32_t)min_ttl;
 	struct cache_entry *e = NULL;
 	int ret = cache_entry_from_msg(&lim, qname, qtype, qclass, msg, len, now, &e);
 	if (ret < 0)
@@ -480,6 +482,20 @@ int cache_put(struct cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qc
 	e->hash = h;
 	net_normalise(&e->scope, scope);
 	return insert(c, e);
+}
+
+int cache_put(struct cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+	      const struct cache_net *scope, const uint8_t *msg, size_t len,
+	      uint64_t now)
+{
+	return put_with(c, qname, qtype, qclass, scope, msg, len, now, -1);
+}
+
+int cache_put_floor(struct cache *c, const uint8_t *qname, uint16_t qtype,
+		    uint16_t qclass, const struct cache_net *scope, const uint8_t *msg,
+		    size_t len, uint64_t now, uint32_t min_ttl)
+{
+	return put_with(c, qname, qtype, qclass, scope, msg, len, now, min_ttl);
 }
 
 int cache_put_deleg(struct cache *c, const struct cache_deleg *d, uint32_t ttl,

@@ -227,6 +227,12 @@ int cache_put(struct cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qc
 	      const struct cache_net *scope, const uint8_t *msg, size_t len,
 	      uint64_t now) VANE_WUR;
 
+/* cache_put with `min_ttl` (seconds) as the floor for positive TTLs instead
+ * of the configured min-ttl: the per-zone min-ttl (resolver/zones.h). */
+int cache_put_floor(struct cache *c, const uint8_t *qname, uint16_t qtype,
+		    uint16_t qclass, const struct cache_net *scope, const uint8_t *msg,
+		    size_t len, uint64_t now, uint32_t min_ttl) VANE_WUR;
+
 /*!
  * \brief Store a zone cut (NS names and the addresses known for them).
  * TTL is clamped by min-ttl/max-ttl.  Replaces an earlier cut for the zone.

@@ -69,8 +69,10 @@ static void store(struct itq *q, const uint8_t *name, uint16_t type, const struc
 	int len = rmsg_encode(m, name, type, wire, sizeof(wire));
 	if (len > 0) {
 		const struct cache_net *scope = q->scope.bits ? &q->scope : NULL;
-		int ret = cache_put(q->r->cache, name, type, DNS_IN, scope, wire,
-				    (size_t)len, resolver_now(q->r));
+		/* The floor is the one of the name stored (zones-ttl:). */
+		int ret = cache_put_floor(q->r->cache, name, type, DNS_IN, scope, wire,
+					  (size_t)len, resolver_now(q->r),
+					  resolver_min_ttl(q->r, name));
 		(void)ret;
 	}
 }
@@ -178,6 +180,8 @@ static unsigned resolve_ns_names(struct itq *q)
 	unsigned started = 0;
 	if (q->depth >= MAX_DEPTH)
 		return 0;
+	if (q->pin)
+		return 0;       /* configured servers: their addresses are all there is */
 	for (unsigned i = 0; i < q->cut.nns && q->ns_resolves < MAX_NS_RESOLVE; i++) {
 		struct cache_deleg_ns *ns = &q->cut.ns[i];
 		if (q->ns_tried[i] || !ns_exhausted(q, i))
@@ -223,6 +227,22 @@ static bool cut_usable(const struct cache_deleg *d)
 	return false;
 }
 
+/* A forward: zone always starts at its resolvers; a stub: zone at its
+ * authorities unless the cache knows a cut below it (learned from them).
+ * The longest matching forward: or stub: zone is the one considered. */
+static void pin_zone(struct itq *q)
+{
+	const struct rzone *z = rzones_match(&q->r->zones, q->qname);
+	q->pin = NULL;
+	if (!z)
+		return;
+	if (z->kind == RZONE_STUB && dname_labels(q->cut.zone) > dname_labels(z->cut.zone) &&
+	    dname_is_sub(q->cut.zone, z->cut.zone))
+		return;
+	q->cut = z->cut;
+	q->pin = z;
+}
+
 static void load_cut(struct itq *q)
 {
 	uint64_t now = resolver_now(q->r);
@@ -239,6 +259,7 @@ static void load_cut(struct itq *q)
 			break;
 		}
 	}
+	pin_zone(q);
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
@@ -246,12 +267,17 @@ static void load_cut(struct itq *q)
 	q->minlab = dname_labels(q->cut.zone) + 1;
 }
 
+static bool is_forward(const struct itq *q)
+{
+	return q->pin && q->pin->kind == RZONE_FORWARD;
+}
+
 /* The name to send: RFC 9156 minimised to one label below the cut. */
 static const uint8_t *send_name(struct itq *q, uint16_t *type)
 {
 	unsigned labels = dname_labels(q->qname);
 	*type = q->qtype;
-	if (!q->r->conf->qname_min || q->nomin || q->minlab >= labels)
+	if (!q->r->conf->qname_min || q->nomin || q->minlab >= labels || is_forward(q))
 		return q->qname;
 	const uint8_t *p = q->qname;
 	for (unsigned i = 0; i < labels - q->minlab; i++)
@@ -336,7 +362,8 @@ static void itq_step(struct itq *q)
 		}
 		load_cut(q);
 		q->have_cut = true;
-		if (q->depth > 0 && q->qtype == DNS_A && cut_knows(q))
+		/* Configured servers have no NS names to answer for. */
+		if (q->depth > 0 && q->qtype == DNS_A && !q->pin && cut_knows(q))
 			return;
 	}
 	for (;;) {
@@ -489,6 +516,7 @@ static void follow_referral(struct itq *q, const struct rmsg *m, const struct rr
 		return;
 	}
 	q->cut = d;
+	q->pin = NULL;  /* below a stub zone: its servers are found by iteration */
 	memset(q->tries, 0, sizeof(q->tries));
 	memset(q->ns_tried, 0, sizeof(q->ns_tried));
 	q->ns_resolves = 0;
@@ -636,6 +664,13 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 	 * answers (as glue holders do) has answered. */
 	int ref = find_referral(q, m, sname);
 	if (ref >= 0 && !answers_name(m, sname)) {
+		/* A forwarder that refers instead of recursing did not do
+		 * what it is for: ask the next one. */
+		if (is_forward(q)) {
+			q->tries[ns_i][addr_i] = MAX_TRIES;
+			itq_step(q);
+			return;
+		}
 		follow_referral(q, m, &m->rr[ref]);
 		return;
 	}
@@ -652,8 +687,8 @@ void iter_answer(struct itq *q, const struct rmsg *m, const uint8_t *sname,
 	}
 	/* RA without AA: a resolver answered from its cache, not the zone's
 	 * server (Unbound's "recursive lame"). */
-	if ((m->flags & (DNS_RA | DNS_AA)) == DNS_RA && m->rcode == DNS_NOERROR &&
-	    answers_name(m, sname) && defer_answer(q, m, sname, ns_i, addr_i))
+	if (!is_forward(q) && (m->flags & (DNS_RA | DNS_AA)) == DNS_RA &&
+	    m->rcode == DNS_NOERROR && answers_name(m, sname) && defer_answer(q, m, sname, ns_i, addr_i))
 		return;
 	if (take_answer(q, m))
 		return;

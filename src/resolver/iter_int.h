@@ -37,6 +37,7 @@ struct itq {
 	struct rmsg *res;                /* what the client gets */
 	bool have_cut;
 	struct cache_deleg cut;
+	const struct rzone *pin;         /* cut is a forward: or stub: zone's servers */
 	uint8_t tries[CACHE_DELEG_MAXNS][CACHE_DELEG_MAXADDR];
 	bool ns_tried[CACHE_DELEG_MAXNS];
 	unsigned ns_resolves, nsub;

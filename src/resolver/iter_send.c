@@ -69,6 +69,9 @@ int iter_send(struct itq *q, const uint8_t *sname, uint16_t stype,
 	s->addr_i = addr_i;
 	s->to.family = q->cut.ns[ns_i].addr[addr_i].family;
 	memcpy(s->to.addr, q->cut.ns[ns_i].addr[addr_i].addr, 16);
+	/* Configured servers carry their port; authorities found by
+	 * iteration share upstream-port. */
+	s->to.port = q->pin ? q->pin->port[ns_i] : (uint16_t)r->conf->upstream_port;
 	memcpy(s->sname, sname, dname_len(sname));
 	randomise_case(r, s->sname);
 	s->stype = stype;
@@ -76,6 +79,9 @@ int iter_send(struct itq *q, const uint8_t *sname, uint16_t stype,
 	build_ecs(q, &ecs);
 	int len = rquery_build(s->wire, sizeof(s->wire), s->id, s->sname, stype, true, &ecs);
 	s->len = len > 0 ? (size_t)len : 0;
+	/* A forwarder recurses for us (RFC 1034 4.3.1: RD asks for it). */
+	if (len > 0 && q->pin && q->pin->kind == RZONE_FORWARD)
+		s->wire[2] |= DNS_RD >> 8;
 	atomic_fetch_add(&r->st.upstream_queries, 1);
 	if (len < 0 || transmit(q, false) != 0) {
 		/* Counted as a timeout of the address, as a send that never

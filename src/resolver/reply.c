@@ -8,13 +8,13 @@
 
 /*
  * The TTLs the cache would give `m` (cache.h, cache_store.c clamp_ttls):
- * max-ttl on every RR and min-ttl on positive ones; for a negative answer
+ * max-ttl on every RR and min-ttl (per zone: zones-ttl) on positive ones; for a negative answer
  * the SOA at min(SOA TTL, SOA MINIMUM) capped by negative-max-ttl (RFC 2308 5).
  */
-static void clamp_ttls(const struct resolver *r, struct rmsg *m)
+static void clamp_ttls(const struct resolver *r, const uint8_t *qname, struct rmsg *m)
 {
 	const struct resolver_conf *cf = r->conf;
-	uint32_t min = cf->min_ttl_ms / 1000, max = cf->max_ttl_ms / 1000;
+	uint32_t min = resolver_min_ttl(r, qname), max = cf->max_ttl_ms / 1000;
 	uint32_t negmax = cf->neg_max_ttl_ms / 1000;
 	bool negative = m->rcode == DNS_NXDOMAIN;
 	if (m->rcode == DNS_NOERROR) {
@@ -76,6 +76,6 @@ int resolver_reply(struct resolver *r, const struct dns_query *q, const uint8_t 
 	if (!cm && !(cm = malloc(sizeof(*cm))))
 		return ranswer_error(out, limit, q, qpkt, qlen, DNS_SERVFAIL);
 	memcpy(cm, m, offsetof(struct rmsg, buf) + m->used);
-	clamp_ttls(r, cm);
+	clamp_ttls(r, q->qname, cm);
 	return ranswer_build(out, limit, q, qpkt, cm->rcode, cm, 0, 0, net ? net->bits : 0);
 }

@@ -13,6 +13,21 @@ void resolver_init(struct resolver *r, const struct resolver_conf *conf,
 	r->env = env;
 }
 
+int resolver_zones_init(struct resolver *r)
+{
+	return rzones_build(r->conf, &r->zones);
+}
+
+void resolver_zones_free(struct resolver *r)
+{
+	rzones_free(&r->zones);
+}
+
+uint32_t resolver_min_ttl(const struct resolver *r, const uint8_t *name)
+{
+	return rzones_min_ttl(&r->zones, name, r->conf->min_ttl_ms / 1000);
+}
+
 void resolver_cache_conf(const struct resolver_conf *c, uint32_t seed,
 			 struct cache_conf *cc)
 {

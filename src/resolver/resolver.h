@@ -16,15 +16,17 @@
 
 #include "conf/resolver_conf.h"
 #include "resolver/cache.h"
+#include "resolver/zones.h"
 
 #define INFRA_SIZE 1024
 
 struct itq;
 
-/* An authority's address; the server port is always 53. */
+/* A server's address: an authority (or a forwarder) and its port. */
 struct iter_addr {
 	uint8_t family;              /* 1 = IPv4, 2 = IPv6 (as in cache_deleg_ns) */
 	uint8_t addr[16];
+	uint16_t port;               /* 0 = 53 */
 };
 
 /*
@@ -42,7 +44,7 @@ struct iter_env {
 	void *ctx;
 	/*
 	 * Send `wire` (a complete DNS message, built and owned by the iterator,
-	 * valid during this call only) to `to` port 53, over TCP (RFC 7766
+	 * valid during this call only) to `to` (its port, 0 = 53), over TCP (RFC 7766
 	 * framing) when `tcp`; report packets with iter_on_packet and give up
 	 * with iter_on_timeout after `timeout_ms`.  `*tx` may be set to the
 	 * transport's state for this send; `cancel` gets it back.  Never calls
@@ -83,6 +85,7 @@ struct resolver {
 	struct cache *cache;              /* owned by the caller */
 	const struct iter_env *env;
 	struct cache_deleg hints;         /* the root zone cut to start from */
+	struct rzones zones;              /* forward:, stub:, zones-ttl: (resolver_zones_init) */
 	struct infra_ent infra[INFRA_SIZE];
 	struct rstats st;
 };
@@ -94,6 +97,14 @@ struct resolver {
  */
 void resolver_init(struct resolver *r, const struct resolver_conf *conf,
 		   struct cache *cache, const struct iter_env *env);
+
+/* Compile conf's forward:, stub: and zones-ttl: into r->zones (after
+ * resolver_init); resolver_zones_free releases them.  Returns 0 or < 0. */
+int resolver_zones_init(struct resolver *r) VANE_WUR;
+void resolver_zones_free(struct resolver *r);
+
+/* The min-ttl (seconds) for cached data of `name` (lower-cased wire). */
+uint32_t resolver_min_ttl(const struct resolver *r, const uint8_t *name);
 
 /* The cache settings that `conf` asks for; `seed` is the hash seed. */
 void resolver_cache_conf(const struct resolver_conf *conf, uint32_t seed,

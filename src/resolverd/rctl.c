@@ -102,6 +102,13 @@ static json_t *cmd_time(struct resolverd *r, int argc, char **argv)
 	return json_pack("{s:b,s:I}", "ok", 1, "now", (json_int_t)resolver_now(&r->core));
 }
 
+/* Collects what a reload cannot apply, for the log and the reply. */
+static void restart_key(void *ctx, const char *key)
+{
+	log_warning("%s changed; restart vane-resolver to apply it", key);
+	json_array_append_new(ctx, json_string(key));
+}
+
 static json_t *cmd_reload(struct resolverd *r, int argc, char **argv)
 {
 	struct resolver_conf *nc;
@@ -122,8 +129,11 @@ static json_t *cmd_reload(struct resolverd *r, int argc, char **argv)
 	r->loop_conf.qname_min = nc->qname_min;
 	r->loop_conf.max_upstream = nc->max_upstream;
 	atomic_store_explicit(&r->prefetch, nc->prefetch, memory_order_relaxed);
+	/* forward:, stub: and zones-ttl: were compiled at start (r->core.zones). */
+	json_t *restart = json_array();
+	resolver_conf_restart_changes(r->conf, nc, restart_key, restart);
 	resolver_conf_free(nc);
-	return json_pack("{s:b}", "ok", 1);
+	return json_pack("{s:b,s:o}", "ok", 1, "restart_needed", restart);
 }
 
 static json_t *cmd_status(struct resolverd *r, int argc, char **argv)

@@ -52,6 +52,7 @@ static void shutdown_all(struct resolverd *r)
 	free(r->tcp);
 	if (r->core.cache)
 		cache_free(r->core.cache);
+	resolver_zones_free(&r->core);
 	pthread_mutex_destroy(&r->qlock);
 }
 
@@ -90,6 +91,8 @@ int resolver_run(const char *conf_path, struct resolver_conf *conf)
 	resolverd_env_init(r);
 	resolver_init(&r->core, &r->loop_conf, cache, &r->env);
 	ret = resolverd_load_hints(r, conf->root_hints);
+	if (ret == 0 && (ret = resolver_zones_init(&r->core)) != 0)
+		log_error("forward:/stub:/zones-ttl: cannot be set up");
 	if (ret == 0)
 		ret = rtcp_start(r);
 	if (ret == 0)

@@ -208,12 +208,12 @@ static int up_send(void *ctx, struct itq *q, const uint8_t *wire, size_t len,
 	if (to->family == 1) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&u->ss;
 		s4->sin_family = AF_INET;
-		s4->sin_port = htons(53);
+		s4->sin_port = htons(to->port ? to->port : 53);
 		memcpy(&s4->sin_addr, to->addr, 4);
 	} else {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&u->ss;
 		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(53);
+		s6->sin6_port = htons(to->port ? to->port : 53);
 		memcpy(&s6->sin6_addr, to->addr, 16);
 	}
 	uv_timer_init(&r->loop, &u->timer);

@@ -728,6 +728,152 @@ static void test_cyclic_delegation_servfail(void **state)
 	world_free(w);
 }
 
+/* ---- forward:, stub:, zones-ttl: (resolver/zones.h) ---- */
+
+static void zone_conf(struct rconf_zone *z, struct conf_listen *to, const char *zone,
+		      const char *addr, uint16_t port)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&to->addr;
+	memset(z, 0, sizeof(*z));
+	memset(to, 0, sizeof(*to));
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	assert_int_equal(inet_pton(AF_INET, addr, &s4->sin_addr), 1);
+	z->zone = (char *)zone;
+	z->to = to;
+	z->nto = 1;
+}
+
+/* The query in flight, RD and port included (expect() wants RD clear). */
+static struct sent *expect_rd(struct world *w, const char *addr, uint16_t port,
+			      const char *qname, bool rd)
+{
+	struct sent *s = NULL;
+	for (unsigned i = 0; i < w->nsent; i++)
+		if (w->sent[i].live)
+			s = &w->sent[i];
+	assert_non_null(s);
+	struct iter_addr a;
+	addr_of(addr, &a);
+	assert_memory_equal(s->to.addr, a.addr, 4);
+	assert_int_equal(s->to.port ? s->to.port : 53, port);
+	struct dns_query q;
+	assert_int_equal(dns_query_parse(s->wire, s->len, &q), DNS_V_OK);
+	assert_int_equal(!!(q.flags & DNS_RD), rd);
+	uint8_t want[DNAME_MAXLEN];
+	name_of(qname, want);
+	dname_lower(want);
+	assert_true(dname_equal(q.qname, want));
+	return s;
+}
+
+/* A forward zone: the full name (no minimisation) with RD=1 to the
+ * forwarder's address and port; its RA answer without AA is final. */
+static void test_forward_zone(void **state)
+{
+	struct world *w = world_new(true);
+	struct rconf_zone fz;
+	struct conf_listen to;
+	struct resp r;
+	zone_conf(&fz, &to, "example.test.", "10.0.9.1", 5300);
+	w->conf.forward = &fz;
+	w->conf.nforward = 1;
+	assert_int_equal(resolver_zones_init(&w->r), 0);
+
+	resolve(w, "www.Sub.example.test.", DNS_A);
+	struct sent *s = expect_rd(w, "10.0.9.1", 5300, "www.sub.example.test.", true);
+	resp_begin(&r, s, DNS_RD | DNS_RA, DNS_NOERROR);
+	resp_a(&r, 0, "www.sub.example.test.", "192.0.2.9");
+	resp_send(w, &r, s);
+	assert_true(w->done);
+	assert_int_equal(w->rcode, DNS_NOERROR);
+	assert_true(res_has_a(w, "www.sub.example.test.", "192.0.2.9"));
+	assert_int_equal(w->r.st.upstream_queries, 1);
+
+	/* Outside the zone: iteration from the root, RD clear, port 53. */
+	free(w->res);
+	w->res = NULL;
+	w->done = false;
+	resolve(w, "other.test.", DNS_A);
+	s = expect_rd(w, "10.0.0.1", 53, "test.", false);
+	resp_begin(&r, s, DNS_AA, DNS_NOERROR);
+	resp_send(w, &r, s);
+	s = expect_rd(w, "10.0.0.1", 53, "other.test.", false);
+	resp_begin(&r, s, DNS_AA, DNS_NOERROR);
+	resp_a(&r, 0, "other.test.", "192.0.2.10");
+	resp_send(w, &r, s);
+	assert_true(w->done);
+	assert_true(res_has_a(w, "other.test.", "192.0.2.10"));
+	resolver_zones_free(&w->r);
+	world_free(w);
+}
+
+/* A stub zone: iteration starts at its server (RD=0, minimised below the
+ * stub zone, its port); a referral from there is followed on upstream-port. */
+static void test_stub_zone(void **state)
+{
+	struct world *w = world_new(true);
+	struct rconf_zone sz;
+	struct conf_listen to;
+	struct resp r;
+	zone_conf(&sz, &to, "corp.test.", "10.0.8.1", 5301);
+	w->conf.stub = &sz;
+	w->conf.nstub = 1;
+	w->conf.upstream_port = 5302;
+	assert_int_equal(resolver_zones_init(&w->r), 0);
+
+	resolve(w, "www.sub.corp.test.", DNS_A);
+	struct sent *s = expect_rd(w, "10.0.8.1", 5301, "sub.corp.test.", false);
+	refer(w, s, "sub.corp.test.", "ns.sub.corp.test.", "10.0.8.2");
+	s = expect_rd(w, "10.0.8.2", 5302, "www.sub.corp.test.", false);
+	resp_begin(&r, s, DNS_AA, DNS_NOERROR);
+	resp_a(&r, 0, "www.sub.corp.test.", "192.0.2.8");
+	resp_send(w, &r, s);
+	assert_true(w->done);
+	assert_true(res_has_a(w, "www.sub.corp.test.", "192.0.2.8"));
+	resolver_zones_free(&w->r);
+	world_free(w);
+}
+
+/* The longest forward:/stub: zone wins; zones-ttl's longest match too. */
+static void test_zone_longest_match(void **state)
+{
+	struct world *w = world_new(false);
+	struct rconf_zone fz, sz;
+	struct conf_listen fto, sto;
+	struct rconf_zone_ttl zt[2] = {
+		{ .zone = (char *)"slow.test.", .min_ttl_ms = 300000 },
+		{ .zone = (char *)"fast.slow.test.", .min_ttl_ms = 10000 },
+	};
+	uint8_t n[DNAME_MAXLEN];
+	zone_conf(&fz, &fto, "a.b.test.", "10.0.9.1", 53);
+	zone_conf(&sz, &sto, "b.test.", "10.0.8.1", 53);
+	w->conf.forward = &fz;
+	w->conf.nforward = 1;
+	w->conf.stub = &sz;
+	w->conf.nstub = 1;
+	w->conf.zones_ttl = zt;
+	w->conf.nzones_ttl = 2;
+	w->conf.min_ttl_ms = 5000;
+	assert_int_equal(resolver_zones_init(&w->r), 0);
+	name_of("x.a.b.test.", n);
+	assert_int_equal(rzones_match(&w->r.zones, n)->kind, RZONE_FORWARD);
+	name_of("x.b.test.", n);
+	assert_int_equal(rzones_match(&w->r.zones, n)->kind, RZONE_STUB);
+	name_of("b.test.", n);
+	assert_int_equal(rzones_match(&w->r.zones, n)->kind, RZONE_STUB);
+	name_of("test.", n);
+	assert_null(rzones_match(&w->r.zones, n));
+	name_of("www.slow.test.", n);
+	assert_int_equal(resolver_min_ttl(&w->r, n), 300);
+	name_of("www.fast.slow.test.", n);
+	assert_int_equal(resolver_min_ttl(&w->r, n), 10);
+	name_of("slowtest.", n);
+	assert_int_equal(resolver_min_ttl(&w->r, n), 5);
+	resolver_zones_free(&w->r);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +888,9 @@ int main(void)
 		cmocka_unit_test(test_truncated_retries_tcp),
 		cmocka_unit_test(test_nxns_bounded),
 		cmocka_unit_test(test_cyclic_delegation_servfail),
+		cmocka_unit_test(test_forward_zone),
+		cmocka_unit_test(test_stub_zone),
+		cmocka_unit_test(test_zone_longest_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
