@@ -21,16 +21,23 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char dir[] = "/tmp/vane-fuzz-conf-XXXXXX";
 static char path[256];
+
+static void remove_files(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/vane-fuzz-conf-XXXXXX";
 	if (!mkdtemp(dir)) {
 		perror("fuzz_conf: mkdtemp");
 		exit(1);
 	}
 	snprintf(path, sizeof(path), "%s/vaned.conf", dir);
+	atexit(remove_files);
 	return 0;
 }
 
