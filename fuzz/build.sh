@@ -33,12 +33,12 @@ else
 	bindir=$out/standalone
 fi
 cflags="-std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra
-	-Wno-unused-parameter -I$src -I$root
+	-Wno-unused-parameter -Wno-missing-field-initializers -I$src -I$root
 	-DFUZZ_ZONE_FILE=\"$root/fuzz/zones/fuzz.zone\""
 have_auth=
 [ -f "$src/auth/answer.c" ] && have_auth=1 && cflags="$cflags -DFUZZ_HAVE_AUTH"
-libs=$(pkg-config --libs libzscanner libloc libmaxminddb libcrypto)
-cflags="$cflags $(pkg-config --cflags libloc libmaxminddb)"
+libs=$(pkg-config --libs libzscanner libloc libmaxminddb libcrypto yaml-0.1 jansson)
+cflags="$cflags $(pkg-config --cflags libloc libmaxminddb yaml-0.1 jansson)"
 
 mkdir -p "$objdir" "$bindir"
 rm -f "$objdir"/*.o
@@ -50,6 +50,14 @@ srcs="$src/lib/*.c $src/zone/*.c"
 # RRL's slip cut, for fuzz_edns (only the pure file of serve/).
 have_rrl=
 [ -n "$have_auth" ] && [ -f "$src/serve/rrl.c" ] && have_rrl=1 && srcs="$srcs $src/serve/rrl.c"
+# The config loaders (fuzz_conf), the command table and the HTTP API's
+# routing (fuzz_ctl; not ctl.c or http.c, which need libuv and
+# libmicrohttpd), and the resolver's messages (fuzz_resolver): pure files.
+have_more=
+if [ -f "$src/conf/conf.c" ] && [ -f "$src/ctl/routes.c" ] && [ -f "$src/resolver/msg.c" ]; then
+	have_more=1
+	srcs="$srcs $src/conf/*.c $src/ctl/cmd.c $src/ctl/routes.c $src/resolver/msg.c"
+fi
 srcs="$srcs $root/fuzz/dnscheck.c $root/fuzz/fuzz_common.c"
 [ $mode = standalone ] && srcs="$srcs $root/fuzz/replay_main.c"
 
@@ -76,6 +84,7 @@ fi
 targets="fuzz_zone"
 [ -n "$have_auth" ] && targets="fuzz_query $targets"
 [ -n "$have_rrl" ] && targets="fuzz_edns $targets"
+[ -n "$have_more" ] && targets="$targets fuzz_conf fuzz_ctl fuzz_resolver"
 for t in $targets; do
 	# shellcheck disable=SC2086
 	$cc $cflags $linksan "$root/fuzz/$t.c" "$objdir"/*.o $libs -o "$bindir/$t"

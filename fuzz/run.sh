@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # fuzz/run.sh [SECONDS]: build the libFuzzer targets and fuzz each for its
-# share of SECONDS (default 60 in total).  New inputs that add coverage are
+# share of SECONDS (default 60 in total); FUZZ_TARGETS="fuzz_ctl fuzz_conf"
+# fuzzes only those, in that order.  New inputs that add coverage are
 # merged into fuzz/corpus/<target>/ (commit them); crashes are saved in
 # build-fuzz/artifacts/.  Exits non-zero when a target crashed.
 set -u
@@ -12,10 +13,12 @@ out=${VANE_FUZZ_BUILD:-$root/build-fuzz}
 total=${1:-60}
 
 "$root/fuzz/build.sh" || exit 1
-targets=
-for f in "$out"/fuzz_*; do
-	[ -f "$f" ] && [ -x "$f" ] && targets="$targets $(basename "$f")"
-done
+targets=${FUZZ_TARGETS:-}
+if [ -z "$targets" ]; then
+	for f in "$out"/fuzz_*; do
+		[ -f "$f" ] && [ -x "$f" ] && targets="$targets $(basename "$f")"
+	done
+fi
 count=$(echo "$targets" | wc -w)
 per=$((total / count))
 [ "$per" -lt 1 ] && per=1
@@ -29,6 +32,7 @@ for t in $targets; do
 	mkdir -p "$corpus" "$work"
 	case $t in
 	fuzz_zone) maxlen=4096 ;;
+	fuzz_conf) maxlen=8192 ;;   # the shipped configs are seeds
 	*) maxlen=2048 ;;
 	esac
 	before=$(find "$corpus" -type f | wc -l)

@@ -111,6 +111,24 @@ static void unrandomise_case(uint8_t *name, const uint8_t *sent)
 }
 
 /*
+ * The exact RDATA length of a fixed-size type, or of what follows the names
+ * of a type with names (SOA: the five 32-bit fields; RP: none), or -1 when
+ * the type's RDATA may be any length.  RFC 1035 3.3/3.4 fix these layouts:
+ * a record whose RDLENGTH disagrees is malformed, and kept it would be
+ * re-emitted to clients as a record their parsers reject (as Knot's and
+ * Unbound's parsers reject it).
+ */
+static int rdata_fixed(uint16_t type, int names)
+{
+	switch (type) {
+	case DNS_A: return 4;
+	case DNS_AAAA: return 16;
+	case DNS_SOA: return 20;
+	default: return names > 0 ? 0 : -1;
+	}
+}
+
+/*
  * Copy RDATA with its names decompressed into `out` (RMSG_RDATA_MAX bytes).
  * Decompression can grow a 2-byte pointer into a 255-byte name, so an
  * authority can make the result longer than any RDATA may be: such a record
@@ -125,9 +143,13 @@ static int read_rdata(const uint8_t *pkt, size_t len, size_t off, uint16_t rdlen
 	int names = rdata_names(type, &skip);
 	size_t end = off + rdlen, o = off, w = 0;
 
+	int fixed = rdata_fixed(type, names);
+
 	if (end > len)
 		return VANE_EMALF;
 	if (names == 0) {
+		if (fixed >= 0 && rdlen != fixed)
+			return VANE_EMALF;
 		memcpy(out, pkt + off, rdlen);
 		*outlen = rdlen;
 		return 0;
@@ -147,7 +169,7 @@ static int read_rdata(const uint8_t *pkt, size_t len, size_t off, uint16_t rdlen
 			unrandomise_case(out + w, sent);
 		w += (size_t)n;
 	}
-	if (o > end || w + (end - o) > UINT16_MAX)
+	if (o > end || w + (end - o) > UINT16_MAX || end - o != (size_t)fixed)
 		return VANE_EMALF;
 	memcpy(out + w, pkt + o, end - o);
 	w += end - o;
