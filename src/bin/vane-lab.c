@@ -219,6 +219,11 @@ static int run_live(const char *arg, const struct overrides *o, struct lab_scena
 		fprintf(stderr, "vane-lab: %s\n", err);
 		return -1;
 	}
+	if (sc->anycast.n_site) {
+		fprintf(stderr, "vane-lab: %s: live mode does not drive anycast; run it in model "
+			"mode (vane-lab(1))\n", sc->name);
+		return -1;
+	}
 	if (o->duration > 0)
 		sc->duration = (uint32_t)o->duration;
 	if (o->seed >= 0)

@@ -46,7 +46,11 @@ static uint32_t window_end(const struct lab_scenario *sc, const struct lab_event
 		bool undo = (m->kind == LAB_EV_DOWN && ev->kind == LAB_EV_UP && ev->ep == m->ep) ||
 			    (m->kind == LAB_EV_DRAIN && ev->kind == LAB_EV_UNDRAIN && ev->ep == m->ep) ||
 			    (m->kind == LAB_EV_UP && ev->kind == LAB_EV_DOWN && ev->ep == m->ep) ||
-			    (m->kind == LAB_EV_RESTORE && ev->kind == LAB_EV_DELETE);
+			    (m->kind == LAB_EV_RESTORE && ev->kind == LAB_EV_DELETE) ||
+			    (m->kind == LAB_EV_WITHDRAW && ev->kind == LAB_EV_ANNOUNCE &&
+			     ev->ep == m->ep) ||
+			    (m->kind == LAB_EV_ANNOUNCE && ev->kind == LAB_EV_WITHDRAW &&
+			     ev->ep == m->ep);
 		if (undo)
 			return ev->at < n_sec ? ev->at : n_sec;
 	}
@@ -111,10 +115,12 @@ static void measure_return(const struct lab_scenario *sc, struct lab_result *r,
 		const struct lab_event *ev = &sc->event[i];
 		if (ev->ep != m->ep)
 			continue;
-		if ((ev->kind == LAB_EV_DOWN || ev->kind == LAB_EV_DRAIN) && !away) {
+		if ((ev->kind == LAB_EV_DOWN || ev->kind == LAB_EV_DRAIN ||
+		     ev->kind == LAB_EV_WITHDRAW) && !away) {
 			gone = ev->at;
 			away = true;
-		} else if (ev->kind == LAB_EV_UP || ev->kind == LAB_EV_UNDRAIN) {
+		} else if (ev->kind == LAB_EV_UP || ev->kind == LAB_EV_UNDRAIN ||
+			   ev->kind == LAB_EV_ANNOUNCE) {
 			away = false;
 		}
 	}
@@ -182,6 +188,7 @@ int lab_measure(const struct lab_scenario *sc, struct lab_result *r)
 	switch (m->kind) {
 	case LAB_EV_DOWN:
 	case LAB_EV_DRAIN:
+	case LAB_EV_WITHDRAW:
 		measure_shift(sc, r, m, m->ep, rem);
 		break;
 	case LAB_EV_RESTORE:
@@ -189,6 +196,7 @@ int lab_measure(const struct lab_scenario *sc, struct lab_result *r)
 		break;
 	case LAB_EV_UP:
 	case LAB_EV_UNDRAIN:
+	case LAB_EV_ANNOUNCE:
 		measure_return(sc, r, m, rem);
 		break;
 	default:
@@ -209,7 +217,8 @@ void lab_remaining(const struct lab_scenario *sc, const struct lab_result *r, do
 	}
 	const struct lab_event *m = &sc->event[sc->measure];
 	int e = m->kind == LAB_EV_RESTORE ? -1 : m->ep;
-	bool back = m->kind == LAB_EV_UP || m->kind == LAB_EV_UNDRAIN;
+	bool back = m->kind == LAB_EV_UP || m->kind == LAB_EV_UNDRAIN ||
+		    m->kind == LAB_EV_ANNOUNCE;
 	for (uint32_t t = 0; t < s->n_sec; t++) {
 		double old = e >= 0 ? conn_at(s, t, (unsigned)e) : nx_at(s, t);
 		double sh = s->total[t] ? old / s->total[t] : 0;

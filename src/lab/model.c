@@ -12,6 +12,7 @@
 #include "health/fold.h"
 #include "lab/metrics.h"
 #include "lab/model.h"
+#include "lab/route.h"
 #include "lib/rand.h"
 #include "resolver/cache.h"
 
@@ -71,6 +72,9 @@ struct sim {
 	struct steer_admin admin;
 	struct probe probe[LAB_MAX_EP];
 	uint64_t flip_ms[LAB_MAX_EP];     /* last health flip, 0 = none */
+	/* Anycast scenarios: the routes, and which sites an event withdrew. */
+	struct lab_route route;
+	bool withdrawn[LAB_MAX_EP];
 	struct lab_series *s;
 };
 
@@ -111,6 +115,17 @@ static void recovery_start(struct sim *m, unsigned e, uint64_t now)
 	steer_admin_prepare(&m->admin);
 }
 
+/* An anycast site announces while its self-check passes, the operator has
+ * not drained it and no withdraw event holds it back, as vaned gates its
+ * announcement (docs/anycast.md); the route changes when that does. */
+static void route_update(struct sim *m, unsigned e, uint64_t ms)
+{
+	if (m->sc->anycast.n_site == 0)
+		return;
+	bool on = !m->withdrawn[e] && m->hs[e].up && !m->adm_ep[e].drained;
+	lab_route_set(&m->route, e, on, ms);
+}
+
 /* Fold every probe result known by `now` with the daemon's own fold. */
 static void health_advance(struct sim *m, uint64_t now)
 {
@@ -130,6 +145,7 @@ static void health_advance(struct sim *m, uint64_t now)
 				m->flip_ms[e] = p->done_ms;
 				if (m->hs[e].up)
 					recovery_start(m, e, p->done_ms);
+				route_update(m, e, p->done_ms);
 			}
 			probe_next(m, e, p->start_ms + m->sc->interval_ms);
 		}
@@ -174,8 +190,14 @@ static void apply_event(struct sim *m, const struct lab_event *ev, uint64_t now)
 	case LAB_EV_TTL:
 		m->svc.ttl = ev->value;
 		break;
+	case LAB_EV_WITHDRAW:
+	case LAB_EV_ANNOUNCE:
+		m->withdrawn[ev->ep] = ev->kind == LAB_EV_WITHDRAW;
+		break;
 	}
 	steer_admin_prepare(&m->admin);
+	if (ev->ep >= 0)
+		route_update(m, (unsigned)ev->ep, now);
 }
 
 static void geo_of(const struct lab_country *c, struct geo_info *g)
@@ -271,13 +293,20 @@ static void client_step(struct sim *m, uint32_t c, uint32_t t)
 	struct lab_series *s = m->s;
 	bool retry = m->cli_retry[c] && t < m->cli_due[c];
 	bool ok = false;
-	if (e->kind == ENTRY_POS) {
+	/* Anycast: the answer is the service address; routing picks the site. */
+	int ep = e->kind != ENTRY_POS ? -1
+		 : sc->anycast.n_site ? lab_route_pick(&m->route, sn->country, now) : e->ep;
+	if (ep >= 0) {
 		if (!retry) {
 			s->total[t]++;
-			s->conn[(size_t)t * s->n_ep + e->ep]++;
-			s->conn_prof[((size_t)t * s->n_prof + r->prof) * s->n_ep + e->ep]++;
+			s->conn[(size_t)t * s->n_ep + (unsigned)ep]++;
+			s->conn_prof[((size_t)t * s->n_prof + r->prof) * s->n_ep + (unsigned)ep]++;
 		}
-		ok = m->up[e->ep];
+		ok = m->up[ep];
+	} else if (e->kind == ENTRY_POS) {
+		/* No route to any site: the packets go nowhere. */
+		if (!retry)
+			s->total[t]++;
 	} else if (!retry) {
 		s->total[t]++;
 		s->nx[(size_t)t * s->n_prof + r->prof]++;
@@ -435,6 +464,7 @@ static void sim_start(struct sim *m)
 		probe_next(m, e, rand_below(&m->rng, sc->interval_ms));
 	}
 	steer_admin_prepare(&m->admin);
+	lab_route_init(&m->route, sc);
 }
 
 /* A run starts from steady state, not from empty caches that would all
@@ -467,6 +497,45 @@ static void sim_warm(struct sim *m)
 		warm_entry(m, &r->shared);
 	}
 	m->s->auth[0] = 0;
+}
+
+/* The anycast scenario as DNS failover: no anycast, the same events but
+ * withdraw and announce (which only routes have), the same measured event
+ * when it is still there.  Its figures go into res->dns. */
+static int run_dns_twin(const struct lab_scenario *sc, struct lab_result *res)
+{
+	struct lab_scenario *tw = malloc(sizeof(*tw));
+	if (!tw)
+		return VANE_ENOMEM;
+	*tw = *sc;
+	tw->svc.ep = tw->ep;
+	memset(&tw->anycast, 0, sizeof(tw->anycast));
+	tw->n_event = 0;
+	tw->measure = -1;
+	for (unsigned i = 0; i < sc->n_event; i++) {
+		unsigned k = sc->event[i].kind;
+		if (k == LAB_EV_WITHDRAW || k == LAB_EV_ANNOUNCE)
+			continue;
+		if ((int)i == sc->measure)
+			tw->measure = (int)tw->n_event;
+		tw->event[tw->n_event++] = sc->event[i];
+	}
+	struct lab_result r;
+	int ret = lab_run(tw, &r, NULL, NULL);
+	if (ret == 0) {
+		res->dns.have = true;
+		res->dns.rto95 = r.rto95;
+		res->dns.rto99 = r.rto99;
+		res->dns.rto100 = r.rto100;
+		res->dns.tail = r.tail;
+		res->dns.detect = r.detect;
+		res->dns.auth_qps = r.auth_qps;
+		res->dns.cost_month = r.cost_month;
+		res->dns.fail_total = r.fail_total;
+	}
+	lab_result_free(&r);
+	free(tw);
+	return ret;
 }
 
 int lab_run(const struct lab_scenario *sc, struct lab_result *res,
@@ -511,7 +580,16 @@ int lab_run(const struct lab_scenario *sc, struct lab_result *res,
 		res->detect = (double)(m->flip_ms[mep] - (uint64_t)sc->event[sc->measure].at * 1000) / 1000;
 	else
 		res->detect = -1;
+	res->route_change = -1;
+	if (sc->anycast.n_site && mep >= 0) {
+		uint64_t at = (uint64_t)sc->event[sc->measure].at * 1000;
+		uint64_t ch = lab_route_changed(&m->route, (unsigned)mep);
+		if (ch >= at && (ch > 0 || at == 0))
+			res->route_change = (double)(ch - at) / 1000;
+	}
 	ret = lab_measure(sc, res);
+	if (ret == 0 && sc->anycast.n_site)
+		ret = run_dns_twin(sc, res);
 out:
 	sim_free(m);
 	free(m);
@@ -562,7 +640,8 @@ static const char *const event_names[LAB_EV_COUNT] = {
 	[LAB_EV_DOWN] = "down", [LAB_EV_UP] = "up", [LAB_EV_DRAIN] = "drain",
 	[LAB_EV_UNDRAIN] = "undrain", [LAB_EV_WEIGHT] = "weight", [LAB_EV_RAMP] = "ramp",
 	[LAB_EV_DELETE] = "delete", [LAB_EV_RESTORE] = "restore", [LAB_EV_TTL] = "ttl",
-	[LAB_EV_RELOAD] = "reload",
+	[LAB_EV_RELOAD] = "reload", [LAB_EV_WITHDRAW] = "withdraw",
+	[LAB_EV_ANNOUNCE] = "announce",
 };
 
 const char *lab_event_name(unsigned kind)

@@ -63,6 +63,8 @@ enum lab_event_kind {
 	LAB_EV_TTL,                /* the service TTL changes */
 	LAB_EV_RELOAD,             /* the operator reloads; the model: no change, as
 				    * vaned keeps health and operator state */
+	LAB_EV_WITHDRAW,           /* anycast: the site's route is withdrawn */
+	LAB_EV_ANNOUNCE,           /* anycast: ... and announced again */
 	LAB_EV_COUNT
 };
 
@@ -74,6 +76,23 @@ struct lab_event {
 	uint8_t nsteps;
 	uint8_t steps[STEER_MAX_RAMP];
 	uint32_t every;            /* ramp step length, seconds */
+};
+
+/*
+ * An anycast layout (`anycast:` in a scenario): the service's address is
+ * announced from the endpoints listed as sites, and a client reaches the
+ * nearest site whose route its router has (same country, then continent,
+ * then list order).  A site announces while its self-check (the scenario's
+ * check, folded as vaned folds it) passes, it is not drained and no
+ * `withdraw` event holds its route back; every router sees a change
+ * `convergence` after it (BFD detection plus BGP propagation).  The DNS
+ * answer is the same address throughout, so caches and resolver floors do
+ * not decide where clients go.
+ */
+struct lab_anycast {
+	uint8_t n_site;            /* 0 = no anycast: DNS steering */
+	uint8_t site[LAB_MAX_EP];  /* endpoint indexes, in preference order */
+	uint32_t convergence_ms;
 };
 
 struct lab_scenario {
@@ -104,6 +123,7 @@ struct lab_scenario {
 	uint32_t interval_ms, timeout_ms, rise, fall; /* the health check */
 	uint32_t soa_ttl, soa_min; /* the zone's SOA, for negative answers */
 	bool neg_cap;              /* vaned caps negative TTLs at the service TTL */
+	struct lab_anycast anycast;
 };
 
 /* Fill `sc` with defaults (one service, no endpoints, a default population). */
@@ -145,6 +165,15 @@ struct lab_result {
 	double herd_peak;          /* highest 5 s mean within `window` after up */
 	double ramp_over;          /* worst (load / base - step) while ramping */
 	double outage;             /* seconds of negative answers after a restore */
+	/* Anycast scenarios only: the route change of the measured site after
+	 * the event (s, -1 = none), and the same scenario run without anycast
+	 * (DNS failover: withdraw and announce events dropped) for comparison. */
+	double route_change;
+	struct {
+		bool have;
+		double rto95, rto99, rto100, tail, detect, auth_qps, cost_month;
+		uint64_t fail_total;
+	} dns;
 };
 
 /* Progress: called with the fraction done, a few hundred times per run. */

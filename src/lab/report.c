@@ -45,6 +45,15 @@ void lab_summary_row(FILE *f, const struct lab_scenario *sc, const struct lab_re
 		secs(r->rto99, b, sizeof(b)), secs(r->rto100, c, sizeof(c)),
 		secs(r->tail, d, sizeof(d)), r->auth_qps, r->cost_month,
 		(unsigned long long)r->fail_total);
+	if (!r->dns.have)
+		return;
+	/* An anycast scenario's DNS failover twin, on the row below. */
+	char name[LAB_NAME_MAX + 8];
+	snprintf(name, sizeof(name), "%.*s (dns)", LAB_NAME_MAX - 1, sc->name);
+	fprintf(f, "%-22s %5u %-26s %7s %7s %7s %7s %9.1f %10.2f %8llu\n", name, sc->svc.ttl, ev,
+		secs(r->dns.rto95, a, sizeof(a)), secs(r->dns.rto99, b, sizeof(b)),
+		secs(r->dns.rto100, c, sizeof(c)), secs(r->dns.tail, d, sizeof(d)),
+		r->dns.auth_qps, r->dns.cost_month, (unsigned long long)r->dns.fail_total);
 }
 
 void lab_summary_detail(FILE *f, const struct lab_scenario *sc, const struct lab_result *r)
@@ -71,6 +80,25 @@ void lab_summary_detail(FILE *f, const struct lab_scenario *sc, const struct lab
 	}
 	if (r->measure_kind == LAB_EV_RESTORE)
 		fprintf(f, "  outage after the restore: %s\n", secs(r->outage, buf, sizeof(buf)));
+	if (sc->anycast.n_site) {
+		fprintf(f, "  anycast: sites");
+		for (unsigned i = 0; i < sc->anycast.n_site; i++)
+			fprintf(f, " %s", sc->ep[sc->anycast.site[i]].id);
+		fprintf(f, ", convergence %.1f s", sc->anycast.convergence_ms / 1000.0);
+		if (r->route_change >= 0)
+			fprintf(f, "; the measured site's route changed %.1f s after the event",
+				r->route_change);
+		fputc('\n', f);
+	}
+	if (r->dns.have) {
+		char a[16], b[16], c[16];
+		fprintf(f, "  DNS failover, same scenario without anycast: RTO 95%% %s, 99%% %s, "
+			"100%% %s", secs(r->dns.rto95, a, sizeof(a)), secs(r->dns.rto99, b, sizeof(b)),
+			secs(r->dns.rto100, c, sizeof(c)));
+		if (r->dns.detect >= 0)
+			fprintf(f, " (health flip after %.1f s)", r->dns.detect);
+		fputc('\n', f);
+	}
 	if (r->measure_kind == LAB_EV_UP || r->measure_kind == LAB_EV_UNDRAIN) {
 		fprintf(f, "  returning endpoint: %.0f conn/s before, peak %.0f conn/s (%.0f%%) "
 			"in the first %u s", r->herd_base, r->herd_peak,
@@ -120,6 +148,23 @@ int lab_write_json(FILE *f, const struct lab_scenario *sc, const struct lab_resu
 	json_num(f, "cost_month", r->cost_month, true);
 	json_num(f, "connections", (double)r->conn_total, true);
 	json_num(f, "failed", (double)r->fail_total, true);
+	if (sc->anycast.n_site) {
+		fputs("\"anycast\": {", f);
+		json_num(f, "convergence", sc->anycast.convergence_ms / 1000.0, true);
+		json_num(f, "route_change", r->route_change, false);
+		fputs("}, ", f);
+	}
+	if (r->dns.have) {
+		fputs("\"dns\": {", f);
+		json_num(f, "rto95", r->dns.rto95, true);
+		json_num(f, "rto99", r->dns.rto99, true);
+		json_num(f, "rto100", r->dns.rto100, true);
+		json_num(f, "tail", r->dns.tail, true);
+		json_num(f, "detect", r->dns.detect, true);
+		json_num(f, "auth_qps", r->dns.auth_qps, true);
+		json_num(f, "failed", (double)r->dns.fail_total, false);
+		fputs("}, ", f);
+	}
 	fputs("\"by_kind\": {", f);
 	for (unsigned p = 0; p < sc->n_profile; p++) {
 		fprintf(f, "\"%s\": {", sc->profile[p].name);
@@ -275,9 +320,20 @@ int lab_write_html(FILE *f, const struct lab_scenario *sc, const struct lab_resu
 	fputs("<tr><td>", f);
 	svg_escape(f, sc->name);
 	fprintf(f, "</td><td>%u</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.1f</td>"
-		"<td>%.2f</td></tr></table>\n<pre>", sc->svc.ttl, secs(r->rto95, a, sizeof(a)),
+		"<td>%.2f</td></tr>\n", sc->svc.ttl, secs(r->rto95, a, sizeof(a)),
 		secs(r->rto99, b, sizeof(b)), secs(r->rto100, c, sizeof(c)),
 		secs(r->tail, d, sizeof(d)), r->auth_qps, r->cost_month);
+	if (r->dns.have) {
+		/* The same failure as DNS failover: the comparison is the point. */
+		fputs("<tr><td>", f);
+		svg_escape(f, sc->name);
+		fprintf(f, " (dns)</td><td>%u</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+			"<td>%.1f</td><td>%.2f</td></tr>\n", sc->svc.ttl,
+			secs(r->dns.rto95, a, sizeof(a)), secs(r->dns.rto99, b, sizeof(b)),
+			secs(r->dns.rto100, c, sizeof(c)), secs(r->dns.tail, d, sizeof(d)),
+			r->dns.auth_qps, r->dns.cost_month);
+	}
+	fputs("</table>\n<pre>", f);
 	/* The detail is plain text with ids that are ours; escape anyway. */
 	char *txt = NULL;
 	size_t len = 0;

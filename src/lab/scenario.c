@@ -178,6 +178,40 @@ static void endpoint_pair(struct yp *p, const char *key, yaml_node_t *v, void *d
 		fail(p, v, "endpoints: unknown key %s", key);
 }
 
+static int endpoint_index(struct lab_scenario *sc, const char *id)
+{
+	for (unsigned i = 0; i < sc->svc.n_ep; i++)
+		if (!strcmp(sc->ep[i].id, id))
+			return (int)i;
+	return -1;
+}
+
+static void anycast_pair(struct yp *p, const char *key, yaml_node_t *v, void *dst)
+{
+	struct lab_scenario *sc = dst;
+	struct lab_anycast *a = &sc->anycast;
+	if (!strcmp(key, "convergence")) {
+		a->convergence_ms = (uint32_t)(num(p, v, key, 0, 3600) * 1000);
+	} else if (!strcmp(key, "sites")) {
+		size_t n;
+		yaml_node_item_t *it = items(p, v, key, &n);
+		if (n == 0)
+			fail(p, v, "%s: at least one endpoint", key);
+		for (size_t i = 0; i < n && p->ret == 0; i++) {
+			const char *id = scalar(p, node(p, it[i]), key);
+			int e = endpoint_index(sc, id);
+			if (e < 0)
+				fail(p, node(p, it[i]), "sites: no endpoint %s", id);
+			for (unsigned k = 0; k < a->n_site && p->ret == 0; k++)
+				if (a->site[k] == e)
+					fail(p, node(p, it[i]), "sites: %s twice", id);
+			if (p->ret == 0)
+				a->site[a->n_site++] = (uint8_t)e;
+		}
+	} else
+		fail(p, v, "anycast: unknown key %s", key);
+}
+
 struct ev_ctx {
 	struct lab_scenario *sc;
 	struct lab_event *ev;
@@ -350,6 +384,12 @@ static void top_pair(struct yp *p, const char *key, yaml_node_t *v, void *dst)
 			e->weight = 1;
 			each_pair(p, node(p, it[i]), key, endpoint_pair, e);
 		}
+	} else if (!strcmp(key, "anycast")) {
+		each_pair(p, v, key, anycast_pair, sc);
+		/* No list: every endpoint is a site. */
+		if (p->ret == 0 && sc->anycast.n_site == 0)
+			for (unsigned i = 0; i < sc->svc.n_ep; i++)
+				sc->anycast.site[sc->anycast.n_site++] = (uint8_t)i;
 	} else if (!strcmp(key, "events")) {
 		it = items(p, v, key, &n);
 		if (n > LAB_MAX_EVENT)
@@ -386,7 +426,7 @@ int lab_scenario_load(const char *path, struct lab_scenario *sc, char *err, size
 		fclose(f);
 		return VANE_EINVAL;
 	}
-	/* Events name endpoints, so the endpoints are read first. */
+	/* Events and anycast sites name endpoints, so endpoints are read first. */
 	struct yp p = { .doc = &doc, .err = err, .errlen = errlen };
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
@@ -396,7 +436,8 @@ int lab_scenario_load(const char *path, struct lab_scenario *sc, char *err, size
 			for (yaml_node_pair_t *kv = root->data.mapping.pairs.start;
 			     kv < root->data.mapping.pairs.top && p.ret == 0; kv++) {
 				const char *k = scalar(&p, node(&p, kv->key), "key");
-				if ((pass == 0) == (strcmp(k, "events") != 0))
+				bool late = !strcmp(k, "events") || !strcmp(k, "anycast");
+				if ((pass == 0) == !late)
 					top_pair(&p, k, node(&p, kv->value), sc);
 			}
 		}

@@ -46,7 +46,16 @@ void lab_scenario_init(struct lab_scenario *sc)
 static bool measurable(unsigned kind)
 {
 	return kind == LAB_EV_DOWN || kind == LAB_EV_DRAIN || kind == LAB_EV_RESTORE ||
-	       kind == LAB_EV_UP || kind == LAB_EV_UNDRAIN;
+	       kind == LAB_EV_UP || kind == LAB_EV_UNDRAIN || kind == LAB_EV_WITHDRAW ||
+	       kind == LAB_EV_ANNOUNCE;
+}
+
+static bool is_site(const struct lab_scenario *sc, int ep)
+{
+	for (unsigned i = 0; i < sc->anycast.n_site; i++)
+		if (sc->anycast.site[i] == ep)
+			return true;
+	return false;
 }
 
 int lab_scenario_prepare(struct lab_scenario *sc, char *err, size_t errlen)
@@ -61,10 +70,16 @@ int lab_scenario_prepare(struct lab_scenario *sc, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; i < sc->n_event; i++) {
 		const struct lab_event *ev = &sc->event[i];
-		bool needs_ep = ev->kind <= LAB_EV_RAMP;
+		bool route = ev->kind == LAB_EV_WITHDRAW || ev->kind == LAB_EV_ANNOUNCE;
+		bool needs_ep = ev->kind <= LAB_EV_RAMP || route;
 		if (needs_ep && ev->ep < 0) {
 			snprintf(err, errlen, "event %u (%s): needs an endpoint", i + 1,
 				 lab_event_name(ev->kind));
+			return VANE_EINVAL;
+		}
+		if (route && !is_site(sc, ev->ep)) {
+			snprintf(err, errlen, "event %u (%s): %s is not an anycast site", i + 1,
+				 lab_event_name(ev->kind), sc->ep[ev->ep].id);
 			return VANE_EINVAL;
 		}
 		if (ev->kind == LAB_EV_RAMP && ev->nsteps == 0) {
@@ -84,7 +99,8 @@ int lab_scenario_prepare(struct lab_scenario *sc, char *err, size_t errlen)
 			if (measurable(sc->event[i].kind))
 				sc->measure = (int)i;
 	} else if (sc->measure >= (int)sc->n_event || !measurable(sc->event[sc->measure].kind)) {
-		snprintf(err, errlen, "measure: event %d is not a down, drain, up, undrain or restore",
+		snprintf(err, errlen, "measure: event %d is not a down, drain, up, undrain, restore, "
+			 "withdraw or announce",
 			 sc->measure);
 		return VANE_EINVAL;
 	}
