@@ -160,6 +160,96 @@ static void test_no_event(void **unused)
 	free(sc);
 }
 
+static void anycast_regions(struct lab_scenario *sc, uint32_t conv_ms)
+{
+	two_regions(sc);
+	sc->anycast.n_site = 2;
+	sc->anycast.site[0] = 0;
+	sc->anycast.site[1] = 1;
+	sc->anycast.convergence_ms = conv_ms;
+}
+
+/* A withdrawn route moves every client at convergence, whatever the TTL
+ * and the resolvers' floors; announcing it again brings them back. */
+static void test_anycast_withdraw_moves_at_convergence(void **unused)
+{
+	(void)unused;
+	struct lab_scenario *sc = malloc(sizeof(*sc));
+	char err[256];
+	anycast_regions(sc, 7000);
+	sc->svc.ttl = 3600;
+	sc->profile[0].min_ttl = 3600;
+	sc->event[0].kind = LAB_EV_WITHDRAW;
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), 0);
+	struct lab_result r;
+	assert_int_equal(lab_run(sc, &r, NULL, NULL), 0);
+	/* Whole seconds: the first second with no old traffic is 7 after. */
+	assert_true(r.rto95 == 7 && r.rto100 == 7);
+	assert_true(r.route_change == 0);
+	assert_true(r.baseline > 0.3 && r.baseline < 0.7);
+	/* The site itself stayed up: no connection failed. */
+	assert_true(r.fail_total == 0);
+	/* The DNS twin has no withdraw: nothing to measure. */
+	assert_true(r.dns.have && r.dns.rto100 == -1);
+	lab_result_free(&r);
+	/* Announced again at 200: back after convergence. */
+	sc->n_event = 2;
+	sc->event[1] = (struct lab_event){ .at = 200, .kind = LAB_EV_ANNOUNCE, .ep = 0 };
+	sc->measure = -2;
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), 0);
+	assert_int_equal(sc->measure, 1);
+	assert_int_equal(lab_run(sc, &r, NULL, NULL), 0);
+	/* Per second, from the series: the return RTO (share back within 5%)
+	 * is noisy with this few clients. */
+	for (uint32_t t = 201; t < 207; t++)
+		assert_int_equal(r.s.conn[t * r.s.n_ep + 0], 0);
+	for (uint32_t t = 208; t < 230; t++)
+		assert_true(r.s.conn[t * r.s.n_ep + 0] > r.s.total[t] / 4);
+	lab_result_free(&r);
+	free(sc);
+}
+
+/* The same site failure: anycast moves at detection + convergence, DNS at
+ * detection + TTL (compliant resolvers). */
+static void test_anycast_down_against_dns(void **unused)
+{
+	(void)unused;
+	struct lab_scenario *sc = malloc(sizeof(*sc));
+	char err[256];
+	anycast_regions(sc, 3000);
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), 0);
+	struct lab_result r;
+	assert_int_equal(lab_run(sc, &r, NULL, NULL), 0);
+	double detect = 5.0 * 3 + 2;
+	assert_true(r.route_change > 0 && r.route_change <= detect);
+	assert_true(r.rto100 >= r.route_change + 3 && r.rto100 <= r.route_change + 3 + 1);
+	assert_true(r.rto95 == r.rto100);       /* no tail: routers are not caches */
+	assert_true(r.dns.have);
+	assert_true(r.dns.detect == r.route_change);   /* one seed, one fold */
+	assert_true(r.dns.rto100 > r.dns.detect && r.dns.rto100 <= 30 + detect + 2);
+	assert_true(r.dns.rto95 > r.rto95);
+	assert_true(r.dns.fail_total > r.fail_total);
+	lab_result_free(&r);
+	free(sc);
+}
+
+static void test_anycast_checks(void **unused)
+{
+	(void)unused;
+	struct lab_scenario *sc = malloc(sizeof(*sc));
+	char err[256];
+	two_regions(sc);
+	sc->event[0].kind = LAB_EV_WITHDRAW;     /* no anycast layout */
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), VANE_EINVAL);
+	assert_non_null(strstr(err, "not an anycast site"));
+	anycast_regions(sc, 1000);
+	sc->anycast.n_site = 1;
+	sc->anycast.site[0] = 1;
+	sc->event[0].kind = LAB_EV_WITHDRAW;     /* us-east is not a site */
+	assert_int_equal(lab_scenario_prepare(sc, err, sizeof(err)), VANE_EINVAL);
+	free(sc);
+}
+
 static void test_event_names(void **unused)
 {
 	(void)unused;
@@ -208,6 +298,9 @@ int main(void)
 		cmocka_unit_test(test_evacuation_bound),
 		cmocka_unit_test(test_floor_holds_the_old_answer),
 		cmocka_unit_test(test_no_event),
+		cmocka_unit_test(test_anycast_withdraw_moves_at_convergence),
+		cmocka_unit_test(test_anycast_down_against_dns),
+		cmocka_unit_test(test_anycast_checks),
 		cmocka_unit_test(test_event_names),
 		cmocka_unit_test(test_svg),
 	};
