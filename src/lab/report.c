@@ -50,7 +50,10 @@ void lab_summary_row(FILE *f, const struct lab_scenario *sc, const struct lab_re
 	/* An anycast scenario's DNS failover twin, on the row below. */
 	char name[LAB_NAME_MAX + 8];
 	snprintf(name, sizeof(name), "%.*s (dns)", LAB_NAME_MAX - 1, sc->name);
-	fprintf(f, "%-22s %5u %-26s %7s %7s %7s %7s %9.1f %10.2f %8llu\n", name, sc->svc.ttl, ev,
+	/* A withdraw or announce is not in the DNS run: nothing was measured. */
+	bool route_ev = r->measure_kind == LAB_EV_WITHDRAW || r->measure_kind == LAB_EV_ANNOUNCE;
+	fprintf(f, "%-22s %5u %-26s %7s %7s %7s %7s %9.1f %10.2f %8llu\n", name, sc->svc.ttl,
+		route_ev ? "none" : ev,
 		secs(r->dns.rto95, a, sizeof(a)), secs(r->dns.rto99, b, sizeof(b)),
 		secs(r->dns.rto100, c, sizeof(c)), secs(r->dns.tail, d, sizeof(d)),
 		r->dns.auth_qps, r->dns.cost_month, (unsigned long long)r->dns.fail_total);
