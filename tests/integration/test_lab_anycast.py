@@ -73,3 +73,10 @@ def test_anycast_errors(tmp_path):
     p = subprocess.run([LAB, "run", "--live", "-q", "-o", str(tmp_path), str(good)],
                        capture_output=True, text=True)
     assert p.returncode != 0 and "does not drive anycast" in p.stderr
+
+
+def test_listed():
+    p = subprocess.run([LAB, "list"], capture_output=True, text=True)
+    assert p.returncode == 0
+    line = [x for x in p.stdout.splitlines() if x.startswith("dns-vs-anycast ")]
+    assert line and "does not load" not in line[0], p.stdout
