@@ -75,6 +75,9 @@ struct sim {
 	/* Anycast scenarios: the routes, and which sites an event withdrew. */
 	struct lab_route route;
 	bool withdrawn[LAB_MAX_EP];
+	uint64_t measure_ms;              /* the measured event's time, UINT64_MAX = none */
+	uint64_t route_moved_ms;          /* its site's first route change from then */
+	bool route_moved;
 	struct lab_series *s;
 };
 
@@ -123,7 +126,15 @@ static void route_update(struct sim *m, unsigned e, uint64_t ms)
 	if (m->sc->anycast.n_site == 0)
 		return;
 	bool on = !m->withdrawn[e] && m->hs[e].up && !m->adm_ep[e].drained;
+	if (on == lab_route_on(&m->route, e))
+		return;
 	lab_route_set(&m->route, e, on, ms);
+	const struct lab_scenario *sc = m->sc;
+	if (sc->measure >= 0 && sc->event[sc->measure].ep == (int)e && ms >= m->measure_ms &&
+	    !m->route_moved) {
+		m->route_moved = true;
+		m->route_moved_ms = ms;
+	}
 }
 
 /* Fold every probe result known by `now` with the daemon's own fold. */
@@ -548,6 +559,7 @@ int lab_run(const struct lab_scenario *sc, struct lab_result *res,
 	m->sc = sc;
 	m->s = &res->s;
 	m->rng = sc->seed ? sc->seed : 1;
+	m->measure_ms = sc->measure >= 0 ? (uint64_t)sc->event[sc->measure].at * 1000 : UINT64_MAX;
 	int ret = sim_alloc(m, &res->s);
 	if (ret < 0)
 		goto out;
@@ -581,12 +593,8 @@ int lab_run(const struct lab_scenario *sc, struct lab_result *res,
 	else
 		res->detect = -1;
 	res->route_change = -1;
-	if (sc->anycast.n_site && mep >= 0) {
-		uint64_t at = (uint64_t)sc->event[sc->measure].at * 1000;
-		uint64_t ch = lab_route_changed(&m->route, (unsigned)mep);
-		if (ch >= at && (ch > 0 || at == 0))
-			res->route_change = (double)(ch - at) / 1000;
-	}
+	if (m->route_moved)
+		res->route_change = (double)(m->route_moved_ms - m->measure_ms) / 1000;
 	ret = lab_measure(sc, res);
 	if (ret == 0 && sc->anycast.n_site)
 		ret = run_dns_twin(sc, res);

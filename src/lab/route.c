@@ -72,9 +72,3 @@ int lab_route_pick(const struct lab_route *rt, unsigned country, uint64_t ms)
 	}
 	return -1;
 }
-
-uint64_t lab_route_changed(const struct lab_route *rt, unsigned ep)
-{
-	int i = site_of(rt, ep);
-	return i >= 0 ? rt->site[i].changed_ms : 0;
-}

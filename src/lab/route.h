@@ -34,6 +34,3 @@ bool lab_route_on(const struct lab_route *rt, unsigned ep);
 
 /* The endpoint a client in `country` reaches at `ms`, -1 when no route. */
 int lab_route_pick(const struct lab_route *rt, unsigned country, uint64_t ms);
-
-/* When endpoint `ep`'s route last changed (ms), 0 when never. */
-uint64_t lab_route_changed(const struct lab_route *rt, unsigned ep);

@@ -16,6 +16,7 @@
 
 #include "lab/metrics.h"
 #include "lab/model.h"
+#include "lab/route.h"
 #include "lab/svg.h"
 #include "resolver/cache.h"
 
@@ -233,6 +234,29 @@ static void test_anycast_down_against_dns(void **unused)
 	free(sc);
 }
 
+/* Routing alone: nearest site by country, changes seen after convergence. */
+static void test_route(void **unused)
+{
+	(void)unused;
+	struct lab_scenario *sc = malloc(sizeof(*sc));
+	struct lab_route rt;
+	anycast_regions(sc, 2000);
+	lab_route_init(&rt, sc);
+	assert_int_equal(lab_route_pick(&rt, 0, 0), 0);        /* US -> us-east */
+	assert_int_equal(lab_route_pick(&rt, 1, 0), 1);        /* DE -> eu-west */
+	lab_route_set(&rt, 0, false, 10000);
+	assert_false(lab_route_on(&rt, 0));
+	assert_int_equal(lab_route_pick(&rt, 0, 11999), 0);    /* not converged yet */
+	assert_int_equal(lab_route_pick(&rt, 0, 12000), 1);
+	lab_route_set(&rt, 1, false, 13000);                   /* no site left */
+	assert_int_equal(lab_route_pick(&rt, 0, 15000), -1);
+	/* Back within convergence of a change: the old state until it converges. */
+	lab_route_set(&rt, 0, true, 20000);
+	lab_route_set(&rt, 0, false, 21000);
+	assert_int_equal(lab_route_pick(&rt, 0, 22500), -1);
+	free(sc);
+}
+
 static void test_anycast_checks(void **unused)
 {
 	(void)unused;
@@ -300,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_no_event),
 		cmocka_unit_test(test_anycast_withdraw_moves_at_convergence),
 		cmocka_unit_test(test_anycast_down_against_dns),
+		cmocka_unit_test(test_route),
 		cmocka_unit_test(test_anycast_checks),
 		cmocka_unit_test(test_event_names),
 		cmocka_unit_test(test_svg),
