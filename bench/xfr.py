@@ -297,7 +297,7 @@ def main():
         "**%.2f** |" % (pr["vaned"], pr["knotd"], pr["vaned"] / pr["knotd"]),
         "",
         "The propagation time includes each primary's reload of the whole %d-record zone "
-        "(vaned: load, then a sorted diff against the old version for the journal; knotd: "
+        "(vaned: load, then one merge of the old and new versions for the journal; knotd: "
         "zonefile-load difference). The secondary of vaned used IXFR: %s."
         % (recs, "yes" if used_ixfr else "NO"),
         "",

@@ -46,5 +46,9 @@ struct zbuild {
 void zbuild_error(struct zbuild *b, const struct zrec *r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Sort the records into the order zone_build compiles them in (recsort.c).
+ * Returns 0 or VANE_ENOMEM (the records are then unchanged). */
+int zrec_sort(struct zbuild *b) VANE_WUR;
+
 /* Compile collected records into a zone, running the semantic checks. */
 int zone_build(struct zbuild *b, struct zone **out) VANE_WUR;

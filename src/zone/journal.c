@@ -16,71 +16,21 @@ static const struct xfr_extra *extra_find(const struct xfr_extra *extra, unsigne
 	return NULL;
 }
 
-static int ptr_cmp(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Sort pointers by address: three passes of 16 bits cover user-space
- * addresses (48 bits), several times faster than qsort for a large zone.
- * Higher address bits, where a system has them, only make the order less
- * sequential: the result is a permutation either way.  Returns VANE_ENOMEM
- * (nothing changed) or 0. */
-static int radix_sort_ptrs(const struct znode **v, uint32_t n)
-{
-	const struct znode **tmp = malloc(n * sizeof(*tmp));
-	uint32_t *count = malloc(65536 * sizeof(*count));
-	if (!tmp || !count) {
-		free(tmp);
-		free(count);
-		return VANE_ENOMEM;
-	}
-	const struct znode **src = v, **dst = tmp;
-	for (unsigned shift = 0; shift < 48; shift += 16) {
-		memset(count, 0, 65536 * sizeof(*count));
-		for (uint32_t i = 0; i < n; i++)
-			count[((uintptr_t)src[i] >> shift) & 0xFFFF]++;
-		uint32_t sum = 0;
-		for (uint32_t d = 0; d < 65536; d++) {
-			uint32_t c = count[d];
-			count[d] = sum;
-			sum += c;
-		}
-		for (uint32_t i = 0; i < n; i++)
-			dst[count[((uintptr_t)src[i] >> shift) & 0xFFFF]++] = src[i];
-		const struct znode **t = src;
-		src = dst;
-		dst = t;
-	}
-	/* Three passes: the sorted copy is in tmp. */
-	memcpy(v, src, n * sizeof(*v));
-	free(tmp);
-	free(count);
-	return 0;
-}
-
 int zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z, bool ordered)
 {
 	memset(it, 0, sizeof(*it));
 	it->node = z->nbuckets ? z->buckets[0] : NULL;
-	if (!ordered || z->nnodes == 0)
-		return 0;
-	it->order = malloc(z->nnodes * sizeof(*it->order));
-	if (!it->order)
-		return VANE_ENOMEM;
-	for (uint32_t b = 0; b < z->nbuckets; b++)
-		for (const struct znode *n = z->buckets[b]; n && it->norder < z->nnodes; n = n->hnext)
-			it->order[it->norder++] = n;
-	if (radix_sort_ptrs(it->order, it->norder) != 0)
-		qsort(it->order, it->norder, sizeof(*it->order), ptr_cmp);
-	it->node = it->norder ? it->order[0] : NULL;
+	if (ordered && z->order) {
+		/* zone_build kept its order: nothing to collect or sort. */
+		it->order = z->order;
+		it->norder = z->norder;
+		it->node = it->norder ? it->order[0] : NULL;
+	}
 	return 0;
 }
 
 void zone_xfr_iter_free(struct zone_xfr_iter *it)
 {
-	free(it->order);
 	it->order = NULL;
 }
 
@@ -234,15 +184,6 @@ static int soa_rr(const struct zversion *v, struct zrrs *out)
 			v->soa->ttl, v->soa->rdata);
 }
 
-static int collect(const struct zone *z, const struct xfr_extra *extra, unsigned n,
-		   struct rlist *l)
-{
-	int ret = zone_walk_xfr(z, extra, n, collect_cb, l);
-	if (ret == 0 && l->n > 1)
-		qsort(l->v, l->n, sizeof(*l->v), rref_cmp);
-	return ret;
-}
-
 int zdiff_compute(const struct zone *oz, const struct xfr_extra *oextra, unsigned on,
 		  const struct zone *nz, const struct xfr_extra *nextra, unsigned nn,
 		  struct zdiff **out)
@@ -280,6 +221,150 @@ static int collect_extra_keys(const struct zversion *v, const struct zversion *o
 	return ret;
 }
 
+/* Owners in the order of z->order: lower-cased wire bytes, then length. */
+static int node_cmp(const struct znode *a, const struct znode *b)
+{
+	size_t l = a->name_len < b->name_len ? a->name_len : b->name_len;
+	int c = memcmp(a->name, b->name, l);
+	if (c == 0 && a->name_len != b->name_len)
+		c = a->name_len < b->name_len ? -1 : 1;
+	return c;
+}
+
+/* Is the RRset at (`node`, `type`) part of the zone side of the
+ * difference: not the apex SOA, not replaced by an extra of either side
+ * (collect_extra_keys compares those). */
+static bool zone_side(const struct zversion *o, const struct zversion *n,
+		      const struct znode *node, uint16_t type)
+{
+	if (type == DNS_SOA && (node->flags & ZNODE_APEX))
+		return false;
+	if (o->nextra + n->nextra == 0)
+		return true;
+	return !extra_find(o->extra, o->nextra, node->name, node->name_len, type) &&
+	       !extra_find(n->extra, n->nextra, node->name, node->name_len, type);
+}
+
+/* Every record of `rs` at `node` into `out`. */
+static int put_rrset(struct zrrs *out, size_t *cap, const struct znode *node,
+		     const struct rrset *rs)
+{
+	const uint8_t *p = rs->rdata;
+	for (unsigned i = 0; i < rs->count; i++) {
+		int ret = zrrs_put(out, cap, node->name_orig, node->name_len, rs->type, rs->ttl, p);
+		if (ret)
+			return ret;
+		p += 2 + wire_get_u16(p);
+	}
+	return 0;
+}
+
+/* RDATA (RDLENGTH first) in the order of an RRset: bytes, then length. */
+static int rdata_cmp(const uint8_t *a, const uint8_t *b)
+{
+	size_t la = wire_get_u16(a), lb = wire_get_u16(b);
+	int c = memcmp(a + 2, b + 2, la < lb ? la : lb);
+	if (c == 0 && la != lb)
+		c = la < lb ? -1 : 1;
+	return c;
+}
+
+/* Two RRsets of one owner and type.  A changed TTL changes every record
+ * (RFC 1995 4 has no other way to say it). */
+static int diff_rrset(struct zdiff *d, size_t *dcap, size_t *acap, const struct znode *on,
+		      const struct rrset *ors, const struct znode *nn, const struct rrset *nrs)
+{
+	int ret;
+	if (ors->ttl != nrs->ttl) {
+		if ((ret = put_rrset(&d->del, dcap, on, ors)) != 0)
+			return ret;
+		return put_rrset(&d->add, acap, nn, nrs);
+	}
+	if (ors->rdata_len == nrs->rdata_len && ors->count == nrs->count &&
+	    memcmp(ors->rdata, nrs->rdata, ors->rdata_len) == 0)
+		return 0;
+	const uint8_t *a = ors->rdata, *b = nrs->rdata;
+	unsigned i = 0, j = 0;
+	while (i < ors->count || j < nrs->count) {
+		int c = i == ors->count ? 1 : j == nrs->count ? -1 : rdata_cmp(a, b);
+		if (c == 0) {
+			a += 2 + wire_get_u16(a);
+			b += 2 + wire_get_u16(b);
+			i++;
+			j++;
+		} else if (c < 0) {
+			ret = zrrs_put(&d->del, dcap, on->name_orig, on->name_len, ors->type, ors->ttl, a);
+			if (ret)
+				return ret;
+			a += 2 + wire_get_u16(a);
+			i++;
+		} else {
+			ret = zrrs_put(&d->add, acap, nn->name_orig, nn->name_len, nrs->type, nrs->ttl, b);
+			if (ret)
+				return ret;
+			b += 2 + wire_get_u16(b);
+			j++;
+		}
+	}
+	return 0;
+}
+
+/* Two nodes of one owner: their RRsets are sorted by type. */
+static int diff_node(const struct zversion *o, const struct zversion *n, struct zdiff *d,
+		     size_t *dcap, size_t *acap, const struct znode *on, const struct znode *nn)
+{
+	unsigned i = 0, j = 0;
+	int ret = 0;
+	while (ret == 0 && (i < on->rrset_count || j < nn->rrset_count)) {
+		const struct rrset *a = i < on->rrset_count ? &on->rrsets[i] : NULL;
+		const struct rrset *b = j < nn->rrset_count ? &nn->rrsets[j] : NULL;
+		int c = !a ? 1 : !b ? -1 : a->type < b->type ? -1 : a->type > b->type;
+		uint16_t type = c <= 0 ? a->type : b->type;
+		i += c <= 0;
+		j += c >= 0;
+		if (!zone_side(o, n, c <= 0 ? on : nn, type))
+			continue;
+		if (c == 0)
+			ret = diff_rrset(d, dcap, acap, on, a, nn, b);
+		else if (c < 0)
+			ret = put_rrset(&d->del, dcap, on, a);
+		else
+			ret = put_rrset(&d->add, acap, nn, b);
+	}
+	return ret;
+}
+
+/* The zone side of the difference of two versions of different zone
+ * objects: one merge of the two zones' sorted node orders, record by
+ * record only where an RRset's bytes differ, so a reload that changed one
+ * name costs a sequential read of both zones, no collection or sort. */
+static int diff_zones(const struct zversion *o, const struct zversion *n, struct zdiff *d,
+		      size_t *dcap, size_t *acap)
+{
+	const struct zone *oz = o->z, *nz = n->z;
+	uint32_t i = 0, j = 0;
+	int ret = 0;
+	while (ret == 0 && (i < oz->norder || j < nz->norder)) {
+		const struct znode *a = i < oz->norder ? oz->order[i] : NULL;
+		const struct znode *b = j < nz->norder ? nz->order[j] : NULL;
+		int c = !a ? 1 : !b ? -1 : node_cmp(a, b);
+		if (c == 0) {
+			ret = diff_node(o, n, d, dcap, acap, a, b);
+			i++;
+			j++;
+			continue;
+		}
+		const struct znode *x = c < 0 ? a : b;
+		for (unsigned t = 0; ret == 0 && t < x->rrset_count; t++)
+			if (zone_side(o, n, x, x->rrsets[t].type))
+				ret = c < 0 ? put_rrset(&d->del, dcap, x, &x->rrsets[t])
+					    : put_rrset(&d->add, acap, x, &x->rrsets[t]);
+		i += c < 0;
+		j += c > 0;
+	}
+	return ret;
+}
+
 int zdiff_versions(const struct zversion *o, const struct zversion *n, struct zdiff **out)
 {
 	struct rlist a = { 0 }, b = { 0 };
@@ -293,18 +378,16 @@ int zdiff_versions(const struct zversion *o, const struct zversion *n, struct zd
 	d->to = n->serial;
 	if ((ret = soa_rr(o, &d->soa_from)) != 0 || (ret = soa_rr(n, &d->soa_to)) != 0)
 		goto fail;
-	if (o->z == n->z) {
-		/* Only the extras moved (export: healthy): compare what they
-		 * name, not the whole zone, so a change costs the size of the
-		 * steered names, not of the zone. */
-		if ((ret = collect_extra_keys(o, o, n, &a)) != 0 ||
-		    (ret = collect_extra_keys(n, o, n, &b)) != 0)
-			goto fail;
-	} else if ((ret = collect(o->z, o->extra, o->nextra, &a)) != 0 ||
-		   (ret = collect(n->z, n->extra, n->nextra, &b)) != 0) {
+	/* The zone's own RRsets first, unless both versions share the zone
+	 * (only the extras moved, export: healthy), then the RRsets some
+	 * extra names: a change of steered names costs their size, not the
+	 * zone's. */
+	if (o->z != n->z && (ret = diff_zones(o, n, d, &dcap, &acap)) != 0)
 		goto fail;
-	}
-	/* A merge of the two sorted versions: what only the old one has was
+	if ((ret = collect_extra_keys(o, o, n, &a)) != 0 ||
+	    (ret = collect_extra_keys(n, o, n, &b)) != 0)
+		goto fail;
+	/* A merge of the two sorted lists: what only the old one has was
 	 * deleted, what only the new one has was added.  A changed TTL is a
 	 * deletion and an addition of the same record. */
 	size_t i = 0, j = 0;

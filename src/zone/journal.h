@@ -36,14 +36,14 @@ struct zone_xfr_iter {
 	const struct znode *node;
 	unsigned idx;
 	unsigned extra;
-	const struct znode **order;    /* owned: nodes in memory order, or NULL */
+	const struct znode **order;    /* z->order, or NULL: hash order */
 	uint32_t norder, pos;
 };
 
 /* Start a walk.  With `ordered`, the nodes are visited in the order the
- * zone allocated them, not in hash order: a large zone is then read
- * sequentially, several times faster than with a cache miss per node.
- * Returns 0, or VANE_ENOMEM (the walk then goes in hash order). */
+ * zone allocated them (z->order), not in hash order: a large zone is then
+ * read sequentially, several times faster than with a cache miss per node.
+ * Returns 0. */
 int zone_xfr_iter_init(struct zone_xfr_iter *it, const struct zone *z, bool ordered);
 void zone_xfr_iter_free(struct zone_xfr_iter *it);
 

@@ -11,32 +11,6 @@
 #include "zone/build.h"
 #include "zone/mem.h"
 
-/* qsort has no context argument; the build is single-threaded per zone
- * load, but zone loads may run in parallel threads, so keep it per thread. */
-static __thread const uint8_t *sort_pool;
-
-static int rec_cmp(const void *pa, const void *pb)
-{
-	const struct zrec *a = pa, *b = pb;
-	const uint8_t *pool = sort_pool;
-	size_t l = a->owner_len < b->owner_len ? a->owner_len : b->owner_len;
-	int c = memcmp(pool + a->lowner, pool + b->lowner, l);
-	if (c == 0 && a->owner_len != b->owner_len)
-		c = a->owner_len < b->owner_len ? -1 : 1;
-	if (c)
-		return c;
-	if (a->type != b->type)
-		return a->type < b->type ? -1 : 1;
-	/* RDATA order as Knot keeps it: bytes, then length. */
-	l = a->rdlen < b->rdlen ? a->rdlen : b->rdlen;
-	c = memcmp(pool + a->rdata, pool + b->rdata, l);
-	if (c == 0 && a->rdlen != b->rdlen)
-		c = a->rdlen < b->rdlen ? -1 : 1;
-	if (c)
-		return c;
-	return a->seq < b->seq ? -1 : (a->seq > b->seq);
-}
-
 static bool same_owner(const struct zbuild *b, const struct zrec *x, const struct zrec *y)
 {
 	return x->owner_len == y->owner_len &&
@@ -152,6 +126,19 @@ static int build_nodes(struct zbuild *b, struct zone *z)
 		}
 		i = j;
 	}
+	return 0;
+}
+
+/* The nodes with RRsets in the order of the sorted records (and of their
+ * allocation, so mostly of memory): transfers walk it without sorting, and the
+ * difference of two versions is one merge of their orders (journal.c). */
+static int keep_order(struct zbuild *b, struct zone *z)
+{
+	z->order = zone_mem_alloc(z->mem, (b->nnodes ? b->nnodes : 1) * sizeof(*z->order));
+	if (!z->order)
+		return VANE_ENOMEM;
+	memcpy(z->order, b->nodes, b->nnodes * sizeof(*z->order));
+	z->norder = (uint32_t)b->nnodes;
 	return 0;
 }
 
@@ -431,9 +418,9 @@ int zone_build(struct zbuild *b, struct zone **out)
 		ret = VANE_ESEMANTIC;
 		goto fail;
 	}
-	sort_pool = b->pool;
-	qsort(b->recs, b->nrecs, sizeof(*b->recs), rec_cmp);
-	sort_pool = NULL;
+	if ((ret = zrec_sort(b)) != 0)
+		goto fail;
+	ret = VANE_ENOMEM;
 
 	z->nbuckets = next_pow2(b->nrecs);
 	z->buckets = zone_mem_alloc(z->mem, z->nbuckets * sizeof(*z->buckets));
@@ -441,7 +428,7 @@ int zone_build(struct zbuild *b, struct zone **out)
 		goto fail;
 	memset(z->buckets, 0, z->nbuckets * sizeof(*z->buckets));
 
-	if ((ret = build_nodes(b, z)) != 0 ||
+	if ((ret = build_nodes(b, z)) != 0 || (ret = keep_order(b, z)) != 0 ||
 	    (ret = add_empty_nonterminals(b, z)) != 0)
 		goto fail;
 	set_flags(b, z);

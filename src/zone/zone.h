@@ -89,6 +89,11 @@ struct zone {
 	 * daemon's loop thread with a relaxed store, read the same way by
 	 * the workers; a fresh transfer loads a new zone with it clear. */
 	uint8_t expired;
+	/* Every node with RRsets, sorted by lower-cased wire owner (memcmp,
+	 * then length), the order zone_build allocated them in, so a walk
+	 * reads memory sequentially.  Empty non-terminals are not here. */
+	const struct znode **order;
+	uint32_t norder;
 };
 
 /* Exact-match lookup of a lower-cased wire name whose dname_hash is known. */
