@@ -548,7 +548,8 @@ enum xfr_verdict xfr_request(const struct xfr_set *set, const struct sockaddr *p
 		log_zone(LOG_INFO, xz->name, "AXFR to %s started, serial %u", pstr, cur);
 	}
 	if (s->mode == MODE_AXFR) {
-		/* Out of memory for the order only makes the walk slower. */
+		/* The walk follows the order zone_build kept (no allocation);
+		 * a zone without it is walked bucket by bucket. */
 		zone_xfr_iter_free(&s->it);
 		(void)zone_xfr_iter_init(&s->it, xz->zone, true);
 	}
