@@ -3,7 +3,8 @@
 #
 # fuzz/run.sh [SECONDS]: build the libFuzzer targets and fuzz each for its
 # share of SECONDS (default 60 in total); FUZZ_TARGETS="fuzz_ctl fuzz_conf"
-# fuzzes only those, in that order.  New inputs that add coverage are
+# fuzzes only those, in that order; FUZZ_RUNS=N stops each target after N
+# executions instead (SECONDS is then only a cap).  New inputs that add coverage are
 # merged into fuzz/corpus/<target>/ (commit them); crashes are saved in
 # build-fuzz/artifacts/.  Exits non-zero when a target crashed.
 set -u
@@ -23,6 +24,9 @@ count=$(echo "$targets" | wc -w)
 per=$((total / count))
 [ "$per" -lt 1 ] && per=1
 
+runs=
+[ -n "${FUZZ_RUNS:-}" ] && runs="-runs=$FUZZ_RUNS"
+
 mkdir -p "$out/artifacts"
 status=0
 summary=
@@ -37,7 +41,8 @@ for t in $targets; do
 	esac
 	before=$(find "$corpus" -type f | wc -l)
 	# New units go to the scratch dir first (the first corpus dir) ...
-	"$out/$t" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 \
+	# shellcheck disable=SC2086
+	"$out/$t" -max_total_time="$per" $runs -timeout=10 -rss_limit_mb=2048 \
 		-max_len=$maxlen -print_final_stats=1 \
 		-artifact_prefix="$out/artifacts/$t-" "$work" "$corpus" \
 		>"$out/$t.log" 2>&1

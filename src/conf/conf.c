@@ -736,9 +736,9 @@ static int make_paths(struct vane_conf *conf, const char *path)
 	return 0;
 }
 
-/* Load the single YAML document of `f` into p->doc and walk it. */
-static void parse_file(struct conf_parser *p, FILE *f, const struct conf_item *root_item,
-		       void *base)
+/* Load the single YAML document of `text` into p->doc and walk it. */
+static void parse_text(struct conf_parser *p, const char *text, size_t len,
+		       const struct conf_item *root_item, void *base)
 {
 	yaml_parser_t parser;
 	yaml_document_t extra;
@@ -747,7 +747,7 @@ static void parse_file(struct conf_parser *p, FILE *f, const struct conf_item *r
 		nomem(p, 0);
 		return;
 	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &p->doc)) {
 		report_yaml_error(p, &parser);
 		yaml_parser_delete(&parser);
@@ -774,12 +774,12 @@ static void parse_file(struct conf_parser *p, FILE *f, const struct conf_item *r
 	yaml_parser_delete(&parser);
 }
 
-int conf_parse_schema(const struct conf_item *root, const char *file, const char *dir,
-		      vane_report_fn err, void *ctx, void *base)
+int conf_read_file(const char *file, vane_report_fn err, void *ctx, char **text, size_t *len)
 {
-	struct conf_parser p = { .file = file, .dir = dir, .err = err ? err : stderr_err,
-				 .ctx = ctx };
+	struct conf_parser p = { .file = file, .err = err ? err : stderr_err, .ctx = ctx };
 	struct stat st;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
 	int ret = 0;
 
 	FILE *f = fopen(file, "r");
@@ -793,14 +793,60 @@ int conf_parse_schema(const struct conf_item *root, const char *file, const char
 		perr(&p, 0, "not a regular file");
 		goto out;
 	}
-	parse_file(&p, f, root, base);
-	if (p.nomem)
-		ret = VANE_ENOMEM;
-	else if (p.nerr)
-		ret = VANE_ESYNTAX;
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : (size_t)st.st_size + 4096;
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				ret = VANE_ENOMEM;
+				nomem(&p, 0);
+				goto out;
+			}
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		perr(&p, 0, "cannot read: %s", strerror(errno));
+	}
 out:
 	if (f)
 		fclose(f);
+	if (ret != 0) {
+		free(buf);
+		return ret;
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+int conf_parse_schema_text(const struct conf_item *root, const char *file, const char *dir,
+			   const char *text, size_t len, vane_report_fn err, void *ctx, void *base)
+{
+	struct conf_parser p = { .file = file, .dir = dir, .err = err ? err : stderr_err,
+				 .ctx = ctx };
+
+	parse_text(&p, text, len, root, base);
+	if (p.nomem)
+		return VANE_ENOMEM;
+	return p.nerr ? VANE_ESYNTAX : 0;
+}
+
+int conf_parse_schema(const struct conf_item *root, const char *file, const char *dir,
+		      vane_report_fn err, void *ctx, void *base)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret = conf_read_file(file, err, ctx, &text, &len);
+	if (ret != 0)
+		return ret;
+	ret = conf_parse_schema_text(root, file, dir, text, len, err, ctx, base);
+	free(text);
 	return ret;
 }
 
@@ -856,6 +902,19 @@ static int anycast_listen(struct vane_conf *conf, const char *path, vane_report_
 
 int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf **out)
 {
+	char *text = NULL;
+	size_t len = 0;
+	int ret = conf_read_file(path, err, ctx, &text, &len);
+	if (ret != 0)
+		return ret;
+	ret = conf_load_text(path, text, len, err, ctx, out);
+	free(text);
+	return ret;
+}
+
+int conf_load_text(const char *path, const char *text, size_t len, vane_report_fn err,
+		   void *ctx, struct vane_conf **out)
+{
 	int ret;
 
 	struct vane_conf *conf = calloc(1, sizeof(*conf));
@@ -866,7 +925,8 @@ int conf_load(const char *path, vane_report_fn err, void *ctx, struct vane_conf 
 		(err ? err : stderr_err)(ctx, path, 0, vane_strerror(ret));
 		goto fail;
 	}
-	ret = conf_parse_schema(&conf_schema_root, path, conf->dir, err, ctx, conf);
+	ret = conf_parse_schema_text(&conf_schema_root, path, conf->dir, text, len, err, ctx,
+				     conf);
 	if (ret != 0)
 		goto fail;
 	/* Rules across keys (address or cname, known check ids, ...) only make

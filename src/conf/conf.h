@@ -278,6 +278,11 @@ int conf_key_find(const struct vane_conf *conf, const char *id);
  */
 int conf_load(const char *path, vane_report_fn err, void *ctx,
 	      struct vane_conf **out) VANE_WUR;
+/* conf_load() of `len` bytes of YAML in memory, as if read from `path`
+ * (relative paths in it resolve against path's folder).  conf_load() reads
+ * the file and ends here; the fuzzer calls it without a file per input. */
+int conf_load_text(const char *path, const char *text, size_t len, vane_report_fn err,
+		   void *ctx, struct vane_conf **out) VANE_WUR;
 
 void conf_free(struct vane_conf *conf);
 

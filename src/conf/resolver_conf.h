@@ -79,6 +79,10 @@ struct resolver_conf {
 /* Load and validate `path`; problems go to `err` (NULL: stderr). */
 int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 		       struct resolver_conf **out) VANE_WUR;
+/* The same from `len` bytes of YAML in memory, as if read from `path`;
+ * resolver_conf_load() reads the file and ends in the same code. */
+int resolver_conf_load_text(const char *path, const char *text, size_t len,
+			    vane_report_fn err, void *ctx, struct resolver_conf **out) VANE_WUR;
 void resolver_conf_free(struct resolver_conf *conf);
 
 /* Call `fn` with the dotted key of each restart-only setting (forward:,

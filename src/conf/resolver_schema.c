@@ -321,31 +321,27 @@ static unsigned check_zones(const struct resolver_conf *c, const char *file,
 	return errors;
 }
 
-int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
-		       struct resolver_conf **out)
+/* Load `text` as the config at `path`; `abs` (taken) is its absolute path. */
+static int load_text(const char *path, char *abs, const char *text, size_t len,
+		     vane_report_fn err, void *ctx, struct resolver_conf **out)
 {
 	int ret = VANE_ENOMEM;
-	char *abs = NULL;
 	struct resolver_conf *c = calloc(1, sizeof(*c));
 
-	if (!err)
-		err = stderr_err;
-	if (!c)
+	if (!c) {
+		free(abs);
 		return VANE_ENOMEM;
-	abs = realpath(path, NULL);
-	if (!abs) {
-		ret = -errno;
-		err(ctx, path, 0, vane_strerror(ret));
-		goto fail;
 	}
 	c->path = abs;
+	if (!abs)
+		goto fail;
 	c->dir = strdup(abs);
 	if (!c->dir)
 		goto fail;
 	char *slash = strrchr(c->dir, '/');
 	if (slash)
 		slash[slash == c->dir ? 1 : 0] = '\0';
-	ret = conf_parse_schema(&resolver_root, path, c->dir, err, ctx, c);
+	ret = conf_parse_schema_text(&resolver_root, path, c->dir, text, len, err, ctx, c);
 	if (ret != 0)
 		goto fail;
 	if (c->min_ttl_ms > c->max_ttl_ms) {
@@ -365,6 +361,44 @@ int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
 fail:
 	resolver_conf_free(c);
 	return ret;
+}
+
+int resolver_conf_load(const char *path, vane_report_fn err, void *ctx,
+		       struct resolver_conf **out)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!err)
+		err = stderr_err;
+	char *abs = realpath(path, NULL);
+	if (!abs) {
+		int ret = -errno;
+		err(ctx, path, 0, vane_strerror(ret));
+		return ret;
+	}
+	int ret = conf_read_file(path, err, ctx, &text, &len);
+	if (ret != 0) {
+		free(abs);
+		return ret;
+	}
+	ret = load_text(path, abs, text, len, err, ctx, out);
+	free(text);
+	return ret;
+}
+
+int resolver_conf_load_text(const char *path, const char *text, size_t len,
+			    vane_report_fn err, void *ctx, struct resolver_conf **out)
+{
+	char cwd[4096];
+
+	if (!err)
+		err = stderr_err;
+	/* Lexically absolute: there need be no file to resolve. */
+	if (path[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	return load_text(path, conf_path_join(path[0] == '/' ? "" : cwd, path), text, len,
+			 err, ctx, out);
 }
 
 void resolver_conf_restart_changes(const struct resolver_conf *a,

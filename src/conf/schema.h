@@ -88,6 +88,13 @@ extern const struct conf_item conf_schema_root;
  */
 int conf_parse_schema(const struct conf_item *root, const char *file, const char *dir,
 		      vane_report_fn err, void *ctx, void *base);
+/* The same from `len` bytes of YAML in memory, as if read from `file`. */
+int conf_parse_schema_text(const struct conf_item *root, const char *file, const char *dir,
+			   const char *text, size_t len, vane_report_fn err, void *ctx,
+			   void *base);
+/* The whole of the regular file `file` into `*text` (malloc'd, not
+ * NUL-terminated) and `*len`; or a negative VANE_E* code, reported. */
+int conf_read_file(const char *file, vane_report_fn err, void *ctx, char **text, size_t *len);
 void conf_free_schema(const struct conf_item *root, void *base);
 
 /* Type description, e.g. "an integer 1..64" (article) or "integer 1..64". */

@@ -647,13 +647,52 @@ static void refuse(uv_stream_t *server)
 	uv_close((uv_handle_t *)h, refuse_close_cb);
 }
 
+/* How far into the live list (oldest activity first) a full table looks
+ * for a client that does not read: those stop counting as active, so they
+ * sink to the head.  Bounded: a full table of readers costs little. */
+#define TCP_EVICT_SCAN 64
+/* A client whose answers waited this long in our queue has stopped reading
+ * (a reader on a slow path drains within a few round trips); knotd's
+ * tcp-io-timeout drops such clients after the same 500 ms, table full or
+ * not. */
+#define TCP_EVICT_STALL_MS 500
+
+/*
+ * The table is full: close the client whose answers the kernel has
+ * refused the longest, if for TCP_EVICT_STALL_MS at least, so that a
+ * newcomer is answered at once.  With its reads paused,
+ * no write completes for conn_stalled to find it, and it would hold its
+ * slot until its idle timeout.  Clients that read are never closed to make
+ * room (RFC 7766 section 6.2.2 lets a server close idle connections; one
+ * that does not take its answers is no live client).  True: room made.
+ */
+static bool evict_stalled(struct tcp_server *ts)
+{
+	uint64_t now = uv_now(&ts->loop);
+	struct tcp_conn *victim = NULL;
+	unsigned looked = 0;
+	for (struct tcp_conn *c = ts->live.head; c && looked < TCP_EVICT_SCAN;
+	     c = c->next, looked++) {
+		if (c->xfr || c->stalled_since == 0 || now - c->stalled_since < TCP_EVICT_STALL_MS ||
+		    uv_stream_get_write_queue_size((uv_stream_t *)&c->h) == 0)
+			continue;
+		if (!victim || c->stalled_since < victim->stalled_since)
+			victim = c;
+	}
+	if (!victim)
+		return false;
+	ts->cnt.dropped_output++;
+	conn_close(victim);
+	return true;
+}
+
 static void accept_cb(uv_stream_t *server, int status)
 {
 	struct tcp_server *ts = server->data;
 	if (status < 0 || ts->closing)
 		return;
 	limits_refresh(ts);
-	if (ts->nconns >= ts->lim.max_clients) {
+	if (ts->nconns >= ts->lim.max_clients && !evict_stalled(ts)) {
 		ts->cnt.refused_full++;
 		refuse(server);
 		return;

@@ -233,30 +233,22 @@ static int read_fd(int fd, char **text, size_t *len)
 	return 0;
 }
 
-/* Feed the file's bytes (read once, here) to the scanner directly, or
- * through $GENERATE expansion when it has that directive.  `*text` stays
- * owned by the caller until the scanner is done with it. */
-static int set_input(struct zbuild *b, zs_scanner_t *s, const char *file, int fd,
-		     char **text, struct gen_text *gen)
+/* Feed `text` to the scanner directly, or through $GENERATE expansion
+ * when it has that directive.  `text` stays the caller's until the scanner
+ * is done with it. */
+static int set_input(struct zbuild *b, zs_scanner_t *s, const char *file, const char *text,
+		     size_t len, struct gen_text *gen)
 {
-	size_t len = 0;
-	int r = read_fd(fd, text, &len);
-	if (r != 0) {
-		zbuild_error(b, NULL, "cannot read zone file: %s", vane_strerror(r));
-		return r == VANE_ENOMEM ? r : VANE_ENOENT;
-	}
-	const char *in = *text;
-	if (gen_needed(*text, len)) {
+	const char *in = text;
+	if (gen_needed(text, len)) {
 		uint32_t line = 0;
 		char msg[128] = "";
-		r = gen_expand(*text, len, gen, &line, msg);
+		int r = gen_expand(text, len, gen, &line, msg);
 		if (r != 0) {
 			struct zrec at = { .line = line };
 			zbuild_error(b, &at, "%s", r == VANE_ESYNTAX ? msg : vane_strerror(r));
 			return r;
 		}
-		free(*text);
-		*text = NULL;
 		b->linemap = gen->linemap;
 		b->nlines = gen->nlines;
 		in = gen->text;
@@ -295,10 +287,29 @@ int zone_load(const char *origin, const char *file, vane_report_fn err, void *ct
 int zone_load_fd(const char *origin, const char *file, int fd, vane_report_fn err,
 		 void *ctx, struct zone **out)
 {
+	char *text = NULL;
+	size_t len = 0;
+
+	*out = NULL;
+	int r = read_fd(fd, &text, &len);
+	if (r != 0) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "cannot read zone file: %s", vane_strerror(r));
+		if (err)
+			err(ctx, file, 0, msg);
+		return r == VANE_ENOMEM ? r : VANE_ENOENT;
+	}
+	r = zone_load_text(origin, file, text, len, err, ctx, out);
+	free(text);
+	return r;
+}
+
+int zone_load_text(const char *origin, const char *file, const char *text, size_t len,
+		   vane_report_fn err, void *ctx, struct zone **out)
+{
 	struct zbuild b = { .err = err, .ctx = ctx };
 	struct gen_text gen = { 0 };
 	zs_scanner_t *s = NULL;
-	char *text = NULL;
 	int ret = VANE_ENOMEM;
 
 	*out = NULL;
@@ -307,14 +318,14 @@ int zone_load_fd(const char *origin, const char *file, int fd, vane_report_fn er
 		goto done;
 	b.nfiles = 1;
 
-	int len = dname_from_str(origin, NULL, b.apex);
-	if (len < 0) {
+	int apex_len = dname_from_str(origin, NULL, b.apex);
+	if (apex_len < 0) {
 		zbuild_error(&b, NULL, "invalid zone name '%s': %s", origin,
-			     vane_strerror(len));
-		ret = len;
+			     vane_strerror(apex_len));
+		ret = apex_len;
 		goto done;
 	}
-	b.apex_len = (size_t)len;
+	b.apex_len = (size_t)apex_len;
 	dname_lower(b.apex);
 
 	s = malloc(sizeof(*s));
@@ -327,7 +338,7 @@ int zone_load_fd(const char *origin, const char *file, int fd, vane_report_fn er
 		s = NULL;
 		goto done;
 	}
-	if ((ret = set_input(&b, s, file, fd, &text, &gen)) != 0)
+	if ((ret = set_input(&b, s, file, text, len, &gen)) != 0)
 		goto done;
 	ret = VANE_ENOMEM;
 	if (zs_set_processing(s, on_record, on_error, &b) != 0)
@@ -344,7 +355,6 @@ done:
 		zs_deinit(s);
 		free(s);
 	}
-	free(text);
 	gen_free(&gen);
 	free(b.recs);
 	free(b.pool);

@@ -154,6 +154,14 @@ int zone_load_fd(const char *origin, const char *file, int fd, vane_report_fn er
 		 void *ctx, struct zone **out) VANE_WUR;
 
 /*
+ * The same from `len` bytes of zone text in memory (not NUL-terminated),
+ * as if read from `file`: the one path zone_load() and zone_load_fd() end
+ * in, and what the fuzzer calls without a file per input.
+ */
+int zone_load_text(const char *origin, const char *file, const char *text, size_t len,
+		   vane_report_fn err, void *ctx, struct zone **out) VANE_WUR;
+
+/*
  * Answer `serial` in the zone's SOA from now on (export: healthy gives a
  * zone a serial of its own, above the file's; `serial` equal to z->serial
  * goes back to the file's SOA).  Only the SOA's RDATA pointer changes,
