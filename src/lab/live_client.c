@@ -294,7 +294,8 @@ int live_clients_start(struct live *lv)
 		/* The client's address in its country's /24: the country the
 		 * operator's geo nets (and ECS) see. */
 		char a[32];
-		snprintf(a, sizeof(a), "127.%u.%u.%u", lv->x, lv->y + 1 + ctry, 1 + i % 250);
+		snprintf(a, sizeof(a), "127.%u.%u.%u", lv->x,
+			 live_subnet(lv, ctry, i / lv->sc->n_country % lv->spread), 1 + i % 250);
 		struct sockaddr_in sa;
 		uv_ip4_addr(a, 0, &sa);
 		int ret = uv_udp_bind(&c->udp, (struct sockaddr *)&sa, 0);

@@ -60,6 +60,7 @@ struct live {
 				    * as sun_path holds 108 bytes */
 	char pfx[16];              /* "127.X.Y" */
 	unsigned x, y;
+	unsigned spread;           /* /24s per country: 127.X.(Y+1+c*spread+k) */
 	uint16_t ep_port;
 	char vaned[4096], resolver[4096], vanectl[4096], unbound[4096];
 
@@ -92,6 +93,15 @@ struct live {
 	char *err;
 	size_t errlen;
 };
+
+/* The third octet of country c's k-th /24 (k < spread).  A country's
+ * clients are spread over several /24s: vaned's ramps admit client subnets
+ * (sticky per /24), so with one /24 per country a ramp would move a whole
+ * country at once. */
+static inline unsigned live_subnet(const struct live *lv, unsigned c, unsigned k)
+{
+	return lv->y + 1 + c * lv->spread + k;
+}
 
 /* live.c: a SIGINT or SIGTERM asked the run to end. */
 bool live_interrupted(void);

@@ -68,6 +68,9 @@ int live_net_pick(struct live *lv)
 		lv->x = 50 + (unsigned)rand() % 200;
 		lv->y = (unsigned)rand() % 200;
 		snprintf(lv->pfx, sizeof(lv->pfx), "127.%u.%u", lv->x, lv->y);
+		lv->spread = (254 - lv->y) / (lv->sc->n_country ? lv->sc->n_country : 1);
+		if (lv->spread > 16)
+			lv->spread = 16;
 		char a[32];
 		bool ok = true;
 		for (unsigned h = 1; h <= 3 && ok; h++) {
@@ -179,8 +182,9 @@ int live_net_write_operator(struct live *lv)
 		return ret;
 	snprintf(path, sizeof(path), "%s/geo.nets", d);
 	for (unsigned c = 0; c < sc->n_country; c++)
-		n = cat(text, sizeof(text), n, "127.%u.%u.0/24 %s %s\n", lv->x, lv->y + 1 + c,
-			sc->country[c].continent, sc->country[c].code);
+		for (unsigned k = 0; k < lv->spread; k++)
+			n = cat(text, sizeof(text), n, "127.%u.%u.0/24 %s %s\n", lv->x,
+				live_subnet(lv, c, k), sc->country[c].continent, sc->country[c].code);
 	ret = write_text(path, text);
 	if (ret < 0)
 		return ret;
@@ -279,7 +283,7 @@ static int write_resolver(struct live *lv, unsigned r)
 			 "  outgoing-interface: 127.%u.%u.254\n"
 			 "  cache-min-ttl: %u\n  cache-max-ttl: %u\n  cache-max-negative-ttl: %u\n"
 			 "remote-control:\n  control-enable: no\n",
-			 rs->addr, d, d, lv->x, lv->y + 1 + rs->country, p->min_ttl, max_ttl, neg_max);
+			 rs->addr, d, d, lv->x, live_subnet(lv, rs->country, 0), p->min_ttl, max_ttl, neg_max);
 		snprintf(path, sizeof(path), "%s/unbound.conf", d);
 	} else {
 		/* ECS carries the client's country to the operator (each

@@ -479,9 +479,15 @@ static void sim_start(struct sim *m)
 }
 
 /* A run starts from steady state, not from empty caches that would all
- * expire in step: every entry is as old as a random part of its TTL. */
+ * expire in step: every entry is as old as a random part of its TTL.
+ * Except the model of a live run: live mode's real resolvers start cold
+ * and fetch the name at its first client's query, at second 0, so their
+ * entries do expire in step (one resolver per kind and country: a floored
+ * kind's single entry decides its whole tail). */
 static void warm_entry(struct sim *m, struct entry *e)
 {
+	if (m->sc->live_layout)
+		return;
 	if (e->expire_ms > 1)
 		e->expire_ms = 1000 * (1 + rand_below(&m->rng, e->expire_ms / 1000));
 }

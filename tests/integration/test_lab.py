@@ -69,7 +69,9 @@ def test_help_and_list():
     names = [line.split()[0] for line in p.stdout.splitlines()]
     for want in ("evac-ttl30", "evac-ttl300", "evac-ttl3600", "rogue-isp-tail",
                  "zombie-soa900", "zombie-soa900-cap", "zombie-soa60", "herd-instant",
-                 "herd-ramp", "herd-recovery", "canary-1pct", "ecs-on", "ecs-off"):
+                 "herd-ramp", "herd-recovery", "canary-1pct", "ecs-on", "ecs-off",
+                 "rogue-live", "zombie-live", "zombie-live-cap", "herd-live-instant",
+                 "herd-live-ramp"):
         assert want in names, p.stdout
     assert "does not load" not in p.stdout
 
