@@ -50,11 +50,7 @@ static void check_args(const struct ctl_cmd *cmd, const struct ctl_args *a, cons
 static void control_line(char *line)
 {
 	char *argv[WORDS_MAX];
-	int argc = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(line, " \t", &save); tok && argc < WORDS_MAX;
-	     tok = strtok_r(NULL, " \t", &save))
-		argv[argc++] = tok;
+	int argc = ctl_split_words(line, argv, WORDS_MAX);
 	if (argc == 0)
 		return;
 	const struct ctl_cmd *cmd = ctl_cmd_by_name(argv[0]);

@@ -139,6 +139,16 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ NULL, CMD_COUNT, false, NULL, NULL, NULL, { { 0 } }, NULL, NULL },
 };
 
+int ctl_split_words(char *line, char **argv, int max)
+{
+	int argc = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(line, " \t", &save); tok && argc < max;
+	     tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	return argc;
+}
+
 const struct ctl_cmd *ctl_cmd_by_name(const char *name)
 {
 	for (const struct ctl_cmd *c = ctl_cmds; c->help; c++)

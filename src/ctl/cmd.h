@@ -70,6 +70,10 @@ struct ctl_cmd {
 extern const struct ctl_cmd ctl_cmds[];
 
 const struct ctl_cmd *ctl_cmd_by_name(const char *name);
+
+/* Split a control line into at most `max` words on spaces and tabs, in
+ * place (the socket's one tokeniser); returns the word count. */
+int ctl_split_words(char *line, char **argv, int max);
 const struct ctl_cmd *ctl_cmd_by_id(enum ctl_cmd_id id);
 
 /* Parsed arguments: `str` always holds the text; `u` the number (UINT,

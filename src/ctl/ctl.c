@@ -161,11 +161,7 @@ static void sock_line(void *ctx, struct rt_ctl_conn *conn, char *line)
 	sc->s = s;
 	rt_ctl_set_user(conn, sc);
 	char *argv[CTL_WORDS_MAX];
-	int argc = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(line, " \t", &save); tok && argc < CTL_WORDS_MAX;
-	     tok = strtok_r(NULL, " \t", &save))
-		argv[argc++] = tok;
+	int argc = ctl_split_words(line, argv, CTL_WORDS_MAX);
 	ctl_run_argv(&sc->cl, argc, argv);
 }
 
