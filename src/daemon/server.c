@@ -649,6 +649,7 @@ int server_main(const char *path, bool ignore_state, void (*commands)(struct ser
 	struct server *srv = &srv_storage;
 	memset(srv, 0, sizeof(*srv));
 	srv->started = time(NULL);
+	rt_malloc_arenas();
 	signal(SIGPIPE, SIG_IGN);
 	int status = 1;
 	struct dnstap *dt = NULL;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -66,4 +68,10 @@ uint64_t rt_nofile_raise(void)
 	}
 	log_info("open files limit: %llu", (unsigned long long)rl.rlim_cur);
 	return (uint64_t)rl.rlim_cur;
+}
+
+void rt_malloc_arenas(void)
+{
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		mallopt(M_ARENA_MAX, 2);
 }

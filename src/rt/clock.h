@@ -27,3 +27,11 @@ void rt_random(void *buf, size_t len);
  * and upstream queries all hold descriptors) and log the result.  Returns
  * the limit in force (RLIM_INFINITY as UINT64_MAX). */
 uint64_t rt_nofile_raise(void);
+
+/* Cap glibc's malloc arenas at two unless MALLOC_ARENA_MAX is set.  The
+ * answer paths do not allocate, so the arenas buy no speed; but every libuv
+ * pool thread that builds or frees a reload's snapshot otherwise gets an
+ * arena of its own (up to 8 per core), each keeping slack after
+ * malloc_trim, and RSS creeps up by megabytes over hundreds of reloads
+ * (tests/integration/test_memory.py).  Call before any thread starts. */
+void rt_malloc_arenas(void);

@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Memory is given back after reloads: 20 reloads of a 50,000-record zone
-leave vaned's RSS within 10% of what it was after the first reload (the old
-zone version is unmapped, the rest trimmed).  Run against the release build:
-ASan's allocator holds freed memory in quarantine by design."""
+"""Memory is given back after reloads of a 50,000-record zone (about 7 MiB
+of RSS per zone version): the old version is unmapped and the rest trimmed.
+Over 60 reloads RSS stays within 10% of what it was after the first, and it
+does not trend up: over reloads 40-60 it is no higher than over 20-40 (plus
+2 MiB; a leak of even 100 KiB per reload would exceed that).  Without
+vaned's cap of two malloc arenas (rt_malloc_arenas) this failed: each libuv
+pool thread that built or freed a snapshot got an arena of its own, each
+kept slack, and RSS stepped up by ~1.5 MiB every few dozen reloads.  Run
+against the release build: ASan's allocator holds freed memory in
+quarantine by design."""
 
 import json
 import os
@@ -15,7 +21,7 @@ import pytest
 
 from conftest import RELEASE_BUILD, REPO, free_port, wait_until
 
-RELOADS = 20
+RELOADS = 60
 
 
 def _rss_mib(pid):
@@ -58,8 +64,11 @@ def test_rss_flat_after_reloads(tmp_path):
             assert res and res["ok"] and res["zones"][0]["status"] == "loaded", res
             rss.append(_rss_mib(p.pid))
         print("\nRSS MiB after each reload:", ["%.1f" % r for r in rss])
-        assert rss[-1] <= rss[0] * 1.10, \
-            "RSS %.1f MiB after %d reloads, %.1f after the first" % (rss[-1], RELOADS, rss[0])
+        earlier, later = max(rss[20:40]), max(rss[40:])
+        assert later <= earlier + 2.0, \
+            "RSS grows: max %.1f MiB over reloads 40-60, %.1f over 20-40" % (later, earlier)
+        assert max(rss) <= rss[0] * 1.10, \
+            "RSS %.1f MiB at most, %.1f after the first reload" % (max(rss), rss[0])
     finally:
         p.terminate()
         assert p.wait(30) == 0
