@@ -304,11 +304,33 @@ int zone_load_fd(const char *origin, const char *file, int fd, vane_report_fn er
 	return r;
 }
 
+struct zone_scanner {
+	zs_scanner_t s;
+};
+
+struct zone_scanner *zone_scanner_new(void)
+{
+	return malloc(sizeof(struct zone_scanner));
+}
+
+void zone_scanner_free(struct zone_scanner *sc)
+{
+	free(sc);
+}
+
 int zone_load_text(const char *origin, const char *file, const char *text, size_t len,
 		   vane_report_fn err, void *ctx, struct zone **out)
 {
+	return zone_load_text_with(NULL, origin, file, text, len, err, ctx, out);
+}
+
+int zone_load_text_with(struct zone_scanner *sc, const char *origin, const char *file,
+			const char *text, size_t len, vane_report_fn err, void *ctx,
+			struct zone **out)
+{
 	struct zbuild b = { .err = err, .ctx = ctx };
 	struct gen_text gen = { 0 };
+	struct zone_scanner *own = NULL;
 	zs_scanner_t *s = NULL;
 	int ret = VANE_ENOMEM;
 
@@ -328,16 +350,13 @@ int zone_load_text(const char *origin, const char *file, const char *text, size_
 	b.apex_len = (size_t)apex_len;
 	dname_lower(b.apex);
 
-	s = malloc(sizeof(*s));
-	if (!s)
+	if (!sc && !(sc = own = zone_scanner_new()))
 		goto done;
 	char origin_abs[DNAME_MAXSTR];
 	dname_to_str(b.apex, origin_abs, sizeof(origin_abs));
-	if (zs_init(s, origin_abs, DNS_IN, DEFAULT_TTL) != 0) {
-		free(s);
-		s = NULL;
+	if (zs_init(&sc->s, origin_abs, DNS_IN, DEFAULT_TTL) != 0)
 		goto done;
-	}
+	s = &sc->s;   /* initialised: zs_deinit() at the end */
 	if ((ret = set_input(&b, s, file, text, len, &gen)) != 0)
 		goto done;
 	ret = VANE_ENOMEM;
@@ -351,10 +370,9 @@ int zone_load_text(const char *origin, const char *file, const char *text, size_
 	}
 	ret = zone_build(&b, out);
 done:
-	if (s) {
+	if (s)
 		zs_deinit(s);
-		free(s);
-	}
+	zone_scanner_free(own);
 	gen_free(&gen);
 	free(b.recs);
 	free(b.pool);
