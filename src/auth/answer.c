@@ -54,27 +54,38 @@ struct lookup {
 	const uint32_t *h;
 };
 
+/* `ttl` lowered to the TTL of every name of `set` at or above `ln`. */
+static uint32_t cap_at_services(const struct steer_set *set, const struct zone *z,
+				const struct lookup *ln, uint32_t ttl)
+{
+	if (!set || set->n == 0)
+		return ttl;
+	for (unsigned i = 0; i < ln->n && ln->len - ln->offs[i] >= z->apex_len; i++) {
+		int k = steer_set_find(set, ln->name + ln->offs[i], ln->len - ln->offs[i],
+				       ln->h[i]);
+		if (k >= 0 && set->svc[k].ttl < ttl)
+			ttl = set->svc[k].ttl;
+	}
+	return ttl;
+}
+
 /*
  * The negative TTL for `ln` (RFC 2308 sections 3 and 5: min(SOA TTL, SOA
  * MINIMUM)), capped at the TTL of every steered name at or above it.  A
  * steered name's answers change within its TTL; a NODATA or NXDOMAIN there
  * cached for the SOA minimum would outlive the fix by that much (the zombie
- * outage), whatever the type asked.  Only negative answers pay for the
- * lookups, one per label inside the zone.
+ * outage), whatever the type asked.  A service deleted by a recent reload
+ * keeps that cap for the deletion-guard window, so undoing the deletion
+ * takes effect within the service TTL too.  Only negative answers pay for
+ * the lookups, one per label inside the zone.
  */
 static uint32_t negative_ttl(const struct zone *z, const struct auth_steer *st,
 			     const struct lookup *ln)
 {
 	uint32_t ttl = z->neg_ttl;
-	if (!st || !st->set || st->set->n == 0)
+	if (!st)
 		return ttl;
-	for (unsigned i = 0; i < ln->n && ln->len - ln->offs[i] >= z->apex_len; i++) {
-		int k = steer_set_find(st->set, ln->name + ln->offs[i], ln->len - ln->offs[i],
-				       ln->h[i]);
-		if (k >= 0 && st->set->svc[k].ttl < ttl)
-			ttl = st->set->svc[k].ttl;
-	}
-	return ttl;
+	return cap_at_services(st->removed, z, ln, cap_at_services(st->set, z, ln, ttl));
 }
 
 /* The closest encloser: the deepest existing ancestor (the apex at least).

@@ -41,6 +41,10 @@ struct auth_conf {
  */
 struct auth_steer {
 	const struct steer_set *set;            /* steered names; NULL = none */
+	/* Services a reload deleted within the deletion-guard window: only
+	 * their names and TTLs are used, to cap negative TTLs as if they were
+	 * still steered (the zombie outage after a forced delete); NULL = none. */
+	const struct steer_set *removed;
 	const struct steer_health *health;      /* NULL = every endpoint up */
 	const struct steer_admin *const *admin; /* per service index; NULL entries = defaults */
 	const struct geo_db *geo;               /* NULL = no geo data */

@@ -136,7 +136,9 @@ static const struct conf_item server_items[] = {
 		  "refused, naming it: resolvers would cache its NXDOMAIN for the zone's "
 		  "negative TTL, a \"zombie\" outage that outlives any undo. The zone (or, "
 		  "for a service, the whole configuration) keeps serving as it was; "
-		  "`vanectl reload --force` deletes anyway. 0 turns the guard off." },
+		  "`vanectl reload --force` deletes anyway. A steered service deleted by a "
+		  "reload keeps its TTL as the negative TTL at and below its name for this "
+		  "long, so putting it back shows within the service TTL. 0 turns both off." },
 	{ .name = "export-interval", .type = CONF_DURATION, .offset = S(export_interval_ms),
 	  .min = 1000, .max = 86400 * 1000, .def = "30s",
 	  .help = "For zones with export: healthy: the exported serial moves at most once "

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/guard.h"
@@ -97,6 +98,64 @@ unsigned guard_services_removed(const struct vane_snapshot *old, const struct va
 		show(buf, cap, count++, svc->name, g->now_ms > at ? g->now_ms - at : 0);
 	}
 	return count;
+}
+
+/* Append `svc`'s name and TTL to `set` with its due time; the arrays have
+ * room (sized for the most there can be). */
+static void tombstone_add(struct steer_set *set, uint64_t *until, const struct steer_service *svc,
+			  uint64_t due_ms)
+{
+	struct steer_service *t = &set->svc[set->n];
+	memset(t, 0, sizeof(*t));
+	memcpy(t->name, svc->name, svc->name_len);
+	t->name_len = svc->name_len;
+	t->ttl = svc->ttl;
+	until[set->n++] = due_ms;
+}
+
+int guard_removed_services(const struct vane_snapshot *old, struct vane_snapshot *snap,
+			   uint64_t now_ms)
+{
+	unsigned window = snap->conf->deletion_guard_ms;
+	snap->removed = NULL;
+	snap->removed_until_ms = NULL;
+	if (!window || !old)
+		return 0;
+	uint32_t most = (old->steer ? old->steer->n : 0) + (old->removed ? old->removed->n : 0);
+	if (most == 0)
+		return 0;
+	struct steer_set *set = calloc(1, sizeof(*set));
+	uint64_t *until = calloc(most, sizeof(*until));
+	if (set)
+		set->svc = calloc(most, sizeof(*set->svc));
+	if (!set || !until || !set->svc)
+		goto nomem;
+	for (uint32_t i = 0; old->steer && i < old->steer->n; i++) {
+		const struct steer_service *svc = &old->steer->svc[i];
+		if (!still_there(snap, svc->name, svc->name_len))
+			tombstone_add(set, until, svc, now_ms + window);
+	}
+	/* Names in old->removed were gone from `old`, so not in old->steer:
+	 * no name is added twice. */
+	for (uint32_t i = 0; old->removed && i < old->removed->n; i++) {
+		const struct steer_service *svc = &old->removed->svc[i];
+		if (old->removed_until_ms[i] > now_ms && !still_there(snap, svc->name, svc->name_len))
+			tombstone_add(set, until, svc, old->removed_until_ms[i]);
+	}
+	if (set->n == 0) {
+		steer_set_free(set);
+		free(until);
+		return 0;
+	}
+	if (steer_set_index(set) != 0)
+		goto nomem;
+	snap->removed = set;
+	snap->removed_until_ms = until;
+	return 0;
+nomem:
+	steer_set_free(set);
+	free(until);
+	return VANE_ENOMEM;
 }
 
 unsigned guard_warn_negative_ttl(const struct vane_snapshot *snap, vane_report_fn warn, void *ctx)

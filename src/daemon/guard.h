@@ -44,6 +44,18 @@ unsigned guard_services_removed(const struct vane_snapshot *old, const struct va
 				const struct guard_ctx *g, char *buf, size_t cap);
 
 /*
+ * The services deleted within the deletion-guard window, as of `now_ms`,
+ * into snap->removed: those `old` served that `snap` no longer answers for
+ * (kept for the window from now), and old->removed's that are still gone
+ * and not yet due.  Their TTLs keep capping negative answers there, so a
+ * forced deletion undone within the window costs the service TTL, not the
+ * zone's negative TTL.  Nothing with the guard off (window 0).  Returns 0,
+ * or VANE_ENOMEM (snap->removed then stays NULL).
+ */
+int guard_removed_services(const struct vane_snapshot *old, struct vane_snapshot *snap,
+			   uint64_t now_ms);
+
+/*
  * vaned --check: for each zone whose negative TTL is more than 10 times the
  * smallest TTL of a service in it, one warning naming the services at risk.
  * Returns the number of warnings.

@@ -649,6 +649,19 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 			goto fail;
 		}
 	}
+	if (opts && opts->guard && guard_removed_services(old, snap, opts->guard->now_ms) != 0) {
+		sink_err(&csink, path, 0, "out of memory");
+		ret = VANE_ENOMEM;
+		goto fail;
+	}
+	if (snap->removed) {
+		char text[DNAME_MAXSTR];
+		log_info("%u deleted steered name%s (first %s) keep%s its TTL as the negative TTL "
+			 "for up to %u s (server.deletion-guard)", snap->removed->n,
+			 snap->removed->n == 1 ? "" : "s",
+			 dname_to_str(snap->removed->svc[0].name, text, sizeof(text)),
+			 snap->removed->n == 1 ? "s" : "", snap->conf->deletion_guard_ms / 1000);
+	}
 	ret = VANE_ENOMEM;
 	snap->live0 = live_initial(&snap->layout, opts ? opts->prev : NULL,
 				   (opts && opts->check) || !snap->steer ? NULL : snap->conf->state_dir);
@@ -696,6 +709,8 @@ void snapshot_free(struct vane_snapshot *snap)
 	steer_build_free(&snap->build);
 	free(snap->stat_slots);
 	xfr_set_free(snap->xfr);
+	steer_set_free(snap->removed);
+	free(snap->removed_until_ms);
 	if (snap->db)
 		zone_db_free(snap->db);
 	for (unsigned i = 0; i < snap->nzones; i++)

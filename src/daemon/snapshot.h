@@ -62,6 +62,12 @@ struct vane_snapshot {
 	struct serve_stat_slots *stat_slots; /* [steer->n] */
 
 	struct xfr_set *xfr;         /* transfers: keys, ACLs, exports, journals */
+
+	/* Services recent reloads deleted (guard_removed_services): names and
+	 * TTLs only, for the answer path's negative TTL cap, each kept until
+	 * removed_until_ms[i] (rt clock); NULL = none. */
+	struct steer_set *removed;
+	uint64_t *removed_until_ms;
 };
 
 /* How to build: what to carry, and where problems go. */

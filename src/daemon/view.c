@@ -65,9 +65,10 @@ int view_publish(struct view_root *root, const struct vane_snapshot *snap,
 	v->sv.tcp_max_per_addr = snap->conf->tcp_max_per_addr;
 	v->sv.tcp_first_query_ms = snap->conf->tcp_first_query_ms;
 	v->sv.tcp_buffer_limit = snap->conf->tcp_buffer_limit;
-	if (snap->steer) {
+	if (snap->steer || snap->removed) {
 		v->steer = (struct auth_steer){
 			.set = snap->steer,
+			.removed = snap->removed,
 			.health = l ? &l->health : NULL,
 			.admin = l ? l->admin : NULL,
 			.geo = snap->geo,

@@ -123,9 +123,11 @@ static int sub(struct live *lv, const char *name, char *path, size_t len)
 	return 0;
 }
 
-/* An authority for one zone: `body` are the zone's records after the SOA. */
+/* An authority for one zone: `body` are the zone's records after the SOA,
+ * `server` more lines for its server: section, `extra` more sections. */
 static int write_authority(struct live *lv, const char *role, unsigned h, const char *zone,
-			   uint32_t soa_ttl, uint32_t soa_min, const char *body, const char *extra)
+			   uint32_t soa_ttl, uint32_t soa_min, const char *body, const char *server,
+			   const char *extra)
 {
 	char d[4096], path[4300], a[16], text[16384];
 	int ret = sub(lv, role, d, sizeof(d));
@@ -146,13 +148,13 @@ static int write_authority(struct live *lv, const char *role, unsigned h, const 
 		 "  listen: [ \"%s@53\" ]\n"
 		 "  udp-workers: 1\n"
 		 "  control: %s/%s.sock\n"
-		 "  state-dir: %s/state\n"
+		 "  state-dir: %s/state\n%s"
 		 "rrl:\n"
 		 "  exempt: [ 127.0.0.0/8 ]\n"
 		 "zones:\n"
 		 "  - name: \"%s\"\n"
 		 "    file: %s/zone\n%s",
-		 a, lv->sockdir, role, d, zone, d, extra ? extra : "");
+		 a, lv->sockdir, role, d, server ? server : "", zone, d, extra ? extra : "");
 	snprintf(path, sizeof(path), "%s/vaned.yaml", d);
 	return write_text(path, text);
 }
@@ -248,8 +250,12 @@ int live_net_write_operator(struct live *lv)
 	snprintf(body, sizeof(body),
 		 "lab.example. 3600 IN NS ns.lab.example.\n"
 		 "ns.lab.example. 3600 IN A %s\n", a);
+	/* negative-cap: off is a server without vaned's cap: with the guard
+	 * off, vaned keeps no memory of the deleted service, and its NXDOMAIN
+	 * carries the zone's negative TTL.  With it on (the default window),
+	 * the forced deletion's NXDOMAIN is capped at the service TTL. */
 	return write_authority(lv, "operator", 3, "lab.example", sc->soa_ttl, sc->soa_min, body,
-			       text);
+			       sc->neg_cap ? NULL : "  deletion-guard: 0\n", text);
 }
 
 static int write_resolver(struct live *lv, unsigned r)
@@ -315,7 +321,7 @@ int live_net_write(struct live *lv)
 		 "lab-root. 518400 IN A %s\n"
 		 "example. 172800 IN NS ns.example.\n"
 		 "ns.example. 172800 IN A %s\n", a1, a2);
-	int ret = write_authority(lv, "root", 1, ".", 86400, 86400, body, NULL);
+	int ret = write_authority(lv, "root", 1, ".", 86400, 86400, body, NULL, NULL);
 	if (ret < 0)
 		return ret;
 	snprintf(body, sizeof(body),
@@ -323,7 +329,7 @@ int live_net_write(struct live *lv)
 		 "ns.example. 86400 IN A %s\n"
 		 "lab.example. 86400 IN NS ns.lab.example.\n"
 		 "ns.lab.example. 86400 IN A %s\n", a2, a3);
-	if ((ret = write_authority(lv, "tld", 2, "example", 86400, 3600, body, NULL)) < 0)
+	if ((ret = write_authority(lv, "tld", 2, "example", 86400, 3600, body, NULL, NULL)) < 0)
 		return ret;
 	if ((ret = live_net_write_operator(lv)) < 0)
 		return ret;

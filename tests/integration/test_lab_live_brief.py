@@ -8,8 +8,9 @@ and clients, then the model on the same layout:
   and visibly longer than the compliant kind;
 - zombie-live: after a forced delete and a restore, the outage lasts about
   the negative TTL (25 s; from 25 - TTL - 2 s to 25 + 3 s);
-- zombie-live-cap: with the cap the outage should last no longer than the
-  service TTL (+2 s).  It does not today: see the xfail's reason;
+- zombie-live-cap: with the cap the outage lasts no longer than the service
+  TTL (+2 s): vaned keeps a forcibly deleted service's TTL as the negative
+  TTL for the deletion-guard window;
 - herd-live-instant/-ramp: the returning endpoint's peak 5 s load in the
   8 s after it returns is its whole old load when instant (>= 70%), a
   step's when ramped (<= 25% + 25 points), and the ramp keeps the load
@@ -23,8 +24,6 @@ the old load, and under a ramp both keep within each step (+25 points).
 import json
 import os
 import subprocess
-
-import pytest
 
 from test_lab_live import BUILD, LAB, pytestmark  # noqa: F401  (same skips)
 
@@ -75,16 +74,12 @@ def test_zombie_outage_lasts_negative_ttl_live(tmp_path):
     agree(live["outage"], model["outage"], "outage")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "vaned caps negative TTLs at the TTL of a steered name that exists "
-    "(src/auth/answer.c, negative_ttl); a forced deletion removes the service, "
-    "so its NXDOMAIN carries the zone's min(SOA TTL, minimum): live lasts the "
-    "negative TTL where the model's negative-cap assumes the service TTL"))
 def test_zombie_outage_capped_at_service_ttl_live(tmp_path):
     live, model = run(tmp_path, "zombie-live-cap")
     ttl = 5
     assert 0 <= model["outage"] <= ttl + 2, model["outage"]
     assert 0 <= live["outage"] <= ttl + 2, live["outage"]
+    agree(live["outage"], model["outage"], "outage")
 
 
 def herd(live, model, agree_peak=True):

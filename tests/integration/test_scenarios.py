@@ -286,13 +286,50 @@ def test_scenario_zombie_deletion_guard(steer_factory, tmp_path):
     assert addrs(query(v.port, "gone.example.com")) == ["192.0.2.51"]
     rc, out = reload("--force")
     assert rc == 0, out
-    assert query(v.port, "gone.example.com").rcode() == dns.rcode.NXDOMAIN
+    # The deleted service keeps its TTL (30) as the negative TTL for the
+    # guard's window, at and below its name: restoring it takes effect
+    # within 30 s, not the zone's 900 (the zombie outage).
+    r = query(v.port, "gone.example.com")
+    assert r.rcode() == dns.rcode.NXDOMAIN and neg_soa_ttl(r) == 30, r
+    r = query(v.port, "x.gone.example.com", "AAAA", tcp=True)
+    assert r.rcode() == dns.rcode.NXDOMAIN and neg_soa_ttl(r) == 30, r
+    assert "deleted steered name (first gone.example.com.) keeps its TTL" in \
+        v.stderr_text(), v.stderr_text()
     # zombie.example.com keeps its TXT record: dropping its service is not
     # a deletion.
     v.set_steer({"services": []})
     rc, out = reload()
     assert rc == 0, out
     assert query(v.port, "zombie.example.com", "TXT").answer
+    # Later reloads keep the cap (the window runs from the deletion), and
+    # only for deleted names: the zone's own NXDOMAINs keep 900.
+    r = query(v.port, "gone.example.com")
+    assert r.rcode() == dns.rcode.NXDOMAIN and neg_soa_ttl(r) == 30, r
+    assert neg_soa_ttl(query(v.port, "nothere.example.com")) == NEG_TTL_ZONE
+    # Restored, it answers; deleted again, it is capped again.
+    v.set_steer({"services": svcs[1:]})
+    rc, out = reload()
+    assert rc == 0, out
+    assert addrs(query(v.port, "gone.example.com")) == ["192.0.2.51"]
+
+
+def test_deleted_service_uncapped_without_guard(steer_factory, tmp_path):
+    """With server.deletion-guard: 0 there is no guard and no memory of
+    deleted services: a deleted steered name's NXDOMAIN carries the zone's
+    negative TTL (900), the zombie outage the guard exists to prevent."""
+    svcs = [service("gone.example.com", [endpoint("g", "192.0.2.51")], ttl=30)]
+    d = tmp_path / "noguard"
+    (d / "zones").mkdir(parents=True)
+    (d / "zones" / "scenario.zone").write_text(ZONE)
+    v = steer_factory({"services": svcs}, name="noguard",
+                      zones=[("example.com", "scenario.zone")],
+                      extra_server="  deletion-guard: 0\n")
+    assert addrs(query(v.port, "gone.example.com")) == ["192.0.2.51"]
+    v.set_steer({"services": []})
+    p = ctl(v, "reload")
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = query(v.port, "gone.example.com")
+    assert r.rcode() == dns.rcode.NXDOMAIN and neg_soa_ttl(r) == NEG_TTL_ZONE, r
 
 
 def test_check_warns_negative_ttl_over_service_ttl(steer_factory, tmp_path):

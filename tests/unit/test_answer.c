@@ -1015,6 +1015,41 @@ static void steered_negative_ttl(void **state)
 	assert_true(m->an >= 2);
 }
 
+/* A service a reload deleted (auth_steer.removed: name and TTL only) caps
+ * negative answers at and below its name like a live one, and nowhere
+ * else; with no steered set at all as well. */
+static void removed_service_negative_ttl(void **state)
+{
+	struct steer_service gone[1];
+	memset(gone, 0, sizeof(gone));
+	int len = dname_from_str("gone.example.com.", NULL, gone[0].name);
+	assert_true(len > 0);
+	gone[0].name_len = (uint8_t)len;
+	gone[0].ttl = 7;
+	struct steer_set removed = { .svc = gone, .n = 1 };
+	assert_int_equal(steer_set_index(&removed), 0);
+	const struct auth_steer with_set = { .set = &st_set, .health = &st_health,
+					     .admin = st_admins, .removed = &removed };
+	const struct auth_steer only_removed = { .removed = &removed };
+	const struct auth_steer *was = cur_steer;
+	const struct auth_steer *views[] = { &with_set, &only_removed };
+	for (unsigned v = 0; v < 2; v++) {
+		cur_steer = views[v];
+		struct msg *m = ask("gone.example.com.", DNS_A);
+		expect_counts(m, DNS_NXDOMAIN, true, 0, 1, 0);
+		assert_int_equal(neg_soa_ttl(m), 7);
+		m = ask("x.GONE.example.com.", DNS_AAAA);
+		expect_counts(m, DNS_NXDOMAIN, true, 0, 1, 0);
+		assert_int_equal(neg_soa_ttl(m), 7);
+		m = ask("nothere.example.com.", DNS_A);           /* elsewhere: unchanged */
+		expect_neg_soa(m, 0);
+	}
+	cur_steer = &with_set;                                     /* live caps still apply */
+	assert_int_equal(neg_soa_ttl(ask("x.api.example.com.", DNS_A)), 30);
+	cur_steer = was;
+	free(removed.table);
+}
+
 /* all-down open answers every endpoint not drained, as many whole
  * endpoints as fit; all drained answers as empty. */
 static void steered_all_down_open(void **state)
@@ -1140,6 +1175,7 @@ int main(void)
 		cmocka_unit_test(edns_formerr),
 		cmocka_unit_test(truncation),
 		cmocka_unit_test_setup_teardown(steered_negative_ttl, steer_setup, steer_teardown),
+		cmocka_unit_test_setup_teardown(removed_service_negative_ttl, steer_setup, steer_teardown),
 		cmocka_unit_test_setup_teardown(steered_all_down_open, steer_setup, steer_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
