@@ -81,6 +81,7 @@ struct live {
 	bool auth_known;
 	uv_process_t ctl_proc;     /* at most one vanectl at a time */
 	bool ctl_busy;
+	const struct lab_event *ctl_ev; /* the event vanectl runs for, or NULL */
 	uv_pipe_t ctl_out;
 	char ctl_buf[8192];
 	size_t ctl_len;

@@ -66,9 +66,16 @@ static void ctl_exit(uv_process_t *p, int64_t status, int sig)
 	struct live *lv = p->data;
 	if (lv->stat_pending >= 0)
 		stats_done(lv, status);
+	else if (status != 0 && lv->ctl_ev && lab_delete_refused(lv->sc, lv->ctl_ev))
+		fprintf(stderr, "vane-lab: live: the deletion guard refused the delete at %u s, "
+			"as it should\n", lv->ctl_ev->at);
 	else if (status != 0)
 		fprintf(stderr, "vane-lab: live: vanectl failed (%lld): %s\n", (long long)status,
 			lv->ctl_buf);
+	else if (lv->ctl_ev && lab_delete_refused(lv->sc, lv->ctl_ev))
+		fprintf(stderr, "vane-lab: live: the delete at %u s was not refused by the "
+			"deletion guard\n", lv->ctl_ev->at);
+	lv->ctl_ev = NULL;
 	uv_close((uv_handle_t *)p, proc_closed);
 }
 
@@ -148,8 +155,9 @@ static bool event_args(struct live *lv, const struct lab_event *ev, char *key, c
 	case LAB_EV_RELOAD:
 		args[n++] = "reload";
 		/* A deliberate deletion: past the guard that refuses to
-		 * delete a name resolvers still ask for. */
-		if (ev->kind == LAB_EV_DELETE)
+		 * delete a name resolvers still ask for; `force: off`
+		 * leaves the guard to refuse it. */
+		if (ev->kind == LAB_EV_DELETE && !ev->unforced)
 			args[n++] = "--force";
 		break;
 	default:
@@ -169,6 +177,7 @@ static void ctl_next(struct live *lv)
 	char *args[12];
 	if (event_args(lv, ev, key, val, steps, every, args)) {
 		lv->stat_pending = -1;
+		lv->ctl_ev = ev;
 		ctl_spawn(lv, args);
 	}
 }

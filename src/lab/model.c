@@ -193,7 +193,7 @@ static void apply_event(struct sim *m, const struct lab_event *ev, uint64_t now)
 		memcpy(a->ramp.steps, ev->steps, ev->nsteps);
 		break;
 	case LAB_EV_DELETE:
-		m->deleted = true;
+		m->deleted = !lab_delete_refused(m->sc, ev);
 		break;
 	case LAB_EV_RESTORE:
 		m->deleted = false;

@@ -76,6 +76,9 @@ struct lab_event {
 	uint8_t nsteps;
 	uint8_t steps[STEER_MAX_RAMP];
 	uint32_t every;            /* ramp step length, seconds */
+	bool unforced;             /* delete: a reload without --force, which
+				    * the deletion guard refuses (the name is
+				    * being asked for) when negative-cap is on */
 };
 
 /*
@@ -125,6 +128,15 @@ struct lab_scenario {
 	bool neg_cap;              /* vaned caps negative TTLs at the service TTL */
 	struct lab_anycast anycast;
 };
+
+/* Whether event `ev` of `sc` is a delete that vaned's deletion guard
+ * refuses: without --force, the guard on (negative-cap: on; with it off the
+ * lab's vaned runs with deletion-guard: 0), and the lab's clients always
+ * ask for the name. */
+static inline bool lab_delete_refused(const struct lab_scenario *sc, const struct lab_event *ev)
+{
+	return ev->kind == LAB_EV_DELETE && ev->unforced && sc->neg_cap;
+}
 
 /* Fill `sc` with defaults (one service, no endpoints, a default population). */
 void lab_scenario_init(struct lab_scenario *sc);

@@ -243,6 +243,8 @@ static void event_pair(struct yp *p, const char *key, yaml_node_t *v, void *dst)
 		steps(p, v, ev->steps, &ev->nsteps);
 	else if (!strcmp(key, "every"))
 		ev->every = (uint32_t)num(p, v, key, 1, 86400);
+	else if (!strcmp(key, "force"))
+		ev->unforced = !flag(p, v, key);
 	else
 		fail(p, v, "events: unknown key %s", key);
 }

@@ -71,7 +71,7 @@ def test_help_and_list():
                  "zombie-soa900", "zombie-soa900-cap", "zombie-soa60", "herd-instant",
                  "herd-ramp", "herd-recovery", "canary-1pct", "ecs-on", "ecs-off",
                  "rogue-live", "zombie-live", "zombie-live-cap", "herd-live-instant",
-                 "herd-live-ramp"):
+                 "herd-live-ramp", "zombie-live-guard", "zombie-soa900-guard"):
         assert want in names, p.stdout
     assert "does not load" not in p.stdout
 
@@ -117,12 +117,15 @@ def test_rogue_isp_floor_holds_until_300s_and_no_longer(tmp_path):
     ("zombie-soa900", 900 - 60, 900 + 1),   # outage lasts the negative TTL
     ("zombie-soa900-cap", 1, 60 + 1),       # vaned's cap: no longer than the service TTL
     ("zombie-soa60", 1, 60 + 1),
+    ("zombie-soa900-guard", 0, 0),          # the guard refuses the deletion: none
 ])
 def test_zombie_nxdomain_outage(tmp_path, name, lo, hi):
     p = run(tmp_path, "-q", "--duration", 1700, name)
     r = result(tmp_path, name)
     assert r["event"] == "restore"
     assert lo <= r["outage"] <= hi, p.stdout
+    if hi == 0:
+        assert r["failed"] == 0, p.stdout
 
 
 def herd(tmp_path, name, events, service_extra=""):

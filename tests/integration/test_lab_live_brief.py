@@ -11,6 +11,8 @@ and clients, then the model on the same layout:
 - zombie-live-cap: with the cap the outage lasts no longer than the service
   TTL (+2 s): vaned keeps a forcibly deleted service's TTL as the negative
   TTL for the deletion-guard window;
+- zombie-live-guard: the deletion without --force is refused by the guard:
+  no outage, no failed connection;
 - herd-live-instant/-ramp: the returning endpoint's peak 5 s load in the
   8 s after it returns is its whole old load when instant (>= 70%), a
   step's when ramped (<= 25% + 25 points), and the ramp keeps the load
@@ -30,11 +32,13 @@ from test_lab_live import BUILD, LAB, pytestmark  # noqa: F401  (same skips)
 DETECT = 1 * 2 + 0.5       # interval x fall + timeout of every scenario here
 
 
-def run(tmp_path, name):
+def run(tmp_path, name, stderr=None):
     out = tmp_path / "out"
     p = subprocess.run([LAB, "run", "--live", "-q", "-o", str(out), "--bindir", str(BUILD),
                         name], capture_output=True, text=True, timeout=240)
     assert p.returncode == 0, p.stdout + p.stderr
+    if stderr is not None:
+        stderr.append(p.stderr)
     live = json.loads((out / f"{name}-live.json").read_text())
     model = json.loads((out / f"{name}-model.json").read_text())
     for log in (out / f"{name}-live.d").glob("*/stderr.log"):
@@ -80,6 +84,17 @@ def test_zombie_outage_capped_at_service_ttl_live(tmp_path):
     assert 0 <= model["outage"] <= ttl + 2, model["outage"]
     assert 0 <= live["outage"] <= ttl + 2, live["outage"]
     agree(live["outage"], model["outage"], "outage")
+
+
+def test_zombie_deletion_refused_by_guard_live(tmp_path):
+    """The same deletion without --force: vaned's deletion guard refuses
+    it (clients asked for the name within its window), the name keeps
+    answering, and nothing fails, live and in the model."""
+    err = []
+    live, model = run(tmp_path, "zombie-live-guard", err)
+    assert "the deletion guard refused the delete at 7 s" in err[0], err[0]
+    for r in (live, model):
+        assert r["outage"] == 0 and r["failed"] == 0, r
 
 
 def herd(live, model, agree_peak=True):
