@@ -16,7 +16,7 @@ and clients, then the model on the same layout:
 - herd-live-instant/-ramp: the returning endpoint's peak 5 s load in the
   8 s after it returns is its whole old load when instant (>= 70%), a
   step's when ramped (<= 25% + 25 points), and the ramp keeps the load
-  under each step's share (+25 points: 8 caches sample a 10% weight).
+  under each step's share (+25 points: a step admits whole client /24s).
 
 Live and model agree within vane-lab(1)'s tolerance: times within
 max(3 s, 25% of the model's), an instant herd's peak within 25 points of
@@ -114,7 +114,14 @@ def test_herd_instant_live(tmp_path):
     assert herd(live, model) >= 0.7, live
 
 
-# The ramped herd (herd-live-ramp) runs in bench/lab-live.sh only: its live peak
-# is a share sampled by 4 caches per country each TTL, and in one of two full
-# runs it went 27.6 points over a step against a stated slack of 25.  A test
-# that holds needs more client subnets per country, not a wider slack.
+def test_herd_ramp_live(tmp_path):
+    live, model = run(tmp_path, "herd-live-ramp")
+    # The first steps only (10%, then 25%) in the 8 s after the undrain.
+    # A step admits whole client /24s (sticky), so the live share is a
+    # sample of the layout's subnets: about 117 per country, one client or
+    # two each (with 16 a 25% step admitted 7 of 16 in one layout, 27.6
+    # points over).  Both keep to the steps (+25 points), which is the
+    # agreement stated for a ramp; six bench runs went -7 to +7.
+    assert herd(live, model, agree_peak=False) <= 0.25 + 0.25, live
+    for r in (live, model):
+        assert -1 < r["ramp_over"] <= 0.25, (r["scenario"], r["ramp_over"])
