@@ -656,11 +656,11 @@ int snapshot_build(const char *path, const struct vane_snapshot *old,
 	}
 	if (snap->removed) {
 		char text[DNAME_MAXSTR];
-		log_info("%u deleted steered name%s (first %s) keep%s its TTL as the negative TTL "
-			 "for up to %u s (server.deletion-guard)", snap->removed->n,
-			 snap->removed->n == 1 ? "" : "s",
+		bool one = snap->removed->n == 1;
+		log_info("%u deleted steered name%s (first %s) keep%s %s TTL as the negative TTL "
+			 "for up to %u s (server.deletion-guard)", snap->removed->n, one ? "" : "s",
 			 dname_to_str(snap->removed->svc[0].name, text, sizeof(text)),
-			 snap->removed->n == 1 ? "s" : "", snap->conf->deletion_guard_ms / 1000);
+			 one ? "s" : "", one ? "its" : "their", snap->conf->deletion_guard_ms / 1000);
 	}
 	ret = VANE_ENOMEM;
 	snap->live0 = live_initial(&snap->layout, opts ? opts->prev : NULL,
